@@ -1,0 +1,13 @@
+//! tickd-bus: the schema every other crate shares.
+//!
+//! - [`record`]: fixed-size normalized records with a common header;
+//! - [`decimal`]: exact fixed-point prices, sizes and rates;
+//! - [`venue`]: the venues and the names users type.
+
+pub mod decimal;
+pub mod record;
+pub mod venue;
+
+pub use decimal::{DecimalError, Fixed, Price, Rate, Size};
+pub use record::{Flags, Record, RecordBuf, RecordHeader, RecordRef, RecordType};
+pub use venue::Venue;
