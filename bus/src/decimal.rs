@@ -205,7 +205,7 @@ pub fn format_i128(value: i128, scale: u32) -> String {
     out.push_str(&int_part.to_string());
     if frac != 0 {
         let mut width = scale;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }
@@ -378,7 +378,7 @@ fn write_fixed(
     match places {
         None => {
             if frac != 0 {
-                while frac % 10 == 0 {
+                while frac.is_multiple_of(10) {
                     frac /= 10;
                     width -= 1;
                 }
@@ -392,7 +392,7 @@ fn write_fixed(
         }
         Some(places) => {
             let drop = POW10[(scale - places) as usize];
-            if frac % drop != 0 {
+            if !frac.is_multiple_of(drop) {
                 return Err(DecimalError::TooPrecise { scale: places });
             }
             frac /= drop;

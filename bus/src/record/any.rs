@@ -133,7 +133,7 @@ impl<'a> RecordRef<'a> {
         if bytes.len() < HEADER {
             return Err(RecordError::TooShort(bytes.len()));
         }
-        if bytes.as_ptr() as usize % 8 != 0 {
+        if !(bytes.as_ptr() as usize).is_multiple_of(8) {
             return Err(RecordError::Misaligned);
         }
         let header: &RecordHeader = bytemuck::from_bytes(&bytes[..HEADER]);
