@@ -1,1 +1,19 @@
-//! tickd-normalizer
+//! tickd-normalizer: each venue's wire format, both directions, and the order book engine.
+//!
+//! Pure: bytes in, records out. No sockets, no clocks, no threads, so everything here
+//! is tested on recorded frames and fuzzed.
+//!
+//! - [`binance`]: Binance spot and USD-M futures (decode, encode for the simulator,
+//!   and the depth-sync procedure);
+//! - [`book`]: per-instrument L2 books;
+//! - [`sink`]: where decoded records go;
+//! - [`symbols`]: raw venue symbol → instrument id, for the hot path.
+
+pub mod binance;
+pub mod book;
+pub mod sink;
+pub mod symbols;
+
+pub use book::Level;
+pub use sink::RecordSink;
+pub use symbols::SymbolMap;

@@ -1,0 +1,5 @@
+//! Order books.
+
+mod level;
+
+pub use level::Level;
