@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install everything tickd needs on a fresh Debian machine with Rust (idempotent).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+
+packages=()
+command -v cc >/dev/null 2>&1 || packages+=(build-essential)
+command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
+command -v curl >/dev/null 2>&1 || packages+=(curl)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "installing: ${packages[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust (rustup) first; tickd builds with stable Rust" >&2
+  exit 1
+fi
+cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
