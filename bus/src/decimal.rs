@@ -76,6 +76,9 @@ const POW10: [u64; 20] = {
 /// Longest input we look at. Longer text is hostile or broken, not a price.
 const MAX_LEN: usize = 64;
 
+/// Exponents saturate here: far beyond any scale or digit count, far below overflow.
+const MAX_EXPONENT: i32 = 100_000;
+
 impl<const SCALE: u32> Fixed<SCALE> {
     /// Number of decimal places.
     pub const SCALE: u32 = SCALE;
@@ -306,15 +309,18 @@ fn parse_exponent(text: &[u8]) -> Result<i32, DecimalError> {
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
-    if digits.is_empty() || digits.len() > 4 {
+    if digits.is_empty() {
         return Err(DecimalError::Malformed);
     }
+    // Any number of exponent digits is well-formed (`1e-000008`, `1e99999`): saturate
+    // instead of rejecting, so a huge exponent is OutOfRange / TooPrecise (or zero for
+    // a zero mantissa) like any other value that does not fit, not "malformed".
     let mut value: i32 = 0;
     for &d in digits {
         if !d.is_ascii_digit() {
             return Err(DecimalError::InvalidChar(d as char));
         }
-        value = value * 10 + i32::from(d - b'0');
+        value = (value * 10 + i32::from(d - b'0')).min(MAX_EXPONENT);
     }
     Ok(if negative { -value } else { value })
 }
