@@ -1,1 +1,2 @@
 //! tickd-storage
+pub mod bars;
