@@ -6,6 +6,7 @@
 
 pub mod decimal;
 pub mod record;
+pub mod ring;
 pub mod venue;
 
 pub use decimal::{DecimalError, Fixed, Price, Rate, Size};
