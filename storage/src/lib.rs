@@ -1,2 +1,3 @@
 //! tickd-storage
 pub mod bars;
+pub mod questdb;

@@ -1,0 +1,303 @@
+//! The QuestDB sink against a local socket that answers like QuestDB's `/write`
+//! endpoint: the exact ILP bytes it receives, across an outage and the backfill.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tickd_bus::record::*;
+use tickd_bus::{Price, Rate, Record, RecordBuf, Size, Venue};
+use tickd_storage::questdb::{QuestDbConfig, QuestDbSink, RecordSource, SourceBatch};
+
+/// One request the server saw: the status it answered and the body.
+type Seen = Arc<Mutex<Vec<(u16, Vec<u8>)>>>;
+
+/// A minimal HTTP/1.1 server: answers each POST with the next scripted status (204
+/// once the script is used up) and records the bodies.
+fn ilp_server(listener: TcpListener, script: Vec<u16>) -> Seen {
+    let seen: Seen = Arc::default();
+    let script = Arc::new(Mutex::new(VecDeque::from(script)));
+    let out = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (seen, script) = (seen.clone(), script.clone());
+            std::thread::spawn(move || serve(stream, &seen, &script));
+        }
+    });
+    out
+}
+
+fn serve(stream: TcpStream, seen: &Seen, script: &Mutex<VecDeque<u16>>) {
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            if header == "\r\n" {
+                break;
+            }
+            if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let status = script.lock().unwrap().pop_front().unwrap_or(204);
+        seen.lock().unwrap().push((status, body));
+        let response = if status == 204 {
+            "HTTP/1.1 204 No Content\r\n\r\n".to_string()
+        } else {
+            let body = r#"{"code":"internal error","message":"unavailable"}"#;
+            format!(
+                "HTTP/1.1 {status} Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// Records handed out in order, `per_read` at a time; remembers what was committed.
+struct VecSource {
+    records: Vec<RecordBuf>,
+    next: usize,
+    per_read: usize,
+    committed: Arc<Mutex<usize>>,
+}
+
+impl RecordSource for VecSource {
+    fn read(&mut self, max: usize, out: &mut Vec<RecordBuf>) -> std::io::Result<SourceBatch> {
+        if self.next == self.records.len() {
+            return Ok(SourceBatch::End);
+        }
+        let end = (self.next + max.min(self.per_read)).min(self.records.len());
+        out.extend_from_slice(&self.records[self.next..end]);
+        let n = end - self.next;
+        self.next = end;
+        Ok(SourceBatch::Read(n))
+    }
+
+    fn commit(&mut self) -> std::io::Result<()> {
+        *self.committed.lock().unwrap() = self.next;
+        Ok(())
+    }
+}
+
+fn header<R: Record>(seq: u64, ts: u64) -> RecordHeader {
+    let mut hd = RecordHeader::new::<R>(Venue::Binance, 1, ts, ts + 1_000);
+    hd.sequence = seq;
+    hd
+}
+
+fn trade(seq: u64, ts: u64, price: &str) -> RecordBuf {
+    RecordBuf::new(&TradeMsg {
+        hd: header::<TradeMsg>(seq, ts),
+        price: Price::parse_str(price).unwrap(),
+        size: Size::parse_str("0.000356").unwrap(),
+        trade_id: 100 + seq,
+        trade_id_hi: 0,
+        side: Side::Sell as u8,
+        _reserved: [0; 7],
+    })
+}
+
+fn names(venue: Venue, id: u32) -> Option<String> {
+    (venue == Venue::Binance && id == 1).then(|| "BTC-USDT".to_string())
+}
+
+fn config(addr: SocketAddr, batch_rows: usize) -> QuestDbConfig {
+    QuestDbConfig {
+        conf: format!("http::addr={addr};protocol_version=3;retry_timeout=0;request_timeout=2000;"),
+        batch_rows,
+        flush_interval: Duration::from_millis(20),
+        retry_initial: Duration::from_millis(10),
+        retry_max: Duration::from_millis(50),
+    }
+}
+
+fn source(records: Vec<RecordBuf>, per_read: usize) -> (VecSource, Arc<Mutex<usize>>) {
+    let committed = Arc::new(Mutex::new(0));
+    let src = VecSource {
+        records,
+        next: 0,
+        per_read,
+        committed: committed.clone(),
+    };
+    (src, committed)
+}
+
+#[test]
+fn every_table_gets_exact_ilp_rows() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = ilp_server(listener, vec![]);
+
+    let mut bar = BarMsg {
+        hd: header::<BarMsg>(3, 1_700_000_000_000_000_000),
+        interval_s: 1,
+        trade_count: 2,
+        open: Price::parse_str("100").unwrap(),
+        high: Price::parse_str("101.5").unwrap(),
+        low: Price::parse_str("99.25").unwrap(),
+        close: Price::parse_str("101").unwrap(),
+        volume: Size::parse_str("3").unwrap(),
+        notional_lo: 0,
+        notional_hi: 0,
+    };
+    bar.set_notional(30_175 * 10i128.pow(15)); // 301.75
+    let records = vec![
+        trade(1, 1_700_000_000_123_000_000, "58942.01"),
+        RecordBuf::new(&BboMsg {
+            hd: header::<BboMsg>(2, 1_700_000_000_200_000_000),
+            bid_price: Price::parse_str("29010.9").unwrap(),
+            bid_size: Size::parse_str("13.94302").unwrap(),
+            ask_price: Price::UNDEF,
+            ask_size: Size::ZERO,
+        }),
+        RecordBuf::new(&bar),
+        RecordBuf::new(&MarkFundingMsg {
+            hd: header::<MarkFundingMsg>(4, 1_700_000_000_300_000_000),
+            mark_price: Price::parse_str("1").unwrap(),
+            index_price: Price::UNDEF,
+            funding_rate: Rate::ZERO,
+            next_funding_time: 0,
+        }),
+        RecordBuf::new(&BookDeltaMsg {
+            hd: RecordHeader {
+                flags: Flags::SNAPSHOT | Flags::LAST,
+                ..header::<BookDeltaMsg>(5, 0)
+            },
+            price: Price::parse_str("0.00002246").unwrap(),
+            size: Size::ZERO,
+            update_id: 41_603_413,
+            side: BookSide::Ask as u8,
+            action: BookAction::Set as u8,
+            _reserved: [0; 6],
+        }),
+        RecordBuf::new(&StatusMsg {
+            hd: header::<StatusMsg>(6, 1_700_000_000_400_000_000),
+            kind: StatusKind::Gap as u8,
+            _reserved: 0,
+            reason: StatusReason::SequenceGap as u16,
+            conn: 0,
+            lost: 12,
+            detail: 160,
+        }),
+    ];
+    let (src, committed) = source(records, 100);
+    let sink = QuestDbSink::start(config(addr, 100), src, names).unwrap();
+    let stats = sink.stats().clone();
+    sink.join();
+
+    let expected = concat!(
+        "trades,venue=binance,symbol=BTC-USDT,side=sell price=58942.01d,size=0.000356d,trade_id=\"101\",seq=1i,ts_recv=1700000000123001000n 1700000000123000000n\n",
+        "bbo,venue=binance,symbol=BTC-USDT bid_price=29010.9d,bid_size=13.94302d,ask_size=0d,seq=2i,ts_recv=1700000000200001000n 1700000000200000000n\n",
+        "bars_1s,venue=binance,symbol=BTC-USDT open=100d,high=101.5d,low=99.25d,close=101d,volume=3d,notional=301.75d,trade_count=2i,seq=3i,ts_recv=1700000000000001000n 1700000000000000000n\n",
+        "book_deltas,venue=binance,symbol=BTC-USDT,side=ask,action=set price=0.00002246d,size=0d,update_id=41603413i,flags=160i,seq=5i,ts_recv=1000n 1000n\n",
+        "status,venue=binance,symbol=BTC-USDT,kind=gap,reason=sequence_gap lost=12i,detail=160i,seq=6i,ts_recv=1700000000400001000n 1700000000400000000n\n",
+    );
+    let seen = seen.lock().unwrap();
+    let body: Vec<u8> = seen.iter().flat_map(|(_, b)| b.clone()).collect();
+    assert_eq!(String::from_utf8_lossy(&body), expected);
+    assert_eq!(stats.rows_sent.load(Ordering::Relaxed), 5);
+    assert_eq!(
+        stats.skipped_records.load(Ordering::Relaxed),
+        1,
+        "funding has no table"
+    );
+    assert_eq!(*committed.lock().unwrap(), 6);
+}
+
+/// Rows acknowledged with 2xx, in order, across all requests.
+fn acknowledged_rows(seen: &Seen) -> Vec<String> {
+    let seen = seen.lock().unwrap();
+    seen.iter()
+        .filter(|(status, _)| *status == 204)
+        .flat_map(|(_, body)| {
+            String::from_utf8_lossy(body)
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn outage_then_backfill_loses_and_duplicates_nothing() {
+    // QuestDB is down at first: the port refuses connections.
+    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+
+    let records: Vec<RecordBuf> = (1..=1000)
+        .map(|i| {
+            trade(
+                i,
+                1_700_000_000_000_000_000 + i * 1_000_000,
+                &format!("{}.5", 100 + i),
+            )
+        })
+        .collect();
+    let (src, committed) = source(records, 37);
+    let sink = QuestDbSink::start(config(addr, 100), src, names).unwrap();
+    let stats = sink.stats().clone();
+
+    wait_until("failed sends while down", || {
+        stats.send_errors.load(Ordering::Relaxed) >= 3
+    });
+    assert_eq!(
+        *committed.lock().unwrap(),
+        0,
+        "nothing is committed while QuestDB is down"
+    );
+
+    // QuestDB comes back, but fails a few requests with 5xx before recovering.
+    let listener = TcpListener::bind(addr).unwrap();
+    let seen = ilp_server(listener, vec![204, 503, 500, 204, 503]);
+    sink.join();
+
+    let rows = acknowledged_rows(&seen);
+    assert_eq!(rows.len(), 1000, "every record acknowledged exactly once");
+    for (i, row) in rows.iter().enumerate() {
+        let seq = i + 1;
+        assert!(
+            row.contains(&format!(",seq={seq}i,")),
+            "row {i} out of order: {row}"
+        );
+        assert!(row.contains(&format!("price={}.5d", 100 + seq)));
+    }
+    assert!(stats.send_errors.load(Ordering::Relaxed) >= 6);
+    assert_eq!(stats.rows_sent.load(Ordering::Relaxed), 1000);
+    assert_eq!(*committed.lock().unwrap(), 1000);
+    let failed_bodies = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(s, _)| *s != 204)
+        .count();
+    assert_eq!(failed_bodies, 3, "the three 5xx answers were each retried");
+}
