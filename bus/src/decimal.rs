@@ -236,7 +236,64 @@ fn rescale_raw(raw: i64, from: u32, to: u32) -> Result<i64, DecimalError> {
 }
 
 /// The parser behind every `Fixed` type.
+#[inline]
 fn parse_raw(text: &[u8], scale: u32) -> Result<i64, DecimalError> {
+    match parse_plain(text, scale) {
+        Some(raw) => Ok(raw),
+        None => parse_general(text, scale),
+    }
+}
+
+/// One pass over what exchanges almost always send: `-?digits[.digits]` with at most
+/// 19 digits and at most `scale` fraction digits, so the digits fit a `u64` without
+/// overflow checks. `None` hands anything else (exponents, errors, edge cases) to
+/// [`parse_general`], which decides it exactly.
+#[inline]
+fn parse_plain(text: &[u8], scale: u32) -> Option<i64> {
+    let (negative, body) = match text.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, text),
+    };
+    let mut acc: u64 = 0;
+    let mut i = 0;
+    while let Some(&c) = body.get(i) {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        acc = acc.wrapping_mul(10).wrapping_add(u64::from(digit));
+        i += 1;
+    }
+    let int_len = i;
+    let mut frac_len = 0;
+    if body.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(&c) = body.get(i) {
+            let digit = c.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            acc = acc.wrapping_mul(10).wrapping_add(u64::from(digit));
+            i += 1;
+            frac_len += 1;
+        }
+        if frac_len == 0 {
+            return None;
+        }
+    }
+    if int_len == 0 || i != body.len() || int_len + frac_len > 19 || frac_len > scale as usize {
+        return None;
+    }
+    let magnitude = acc.checked_mul(POW10[scale as usize - frac_len])?;
+    if magnitude >= i64::MAX as u64 {
+        return None;
+    }
+    let value = magnitude as i64;
+    Some(if negative { -value } else { value })
+}
+
+/// Every form of the grammar, with exact error kinds.
+fn parse_general(text: &[u8], scale: u32) -> Result<i64, DecimalError> {
     if text.is_empty() {
         return Err(DecimalError::Empty);
     }
@@ -333,27 +390,30 @@ fn slow_path(
     negative: bool,
     scale: u32,
 ) -> Result<i64, DecimalError> {
-    // The digits as one string d_1..d_n with value D * 10^(exponent - frac_len).
-    let digits = int_digits.iter().chain(frac_digits.iter()).copied();
-    let significant: Vec<u8> = digits.skip_while(|d| *d == b'0').collect();
-    let trailing_zeros = significant.iter().rev().take_while(|d| **d == b'0').count();
-    let significant = &significant[..significant.len() - trailing_zeros];
-    if significant.is_empty() {
+    // The digits as one string d_1..d_n with value D * 10^(exponent - frac_len),
+    // walked in place (no allocation: exponent forms arrive on the hot path too).
+    let digits = || int_digits.iter().chain(frac_digits.iter()).copied();
+    let total = int_digits.len() + frac_digits.len();
+    let leading_zeros = digits().take_while(|d| *d == b'0').count();
+    if leading_zeros == total {
         return Ok(0);
     }
+    let trailing_zeros = digits().rev().take_while(|d| *d == b'0').count();
+    let significant = digits()
+        .skip(leading_zeros)
+        .take(total - leading_zeros - trailing_zeros);
+    let significant_len = total - leading_zeros - trailing_zeros;
     // value = S * 10^power where S is `significant` as an integer.
     let power = i64::from(exponent) - frac_digits.len() as i64 + trailing_zeros as i64;
     let shift = power + i64::from(scale);
     if shift < 0 {
         return Err(DecimalError::TooPrecise { scale });
     }
-    if significant.len() as i64 + shift > 19 {
+    if significant_len as i64 + shift > 19 {
         return Err(DecimalError::OutOfRange { scale });
     }
-    let mut acc: u64 = 0;
-    for &d in significant {
-        acc = acc * 10 + u64::from(d - b'0');
-    }
+    // At most 19 digits: fits a u64 without overflow.
+    let acc = significant.fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
     let value = acc
         .checked_mul(POW10[shift as usize])
         .ok_or(DecimalError::OutOfRange { scale })?;

@@ -2,13 +2,19 @@
 //!
 //! - [`record`]: fixed-size normalized records with a common header;
 //! - [`decimal`]: exact fixed-point prices, sizes and rates;
+//! - [`instrument`]: the instrument registry (stable ids, symbols, persistence);
 //! - [`venue`]: the venues and the names users type.
 
 pub mod decimal;
+pub mod instrument;
 pub mod record;
 pub mod ring;
 pub mod venue;
 
 pub use decimal::{DecimalError, Fixed, Price, Rate, Size};
+pub use instrument::{
+    Date, Instrument, InstrumentKind, InstrumentRegistry, InstrumentSpec, OptionRight,
+    RegistryError, SharedRegistry,
+};
 pub use record::{Flags, Record, RecordBuf, RecordHeader, RecordRef, RecordType};
 pub use venue::Venue;
