@@ -1,3 +1,4 @@
 //! tickd-storage
 pub mod bars;
+pub mod journal;
 pub mod questdb;

@@ -1,0 +1,322 @@
+//! Reading the journal: memory-mapped segments, records viewed in place.
+//!
+//! [`JournalReader::open`] maps every segment the filter may need (decompressing
+//! `.seg.zst` ones into an 8-byte-aligned buffer), rebuilds each one's block index,
+//! verifies the checksum of every block the filter's time range touches, and
+//! keeps the good ones. [`JournalReader::records`] then yields `RecordRef`s that
+//! point into the maps: no copy, no allocation per record. Damaged blocks and
+//! torn tails are listed in [`JournalReader::problems`] and skipped; the blocks
+//! after a damaged one are still read.
+//!
+//! Records come out segment by segment (venue, then day, then seq), each segment
+//! in append order; they are not merged by time across venues.
+
+use std::io::Read;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use tickd_bus::{RecordHeader, RecordRef, RecordType, Venue};
+
+use super::index::BlockIndex;
+use super::layout::{list_all, SegmentFile, NS_PER_DAY};
+use super::segment::{padded, read_block, walk_blocks, BlockRead, FileHeader, HeaderError};
+use super::JournalError;
+
+/// Which records to read. Empty sets mean "all"; time ranges are half-open, in ns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    venues: u64,
+    instrument_ids: Option<Vec<u32>>,
+    rtypes: u32,
+    pub ts_recv: Range<u64>,
+    pub ts_event: Range<u64>,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+impl Filter {
+    pub fn all() -> Self {
+        Self {
+            venues: 0,
+            instrument_ids: None,
+            rtypes: 0,
+            ts_recv: 0..u64::MAX,
+            ts_event: 0..u64::MAX,
+        }
+    }
+
+    pub fn venue(mut self, venue: Venue) -> Self {
+        self.venues |= 1 << venue as u8;
+        self
+    }
+
+    pub fn instrument(mut self, id: u32) -> Self {
+        let ids = self.instrument_ids.get_or_insert_with(Vec::new);
+        if let Err(at) = ids.binary_search(&id) {
+            ids.insert(at, id);
+        }
+        self
+    }
+
+    pub fn rtype(mut self, rtype: RecordType) -> Self {
+        self.rtypes |= 1 << rtype as u8;
+        self
+    }
+
+    /// Records with `ts_recv` in `range`.
+    pub fn ts_recv(mut self, range: Range<u64>) -> Self {
+        self.ts_recv = range;
+        self
+    }
+
+    /// Records with `ts_event` in `range`.
+    pub fn ts_event(mut self, range: Range<u64>) -> Self {
+        self.ts_event = range;
+        self
+    }
+
+    fn wants_venue(&self, venue: Venue) -> bool {
+        self.venues == 0 || self.venues & (1 << venue as u8) != 0
+    }
+
+    pub fn matches(&self, hd: &RecordHeader) -> bool {
+        (self.venues == 0 || hd.venue < 64 && self.venues & (1 << hd.venue) != 0)
+            && (self.rtypes == 0 || hd.rtype < 32 && self.rtypes & (1 << hd.rtype) != 0)
+            && self.ts_recv.contains(&hd.ts_recv)
+            && self.ts_event.contains(&hd.ts_event)
+            && self
+                .instrument_ids
+                .as_ref()
+                .is_none_or(|ids| ids.binary_search(&hd.instrument_id).is_ok())
+    }
+}
+
+/// Something wrong found while opening a segment; the rest is still read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadProblem {
+    pub path: PathBuf,
+    pub kind: ProblemKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The file header is unusable: the whole segment is skipped.
+    Header(HeaderError),
+    /// Bytes between good blocks that are not a block (damaged header).
+    Damaged { start: u64, end: u64 },
+    /// A block whose checksum does not match: its records are skipped.
+    BadChecksum { offset: u64 },
+    /// Bytes after the last whole block: a torn write, or a live writer's
+    /// block in progress. Recovery on the writer's next open cuts it.
+    Tail { offset: u64, len: u64 },
+}
+
+enum SegmentData {
+    Mapped(Mmap),
+    /// A decompressed segment, in `u64`s so records stay 8-byte aligned.
+    Owned {
+        words: Vec<u64>,
+        len: usize,
+    },
+}
+
+impl SegmentData {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            SegmentData::Mapped(map) => map,
+            SegmentData::Owned { words, len } => &bytemuck::cast_slice(words)[..*len],
+        }
+    }
+}
+
+struct LoadedSegment {
+    file: SegmentFile,
+    data: SegmentData,
+    /// Checksum-verified blocks that may hold records the filter wants.
+    index: BlockIndex,
+}
+
+/// A read-only view of the journal for one filter.
+pub struct JournalReader {
+    filter: Filter,
+    segments: Vec<LoadedSegment>,
+    problems: Vec<ReadProblem>,
+}
+
+impl JournalReader {
+    pub fn open(dir: &Path, filter: Filter) -> Result<Self, JournalError> {
+        let files = list_all(dir).map_err(|source| JournalError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut reader = Self {
+            filter,
+            segments: Vec::new(),
+            problems: Vec::new(),
+        };
+        for file in files {
+            // A segment of day D holds no ts_recv from day D+1 on (the writer
+            // rolls forward), so whole days before the range are skipped unopened.
+            let day_end = (u64::from(file.day) + 1).saturating_mul(NS_PER_DAY);
+            if !reader.filter.wants_venue(file.venue) || day_end <= reader.filter.ts_recv.start {
+                continue;
+            }
+            reader.load(file)?;
+        }
+        Ok(reader)
+    }
+
+    fn load(&mut self, file: SegmentFile) -> Result<(), JournalError> {
+        let data = load_data(&file.path, file.compressed).map_err(|source| JournalError::Io {
+            path: file.path.clone(),
+            source,
+        })?;
+        let bytes = data.bytes();
+        let problem = |kind| ReadProblem {
+            path: file.path.clone(),
+            kind,
+        };
+        if let Err(err) = FileHeader::parse(bytes) {
+            self.problems.push(problem(ProblemKind::Header(err)));
+            return Ok(());
+        }
+        let mut walk = walk_blocks(bytes, false);
+        for bad in &walk.bad {
+            self.problems.push(problem(ProblemKind::Damaged {
+                start: bad.start,
+                end: bad.end,
+            }));
+        }
+        if walk.tail_len(bytes.len()) > 0 {
+            self.problems.push(problem(ProblemKind::Tail {
+                offset: walk.valid_end as u64,
+                len: walk.tail_len(bytes.len()) as u64,
+            }));
+        }
+        let (recv, event) = (&self.filter.ts_recv, &self.filter.ts_event);
+        walk.blocks.retain(|block| {
+            let h = &block.header;
+            let wanted = h.min_ts_recv < recv.end
+                && h.max_ts_recv >= recv.start
+                && h.min_ts_event < event.end
+                && h.max_ts_event >= event.start;
+            if !wanted {
+                return false;
+            }
+            let good = matches!(read_block(bytes, block.offset, true), BlockRead::Block(_));
+            if !good {
+                self.problems.push(problem(ProblemKind::BadChecksum {
+                    offset: block.offset as u64,
+                }));
+            }
+            good
+        });
+        let index = BlockIndex::from_walk(&walk);
+        self.segments.push(LoadedSegment { file, data, index });
+        Ok(())
+    }
+
+    /// Damaged blocks, unusable segments and torn tails met while opening.
+    pub fn problems(&self) -> &[ReadProblem] {
+        &self.problems
+    }
+
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    /// The segments opened, in read order.
+    pub fn segment_files(&self) -> impl Iterator<Item = &SegmentFile> {
+        self.segments.iter().map(|s| &s.file)
+    }
+
+    /// Every record the filter matches, viewed in place.
+    pub fn records(&self) -> Records<'_> {
+        Records {
+            reader: self,
+            segment: 0,
+            entry: 0,
+            data: &[],
+            pos: 0,
+            end: 0,
+        }
+    }
+}
+
+fn load_data(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
+    let file = std::fs::File::open(path)?;
+    if !compressed {
+        // SAFETY: segments are append-only; a live writer only appends past the
+        // mapped length, and recovery (which truncates) runs before writing starts.
+        return Ok(SegmentData::Mapped(unsafe { Mmap::map(&file)? }));
+    }
+    let mut bytes = Vec::new();
+    zstd::stream::read::Decoder::new(file)?.read_to_end(&mut bytes)?;
+    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+    bytemuck::cast_slice_mut(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+    Ok(SegmentData::Owned {
+        words,
+        len: bytes.len(),
+    })
+}
+
+/// Iterator over the matching records of a [`JournalReader`].
+pub struct Records<'a> {
+    reader: &'a JournalReader,
+    segment: usize,
+    entry: usize,
+    data: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> Records<'a> {
+    /// Move to the next block's payload; false when there is none.
+    fn next_block(&mut self) -> bool {
+        while let Some(seg) = self.reader.segments.get(self.segment) {
+            if let Some(entry) = seg.index.entries.get(self.entry) {
+                self.entry += 1;
+                let bytes = seg.data.bytes();
+                if let BlockRead::Block(block) = read_block(bytes, entry.offset as usize, false) {
+                    self.data = bytes;
+                    self.pos = block.payload_range().start;
+                    self.end = block.payload_range().end;
+                    return true;
+                }
+            } else {
+                self.segment += 1;
+                self.entry = 0;
+            }
+        }
+        false
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = RecordRef<'a>;
+
+    fn next(&mut self) -> Option<RecordRef<'a>> {
+        loop {
+            while self.pos < self.end {
+                let Ok(record) = RecordRef::from_bytes(&self.data[self.pos..self.end]) else {
+                    // Unreachable for checksummed blocks the writer validated;
+                    // skip the rest of the block rather than guess a length.
+                    self.pos = self.end;
+                    break;
+                };
+                self.pos += padded(record.header().record_size());
+                if self.reader.filter.matches(record.header()) {
+                    return Some(record);
+                }
+            }
+            if !self.next_block() {
+                return None;
+            }
+        }
+    }
+}
