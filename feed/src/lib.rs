@@ -1,1 +1,23 @@
-//! tickd-feed
+//! tickd-feed: connections to venues.
+//!
+//! Venue-agnostic runtime pieces, one file per concern:
+//! - [`runtime`]: one pinned OS thread per venue with a current-thread tokio runtime;
+//! - [`ws`] / [`rest`] / [`endpoint`]: WebSocket and HTTP GET clients (rustls, ring);
+//! - [`backoff`], [`watchdog`]: reconnect pacing and stale-stream detection;
+//! - [`sequencer`], [`publisher`], [`status`], [`stats`]: what goes on the bus and
+//!   what is counted.
+//!
+//! One folder per venue implements [`venue::VenueFeed`]: [`binance`] (spot and
+//! USD-M). `docs/adding-a-venue.md` is the checklist for the next one.
+
+pub mod backoff;
+pub mod endpoint;
+pub mod publisher;
+pub mod rest;
+pub mod runtime;
+pub mod sequencer;
+pub mod sim;
+pub mod stats;
+pub mod status;
+pub mod watchdog;
+pub mod ws;
