@@ -16,7 +16,6 @@ pub mod publisher;
 pub mod rest;
 pub mod runtime;
 pub mod sequencer;
-pub mod sim;
 pub mod stats;
 pub mod status;
 pub mod watchdog;
