@@ -13,11 +13,13 @@ mod registry;
 mod spec;
 
 #[cfg(test)]
+mod persist_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::RegistryError;
 pub use kind::{Date, InstrumentKind, OptionRight};
-pub use persist::{temp_path, FORMAT_VERSION};
+pub use persist::{temp_path, FORMAT_VERSION, REGISTRY_FILE_NAME};
 pub use registry::InstrumentRegistry;
 pub use spec::{Instrument, InstrumentSpec};
 

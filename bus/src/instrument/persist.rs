@@ -19,6 +19,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "tickd-instruments";
+/// The registry's file name inside a data directory, next to the journal.
+pub const REGISTRY_FILE_NAME: &str = "instruments.json";
 /// Bump when the file layout changes incompatibly.
 pub const FORMAT_VERSION: u64 = 1;
 
