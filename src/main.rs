@@ -1,1 +1,14 @@
-fn main() {}
+use clap::Parser;
+use tickd::cli::{Cli, Command};
+use tickd::{cmd, exit, logging};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Err(failure) = logging::init(cli.log_level.as_deref()) {
+        return exit::finish(Err(failure));
+    }
+    let result = match cli.command {
+        Command::CheckConfig(args) => cmd::check_config::run(args),
+    };
+    exit::finish(result)
+}

@@ -1,0 +1,62 @@
+//! The command line: global options and one `Command` variant per subcommand.
+//! Each variant wraps the `Args` of its module in `src/cmd/`; its help text lives there.
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+const ABOUT: &str = "tickd: low-latency crypto market-data server and feed handler";
+
+const LONG_ABOUT: &str = "\
+tickd: low-latency crypto market-data server and feed handler.
+
+It connects to exchanges' public WebSocket feeds (binance, binance-usdm, okx, bybit,
+coinbase, kraken), normalizes every message into compact fixed-size records, stores them
+in an embedded journal and serves them to subscribers over WebSocket, QUIC and HTTP.
+
+Everything is set in one TOML file. Start by checking it:
+
+    tickd check-config configs/tickd.toml";
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success, 2 invalid input or configuration, 1 failure at run time.
+Logging goes to stderr; set it with --log-level or RUST_LOG (e.g. RUST_LOG=debug).";
+
+#[derive(Debug, Parser)]
+#[command(name = "tickd", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(propagate_version = true, arg_required_else_help = true)]
+pub struct Cli {
+    /// Log filter: error, warn, info, debug, trace, or RUST_LOG syntax such as
+    /// "info,tickd_feed=debug". Overrides RUST_LOG.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands; add yours as one line here and one dispatch line in `main.rs`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    CheckConfig(cmd::check_config::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_check_config() {
+        let cli = Cli::try_parse_from(["tickd", "--log-level", "debug", "check-config", "a.toml"])
+            .expect("valid command line");
+        assert_eq!(cli.log_level.as_deref(), Some("debug"));
+        let Command::CheckConfig(args) = cli.command;
+        assert_eq!(args.file, std::path::PathBuf::from("a.toml"));
+    }
+}

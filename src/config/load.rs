@@ -1,0 +1,226 @@
+//! Reading a config file: TOML syntax, then each section (and each venue) on its own so
+//! problems in different places are all reported, then [`Config::validate`]'s rules.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use tickd_bus::Venue;
+
+use super::error::{did_you_mean, ConfigError, ConfigErrors};
+use super::lenient::{self, Removed};
+use super::{checks, Channel, Config, VenueConfig};
+
+/// The top-level sections.
+const SECTIONS: [&str; 5] = ["bus", "venues", "sim", "storage", "gateway"];
+
+/// Reads, parses and validates the config at `path`.
+pub fn load_config(path: impl AsRef<Path>) -> Result<Config, ConfigErrors> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError::new(
+            "",
+            format!("cannot read {}: {e}", path.display()),
+            "check the file name",
+        )])
+    })?;
+    parse_config(&text)
+}
+
+/// Parses and validates config text (see [`load_config`]).
+pub fn parse_config(text: &str) -> Result<Config, ConfigErrors> {
+    parse_config_with_cores(text, checks::available_cores())
+}
+
+/// [`parse_config`] as if the machine had `cores` cores (for tests of core pinning).
+pub fn parse_config_with_cores(text: &str, cores: usize) -> Result<Config, ConfigErrors> {
+    let mut errs = ConfigErrors::default();
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            errs.0.push(syntax_error(text, &e));
+            return Err(errs);
+        }
+    };
+    let mut parts = Parts::default();
+    let mut removed = Removed::default();
+    let r = &mut removed;
+    for (key, value) in table {
+        match key.as_str() {
+            "bus" => parts.bus = section(&key, value, &mut errs, r),
+            "sim" => parts.sim = section(&key, value, &mut errs, r),
+            "storage" => parts.storage = section(&key, value, &mut errs, r),
+            "gateway" => parts.gateway = section(&key, value, &mut errs, r),
+            "venues" => parts.venues = venues(value, &mut errs, r),
+            _ => errs.0.push(unknown_name("", &key, "section", &SECTIONS)),
+        }
+    }
+    parts.finish(cores, &removed, errs)
+}
+
+/// What deserialized; `None` where a section could not be built (already reported).
+struct Parts {
+    bus: Option<super::BusConfig>,
+    venues: Option<BTreeMap<Venue, VenueConfig>>,
+    sim: Option<super::SimConfig>,
+    storage: Option<super::StorageConfig>,
+    gateway: Option<super::GatewayConfig>,
+}
+
+impl Default for Parts {
+    /// Absent sections take their defaults (except venues, which must be written).
+    fn default() -> Self {
+        Parts {
+            bus: Some(Default::default()),
+            venues: Some(BTreeMap::new()),
+            sim: Some(Default::default()),
+            storage: Some(Default::default()),
+            gateway: Some(Default::default()),
+        }
+    }
+}
+
+impl Parts {
+    /// Runs the rules on every part that deserialized (defaults, which are valid, stand in
+    /// for the rest); cross-section rules only when the parts they compare are there.
+    fn finish(
+        self,
+        cores: usize,
+        removed: &Removed,
+        mut errs: ConfigErrors,
+    ) -> Result<Config, ConfigErrors> {
+        let venues_known = self.venues.is_some();
+        let addresses_known = self.sim.is_some() && self.gateway.is_some();
+        let config = Config {
+            bus: self.bus.unwrap_or_default(),
+            venues: self.venues.unwrap_or_default(),
+            sim: self.sim.unwrap_or_default(),
+            storage: self.storage.unwrap_or_default(),
+            gateway: self.gateway.unwrap_or_default(),
+        };
+        let mut rules = ConfigErrors::default();
+        config.validate_sections(cores, &mut rules);
+        if venues_known {
+            config.check_some_venue_enabled(&mut rules);
+        }
+        if addresses_known {
+            config.check_listen_conflicts(&mut rules);
+        }
+        // The rules saw lists with bad elements deleted: name elements as in the file.
+        // A key deleted for a type error now has its default: don't report it twice.
+        for mut e in rules.0 {
+            e.path = removed.original(&e.path);
+            if !removed.already_reported(&e.path) {
+                errs.0.push(e);
+            }
+        }
+        errs.into_result().map(|()| config)
+    }
+}
+
+fn section<T: DeserializeOwned>(
+    name: &str,
+    value: toml::Value,
+    errs: &mut ConfigErrors,
+    removed: &mut Removed,
+) -> Option<T> {
+    if !value.is_table() {
+        errs.push(
+            name,
+            format!("[{name}] must be a table"),
+            format!("write it as a [{name}] section"),
+        );
+        return None;
+    }
+    lenient::deserialize(name, value, errs, removed, &|_, _| None)
+}
+
+/// `[venues.<name>]` tables, each deserialized on its own.
+fn venues(
+    value: toml::Value,
+    errs: &mut ConfigErrors,
+    removed: &mut Removed,
+) -> Option<BTreeMap<Venue, VenueConfig>> {
+    let toml::Value::Table(table) = value else {
+        errs.push(
+            "venues",
+            "must be a table of venues",
+            "write [venues.binance] sections",
+        );
+        return None;
+    };
+    let names: Vec<&str> = Venue::ALL.iter().map(|v| v.as_str()).collect();
+    let mut out = BTreeMap::new();
+    let mut complete = true;
+    for (key, value) in table {
+        let Some(venue) = Venue::ALL.into_iter().find(|v| v.as_str() == key) else {
+            errs.0.push(unknown_name("venues", &key, "venue", &names));
+            continue;
+        };
+        let path = format!("venues.{key}");
+        if !value.is_table() {
+            errs.push(
+                &path,
+                "must be a table",
+                format!("write it as a [{path}] section"),
+            );
+            complete = false;
+            continue;
+        }
+        let channel_message = move |at: &str, message: &str| unknown_channel(venue, at, message);
+        match lenient::deserialize::<VenueConfig>(&path, value, errs, removed, &channel_message) {
+            Some(cfg) => {
+                out.insert(venue, cfg);
+            }
+            None => complete = false,
+        }
+    }
+    // A venue that failed to load may be the enabled one: don't also claim none is.
+    complete.then_some(out)
+}
+
+/// `unknown channel "book5" — use one of: trades, bbo, book` (what this venue offers).
+fn unknown_channel(venue: Venue, path: &str, message: &str) -> Option<ConfigError> {
+    let in_channels = path.contains(".channels[") || path.contains(".stale_after_secs_per_channel");
+    if !in_channels {
+        return None;
+    }
+    let problem = if message.starts_with("unknown variant") {
+        let value = lenient::backticked(message).first().copied().unwrap_or("?");
+        format!("unknown channel \"{value}\"")
+    } else if message.starts_with("invalid type") {
+        "a channel is a name in double quotes".to_string()
+    } else {
+        return None;
+    };
+    let fix = format!(
+        "use one of: {}",
+        Channel::list(Channel::supported_by(venue))
+    );
+    Some(ConfigError::new(path, problem, fix))
+}
+
+/// `venues.binanse: unknown venue "binanse" — did you mean "binance"?`
+fn unknown_name(parent: &str, key: &str, what: &str, valid: &[&str]) -> ConfigError {
+    let path = super::error::join(parent, key);
+    let fix = match did_you_mean(key, valid) {
+        Some(close) => format!("did you mean \"{close}\"? (valid: {})", valid.join(", ")),
+        None => format!("use one of: {}", valid.join(", ")),
+    };
+    ConfigError::new(path, format!("unknown {what} \"{key}\""), fix)
+}
+
+/// `line 3, column 7: <what the TOML parser said>`.
+fn syntax_error(text: &str, e: &toml::de::Error) -> ConfigError {
+    let position = e.span().map(|span| {
+        let before = text.get(..span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("line {line}, column {column}: ")
+    });
+    ConfigError::new(
+        "",
+        format!("{}{}", position.unwrap_or_default(), e.message().trim_end()),
+        "fix the TOML syntax (see https://toml.io)",
+    )
+}
