@@ -27,12 +27,28 @@ impl RecordBuf {
         buf
     }
 
-    /// Rebuild from the bytes of one record (e.g. read from a journal).
+    /// Rebuild from the bytes of one record (read from a journal or a network frame;
+    /// any alignment). `bytes` may be longer than the record; it is validated like
+    /// [`RecordRef::from_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, RecordError> {
-        let record = RecordRef::from_bytes(bytes)?;
-        let size = record.header().record_size();
+        const HEADER: usize = std::mem::size_of::<RecordHeader>();
+        if bytes.len() < HEADER {
+            return Err(RecordError::TooShort(bytes.len()));
+        }
+        let size = usize::from(bytes[0]) * 4;
+        let available = bytes.len().min(MAX_RECORD_SIZE);
+        if size > available {
+            if size > MAX_RECORD_SIZE {
+                let rtype = RecordType::from_u8(bytes[1]).ok_or(RecordError::UnknownType(bytes[1]))?;
+                let expected = rtype.record_size();
+                return Err(RecordError::BadLength { rtype, expected, found: size });
+            }
+            return Err(RecordError::Truncated { needed: size, available: bytes.len() });
+        }
         let mut buf = Self::default();
         bytemuck::bytes_of_mut(&mut buf)[..size].copy_from_slice(&bytes[..size]);
+        // Validate the aligned copy: type known, length right for the type.
+        RecordRef::from_bytes(&bytemuck::bytes_of(&buf)[..size.max(HEADER)])?;
         Ok(buf)
     }
 

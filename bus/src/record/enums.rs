@@ -54,6 +54,22 @@ impl RecordType {
     pub const fn from_u8(value: u8) -> Option<Self> {
         Self::from_repr(value)
     }
+
+    /// Size in bytes of records of this type.
+    pub const fn record_size(self) -> usize {
+        use super::types::*;
+        use std::mem::size_of;
+        match self {
+            RecordType::Trade => size_of::<TradeMsg>(),
+            RecordType::Bbo => size_of::<BboMsg>(),
+            RecordType::BookDelta => size_of::<BookDeltaMsg>(),
+            RecordType::Bar => size_of::<BarMsg>(),
+            RecordType::MarkFunding => size_of::<MarkFundingMsg>(),
+            RecordType::Liquidation => size_of::<LiquidationMsg>(),
+            RecordType::OpenInterest => size_of::<OpenInterestMsg>(),
+            RecordType::Status => size_of::<StatusMsg>(),
+        }
+    }
 }
 
 code_enum! {

@@ -45,6 +45,8 @@ fn record_layouts() {
     assert_layout!(OpenInterestMsg, size 48, open_interest @ 32, open_interest_value @ 40);
     assert_layout!(StatusMsg, size 56, kind @ 32, reason @ 34, conn @ 36, lost @ 40, detail @ 48);
     assert_eq!(size_of::<RecordBuf>(), MAX_RECORD_SIZE);
+    assert_eq!(RecordType::Trade.record_size(), 72);
+    assert_eq!(RecordType::Bar.record_size(), MAX_RECORD_SIZE);
     assert_eq!(align_of::<RecordBuf>(), 8);
 }
 
@@ -209,6 +211,13 @@ fn malformed_bytes_are_typed_errors() {
     let mut bad = trade;
     bad.header_mut().length = 4;
     assert!(matches!(bad.as_ref(), Err(RecordError::BadLength { .. })));
+    // Unaligned bytes are copied, then validated the same way.
+    let mut shifted = vec![0u8; 1];
+    shifted.extend_from_slice(bytes);
+    assert_eq!(RecordBuf::from_bytes(&shifted[1..]), Ok(trade));
+    assert!(matches!(RecordBuf::from_bytes(&shifted[1..50]), Err(RecordError::Truncated { .. })));
+    shifted[1] = 255;
+    assert!(matches!(RecordBuf::from_bytes(&shifted[1..]), Err(RecordError::BadLength { expected: 72, .. })));
 }
 
 #[test]
