@@ -11,12 +11,17 @@
 //! USD-M). `docs/adding-a-venue.md` is the checklist for the next one.
 
 pub mod backoff;
+pub mod binance;
+pub mod connection;
 pub mod endpoint;
+pub mod merge;
 pub mod publisher;
 pub mod rest;
+pub mod rest_budget;
 pub mod runtime;
 pub mod sequencer;
 pub mod stats;
 pub mod status;
 pub mod watchdog;
+pub mod venue;
 pub mod ws;

@@ -1,6 +1,7 @@
 //! The feed's [`RecordSink`]: stamps per-stream sequence numbers and publishes on
 //! the venue's bus ring. Never blocks (the ring overwrites its oldest slot).
 
+use tickd_bus::record::{StatusKind, StatusMsg};
 use tickd_bus::ring::Producer;
 use tickd_bus::{Record, RecordBuf};
 use tickd_normalizer::RecordSink;
@@ -38,14 +39,23 @@ impl RecordSink for Publisher {
     fn push(&mut self, mut record: RecordBuf) {
         self.sequencer.stamp(record.header_mut());
         self.producer.publish(&record);
-        VenueStats::add(&self.stats.counters.records, 1);
+        let counters = &self.stats.counters;
+        VenueStats::add(&counters.records, 1);
+        // Gaps and resyncs are counted where every one of them passes: here.
+        if let Some(status) = record.get::<StatusMsg>() {
+            match status.kind() {
+                Some(StatusKind::Gap) => VenueStats::add(&counters.gaps, 1),
+                Some(StatusKind::BookResync) => VenueStats::add(&counters.resyncs, 1),
+                _ => {}
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tickd_bus::record::{StatusKind, StatusReason};
+    use tickd_bus::record::StatusReason;
     use tickd_bus::ring::{ring, TryRecv};
     use tickd_bus::Venue;
 
@@ -73,5 +83,6 @@ mod tests {
         }
         assert_eq!(seen, vec![(1, 1), (1, 2), (2, 1), (1, 3)]);
         assert_eq!(stats.counters.snapshot().records, 4);
+        assert_eq!(stats.counters.snapshot().gaps, 4);
     }
 }

@@ -96,6 +96,12 @@ impl VenueStats {
         counter.fetch_add(n, Relaxed);
     }
 
+    /// Decrement, saturating at zero.
+    #[inline]
+    pub fn sub(counter: &AtomicU64, n: u64) {
+        let _ = counter.fetch_update(Relaxed, Relaxed, |v| Some(v.saturating_sub(n)));
+    }
+
     #[inline]
     pub fn set(counter: &AtomicU64, n: u64) {
         counter.store(n, Relaxed);

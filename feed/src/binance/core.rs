@@ -1,0 +1,804 @@
+//! The Binance venue core: one task on the venue thread that owns the decoder, the
+//! books, the merge state and the publisher, fed by its connection tasks and REST
+//! fetches through channels (so no state is shared or locked).
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use tickd_bus::record::StatusReason;
+use tickd_bus::{Channel, RecordType, Venue};
+use tickd_normalizer::binance::{
+    decode_open_interest, decode_rest_depth, depth_weight, BinanceBookSync, BinanceDecoder,
+    BinanceFrame, BinanceMarket, SyncAction, SyncState, TimeUnit,
+};
+use tickd_normalizer::SymbolMap;
+
+use super::gate::Gate;
+use super::streams::{self, PlannedConn, StreamSub};
+use crate::backoff::Backoff;
+use crate::connection::{spawn_connection, ConnCommand, ConnEvent, ConnHandle, ConnSpec};
+use crate::merge::{Merge, Role, Span, Verdict};
+use crate::publisher::Publisher;
+use crate::rest::{RestClient, RestError};
+use crate::rest_budget::RestBudget;
+use crate::runtime::{now_ns, Shutdown};
+use crate::stats::VenueStats;
+use crate::status;
+use crate::venue::VenueSettings;
+use crate::watchdog::{Stale, Watchdog};
+
+const TICK: Duration = Duration::from_millis(100);
+const MAX_SNAPSHOTS_IN_FLIGHT: usize = 4;
+/// When a 429/418 carries no `Retry-After`.
+const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(30);
+
+struct Slot {
+    spec: ConnSpec,
+    streams: Vec<StreamSub>,
+    primary: Option<u32>,
+    secondary: Option<u32>,
+    merge: Merge,
+    overlap_started: Option<Instant>,
+    /// Don't try another rotation before this (after a failed one).
+    rotation_not_before: Option<Instant>,
+}
+
+struct Conn {
+    slot: usize,
+    handle: ConnHandle,
+    watchdog: Watchdog,
+    stream_index: HashMap<(u32, u8), usize>,
+    up: bool,
+    connected_at: Option<Instant>,
+    subscribed_at: Option<Instant>,
+    data_frames: u64,
+    /// Why we asked this connection to reconnect, for its Disconnected status.
+    pending_reason: Option<StatusReason>,
+    ever_up: bool,
+}
+
+struct Book {
+    sync: BinanceBookSync,
+    raw: String,
+    queued: bool,
+    in_flight: bool,
+    not_before: Option<Instant>,
+    retry: Backoff,
+}
+
+enum RestDone {
+    Snapshot {
+        instrument: u32,
+        result: Result<Vec<u8>, RestError>,
+    },
+    OpenInterest {
+        result: Result<Vec<u8>, RestError>,
+    },
+}
+
+pub struct Core {
+    venue: Venue,
+    market: BinanceMarket,
+    settings: VenueSettings,
+    publisher: Publisher,
+    decoder: BinanceDecoder,
+    symbols: SymbolMap,
+    rest: RestClient,
+    slots: Vec<Slot>,
+    conns: HashMap<u32, Conn>,
+    next_conn: u32,
+    books: HashMap<u32, Book>,
+    snapshot_queue: VecDeque<u32>,
+    snapshots_in_flight: usize,
+    snapshot_weight: u32,
+    budget: RestBudget,
+    oi_symbols: Vec<String>,
+    next_oi: Instant,
+    events_tx: mpsc::Sender<ConnEvent>,
+    events_rx: mpsc::Receiver<ConnEvent>,
+    rest_tx: mpsc::UnboundedSender<RestDone>,
+    rest_rx: mpsc::UnboundedReceiver<RestDone>,
+    shutdown: Shutdown,
+    decode_errors_logged: u64,
+}
+
+impl Core {
+    pub fn new(
+        market: BinanceMarket,
+        settings: VenueSettings,
+        publisher: Publisher,
+        instruments: &[(u32, String)],
+        shutdown: Shutdown,
+    ) -> Result<Self, String> {
+        let venue = settings.venue;
+        let symbols: SymbolMap = instruments
+            .iter()
+            .map(|(id, raw)| (raw.clone(), *id))
+            .collect();
+        let mut decoder = BinanceDecoder::new(market, symbols.clone());
+        if settings.time_unit_micros && market == BinanceMarket::Spot {
+            decoder.set_time_unit(TimeUnit::Micros);
+        }
+        let snapshot_weight =
+            depth_weight(market, settings.book_depth).map_err(|e| e.to_string())?;
+        let per_minute = settings
+            .snapshot_requests_per_minute
+            .max(1)
+            .saturating_mul(snapshot_weight);
+        let budget = RestBudget::new(per_minute.min(
+            tickd_normalizer::binance::weights::weight_limit_per_minute(market),
+        ));
+        let (events_tx, events_rx) = mpsc::channel(8192);
+        let (rest_tx, rest_rx) = mpsc::unbounded_channel();
+        let channels = &settings.channels;
+        let mut books = HashMap::new();
+        if channels.contains(&Channel::Book) {
+            for (id, raw) in instruments {
+                books.insert(
+                    *id,
+                    Book {
+                        sync: BinanceBookSync::new(
+                            venue,
+                            *id,
+                            market,
+                            settings.max_buffered_events,
+                        ),
+                        raw: raw.clone(),
+                        queued: false,
+                        in_flight: false,
+                        not_before: None,
+                        retry: Backoff::new(Duration::from_millis(200), Duration::from_secs(30)),
+                    },
+                );
+            }
+        }
+        let oi_symbols = if market == BinanceMarket::UsdmFutures && channels.contains(&Channel::Oi)
+        {
+            instruments.iter().map(|(_, raw)| raw.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let planned = streams::plan(
+            market,
+            instruments,
+            channels,
+            settings.streams_per_connection,
+        );
+        let slots = planned
+            .into_iter()
+            .map(
+                |PlannedConn {
+                     route,
+                     streams: subs,
+                 }| Slot {
+                    spec: ConnSpec {
+                        url: streams::connection_url(
+                            market,
+                            &settings.ws_url,
+                            route,
+                            settings.time_unit_micros,
+                        ),
+                        subscribe: streams::subscribe_messages(&subs, 1),
+                        control_interval: streams::control_interval(market),
+                        connect_timeout: Duration::from_secs(10),
+                        backoff_base: settings.backoff_base,
+                        backoff_cap: settings.backoff_cap,
+                    },
+                    streams: subs,
+                    primary: None,
+                    secondary: None,
+                    merge: Merge::new(),
+                    overlap_started: None,
+                    rotation_not_before: None,
+                },
+            )
+            .collect();
+        VenueStats::set(&publisher.stats().counters.books_total, books.len() as u64);
+        Ok(Self {
+            venue,
+            market,
+            publisher,
+            decoder,
+            symbols,
+            rest: RestClient::default(),
+            slots,
+            conns: HashMap::new(),
+            next_conn: 1,
+            books,
+            snapshot_queue: VecDeque::new(),
+            snapshots_in_flight: 0,
+            snapshot_weight,
+            budget,
+            oi_symbols,
+            next_oi: Instant::now(),
+            events_tx,
+            events_rx,
+            rest_tx,
+            rest_rx,
+            shutdown,
+            decode_errors_logged: 0,
+            settings,
+        })
+    }
+
+    /// Run until shutdown.
+    pub async fn run(mut self) {
+        for slot in 0..self.slots.len() {
+            let conn = self.open(slot);
+            self.slots[slot].primary = Some(conn);
+        }
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.wait() => break,
+                Some(event) = self.events_rx.recv() => self.on_event(event),
+                Some(done) = self.rest_rx.recv() => self.on_rest(done),
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+        for conn in self.conns.values() {
+            conn.handle.send(ConnCommand::Stop);
+        }
+    }
+
+    fn open(&mut self, slot: usize) -> u32 {
+        let id = self.next_conn;
+        self.next_conn += 1;
+        let now = Instant::now();
+        let mut watchdog = Watchdog::new(self.settings.stale_after, now.into_std());
+        let mut stream_index = HashMap::new();
+        for s in &self.slots[slot].streams {
+            let index =
+                watchdog.add_stream(self.settings.stale_after_for(s.channel), now.into_std());
+            stream_index.insert((s.instrument_id, s.channel.record_type() as u8), index);
+        }
+        let handle = spawn_connection(
+            id,
+            self.slots[slot].spec.clone(),
+            self.events_tx.clone(),
+            self.shutdown.clone(),
+        );
+        self.conns.insert(
+            id,
+            Conn {
+                slot,
+                handle,
+                watchdog,
+                stream_index,
+                up: false,
+                connected_at: None,
+                subscribed_at: None,
+                data_frames: 0,
+                pending_reason: None,
+                ever_up: false,
+            },
+        );
+        id
+    }
+
+    fn role(&self, conn: u32) -> Option<(usize, Role)> {
+        let slot_index = self.conns.get(&conn)?.slot;
+        let slot = &self.slots[slot_index];
+        if slot.primary == Some(conn) {
+            Some((slot_index, Role::Primary))
+        } else if slot.secondary == Some(conn) {
+            Some((slot_index, Role::Secondary))
+        } else {
+            None
+        }
+    }
+
+    fn on_event(&mut self, event: ConnEvent) {
+        let counters = &self.publisher.stats().counters;
+        match event {
+            ConnEvent::Frame {
+                conn,
+                ts_recv,
+                data,
+            } => self.on_frame(conn, ts_recv, data),
+            ConnEvent::Connected { conn, attempt } => {
+                let role = self.role(conn);
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
+                let now = Instant::now();
+                c.up = true;
+                c.connected_at = Some(now);
+                c.subscribed_at = None;
+                c.watchdog.reset(now.into_std());
+                let reason = if matches!(role, Some((_, Role::Secondary))) {
+                    StatusReason::LifetimeRotation
+                } else if attempt == 0 && !c.ever_up {
+                    StatusReason::Startup
+                } else {
+                    StatusReason::ConnectionLost
+                };
+                if c.ever_up || reason == StatusReason::LifetimeRotation {
+                    VenueStats::add(&counters.reconnects, 1);
+                }
+                c.ever_up = true;
+                VenueStats::add(&counters.connections_up, 1);
+                tracing::info!(venue = %self.venue, conn, url = %self.slots[c.slot].spec.url, ?reason, "connected");
+                self.publisher
+                    .publish(&status::connected(self.venue, conn, reason, now_ns()));
+            }
+            ConnEvent::Subscribed {
+                conn,
+                attempt,
+                messages,
+            } => {
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
+                c.subscribed_at = Some(Instant::now());
+                if attempt > 0 {
+                    let streams = self.slots[c.slot].streams.len() as u64;
+                    tracing::info!(venue = %self.venue, conn, streams, messages, "resubscribed");
+                    self.publisher.publish(&status::resubscribed(
+                        self.venue,
+                        conn,
+                        streams,
+                        now_ns(),
+                    ));
+                }
+            }
+            ConnEvent::Disconnected {
+                conn,
+                reason,
+                retry_in,
+            } => self.on_disconnected(conn, &reason, retry_in),
+            ConnEvent::ConnectFailed {
+                conn,
+                error,
+                retry_in,
+            } => {
+                VenueStats::add(&counters.connect_failures, 1);
+                let local = ["127.0.0.1", "localhost", "[::1]"]
+                    .iter()
+                    .any(|h| error.contains(h));
+                let hint = if local {
+                    ""
+                } else {
+                    " — use `tickd demo` for a local simulator"
+                };
+                tracing::warn!(
+                    "{}: {error}; retrying in {:.1} s{hint}",
+                    self.venue,
+                    retry_in.as_secs_f64()
+                );
+                let _ = conn;
+            }
+            ConnEvent::Stopped { conn } => {
+                if let Some(c) = self.conns.remove(&conn) {
+                    if c.up {
+                        VenueStats::sub(&counters.connections_up, 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_disconnected(&mut self, conn: u32, reason: &str, retry_in: Duration) {
+        let counters = &self.publisher.stats().counters;
+        let role = self.role(conn);
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.up {
+            VenueStats::sub(&counters.connections_up, 1);
+        }
+        c.up = false;
+        let status_reason = c
+            .pending_reason
+            .take()
+            .unwrap_or(StatusReason::ConnectionLost);
+        let slot_index = c.slot;
+        tracing::warn!(
+            venue = %self.venue, conn, ?status_reason,
+            "disconnected: {reason}; reconnecting in {:.1} s", retry_in.as_secs_f64()
+        );
+        let ts = now_ns();
+        self.publisher
+            .publish(&status::disconnected(self.venue, conn, status_reason, ts));
+        match role {
+            Some((slot, Role::Secondary)) => {
+                // The rotation failed; keep the old connection and try again later.
+                self.abandon_rotation(slot);
+            }
+            Some((slot, Role::Primary)) => {
+                if let Some(next) = self.slots[slot]
+                    .secondary
+                    .filter(|s| self.conns.get(s).is_some_and(|c| c.up))
+                {
+                    // The new connection is up: let it take over now.
+                    self.promote(slot, next);
+                } else {
+                    self.abandon_rotation(slot);
+                    for s in &self.slots[slot_index].streams {
+                        if s.channel != Channel::Book {
+                            continue;
+                        }
+                        if let Some(book) = self.books.get_mut(&s.instrument_id) {
+                            book.sync.on_disconnect(ts, &mut self.publisher);
+                            book.in_flight = false;
+                        }
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn abandon_rotation(&mut self, slot: usize) {
+        let s = &mut self.slots[slot];
+        if let Some(secondary) = s.secondary.take() {
+            if let Some(c) = self.conns.get(&secondary) {
+                c.handle.send(ConnCommand::Stop);
+            }
+            s.merge.end_overlap();
+            s.overlap_started = None;
+            s.rotation_not_before = Some(Instant::now() + Duration::from_secs(5));
+        }
+    }
+
+    /// The secondary takes over; the old primary is closed.
+    fn promote(&mut self, slot: usize, next: u32) {
+        let s = &mut self.slots[slot];
+        let old = s.primary.replace(next);
+        s.secondary = None;
+        s.merge.end_overlap();
+        s.overlap_started = None;
+        if let Some(old) = old {
+            if let Some(c) = self.conns.get_mut(&old) {
+                c.handle.send(ConnCommand::Stop);
+                if c.up {
+                    c.up = false;
+                    VenueStats::sub(&self.publisher.stats().counters.connections_up, 1);
+                    self.publisher.publish(&status::disconnected(
+                        self.venue,
+                        old,
+                        StatusReason::LifetimeRotation,
+                        now_ns(),
+                    ));
+                }
+            }
+        }
+        tracing::info!(venue = %self.venue, conn = next, "rotation complete");
+    }
+
+    fn on_frame(&mut self, conn: u32, ts_recv: u64, data: Bytes) {
+        let counters = &self.publisher.stats().counters;
+        VenueStats::add(&counters.messages, 1);
+        VenueStats::add(&counters.bytes, data.len() as u64);
+        let Some((slot_index, role)) = self.role(conn) else {
+            return; // a connection being closed
+        };
+        let Self {
+            venue,
+            market,
+            publisher,
+            decoder,
+            slots,
+            conns,
+            books,
+            snapshot_queue,
+            decode_errors_logged,
+            ..
+        } = self;
+        let slot = &mut slots[slot_index];
+        let Some(c) = conns.get_mut(&conn) else {
+            return;
+        };
+        c.data_frames += 1;
+        let mut touched = Vec::new();
+        let mut gate = Gate {
+            venue: *venue,
+            out: publisher,
+            merge: &mut slot.merge,
+            role,
+            touched: &mut touched,
+        };
+        let result = decoder.decode(&data, ts_recv, &mut gate);
+        let now = Instant::now().into_std();
+        let mut rotate_now = false;
+        match result {
+            Ok(BinanceFrame::Depth(diff)) => {
+                let key = (diff.instrument_id, RecordType::BookDelta as u8);
+                touched.push(key);
+                let span = Span {
+                    first: diff.first_update_id,
+                    last: diff.final_update_id,
+                    prev: match market {
+                        BinanceMarket::UsdmFutures => diff.prev_final_update_id,
+                        BinanceMarket::Spot => None,
+                    },
+                };
+                let verdict = slot.merge.check(key, span, role);
+                // The book sync flags the primary's gaps itself; the secondary passes
+                // only exact continuations while the primary is still up.
+                let pass = !matches!(
+                    (role, verdict),
+                    (_, Verdict::Duplicate)
+                        | (Role::Secondary, Verdict::Ahead | Verdict::AcceptAfterGap { .. })
+                );
+                if pass {
+                    if let Some(book) = books.get_mut(&diff.instrument_id) {
+                        if book.sync.on_diff(&diff, ts_recv, publisher) == SyncAction::FetchSnapshot
+                            && !book.queued
+                        {
+                            book.queued = true;
+                            snapshot_queue.push_back(diff.instrument_id);
+                        }
+                    }
+                } else {
+                    VenueStats::add(&publisher.stats().counters.duplicates, 1);
+                }
+            }
+            Ok(BinanceFrame::ControlError { id, code, msg }) => {
+                VenueStats::add(&publisher.stats().counters.rejected_subscriptions, 1);
+                tracing::warn!(venue = %venue, conn, ?id, code, "venue rejected a request: {msg}");
+                publisher.publish(&status::subscription_rejected(*venue, conn, code, ts_recv));
+            }
+            Ok(BinanceFrame::ServerShutdown { .. }) => {
+                tracing::warn!(venue = %venue, conn, "server announced a shutdown; opening a new connection");
+                rotate_now = role == Role::Primary;
+            }
+            Ok(_) => {}
+            Err(err) => {
+                VenueStats::add(&publisher.stats().counters.decode_errors, 1);
+                *decode_errors_logged += 1;
+                if decode_errors_logged.is_power_of_two() {
+                    tracing::warn!(venue = %venue, conn, error = %err, count = *decode_errors_logged, "undecodable frame");
+                }
+            }
+        }
+        // Only data feeds the watchdog; acks and control replies are heartbeats.
+        for key in &touched {
+            let index = c.stream_index.get(key).copied();
+            c.watchdog.on_data(index, now);
+        }
+        if rotate_now {
+            self.start_rotation(slot_index, StatusReason::ServerShutdown);
+        }
+    }
+
+    fn start_rotation(&mut self, slot: usize, why: StatusReason) {
+        if self.slots[slot].secondary.is_some() {
+            return;
+        }
+        let id = self.open(slot);
+        let s = &mut self.slots[slot];
+        s.secondary = Some(id);
+        s.merge.begin_overlap();
+        s.overlap_started = Some(Instant::now());
+        VenueStats::add(&self.publisher.stats().counters.rotations, 1);
+        tracing::info!(venue = %self.venue, slot, new_conn = id, ?why, "rotating connection with overlap");
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        // Watchdogs.
+        let mut stale = Vec::new();
+        for (id, c) in &mut self.conns {
+            if !c.up || c.pending_reason.is_some() {
+                continue;
+            }
+            if let Some(why) = c.watchdog.check(now.into_std()) {
+                stale.push((*id, why));
+            }
+        }
+        for (id, why) in stale {
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            VenueStats::add(&self.publisher.stats().counters.stale_reconnects, 1);
+            c.pending_reason = Some(StatusReason::StaleStream);
+            let text = match why {
+                Stale::Connection { silent_for } => format!("no data for {silent_for:.1?}"),
+                Stale::Stream { index, silent_for } => {
+                    let name = self.slots[c.slot]
+                        .streams
+                        .get(index)
+                        .map_or("?", |s| s.name.as_str());
+                    format!("stream {name} silent for {silent_for:.1?}")
+                }
+            };
+            tracing::warn!(venue = %self.venue, conn = id, "stale: {text}; reconnecting");
+            c.handle.send(ConnCommand::Reconnect { reason: text });
+        }
+        // Rotations before the venue's connection lifetime, and their completion.
+        for slot in 0..self.slots.len() {
+            let s = &self.slots[slot];
+            match s.secondary {
+                None => {
+                    let old_enough = s
+                        .primary
+                        .and_then(|p| self.conns.get(&p))
+                        .and_then(|c| c.connected_at.filter(|_| c.up))
+                        .is_some_and(|at| {
+                            now.duration_since(at) >= self.settings.max_connection_age
+                        });
+                    let allowed = s.rotation_not_before.is_none_or(|t| now >= t);
+                    if old_enough && allowed {
+                        self.start_rotation(slot, StatusReason::LifetimeRotation);
+                    }
+                }
+                Some(next) => {
+                    let Some(c) = self.conns.get(&next) else {
+                        continue;
+                    };
+                    let settled = c.subscribed_at.is_some_and(|at| {
+                        c.data_frames > 0 || now.duration_since(at) >= Duration::from_secs(2)
+                    });
+                    let timed_out = s
+                        .overlap_started
+                        .is_some_and(|at| now.duration_since(at) >= self.settings.max_overlap);
+                    if c.up && settled && (s.merge.overlap_complete() || timed_out) {
+                        if timed_out && !s.merge.overlap_complete() {
+                            tracing::warn!(venue = %self.venue, lagging = s.merge.lagging(), "rotation overlap timed out");
+                        }
+                        self.promote(slot, next);
+                    }
+                }
+            }
+        }
+        self.pump_snapshots(now);
+        self.poll_open_interest(now);
+        let synced = self
+            .books
+            .values()
+            .filter(|b| b.sync.state() == SyncState::Synced)
+            .count();
+        let counters = &self.publisher.stats().counters;
+        VenueStats::set(&counters.books_synced, synced as u64);
+    }
+
+    fn pump_snapshots(&mut self, now: Instant) {
+        let mut deferred = Vec::new();
+        while self.snapshots_in_flight < MAX_SNAPSHOTS_IN_FLIGHT {
+            let Some(id) = self.snapshot_queue.pop_front() else {
+                break;
+            };
+            let Some(book) = self.books.get_mut(&id) else {
+                continue;
+            };
+            if book.not_before.is_some_and(|t| now < t) {
+                deferred.push(id);
+                continue;
+            }
+            if !self.budget.try_spend(self.snapshot_weight, now.into_std()) {
+                deferred.push(id);
+                break;
+            }
+            book.queued = false;
+            book.in_flight = true;
+            self.snapshots_in_flight += 1;
+            VenueStats::add(&self.publisher.stats().counters.rest_requests, 1);
+            let path = match self.market {
+                BinanceMarket::Spot => "/api/v3/depth",
+                BinanceMarket::UsdmFutures => "/fapi/v1/depth",
+            };
+            let url = format!(
+                "{}{path}?symbol={}&limit={}",
+                self.settings.rest_url, book.raw, self.settings.book_depth
+            );
+            let rest = self.rest.clone();
+            let tx = self.rest_tx.clone();
+            tokio::task::spawn_local(async move {
+                let result = rest.get(&url).await.map(|r| r.body);
+                let _ = tx.send(RestDone::Snapshot {
+                    instrument: id,
+                    result,
+                });
+            });
+        }
+        // Keep the order of what could not go yet, ahead of anything newer.
+        for id in deferred.into_iter().rev() {
+            self.snapshot_queue.push_front(id);
+        }
+    }
+
+    fn poll_open_interest(&mut self, now: Instant) {
+        if self.oi_symbols.is_empty() || now < self.next_oi {
+            return;
+        }
+        self.next_oi = now + self.settings.oi_poll;
+        for raw in &self.oi_symbols {
+            // Weight 1 each; skipped this round when the budget is spent.
+            if !self.budget.try_spend(1, now.into_std()) {
+                break;
+            }
+            VenueStats::add(&self.publisher.stats().counters.rest_requests, 1);
+            let url = format!(
+                "{}/fapi/v1/openInterest?symbol={raw}",
+                self.settings.rest_url
+            );
+            let rest = self.rest.clone();
+            let tx = self.rest_tx.clone();
+            tokio::task::spawn_local(async move {
+                let result = rest.get(&url).await.map(|r| r.body);
+                let _ = tx.send(RestDone::OpenInterest { result });
+            });
+        }
+    }
+
+    fn on_rest_error(&mut self, err: &RestError) {
+        let counters = &self.publisher.stats().counters;
+        if err.is_rate_limit() {
+            VenueStats::add(&counters.rest_rate_limited, 1);
+            let wait = err.retry_after().unwrap_or(DEFAULT_RATE_LIMIT_PAUSE);
+            self.budget.pause(Instant::now().into_std(), wait);
+            tracing::warn!(venue = %self.venue, "{err}; pausing REST for {} s", wait.as_secs());
+        } else {
+            VenueStats::add(&counters.rest_failures, 1);
+            tracing::warn!(venue = %self.venue, "REST request failed: {err}");
+        }
+    }
+
+    fn on_rest(&mut self, done: RestDone) {
+        let ts_recv = now_ns();
+        match done {
+            RestDone::Snapshot { instrument, result } => {
+                self.snapshots_in_flight = self.snapshots_in_flight.saturating_sub(1);
+                let parsed = match result {
+                    Ok(body) => decode_rest_depth(&body).map_err(|e| e.to_string()),
+                    Err(err) => {
+                        self.on_rest_error(&err);
+                        Err(err.to_string())
+                    }
+                };
+                let Some(book) = self.books.get_mut(&instrument) else {
+                    return;
+                };
+                let was_in_flight = std::mem::replace(&mut book.in_flight, false);
+                let action = match parsed {
+                    Ok(snapshot) if was_in_flight => {
+                        let action = book
+                            .sync
+                            .on_snapshot(snapshot, ts_recv, &mut self.publisher);
+                        if book.sync.state() == SyncState::Synced {
+                            book.retry.reset();
+                            book.not_before = None;
+                        } else {
+                            // Stale snapshot: give the stream a moment to move on.
+                            book.not_before = Some(Instant::now() + book.retry.next_delay());
+                        }
+                        action
+                    }
+                    // Answer to a request the book no longer waits for (disconnect).
+                    Ok(_) => SyncAction::None,
+                    Err(why) => {
+                        tracing::debug!(venue = %self.venue, instrument, "snapshot failed: {why}");
+                        book.not_before = Some(Instant::now() + book.retry.next_delay());
+                        if was_in_flight {
+                            book.sync.on_snapshot_failed()
+                        } else {
+                            SyncAction::None
+                        }
+                    }
+                };
+                if action == SyncAction::FetchSnapshot && !book.queued {
+                    book.queued = true;
+                    self.snapshot_queue.push_back(instrument);
+                }
+            }
+            RestDone::OpenInterest { result } => match result {
+                Ok(body) => match decode_open_interest(&body, &self.symbols, ts_recv) {
+                    Ok(record) => self.publisher.publish(&record),
+                    Err(err) => {
+                        VenueStats::add(&self.publisher.stats().counters.decode_errors, 1);
+                        tracing::debug!(venue = %self.venue, "open interest: {err}");
+                    }
+                },
+                Err(err) => self.on_rest_error(&err),
+            },
+        }
+    }
+}

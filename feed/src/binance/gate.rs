@@ -1,0 +1,59 @@
+//! The sink a frame's records pass through before the bus: exactly-once for trades
+//! across overlapping connections (by trade id), loss flagged by a gap record, and
+//! records from a rotation's new connection held back until it takes over.
+
+use tickd_bus::record::{StatusReason, TradeMsg};
+use tickd_bus::{RecordBuf, RecordType, Venue};
+use tickd_normalizer::RecordSink;
+
+use crate::merge::{Merge, Role, Span, Verdict};
+use crate::publisher::Publisher;
+use crate::stats::VenueStats;
+use crate::status;
+
+pub struct Gate<'a> {
+    pub venue: Venue,
+    pub out: &'a mut Publisher,
+    pub merge: &'a mut Merge,
+    pub role: Role,
+    /// Stream keys `(instrument, rtype)` that delivered data in this frame.
+    pub touched: &'a mut Vec<(u32, u8)>,
+}
+
+impl RecordSink for Gate<'_> {
+    fn push(&mut self, record: RecordBuf) {
+        let header = *record.header();
+        self.touched.push((header.instrument_id, header.rtype));
+        if let Some(trade) = record.get::<TradeMsg>() {
+            let key = (header.instrument_id, RecordType::Trade as u8);
+            match self
+                .merge
+                .check(key, Span::single(trade.trade_id), self.role)
+            {
+                Verdict::Accept => self.out.push(record),
+                Verdict::AcceptAfterGap { expected, lost } => {
+                    self.out.publish(&status::gap(
+                        self.venue,
+                        header.instrument_id,
+                        StatusReason::SequenceGap,
+                        lost,
+                        expected,
+                        header.ts_recv,
+                    ));
+                    self.out.push(record);
+                }
+                Verdict::Duplicate | Verdict::Ahead => {
+                    VenueStats::add(&self.out.stats().counters.duplicates, 1);
+                }
+            }
+            return;
+        }
+        // Records without ids (best bid/offer, mark price, liquidations) come from
+        // the primary only while two connections overlap.
+        if self.role == Role::Secondary && self.merge.is_overlapping() {
+            VenueStats::add(&self.out.stats().counters.duplicates, 1);
+            return;
+        }
+        self.out.push(record);
+    }
+}

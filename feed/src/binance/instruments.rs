@@ -1,0 +1,184 @@
+//! Instruments from `GET /api/v3/exchangeInfo` (spot) or `/fapi/v1/exchangeInfo`
+//! (USD-M) into the registry, and the configured symbols resolved to ids.
+//!
+//! The body is parsed with `serde_json::Value`: it is fetched once at start-up and
+//! is far off the hot path.
+
+use tickd_bus::instrument::{Date, InstrumentKind, InstrumentRegistry, InstrumentSpec};
+use tickd_bus::{Price, Size, Venue};
+use tickd_normalizer::binance::BinanceMarket;
+
+pub fn exchange_info_path(market: BinanceMarket) -> &'static str {
+    match market {
+        BinanceMarket::Spot => "/api/v3/exchangeInfo",
+        BinanceMarket::UsdmFutures => "/fapi/v1/exchangeInfo",
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InfoError {
+    #[error("exchangeInfo is not JSON: {0}")]
+    Json(String),
+    #[error("exchangeInfo has no `symbols` array")]
+    NoSymbols,
+}
+
+/// Every trading instrument of the body (others, and shapes we cannot read, skipped).
+pub fn parse_exchange_info(
+    market: BinanceMarket,
+    venue: Venue,
+    body: &[u8],
+) -> Result<Vec<InstrumentSpec>, InfoError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| InfoError::Json(e.to_string()))?;
+    let symbols = value
+        .get("symbols")
+        .and_then(|s| s.as_array())
+        .ok_or(InfoError::NoSymbols)?;
+    Ok(symbols
+        .iter()
+        .filter_map(|s| spec_of(market, venue, s))
+        .collect())
+}
+
+fn spec_of(market: BinanceMarket, venue: Venue, s: &serde_json::Value) -> Option<InstrumentSpec> {
+    let text = |key: &str| s.get(key).and_then(|v| v.as_str());
+    let status = text("status").or_else(|| text("contractStatus"))?;
+    if status != "TRADING" {
+        return None;
+    }
+    let raw = text("symbol")?;
+    let filter = |kind: &str, field: &str| {
+        s.get("filters")?
+            .as_array()?
+            .iter()
+            .find(|f| f.get("filterType").and_then(|t| t.as_str()) == Some(kind))?
+            .get(field)?
+            .as_str()
+            .map(str::to_string)
+    };
+    let tick_size = Price::parse_str(&filter("PRICE_FILTER", "tickSize")?).ok()?;
+    let step_size = Size::parse_str(&filter("LOT_SIZE", "stepSize")?).ok()?;
+    let kind = match market {
+        BinanceMarket::Spot => InstrumentKind::Spot,
+        BinanceMarket::UsdmFutures => match text("contractType")? {
+            "PERPETUAL" => InstrumentKind::Perpetual,
+            "CURRENT_QUARTER" | "NEXT_QUARTER" | "CURRENT_MONTH" | "NEXT_MONTH" => {
+                // `BTCUSDT_250926`: the expiry is in the symbol.
+                let (_, yymmdd) = raw.rsplit_once('_')?;
+                InstrumentKind::Future {
+                    expiry: Date::parse(&format!("20{yymmdd}")).ok()?,
+                }
+            }
+            _ => return None,
+        },
+    };
+    Some(InstrumentSpec {
+        venue,
+        raw_symbol: raw.to_string(),
+        base: text("baseAsset")?.to_string(),
+        quote: text("quoteAsset")?.to_string(),
+        kind,
+        tick_size,
+        step_size,
+    })
+}
+
+/// Whether `spec` is what the user meant by `wanted` (raw `BTCUSDT` or `BTC-USDT[-PERP]`).
+fn matches(spec: &InstrumentSpec, wanted: &str) -> bool {
+    let wanted = wanted.trim();
+    spec.raw_symbol.eq_ignore_ascii_case(wanted)
+        || spec.normalized_symbol().eq_ignore_ascii_case(wanted)
+}
+
+/// Upsert the configured symbols found in `specs`; returns `(id, raw symbol)` per
+/// symbol, and the symbols not found.
+pub fn register(
+    registry: &mut InstrumentRegistry,
+    specs: Vec<InstrumentSpec>,
+    wanted: &[String],
+) -> (Vec<(u32, String)>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for w in wanted {
+        match specs.iter().find(|s| matches(s, w)) {
+            Some(spec) => match registry.upsert(spec.clone()) {
+                Ok(id) => found.push((id, spec.raw_symbol.clone())),
+                Err(err) => {
+                    tracing::warn!(symbol = %w, error = %err, "instrument rejected by the registry");
+                    missing.push(w.clone());
+                }
+            },
+            None => missing.push(w.clone()),
+        }
+    }
+    (found, missing)
+}
+
+/// The configured symbols already in the registry (used when exchangeInfo cannot be
+/// fetched but a saved registry knows them).
+pub fn from_registry(
+    registry: &InstrumentRegistry,
+    venue: Venue,
+    wanted: &[String],
+) -> Option<Vec<(u32, String)>> {
+    wanted
+        .iter()
+        .map(|w| {
+            registry
+                .resolve(venue, w)
+                .or_else(|| registry.by_raw(venue, &w.to_ascii_uppercase()))
+                .map(|i| (i.id, i.spec.raw_symbol.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &str = r#"{"timezone":"UTC","symbols":[
+      {"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","contractType":"PERPETUAL",
+       "filters":[{"filterType":"PRICE_FILTER","tickSize":"0.10"},{"filterType":"LOT_SIZE","stepSize":"0.001"}]},
+      {"symbol":"BTCUSDT_261225","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","contractType":"CURRENT_QUARTER",
+       "filters":[{"filterType":"PRICE_FILTER","tickSize":"0.10"},{"filterType":"LOT_SIZE","stepSize":"0.001"}]},
+      {"symbol":"OLDUSDT","status":"BREAK","baseAsset":"OLD","quoteAsset":"USDT","contractType":"PERPETUAL","filters":[]},
+      {"symbol":"WEIRD","status":"TRADING"}
+    ]}"#;
+
+    #[test]
+    fn parses_trading_instruments_and_registers_the_wanted_ones() {
+        let specs = parse_exchange_info(
+            BinanceMarket::UsdmFutures,
+            Venue::BinanceUsdm,
+            BODY.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[0].kind, InstrumentKind::Perpetual);
+        assert_eq!(specs[1].normalized_symbol(), "BTC-USDT-20261225");
+        let mut reg = InstrumentRegistry::new();
+        let wanted = vec![
+            "BTC-USDT-PERP".to_string(),
+            "btcusdt_261225".into(),
+            "NOPE".into(),
+        ];
+        let (found, missing) = register(&mut reg, specs, &wanted);
+        assert_eq!(
+            found.iter().map(|f| f.1.as_str()).collect::<Vec<_>>(),
+            ["BTCUSDT", "BTCUSDT_261225"]
+        );
+        assert_eq!(missing, ["NOPE"]);
+        let again = from_registry(&reg, Venue::BinanceUsdm, &wanted[..2]).unwrap();
+        assert_eq!(again, found);
+        assert!(from_registry(&reg, Venue::BinanceUsdm, &wanted).is_none());
+        assert_eq!(
+            parse_exchange_info(BinanceMarket::Spot, Venue::Binance, b"{}"),
+            Err(InfoError::NoSymbols)
+        );
+        assert!(matches!(
+            parse_exchange_info(BinanceMarket::Spot, Venue::Binance, b"<html>"),
+            Err(InfoError::Json(_))
+        ));
+    }
+}

@@ -1,0 +1,383 @@
+//! One logical WebSocket connection of a venue: connect (with backoff), send the
+//! venue's subscribe messages paced within its control-message budget, forward
+//! data frames to the venue core, and reconnect when told or when the socket dies.
+//!
+//! Venue-agnostic: the venue supplies the URL and the ready-made subscribe
+//! messages; pings are answered by tungstenite with the same payload.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::backoff::Backoff;
+use crate::runtime::{now_ns, Shutdown};
+use crate::ws::{self, Message};
+
+/// What a connection needs to know.
+#[derive(Debug, Clone)]
+pub struct ConnSpec {
+    pub url: String,
+    /// Text messages sent after every (re)connect, in order.
+    pub subscribe: Vec<String>,
+    /// Spacing between control messages (the venue's per-second budget, with room
+    /// left for pongs).
+    pub control_interval: Duration,
+    pub connect_timeout: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+}
+
+/// Reported to the venue core, tagged with the connection's id.
+#[derive(Debug)]
+pub enum ConnEvent {
+    /// The socket is open (`attempt` 0 is the first ever).
+    Connected { conn: u32, attempt: u32 },
+    /// Every subscribe message was sent on this socket.
+    Subscribed {
+        conn: u32,
+        attempt: u32,
+        messages: usize,
+    },
+    /// A text or binary data frame, with the time it was read.
+    Frame {
+        conn: u32,
+        ts_recv: u64,
+        data: Bytes,
+    },
+    /// The socket closed; the task reconnects after `retry_in` unless stopped.
+    Disconnected {
+        conn: u32,
+        reason: String,
+        retry_in: Duration,
+    },
+    /// A connect attempt failed.
+    ConnectFailed {
+        conn: u32,
+        error: String,
+        retry_in: Duration,
+    },
+    /// The task ended (stopped or shut down).
+    Stopped { conn: u32 },
+}
+
+/// Sent by the venue core to one connection.
+#[derive(Debug, Clone)]
+pub enum ConnCommand {
+    /// Drop the socket and connect again (stale stream, venue shutdown notice).
+    Reconnect { reason: String },
+    /// Close for good (rotation done, shutdown).
+    Stop,
+}
+
+/// Handle kept by the core.
+#[derive(Debug)]
+pub struct ConnHandle {
+    pub conn: u32,
+    pub commands: mpsc::UnboundedSender<ConnCommand>,
+}
+
+impl ConnHandle {
+    pub fn send(&self, command: ConnCommand) {
+        // The task may already be gone; nothing to do then.
+        let _ = self.commands.send(command);
+    }
+}
+
+/// Spawn the connection task on the current `LocalSet`.
+pub fn spawn_connection(
+    conn: u32,
+    spec: ConnSpec,
+    events: mpsc::Sender<ConnEvent>,
+    shutdown: Shutdown,
+) -> ConnHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::task::spawn_local(run_connection(conn, spec, events, rx, shutdown));
+    ConnHandle { conn, commands: tx }
+}
+
+enum Ended {
+    Reconnect(String),
+    Stop,
+}
+
+async fn run_connection(
+    conn: u32,
+    spec: ConnSpec,
+    events: mpsc::Sender<ConnEvent>,
+    mut commands: mpsc::UnboundedReceiver<ConnCommand>,
+    mut shutdown: Shutdown,
+) {
+    let mut backoff = Backoff::new(spec.backoff_base, spec.backoff_cap);
+    let mut attempt = 0u32;
+    loop {
+        if shutdown.is_triggered() {
+            break;
+        }
+        let connect = ws::connect(&spec.url, spec.connect_timeout);
+        let socket = tokio::select! {
+            r = connect => r,
+            _ = shutdown.wait() => break,
+            cmd = commands.recv() => match cmd {
+                Some(ConnCommand::Reconnect { .. }) => continue,
+                Some(ConnCommand::Stop) | None => break,
+            },
+        };
+        let socket = match socket {
+            Ok(socket) => socket,
+            Err(err) => {
+                let retry_in = backoff.next_delay();
+                let _ = events
+                    .send(ConnEvent::ConnectFailed {
+                        conn,
+                        error: err.to_string(),
+                        retry_in,
+                    })
+                    .await;
+                if wait_or_stop(retry_in, &mut commands, &mut shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        if events
+            .send(ConnEvent::Connected { conn, attempt })
+            .await
+            .is_err()
+        {
+            break;
+        }
+        let ended = serve_socket(
+            conn,
+            attempt,
+            socket,
+            &spec,
+            &events,
+            &mut commands,
+            &mut shutdown,
+            &mut backoff,
+        )
+        .await;
+        attempt = attempt.saturating_add(1);
+        match ended {
+            Ended::Stop => break,
+            Ended::Reconnect(reason) => {
+                let retry_in = backoff.next_delay();
+                let _ = events
+                    .send(ConnEvent::Disconnected {
+                        conn,
+                        reason,
+                        retry_in,
+                    })
+                    .await;
+                if wait_or_stop(retry_in, &mut commands, &mut shutdown).await {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = events.send(ConnEvent::Stopped { conn }).await;
+}
+
+/// Sleep `delay`; true when told to stop meanwhile. A `Reconnect` cuts the wait short.
+async fn wait_or_stop(
+    delay: Duration,
+    commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
+    shutdown: &mut Shutdown,
+) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => false,
+        _ = shutdown.wait() => true,
+        cmd = commands.recv() => !matches!(cmd, Some(ConnCommand::Reconnect { .. })),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve_socket(
+    conn: u32,
+    attempt: u32,
+    mut socket: ws::WsStream,
+    spec: &ConnSpec,
+    events: &mpsc::Sender<ConnEvent>,
+    commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
+    shutdown: &mut Shutdown,
+    backoff: &mut Backoff,
+) -> Ended {
+    let mut pending: VecDeque<&str> = spec.subscribe.iter().map(String::as_str).collect();
+    let total = pending.len();
+    let mut next_send = Instant::now();
+    let mut got_data = false;
+    let reason = loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.wait() => {
+                let _ = socket.close(None).await;
+                return Ended::Stop;
+            }
+            cmd = commands.recv() => match cmd {
+                Some(ConnCommand::Reconnect { reason }) => {
+                    let _ = socket.close(None).await;
+                    break reason;
+                }
+                Some(ConnCommand::Stop) | None => {
+                    let _ = socket.close(None).await;
+                    return Ended::Stop;
+                }
+            },
+            msg = socket.next() => {
+                let ts_recv = now_ns();
+                let data = match msg {
+                    Some(Ok(Message::Text(text))) => Bytes::from(text),
+                    Some(Ok(Message::Binary(data))) => data,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Close(frame))) => {
+                        break match frame {
+                            Some(f) => format!("closed by server: {} {}", f.code, f.reason),
+                            None => "closed by server".to_string(),
+                        };
+                    }
+                    Some(Err(err)) => break err.to_string(),
+                    None => break "connection closed".to_string(),
+                };
+                if !got_data {
+                    // A working connection: the next failure starts the backoff over.
+                    got_data = true;
+                    backoff.reset();
+                }
+                if events.send(ConnEvent::Frame { conn, ts_recv, data }).await.is_err() {
+                    return Ended::Stop;
+                }
+            }
+            _ = tokio::time::sleep_until(next_send), if !pending.is_empty() => {
+                let Some(text) = pending.pop_front() else { continue };
+                if let Err(err) = socket.send(Message::text(text)).await {
+                    break format!("subscribe failed: {err}");
+                }
+                next_send = Instant::now() + spec.control_interval;
+                if pending.is_empty() {
+                    let _ = events.send(ConnEvent::Subscribed { conn, attempt, messages: total }).await;
+                }
+            }
+        }
+    };
+    Ended::Reconnect(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::shutdown_channel;
+
+    fn spec(url: String) -> ConnSpec {
+        ConnSpec {
+            url,
+            subscribe: vec!["sub-1".into(), "sub-2".into()],
+            control_interval: Duration::from_millis(20),
+            connect_timeout: Duration::from_secs(2),
+            backoff_base: Duration::from_millis(10),
+            backoff_cap: Duration::from_millis(50),
+        }
+    }
+
+    /// A server that expects the two subscribe messages, sends `frames` data
+    /// frames and closes; twice.
+    async fn server(listener: tokio::net::TcpListener, frames: usize) -> Vec<String> {
+        let mut received = Vec::new();
+        for _ in 0..2 {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            for _ in 0..2 {
+                if let Some(Ok(Message::Text(t))) = ws.next().await {
+                    received.push(t.to_string());
+                }
+            }
+            for i in 0..frames {
+                ws.send(Message::text(format!("frame-{i}"))).await.unwrap();
+            }
+            ws.close(None).await.ok();
+        }
+        received
+    }
+
+    #[test]
+    fn subscribes_forwards_frames_and_reconnects() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(server(listener, 3));
+            let (trigger, shutdown) = shutdown_channel();
+            let (tx, mut rx) = mpsc::channel(64);
+            let handle = spawn_connection(7, spec(format!("ws://{addr}/stream")), tx, shutdown);
+            let mut connected = Vec::new();
+            let mut frames = Vec::new();
+            let mut disconnects = 0;
+            while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await
+            {
+                match ev {
+                    ConnEvent::Connected { conn, attempt } => connected.push((conn, attempt)),
+                    ConnEvent::Frame { data, .. } => {
+                        frames.push(String::from_utf8_lossy(&data).into_owned())
+                    }
+                    ConnEvent::Disconnected { .. } => {
+                        disconnects += 1;
+                        if disconnects == 2 {
+                            handle.send(ConnCommand::Stop);
+                        }
+                    }
+                    ConnEvent::Stopped { conn } => {
+                        assert_eq!(conn, 7);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            trigger.trigger();
+            assert_eq!(connected, vec![(7, 0), (7, 1)]);
+            assert_eq!(frames, ["frame-0", "frame-1", "frame-2"].repeat(2));
+            assert_eq!(server.await.unwrap(), ["sub-1", "sub-2"].repeat(2));
+        });
+    }
+
+    #[test]
+    fn unreachable_endpoint_reports_failures_with_backoff() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            drop(listener);
+            let (trigger, shutdown) = shutdown_channel();
+            let (tx, mut rx) = mpsc::channel(64);
+            let _handle = spawn_connection(1, spec(format!("ws://{addr}/")), tx, shutdown);
+            let mut failures = Vec::new();
+            while failures.len() < 3 {
+                match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                    Ok(Some(ConnEvent::ConnectFailed {
+                        error, retry_in, ..
+                    })) => {
+                        assert!(error.contains(&addr.to_string()), "{error}");
+                        failures.push(retry_in);
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            trigger.trigger();
+            assert!(failures.iter().all(|d| *d <= Duration::from_millis(50)));
+            assert!(matches!(
+                tokio::time::timeout(Duration::from_secs(10), rx.recv()).await,
+                Ok(Some(ConnEvent::Stopped { conn: 1 }))
+            ));
+        });
+    }
+}
