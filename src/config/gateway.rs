@@ -91,22 +91,25 @@ impl GatewayConfig {
         if let Some(quic) = &self.quic_listen {
             checks::listen_addr(errs, "gateway.quic_listen", quic);
         }
+        let both_or_neither = "set both tls_cert and tls_key, or neither";
         match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => {
-                tls_file(errs, "gateway.tls_cert", cert);
-                tls_file(errs, "gateway.tls_key", key);
-            }
             (Some(_), None) => errs.push(
                 "gateway.tls_key",
                 "missing while tls_cert is set",
-                "set both tls_cert and tls_key, or neither",
+                both_or_neither,
             ),
             (None, Some(_)) => errs.push(
                 "gateway.tls_cert",
                 "missing while tls_key is set",
-                "set both tls_cert and tls_key, or neither",
+                both_or_neither,
             ),
-            (None, None) => {}
+            _ => {}
+        }
+        if let Some(cert) = &self.tls_cert {
+            tls_file(errs, "gateway.tls_cert", cert);
+        }
+        if let Some(key) = &self.tls_key {
+            tls_file(errs, "gateway.tls_key", key);
         }
         checks::in_range(
             errs,

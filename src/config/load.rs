@@ -114,7 +114,19 @@ impl Parts {
                 errs.0.push(e);
             }
         }
+        // Group by section (and venue), keeping type errors before rule violations.
+        errs.0.sort_by_key(|e| group(&e.path));
         errs.into_result().map(|()| config)
+    }
+}
+
+/// `venues.binance` for venue paths, else the section: `gateway.listen` -> `gateway`.
+fn group(path: &str) -> String {
+    let mut parts = path.split(['.', '[']);
+    match (parts.next(), parts.next()) {
+        (Some("venues"), Some(venue)) => format!("venues.{venue}"),
+        (Some(section), _) => section.to_string(),
+        (None, _) => String::new(),
     }
 }
 
@@ -220,7 +232,11 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> ConfigError {
     });
     ConfigError::new(
         "",
-        format!("{}{}", position.unwrap_or_default(), e.message().trim_end()),
+        format!(
+            "{}{}",
+            position.unwrap_or_default(),
+            e.message().trim_end().replace('\n', "; ")
+        ),
         "fix the TOML syntax (see https://toml.io)",
     )
 }

@@ -117,3 +117,6 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
