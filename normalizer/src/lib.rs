@@ -11,7 +11,9 @@
 
 pub mod binance;
 pub mod book;
+pub mod error;
 pub mod sink;
+pub mod stats;
 pub mod symbols;
 
 pub use book::Level;
