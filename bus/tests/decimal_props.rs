@@ -327,6 +327,14 @@ proptest! {
         check_all_scales(&text);
     }
 
+    /// Long digit runs with one odd byte somewhere: exercises the 8-digits-at-once path.
+    #[test]
+    fn digit_runs_with_a_stray_byte_match_the_reference(
+        text in "-?[0-9]{0,20}[./:0-9\u{80}-\u{ff}]?[0-9]{0,20}"
+    ) {
+        check_all_scales(&text);
+    }
+
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
         let results = [
