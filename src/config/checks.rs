@@ -156,7 +156,7 @@ pub fn core_id(errs: &mut ConfigErrors, path: &str, core: usize, cores: usize) {
             path,
             format!(
                 "core {core} does not exist (this machine has {cores} core{plural}: 0..{})",
-                cores - 1
+                cores.saturating_sub(1)
             ),
             "use one of those ids, or remove `core` to let the OS schedule the thread",
         );

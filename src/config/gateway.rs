@@ -83,6 +83,18 @@ fn default_max_messages_per_sec() -> u32 {
     50
 }
 
+impl Default for ApiKey {
+    /// Default limits and an empty key (which `validate` rejects).
+    fn default() -> Self {
+        ApiKey {
+            key: String::new(),
+            max_connections: default_max_connections(),
+            max_subscriptions: default_max_subscriptions(),
+            max_messages_per_sec: default_max_messages_per_sec(),
+        }
+    }
+}
+
 pub const MIN_API_KEY_LEN: usize = 16;
 
 impl GatewayConfig {

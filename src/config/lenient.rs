@@ -84,6 +84,11 @@ impl Removed {
         })
     }
 
+    /// Records that the problem at `path` (file indices) was reported by other means.
+    pub(crate) fn mark_reported(&mut self, path: String) {
+        self.paths.push(path);
+    }
+
     /// Translates a path of the deserialized (shrunk) value, e.g. `venues.binance.channels[1]`,
     /// back to the file's indices.
     pub(crate) fn original(&self, path: &str) -> String {

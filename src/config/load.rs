@@ -24,7 +24,18 @@ pub fn load_config(path: impl AsRef<Path>) -> Result<Config, ConfigErrors> {
             "check the file name",
         )])
     })?;
-    parse_config(&text)
+    let result = parse_config(&text);
+    match &result {
+        Ok(config) => tracing::debug!(
+            file = %path.display(),
+            venues = config.enabled_venues().count(),
+            "config loaded"
+        ),
+        Err(errs) => {
+            tracing::debug!(file = %path.display(), problems = errs.len(), "config invalid")
+        }
+    }
+    result
 }
 
 /// Parses and validates config text (see [`load_config`]).
@@ -132,7 +143,7 @@ fn group(path: &str) -> String {
 
 fn section<T: DeserializeOwned>(
     name: &str,
-    value: toml::Value,
+    mut value: toml::Value,
     errs: &mut ConfigErrors,
     removed: &mut Removed,
 ) -> Option<T> {
@@ -144,7 +155,45 @@ fn section<T: DeserializeOwned>(
         );
         return None;
     }
+    require_nested_tables(name, &mut value, errs, removed);
     lenient::deserialize(name, value, errs, removed, &|_, _| None)
+}
+
+/// serde's derived structs also accept a list of values in field order, which would let
+/// `questdb = [true, "...", 1, 2]` through; nested tables must be written as tables.
+/// A non-table is reported and replaced by an empty table (so defaults fill it in).
+fn require_nested_tables(
+    section: &str,
+    value: &mut toml::Value,
+    errs: &mut ConfigErrors,
+    removed: &mut Removed,
+) {
+    let mut require = |path: String, v: &mut toml::Value, how: &str| {
+        if !v.is_table() {
+            errs.push(&path, "must be a table", format!("write it as {how}"));
+            *v = toml::Value::Table(toml::Table::new());
+            removed.mark_reported(path);
+        }
+    };
+    match section {
+        "storage" => {
+            if let Some(q) = value.get_mut("questdb") {
+                require("storage.questdb".into(), q, "a [storage.questdb] section");
+            }
+        }
+        "gateway" => {
+            if let Some(toml::Value::Array(keys)) = value.get_mut("api_keys") {
+                for (i, key) in keys.iter_mut().enumerate() {
+                    require(
+                        format!("gateway.api_keys[{i}]"),
+                        key,
+                        "a [[gateway.api_keys]] entry",
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `[venues.<name>]` tables, each deserialized on its own.

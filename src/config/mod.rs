@@ -119,4 +119,6 @@ impl Config {
 }
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod tests;

@@ -176,7 +176,34 @@ fn default_max_connection_age_secs() -> u64 {
 /// Default open interest poll period on binance-usdm.
 pub const DEFAULT_OI_POLL_SECS: u64 = 10;
 
+impl Default for VenueConfig {
+    /// The serde defaults, with empty URLs and symbols (which `validate` rejects when enabled).
+    fn default() -> Self {
+        VenueConfig {
+            enabled: true,
+            ws_url: String::new(),
+            rest_url: String::new(),
+            symbols: Vec::new(),
+            channels: default_channels(),
+            core: None,
+            book_depth: default_book_depth(),
+            streams_per_connection: default_streams_per_connection(),
+            snapshot_requests_per_minute: default_snapshot_rpm(),
+            stale_after_secs: default_stale_after_secs(),
+            stale_after_secs_per_channel: BTreeMap::new(),
+            oi_poll_secs: None,
+            max_connection_age_secs: default_max_connection_age_secs(),
+            time_unit: TimeUnit::Ms,
+        }
+    }
+}
+
 impl VenueConfig {
+    /// Open interest poll period on binance-usdm: `oi_poll_secs` or the default.
+    pub fn oi_poll_secs_or_default(&self) -> u64 {
+        self.oi_poll_secs.unwrap_or(DEFAULT_OI_POLL_SECS)
+    }
+
     /// Staleness limit for `channel`, honouring the per-channel override.
     pub fn stale_after_secs_for(&self, channel: Channel) -> u64 {
         self.stale_after_secs_per_channel
