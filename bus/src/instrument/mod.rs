@@ -5,6 +5,30 @@
 //! (`BTC-USDT-PERP`, or the venue's own `BTCUSDT`) back into the id with
 //! [`InstrumentRegistry::resolve`]. The registry is saved as readable JSON next to
 //! the journal ([`InstrumentRegistry::open`] / [`save`](InstrumentRegistry::save)).
+//!
+//! ```
+//! use tickd_bus::{InstrumentKind, InstrumentRegistry, InstrumentSpec, Price, Size, Venue};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join(tickd_bus::instrument::REGISTRY_FILE_NAME);
+//! let mut registry = InstrumentRegistry::open(&path)?; // empty: no file yet
+//! let id = registry.upsert(InstrumentSpec {
+//!     venue: Venue::Okx,
+//!     raw_symbol: "BTC-USDT-SWAP".into(),
+//!     base: "BTC".into(),
+//!     quote: "USDT".into(),
+//!     kind: InstrumentKind::Perpetual,
+//!     tick_size: Price::parse_str("0.1")?,
+//!     step_size: Size::parse_str("0.01")?,
+//! })?;
+//! registry.save()?;
+//!
+//! let reopened = InstrumentRegistry::open(&path)?;
+//! let perp = reopened.resolve(Venue::Okx, "btc-usdt-perp").expect("registered");
+//! assert_eq!((perp.id, perp.symbol.as_str()), (id, "BTC-USDT-PERP"));
+//! assert_eq!(reopened.by_raw(Venue::Okx, "BTC-USDT-SWAP").map(|i| i.id), Some(id));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod error;
 mod kind;
