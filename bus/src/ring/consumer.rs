@@ -1,12 +1,11 @@
 //! A reader with its own cursor.
 
 use std::future::poll_fn;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::slot::SlotRead;
+use super::sync::{Arc, Ordering};
 use super::wait::{Parker, WaitNode};
 use super::{Shared, TryRecv};
 use crate::RecordBuf;

@@ -27,12 +27,11 @@ mod consumer;
 pub mod multi;
 mod producer;
 pub mod slot;
+mod sync;
 mod wait;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-
 use crate::RecordBuf;
+use sync::{Arc, AtomicBool, AtomicU64, Ordering};
 
 pub use consumer::Consumer;
 pub use multi::{Bus, MultiConsumer, MultiRecv};

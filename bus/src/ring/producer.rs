@@ -1,8 +1,6 @@
 //! The ring's single writer.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
+use super::sync::{Arc, Ordering};
 use super::{RingHandle, Shared};
 use crate::RecordBuf;
 

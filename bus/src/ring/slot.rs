@@ -12,10 +12,7 @@
 //! - `2 * seq + 1`: the writer is writing `seq`;
 //! - `2 * seq + 2`: `seq` is complete.
 
-#[cfg(loom)]
-use loom::sync::atomic::{fence, AtomicU64, Ordering};
-#[cfg(not(loom))]
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+use super::sync::{fence, AtomicU64, Ordering};
 
 /// A seqlocked slot of `N` words, alone on its 128-byte line pair (adjacent-line
 /// prefetch on x86 pulls lines in pairs, so 64-byte alignment still false-shares).

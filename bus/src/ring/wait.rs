@@ -10,13 +10,14 @@
 //! node, so no wake-up is lost. Only the producer ever takes from the stack, so the
 //! push-only Treiber stack has no ABA problem.
 
-use std::cell::UnsafeCell;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::thread::{Thread, ThreadId};
 use std::time::Instant;
+
+use super::sync::{
+    fence, spin_loop, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering::SeqCst, UnsafeCell,
+};
 
 /// One consumer's waiting place. `queued` is true while the node is on a stack or
 /// in a list the producer is waking, so a node is never linked twice.
@@ -63,13 +64,13 @@ impl WaiterStack {
                 }
             }
         }
-        std::sync::atomic::fence(SeqCst);
+        fence(SeqCst);
     }
 
     /// Producer side, after its writes: wake everyone waiting. Must only be called
     /// by the one producer (or the ring's drop), never concurrently with itself.
     pub(crate) fn wake_all(&self) {
-        std::sync::atomic::fence(SeqCst);
+        fence(SeqCst);
         if self.head.load(SeqCst).is_null() {
             return;
         }
@@ -80,8 +81,10 @@ impl WaiterStack {
             let arc = unsafe { Arc::from_raw(node) };
             node = arc.next.load(SeqCst);
             // Read `next` before clearing `queued`: from here the consumer may
-            // push the node again, rewriting `next`.
-            arc.queued.store(false, SeqCst);
+            // push the node again, rewriting `next`. A swap, not a store: every
+            // access to `queued` is then an RMW, totally ordered even in loom's
+            // model (which may order a plain store before an earlier RMW).
+            arc.queued.swap(false, SeqCst);
             arc.waker.wake();
         }
     }
@@ -89,7 +92,7 @@ impl WaiterStack {
 
 impl Drop for WaiterStack {
     fn drop(&mut self) {
-        let mut node = *self.head.get_mut();
+        let mut node = self.head.load(SeqCst);
         while !node.is_null() {
             // SAFETY: as in `wake_all`; nobody else can reach the stack any more.
             let arc = unsafe { Arc::from_raw(node) };
@@ -103,14 +106,14 @@ impl Drop for WaiterStack {
 fn thread_waker(thread: Thread) -> Waker {
     struct Unparker(Thread);
     impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
+        fn wake(self: std::sync::Arc<Self>) {
             self.0.unpark();
         }
-        fn wake_by_ref(self: &Arc<Self>) {
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
             self.0.unpark();
         }
     }
-    Waker::from(Arc::new(Unparker(thread)))
+    Waker::from(std::sync::Arc::new(Unparker(thread)))
 }
 
 const WAITING: usize = 0;
@@ -145,11 +148,13 @@ impl AtomicWaker {
             .unwrap_or_else(|state| state)
         {
             WAITING => {
-                // SAFETY: we hold REGISTERING, so no one else touches the slot.
-                let slot = unsafe { &mut *self.waker.get() };
-                if !slot.as_ref().is_some_and(|old| old.will_wake(waker)) {
-                    *slot = Some(waker.clone());
-                }
+                self.waker.with_mut(|slot| {
+                    // SAFETY: we hold REGISTERING, so no one else touches the slot.
+                    let slot = unsafe { &mut *slot };
+                    if !slot.as_ref().is_some_and(|old| old.will_wake(waker)) {
+                        *slot = Some(waker.clone());
+                    }
+                });
                 if self
                     .state
                     .compare_exchange(REGISTERING, WAITING, SeqCst, SeqCst)
@@ -157,7 +162,8 @@ impl AtomicWaker {
                 {
                     // A wake arrived while we registered: it could not take the
                     // waker, so deliver it ourselves.
-                    let pending = slot.take();
+                    // SAFETY: still REGISTERING (plus WAKING): exclusive.
+                    let pending = self.waker.with_mut(|slot| unsafe { (*slot).take() });
                     self.state.swap(WAITING, SeqCst);
                     if let Some(waker) = pending {
                         waker.wake();
@@ -165,15 +171,19 @@ impl AtomicWaker {
                 }
             }
             // A wake is in progress: it may have read the old waker, so wake the
-            // new one now; the caller re-checks the ring anyway.
-            _ => waker.wake_by_ref(),
+            // new one now (the caller re-checks the ring anyway), and let the
+            // waking thread finish before we are polled again.
+            _ => {
+                waker.wake_by_ref();
+                spin_loop();
+            }
         }
     }
 
     fn wake(&self) {
         if self.state.fetch_or(WAKING, SeqCst) == WAITING {
             // SAFETY: we moved the state from WAITING to WAKING: exclusive access.
-            let waker = unsafe { (*self.waker.get()).take() };
+            let waker = self.waker.with_mut(|slot| unsafe { (*slot).take() });
             self.state.fetch_and(!WAKING, SeqCst);
             if let Some(waker) = waker {
                 waker.wake();
