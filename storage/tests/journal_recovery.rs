@@ -150,6 +150,18 @@ fn a_segment_cut_inside_its_header_is_removed_and_writing_resumes() {
     let next = path.with_file_name("000001.seg");
     std::fs::write(&next, &std::fs::read(&path).unwrap()[..FILE_HEADER_LEN / 2]).unwrap();
 
+    // Readers see it as a torn tail and read everything else.
+    let (got, problems) = read(dir.path(), Filter::all());
+    assert_eq!(got, records);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(
+        problems[0].kind,
+        ProblemKind::Tail {
+            offset: 0,
+            len: FILE_HEADER_LEN as u64 / 2
+        }
+    );
+
     let (mut journal, report) = Journal::open(config(dir.path())).unwrap();
     assert_eq!(report.segments.len(), 1);
     assert!(report.segments[0].removed);

@@ -30,6 +30,7 @@
 //! - [`bus_writer`] consumes the bus on its own thread and never slows the
 //!   producer; records it lost are written as a `Gap` status record.
 
+pub mod bus_writer;
 pub mod index;
 pub mod layout;
 pub mod reader;
@@ -38,6 +39,7 @@ pub mod retention;
 pub mod segment;
 pub mod writer;
 
+pub use bus_writer::{BusWriter, BusWriterConfig, BusWriterStats, RecordSource};
 pub use reader::{Filter, JournalReader, ProblemKind, ReadProblem, Records};
 pub use recovery::{RecoveryReport, SegmentRecovery};
 pub use retention::{RetentionPolicy, RetentionReport};

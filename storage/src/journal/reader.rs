@@ -111,8 +111,9 @@ pub enum ProblemKind {
     Damaged { start: u64, end: u64 },
     /// A block whose checksum does not match: its records are skipped.
     BadChecksum { offset: u64 },
-    /// Bytes after the last whole block: a torn write, or a live writer's
-    /// block in progress. Recovery on the writer's next open cuts it.
+    /// Bytes after the last whole block (or a file shorter than its header):
+    /// a torn write, or a live writer's block in progress. Recovery on the
+    /// writer's next open cuts it.
     Tail { offset: u64, len: u64 },
 }
 
@@ -181,9 +182,20 @@ impl JournalReader {
             path: file.path.clone(),
             kind,
         };
-        if let Err(err) = FileHeader::parse(bytes) {
-            self.problems.push(problem(ProblemKind::Header(err)));
-            return Ok(());
+        match FileHeader::parse(bytes) {
+            Ok(_) => {}
+            // The writer died creating the file: a torn tail like any other.
+            Err(HeaderError::Short) => {
+                self.problems.push(problem(ProblemKind::Tail {
+                    offset: 0,
+                    len: bytes.len() as u64,
+                }));
+                return Ok(());
+            }
+            Err(err) => {
+                self.problems.push(problem(ProblemKind::Header(err)));
+                return Ok(());
+            }
         }
         let mut walk = walk_blocks(bytes, false);
         for bad in &walk.bad {

@@ -1,0 +1,288 @@
+//! The journal's bus consumer: a thread that appends every bus record.
+//!
+//! The bus never waits for its consumers, so this thread cannot slow a producer:
+//! if the disk falls behind, the ring laps the writer, which then learns exactly
+//! how many records it lost. It counts them and journals a `Status` record
+//! (`kind = Gap`, `reason = WriterLagged`, `lost = n`, `detail = ring index`)
+//! stamped with the venue and `ts_recv` of the next record from the same ring, so
+//! the gap sits in that venue's journal exactly where the records are missing.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tickd_bus::record::{StatusKind, StatusMsg, StatusReason};
+use tickd_bus::ring::{Consumer, MultiConsumer, MultiRecv, TryRecv};
+use tickd_bus::{RecordBuf, RecordHeader, Venue};
+
+use super::layout::day_of;
+use super::{Journal, JournalError, RetentionPolicy};
+
+/// A receive from one ring or many, as the writer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    Record { ring: usize, record: RecordBuf },
+    Lagged { ring: usize, lost: u64 },
+    Empty,
+    Closed,
+}
+
+/// Where the writer reads records from: a ring's [`Consumer`] or a [`MultiConsumer`].
+pub trait RecordSource: Send + 'static {
+    fn recv_timeout(&mut self, timeout: Duration) -> Received;
+}
+
+impl RecordSource for Consumer {
+    fn recv_timeout(&mut self, timeout: Duration) -> Received {
+        match Consumer::recv_timeout(self, timeout) {
+            TryRecv::Record(record) => Received::Record { ring: 0, record },
+            TryRecv::Lagged(lost) => Received::Lagged { ring: 0, lost },
+            TryRecv::Empty => Received::Empty,
+            TryRecv::Closed => Received::Closed,
+        }
+    }
+}
+
+impl RecordSource for MultiConsumer {
+    fn recv_timeout(&mut self, timeout: Duration) -> Received {
+        match MultiConsumer::recv_timeout(self, timeout) {
+            MultiRecv::Record { ring, record } => Received::Record { ring, record },
+            MultiRecv::Lagged { ring, lost } => Received::Lagged { ring, lost },
+            MultiRecv::Empty => Received::Empty,
+            MultiRecv::Closed => Received::Closed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusWriterConfig {
+    /// Longest wait for a record before the journal's timers run (block age, fsync).
+    pub tick: Duration,
+    /// Retention to apply, and how often.
+    pub retention: Option<(RetentionPolicy, Duration)>,
+}
+
+impl Default for BusWriterConfig {
+    fn default() -> Self {
+        Self {
+            tick: Duration::from_millis(10),
+            retention: None,
+        }
+    }
+}
+
+/// Live counters of the writer thread (read them from any thread).
+#[derive(Debug, Default)]
+pub struct BusWriterStats {
+    /// Records appended to the journal (gap records included).
+    pub records: AtomicU64,
+    /// Times the writer was lapped by a producer.
+    pub lag_events: AtomicU64,
+    /// Records lost to those laps.
+    pub records_lost: AtomicU64,
+    pub gaps_written: AtomicU64,
+    /// Lost records whose gap could not be journaled (no record ever came from that ring).
+    pub gaps_unwritten: AtomicU64,
+    pub append_errors: AtomicU64,
+    /// Appends (since start) the fsync policy has made durable.
+    pub durable: AtomicU64,
+}
+
+/// The running writer thread.
+pub struct BusWriter {
+    stats: Arc<BusWriterStats>,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Result<(), JournalError>>,
+}
+
+impl BusWriter {
+    /// Start the writer thread over `source`, appending into `journal`.
+    pub fn spawn(
+        source: impl RecordSource,
+        journal: Journal,
+        config: BusWriterConfig,
+    ) -> std::io::Result<Self> {
+        let stats = Arc::new(BusWriterStats::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut run = Run {
+            journal,
+            config,
+            stats: Arc::clone(&stats),
+            stop: Arc::clone(&stop),
+            pending: Vec::new(),
+            last_venue: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("journal-writer".into())
+            .spawn(move || run.run(source))?;
+        Ok(Self {
+            stats,
+            stop,
+            thread,
+        })
+    }
+
+    pub fn stats(&self) -> &Arc<BusWriterStats> {
+        &self.stats
+    }
+
+    /// Whether the thread has ended (its source closed, or it failed).
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Stop reading, sync and close the journal.
+    pub fn stop(self) -> Result<(), JournalError> {
+        self.stop.store(true, Ordering::Release);
+        self.join()
+    }
+
+    /// Wait for the source to close and everything to be written and synced.
+    pub fn join(self) -> Result<(), JournalError> {
+        match self.thread.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// Gap bookkeeping for one ring.
+#[derive(Debug, Clone, Copy, Default)]
+struct RingState {
+    lost: u64,
+    venue: Option<Venue>,
+}
+
+struct Run {
+    journal: Journal,
+    config: BusWriterConfig,
+    stats: Arc<BusWriterStats>,
+    stop: Arc<AtomicBool>,
+    pending: Vec<RingState>,
+    last_venue: Option<Venue>,
+}
+
+impl Run {
+    fn run(&mut self, mut source: impl RecordSource) -> Result<(), JournalError> {
+        let mut last_tick = Instant::now();
+        let mut last_retention = Instant::now();
+        let mut since_check = 0u32;
+        while !self.stop.load(Ordering::Acquire) {
+            match source.recv_timeout(self.config.tick) {
+                Received::Record { ring, record } => {
+                    self.on_record(ring, &record);
+                    // Reading the clock per record would cost more than the append.
+                    since_check += 1;
+                    if since_check < 256 {
+                        continue;
+                    }
+                    since_check = 0;
+                }
+                Received::Lagged { ring, lost } => {
+                    self.stats.lag_events.fetch_add(1, Ordering::Relaxed);
+                    self.stats.records_lost.fetch_add(lost, Ordering::Relaxed);
+                    self.ring(ring).lost += lost;
+                    continue;
+                }
+                Received::Empty => {}
+                Received::Closed => break,
+            }
+            if last_tick.elapsed() >= self.config.tick {
+                last_tick = Instant::now();
+                self.tick();
+            }
+            if let Some((policy, every)) = self.config.retention {
+                if last_retention.elapsed() >= every {
+                    last_retention = Instant::now();
+                    let today = day_of(now_ns());
+                    if self.journal.run_retention(&policy, today).is_err() {
+                        self.stats.append_errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        self.flush_gaps();
+        let result = self.journal.sync();
+        self.publish_durable();
+        result
+    }
+
+    fn ring(&mut self, ring: usize) -> &mut RingState {
+        if ring >= self.pending.len() {
+            self.pending.resize(ring + 1, RingState::default());
+        }
+        &mut self.pending[ring]
+    }
+
+    fn on_record(&mut self, ring: usize, record: &RecordBuf) {
+        let hd = *record.header();
+        let venue = Venue::from_u8(hd.venue);
+        let state = self.ring(ring);
+        state.venue = venue.or(state.venue);
+        let lost = std::mem::take(&mut state.lost);
+        if lost > 0 {
+            match venue {
+                Some(venue) => self.write_gap(ring, venue, lost, hd.ts_recv),
+                // An invalid record cannot carry the gap: keep it for the next one.
+                None => self.ring(ring).lost = lost,
+            }
+        }
+        self.last_venue = venue.or(self.last_venue);
+        self.append(record);
+    }
+
+    fn write_gap(&mut self, ring: usize, venue: Venue, lost: u64, ts_recv: u64) {
+        let mut gap: StatusMsg = bytemuck::Zeroable::zeroed();
+        gap.hd = RecordHeader::new::<StatusMsg>(venue, 0, ts_recv, ts_recv);
+        gap.kind = StatusKind::Gap as u8;
+        gap.reason = StatusReason::WriterLagged as u16;
+        gap.lost = lost;
+        gap.detail = ring as u64;
+        self.append(&RecordBuf::new(&gap));
+        self.stats.gaps_written.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// At the end: gaps no later record came to carry use the ring's (or any) last venue.
+    fn flush_gaps(&mut self) {
+        for ring in 0..self.pending.len() {
+            let RingState { lost, venue } = self.pending[ring];
+            if lost == 0 {
+                continue;
+            }
+            self.pending[ring].lost = 0;
+            match venue.or(self.last_venue) {
+                Some(venue) => self.write_gap(ring, venue, lost, now_ns()),
+                None => {
+                    self.stats.gaps_unwritten.fetch_add(lost, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    fn append(&mut self, record: &RecordBuf) {
+        match self.journal.append(record) {
+            Ok(_) => self.stats.records.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.stats.append_errors.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+
+    fn tick(&mut self) {
+        if self.journal.tick().is_err() {
+            self.stats.append_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        self.publish_durable();
+    }
+
+    fn publish_durable(&self) {
+        self.stats
+            .durable
+            .store(self.journal.durable_position(), Ordering::Release);
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
