@@ -19,7 +19,8 @@ const MAX_ATTEMPTS: usize = 64;
 pub(crate) type Describe<'a> = &'a dyn Fn(&str, &str) -> Option<ConfigError>;
 
 /// Deserializes `value` (the section at `path`) into `T`; `None` if it cannot be built
-/// (a required key is missing or wrong). Every problem found goes to `errs`.
+/// (a required key is missing, or the section itself has the wrong type). Every problem
+/// found goes to `errs`.
 pub(crate) fn deserialize<T: DeserializeOwned>(
     path: &str,
     mut value: toml::Value,
@@ -61,6 +62,11 @@ pub(crate) fn deserialize<T: DeserializeOwned>(
         }
         removed_keys.push(user_path);
     }
+    errs.push(
+        path,
+        format!("more than {MAX_ATTEMPTS} problems; the rest are not shown"),
+        "fix the problems above and run check-config again",
+    );
     None
 }
 

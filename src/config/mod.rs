@@ -14,6 +14,7 @@
 //! venue's instrument list; URLs for scheme and shape, not reachability.
 
 pub mod bus;
+pub mod channel;
 pub mod checks;
 pub mod error;
 pub mod gateway;
@@ -30,12 +31,13 @@ use serde::{Deserialize, Serialize};
 use tickd_bus::Venue;
 
 pub use bus::BusConfig;
+pub use channel::{Channel, TimeUnit};
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway::{ApiKey, GatewayConfig};
 pub use load::{load_config, parse_config, parse_config_with_cores};
 pub use sim::SimConfig;
 pub use storage::{FsyncPolicy, QuestDbConfig, StorageConfig};
-pub use venue::{Channel, TimeUnit, VenueConfig};
+pub use venue::VenueConfig;
 
 /// A whole tickd configuration. Sections left out take their defaults, except `venues`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
