@@ -20,6 +20,7 @@ pub mod rest;
 pub mod rest_budget;
 pub mod runtime;
 pub mod sequencer;
+pub mod sim;
 pub mod stats;
 pub mod status;
 pub mod watchdog;

@@ -6,6 +6,7 @@
 pub mod book_sync;
 mod decode;
 mod depth;
+pub mod encode;
 pub mod weights;
 
 pub use book_sync::{BinanceBookSync, BinanceMarket, BookSyncStats, SyncAction, SyncState};

@@ -1,0 +1,173 @@
+//! What a simulator run looks like: symbols, rate, source, limits, faults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tickd_bus::{Price, Size, Venue};
+
+use super::faults::FaultConfig;
+
+/// One synthetic instrument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimSymbol {
+    /// `Venue::Binance` or `Venue::BinanceUsdm`.
+    pub venue: Venue,
+    /// Raw upper-case symbol, e.g. `BTCUSDT`.
+    pub raw: String,
+    pub base: String,
+    pub quote: String,
+    /// Starting mid price.
+    pub start_price: Price,
+    pub tick_size: Price,
+    pub lot_size: Size,
+}
+
+impl SimSymbol {
+    /// `BASE`+`QUOTE` on `venue`, starting at `start_price` with tick 0.01 and lot 0.001.
+    pub fn new(venue: Venue, base: &str, quote: &str, start_price: Price) -> Self {
+        Self {
+            venue,
+            raw: format!("{base}{quote}").to_ascii_uppercase(),
+            base: base.to_ascii_uppercase(),
+            quote: quote.to_ascii_uppercase(),
+            start_price,
+            tick_size: Price::from_raw(Price::ONE_RAW / 100),
+            lot_size: Size::from_raw(Size::ONE_RAW / 1000),
+        }
+    }
+
+    /// `count` symbols on `venue` named `SYM0USDT`, `SYM1USDT`, ... (BTCUSDT, ETHUSDT first).
+    pub fn generate(venue: Venue, count: usize) -> Vec<SimSymbol> {
+        const KNOWN: [(&str, i64); 4] =
+            [("BTC", 60_000), ("ETH", 3_000), ("SOL", 150), ("BNB", 600)];
+        (0..count)
+            .map(|i| {
+                let (base, price) = match KNOWN.get(i) {
+                    Some((b, p)) => (b.to_string(), *p),
+                    None => (format!("SYM{i}"), 10 + i as i64),
+                };
+                let start = Price::from_raw(price.saturating_mul(Price::ONE_RAW));
+                SimSymbol::new(venue, &base, "USDT", start)
+            })
+            .collect()
+    }
+}
+
+/// Pace of a capture replay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReplayPace {
+    /// Keep the recorded gaps between frames (`ts_recv` differences).
+    Recorded,
+    /// A fixed number of frames per second.
+    Rate(u32),
+    /// As fast as the sockets take them.
+    Max,
+}
+
+/// Where market data comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimSource {
+    /// Random-walk books and trades, consistent with each other and with REST.
+    Synthetic,
+    /// Frames of a capture file (JSON Lines, optionally `.zst`); starts when the first
+    /// stream is subscribed; with `repeat` it starts over at the end.
+    Replay {
+        path: PathBuf,
+        pace: ReplayPace,
+        repeat: bool,
+    },
+}
+
+/// Where the send time goes: into each event's `E`, in this unit (instead of ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendTimeUnit {
+    Micros,
+    Nanos,
+}
+
+/// Per-venue connection rules (defaults from the venue docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionRules {
+    pub ping_interval: Duration,
+    pub pong_timeout: Duration,
+    /// Inbound messages (text, ping, pong) allowed per second; one more closes.
+    pub max_inbound_per_sec: u32,
+    pub max_streams: usize,
+}
+
+impl ConnectionRules {
+    pub const SPOT: ConnectionRules = ConnectionRules {
+        ping_interval: Duration::from_secs(20),
+        pong_timeout: Duration::from_secs(60),
+        max_inbound_per_sec: 5,
+        max_streams: 1024,
+    };
+    pub const USDM: ConnectionRules = ConnectionRules {
+        ping_interval: Duration::from_secs(180),
+        pong_timeout: Duration::from_secs(600),
+        max_inbound_per_sec: 10,
+        max_streams: 1024,
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Port 0 picks an ephemeral port; see `SimServer::local_addr`.
+    pub listen: SocketAddr,
+    pub symbols: Vec<SimSymbol>,
+    /// Synthetic market events per second over all symbols.
+    pub rate_per_sec: u32,
+    pub seed: u64,
+    pub source: SimSource,
+    pub faults: FaultConfig,
+    pub max_connection_lifetime: Duration,
+    /// Send `serverShutdown` just before closing a connection at its lifetime.
+    pub shutdown_notice_at_lifetime: bool,
+    pub send_time_unit: Option<SendTimeUnit>,
+    pub spot_rules: ConnectionRules,
+    pub usdm_rules: ConnectionRules,
+    /// Book digests kept per symbol for `book_at`.
+    pub history_len: usize,
+    /// Levels per side the synthetic book holds.
+    pub book_depth: usize,
+    /// Events queued per connection before a slow one is dropped.
+    pub queue_len: usize,
+    /// Cap on trade ids recorded per connection and symbol (`SimMarketHandle::trades_sent`).
+    pub trade_record_cap: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            symbols: SimSymbol::generate(Venue::Binance, 2)
+                .into_iter()
+                .chain(SimSymbol::generate(Venue::BinanceUsdm, 2))
+                .collect(),
+            rate_per_sec: 1_000,
+            seed: 1,
+            source: SimSource::Synthetic,
+            faults: FaultConfig::default(),
+            max_connection_lifetime: Duration::from_secs(24 * 3600),
+            shutdown_notice_at_lifetime: false,
+            send_time_unit: None,
+            spot_rules: ConnectionRules::SPOT,
+            usdm_rules: ConnectionRules::USDM,
+            history_len: 4096,
+            book_depth: 50,
+            queue_len: 65_536,
+            trade_record_cap: 1_000_000,
+        }
+    }
+}
+
+impl SimConfig {
+    pub(crate) fn rules(&self, venue: Venue) -> ConnectionRules {
+        if venue == Venue::BinanceUsdm {
+            self.usdm_rules
+        } else {
+            self.spot_rules
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Encoding one event for one connection: its stream name, wrapper, time unit and
+//! optional send-time stamp in `E`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tickd_bus::Venue;
+use tickd_normalizer::binance::encode::{self as enc, Market};
+
+use super::config::{SendTimeUnit, SimSymbol};
+use super::market::{EventKind, SimEvent};
+use super::routes::ch;
+
+pub(crate) fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+pub(crate) struct FrameWriter {
+    pub buf: Vec<u8>,
+    stream: String,
+    pub combined: bool,
+    micros: bool,
+    stamp: Option<SendTimeUnit>,
+}
+
+impl FrameWriter {
+    pub fn new(combined: bool, micros: bool, stamp: Option<SendTimeUnit>) -> Self {
+        Self {
+            buf: Vec::with_capacity(4096),
+            stream: String::with_capacity(64),
+            combined,
+            micros,
+            stamp,
+        }
+    }
+
+    fn time(&self, ns: u64) -> u64 {
+        if self.micros {
+            ns / 1_000
+        } else {
+            ns / 1_000_000
+        }
+    }
+
+    /// `E`: the send time in the configured unit, or the event time in the connection's.
+    fn event_time(&self, ns: u64) -> u64 {
+        match self.stamp {
+            Some(SendTimeUnit::Micros) => now_ns() / 1_000,
+            Some(SendTimeUnit::Nanos) => now_ns(),
+            None => self.time(ns),
+        }
+    }
+
+    fn begin(&mut self, stream: &str) {
+        self.buf.clear();
+        if self.combined {
+            enc::wrap_begin(&mut self.buf, stream);
+        }
+    }
+
+    fn end(&mut self) {
+        if self.combined {
+            enc::wrap_end(&mut self.buf);
+        }
+    }
+
+    /// Encode `ev` as the frame of channel `bit` (one of `routes::ch`) into `self.buf`.
+    pub fn market(&mut self, ev: &SimEvent, sym: &SimSymbol, lower: &str, bit: u16, suffix: &str) {
+        let market = if sym.venue == Venue::BinanceUsdm {
+            Market::UsdmFutures
+        } else {
+            Market::Spot
+        };
+        let mut stream = std::mem::take(&mut self.stream);
+        stream.clear();
+        stream.push_str(lower);
+        stream.push('@');
+        stream.push_str(suffix);
+        self.begin(&stream);
+        self.stream = stream;
+        let e = self.event_time(ev.time_ns);
+        let t = self.time(ev.time_ns);
+        let s = sym.raw.as_str();
+        let out = &mut self.buf;
+        match &ev.kind {
+            EventKind::Trade {
+                trade_id,
+                agg_id,
+                price,
+                qty,
+                buyer_is_maker,
+            } => {
+                let mut te = enc::TradeEvent {
+                    symbol: s,
+                    event_time: e,
+                    trade_time: t,
+                    id: *trade_id,
+                    first_trade_id: *trade_id,
+                    last_trade_id: *trade_id,
+                    price: *price,
+                    qty: *qty,
+                    buyer_is_maker: *buyer_is_maker,
+                };
+                if bit == ch::AGG_TRADE {
+                    te.id = *agg_id;
+                    enc::encode_agg_trade(out, market, &te);
+                } else {
+                    enc::encode_trade(out, market, &te);
+                }
+            }
+            EventKind::BookTicker {
+                update_id,
+                bid,
+                ask,
+            } => {
+                let b = enc::BookTickerEvent {
+                    symbol: s,
+                    update_id: *update_id,
+                    event_time: e,
+                    transaction_time: t,
+                    bid: *bid,
+                    ask: *ask,
+                };
+                enc::encode_book_ticker(out, market, &b, self.stamp.is_some());
+            }
+            EventKind::Depth {
+                first,
+                last,
+                prev,
+                bids,
+                asks,
+            } => {
+                let d = enc::DepthUpdateEvent {
+                    symbol: s,
+                    event_time: e,
+                    transaction_time: t,
+                    first_update_id: *first,
+                    final_update_id: *last,
+                    prev_final_update_id: *prev,
+                    bids,
+                    asks,
+                };
+                enc::encode_depth_update(out, market, &d);
+            }
+            EventKind::MarkPrice {
+                mark,
+                index,
+                rate,
+                next_funding_ms,
+                ..
+            } => {
+                let m = enc::MarkPriceEvent {
+                    symbol: s,
+                    event_time: e,
+                    mark_price: *mark,
+                    index_price: *index,
+                    settle_price: *index,
+                    funding_rate: *rate,
+                    next_funding_time: *next_funding_ms,
+                };
+                enc::encode_mark_price(out, &m);
+            }
+            EventKind::ForceOrder { sell, price, qty } => {
+                let f = enc::ForceOrderEvent {
+                    symbol: s,
+                    event_time: e,
+                    sell: *sell,
+                    price: *price,
+                    avg_price: *price,
+                    qty: *qty,
+                    trade_time: t,
+                };
+                enc::encode_force_order(out, &f);
+            }
+        }
+        self.end();
+    }
+
+    /// `serverShutdown`, wrapped as stream `!serverShutdown` on combined connections.
+    pub fn server_shutdown(&mut self) {
+        self.begin("!serverShutdown");
+        let e = self.event_time(now_ns());
+        enc::encode_server_shutdown(&mut self.buf, e);
+        self.end();
+    }
+
+    /// A recorded event's raw text, wrapped on combined connections.
+    pub fn raw(&mut self, stream: &str, data: &str) {
+        self.begin(stream);
+        self.buf.extend_from_slice(data.as_bytes());
+        self.end();
+    }
+}

@@ -1,0 +1,280 @@
+//! Replay of a capture file: JSON Lines (optionally zstd), one object per frame or
+//! response: `{"ts_recv":<ns>,"venue":"..","conn":<n>,"kind":"ws"|"rest","url":"..","data":"<raw>"}`.
+//! WebSocket frames go to the subscribers of their stream; REST bodies answer the
+//! matching path and symbol.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use tickd_bus::Venue;
+
+use super::config::ReplayPace;
+use super::state::{Outbound, Shared};
+use super::SimError;
+
+/// One line of a capture file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CaptureEntry {
+    pub ts_recv: u64,
+    pub venue: String,
+    #[serde(default)]
+    pub conn: u64,
+    pub kind: String,
+    #[serde(default)]
+    pub url: String,
+    pub data: String,
+}
+
+/// Read a whole capture (`.zst` is decompressed).
+pub fn load_capture(path: &Path) -> Result<Vec<CaptureEntry>, SimError> {
+    let io_err = |source| SimError::Capture {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "zst") {
+        Box::new(zstd::Decoder::new(file).map_err(io_err)?)
+    } else {
+        Box::new(file)
+    };
+    let mut entries = Vec::new();
+    for (i, line) in BufReader::new(reader).lines().enumerate() {
+        let line = line.map_err(io_err)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry = serde_json::from_str(&line).map_err(|e| SimError::CaptureLine {
+            path: path.to_path_buf(),
+            line: i + 1,
+            msg: e.to_string(),
+        })?;
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// A recorded event ready to send: the streams it belongs to and its unwrapped text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReplayFrame {
+    pub venue: Venue,
+    pub streams: Vec<String>,
+    pub data: String,
+}
+
+#[derive(Deserialize)]
+struct Wrapped<'a> {
+    stream: String,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+/// Stream names of an unwrapped event, from its type and symbol.
+fn streams_of(event: &Value) -> Vec<String> {
+    let e = event.get("e").and_then(Value::as_str).unwrap_or("");
+    let symbol = event
+        .get("s")
+        .or_else(|| event.get("o").and_then(|o| o.get("s")))
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
+    let Some(sym) = symbol else { return Vec::new() };
+    let suffixes: &[&str] = match e {
+        "trade" => &["trade"],
+        "aggTrade" => &["aggTrade"],
+        "depthUpdate" => &["depth", "depth@100ms", "depth@250ms", "depth@500ms"],
+        "markPriceUpdate" => &["markPrice", "markPrice@1s"],
+        "forceOrder" => &["forceOrder"],
+        "bookTicker" => &["bookTicker"],
+        "" if event.get("u").is_some() && event.get("b").is_some() => &["bookTicker"],
+        _ => &[],
+    };
+    suffixes.iter().map(|s| format!("{sym}@{s}")).collect()
+}
+
+pub(crate) fn frame_of(entry: &CaptureEntry) -> Option<ReplayFrame> {
+    let venue: Venue = entry.venue.parse().ok()?;
+    if entry.kind != "ws" || !matches!(venue, Venue::Binance | Venue::BinanceUsdm) {
+        return None;
+    }
+    if let Ok(w) = serde_json::from_str::<Wrapped>(&entry.data) {
+        return Some(ReplayFrame {
+            venue,
+            streams: vec![w.stream],
+            data: w.data.get().to_string(),
+        });
+    }
+    let value: Value = serde_json::from_str(&entry.data).ok()?;
+    let streams = streams_of(&value);
+    (!streams.is_empty()).then(|| ReplayFrame {
+        venue,
+        streams,
+        data: entry.data.clone(),
+    })
+}
+
+fn path_and_symbol(url: &str) -> (String, String) {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path_start = if url.contains("://") {
+        after_scheme.find('/').unwrap_or(after_scheme.len())
+    } else {
+        0
+    };
+    let target = &after_scheme[path_start..];
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let symbol = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("symbol="))
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    (path.to_string(), symbol)
+}
+
+/// Recorded REST bodies by (path, symbol), served in order; the last one repeats.
+#[derive(Default)]
+pub(crate) struct RestReplay {
+    bodies: Mutex<HashMap<(String, String), VecDeque<String>>>,
+}
+
+impl RestReplay {
+    pub fn from_entries(entries: &[CaptureEntry]) -> Self {
+        let mut bodies: HashMap<(String, String), VecDeque<String>> = HashMap::new();
+        for e in entries.iter().filter(|e| e.kind == "rest") {
+            bodies
+                .entry(path_and_symbol(&e.url))
+                .or_default()
+                .push_back(e.data.clone());
+        }
+        Self {
+            bodies: Mutex::new(bodies),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bodies.lock().is_empty()
+    }
+
+    /// The next recorded body for this request target.
+    pub fn answer(&self, target: &str) -> Option<String> {
+        let key = path_and_symbol(target);
+        let mut bodies = self.bodies.lock();
+        let queue = bodies.get_mut(&key)?;
+        if queue.len() > 1 {
+            queue.pop_front()
+        } else {
+            queue.front().cloned()
+        }
+    }
+}
+
+/// Publish the frames at `pace`, starting at the first subscription.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    entries: Vec<CaptureEntry>,
+    pace: ReplayPace,
+    repeat: bool,
+) {
+    let frames: Vec<(u64, Arc<Outbound>)> = entries
+        .iter()
+        .filter_map(|e| frame_of(e).map(|f| (e.ts_recv, Arc::new(Outbound::Replay(f)))))
+        .collect();
+    shared.first_subscribe.notified().await;
+    let capacity = shared.config.queue_len.max(2);
+    loop {
+        let start = tokio::time::Instant::now();
+        let first_ts = frames.first().map_or(0, |f| f.0);
+        for (i, (ts, frame)) in frames.iter().enumerate() {
+            match pace {
+                ReplayPace::Recorded => {
+                    tokio::time::sleep_until(
+                        start + Duration::from_nanos(ts.saturating_sub(first_ts)),
+                    )
+                    .await;
+                }
+                ReplayPace::Rate(n) => {
+                    let per = Duration::from_secs(1) / n.max(1);
+                    tokio::time::sleep_until(start + per * i as u32).await;
+                }
+                ReplayPace::Max => {
+                    // Back-pressure instead of overrunning slow sessions' queues.
+                    while shared.tx.len() > capacity / 2 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    if i % 256 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }
+            let _ = shared.tx.send(frame.clone());
+            shared.counters.replay_frames.fetch_add(1, Relaxed);
+        }
+        if !repeat || frames.is_empty() {
+            break;
+        }
+    }
+    shared.counters.replay_finished.store(true, Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(kind: &str, url: &str, data: &str) -> CaptureEntry {
+        CaptureEntry {
+            ts_recv: 1,
+            venue: "binance".into(),
+            conn: 0,
+            kind: kind.into(),
+            url: url.into(),
+            data: data.into(),
+        }
+    }
+
+    #[test]
+    fn frames_are_routed_by_stream_or_event() {
+        let f = frame_of(&entry(
+            "ws",
+            "",
+            r#"{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","s":"BTCUSDT","p":"1.10"}}"#,
+        ))
+        .unwrap();
+        assert_eq!(f.streams, ["btcusdt@aggTrade"]);
+        assert_eq!(f.data, r#"{"e":"aggTrade","s":"BTCUSDT","p":"1.10"}"#);
+        let f = frame_of(&entry(
+            "ws",
+            "",
+            r#"{"u":1,"s":"BNBUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        ))
+        .unwrap();
+        assert_eq!(f.streams, ["bnbusdt@bookTicker"]);
+        assert!(frame_of(&entry("ws", "", "not json")).is_none());
+        let rest = RestReplay::from_entries(&[
+            entry(
+                "rest",
+                "https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=10",
+                "A",
+            ),
+            entry("rest", "/api/v3/depth?symbol=BTCUSDT", "B"),
+        ]);
+        assert_eq!(
+            rest.answer("/api/v3/depth?limit=5&symbol=btcusdt")
+                .as_deref(),
+            Some("A")
+        );
+        assert_eq!(
+            rest.answer("/api/v3/depth?symbol=BTCUSDT").as_deref(),
+            Some("B")
+        );
+        assert_eq!(
+            rest.answer("/api/v3/depth?symbol=BTCUSDT").as_deref(),
+            Some("B")
+        );
+        assert_eq!(rest.answer("/api/v3/depth?symbol=ETHUSDT"), None);
+    }
+}
