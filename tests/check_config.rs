@@ -269,3 +269,25 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--log-level"), "{stderr}");
 }
+
+#[test]
+fn log_level_comes_from_the_flag_or_rust_log() {
+    let run = |args: &[&str], rust_log: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickd"));
+        cmd.args(args).current_dir(root()).env_remove("RUST_LOG");
+        if let Some(filter) = rust_log {
+            cmd.env("RUST_LOG", filter);
+        }
+        let out = cmd.output().expect("run tickd");
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let check = ["check-config", "configs/demo.toml"];
+    assert!(!run(&check, None).contains("config loaded"));
+    assert!(run(&check, Some("debug")).contains("config loaded"));
+    let flagged = ["--log-level", "debug", "check-config", "configs/demo.toml"];
+    assert!(run(&flagged, None).contains("config loaded"));
+    // The flag wins over RUST_LOG.
+    let quiet = ["--log-level", "warn", "check-config", "configs/demo.toml"];
+    assert!(!run(&quiet, Some("debug")).contains("config loaded"));
+}
