@@ -70,8 +70,12 @@ counters! {
     /// Books in sync / books configured.
     books_synced,
     books_total,
-    /// Depth events buffered while waiting for snapshots (current total).
-    buffered_events,
+    /// Levels held in all books (current total): bounded by the books' depth.
+    book_levels,
+    /// Times a book's pre-snapshot buffer hit its cap and dropped its oldest event.
+    buffer_overflows,
+    /// Snapshots fetched again (stale or not bridging the stream).
+    snapshots_refetched,
 }
 
 /// Counters with the venue they belong to.

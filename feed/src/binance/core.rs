@@ -526,7 +526,10 @@ impl Core {
                 let pass = !matches!(
                     (role, verdict),
                     (_, Verdict::Duplicate)
-                        | (Role::Secondary, Verdict::Ahead | Verdict::AcceptAfterGap { .. })
+                        | (
+                            Role::Secondary,
+                            Verdict::Ahead | Verdict::AcceptAfterGap { .. }
+                        )
                 );
                 if pass {
                     if let Some(book) = books.get_mut(&diff.instrument_id) {
@@ -651,13 +654,18 @@ impl Core {
         }
         self.pump_snapshots(now);
         self.poll_open_interest(now);
-        let synced = self
-            .books
-            .values()
-            .filter(|b| b.sync.state() == SyncState::Synced)
-            .count();
+        let (mut synced, mut levels, mut overflows, mut refetched) = (0, 0, 0, 0);
+        for book in self.books.values() {
+            synced += u64::from(book.sync.state() == SyncState::Synced);
+            levels += book.sync.book().len() as u64;
+            overflows += book.sync.stats().buffer_overflows;
+            refetched += book.sync.stats().snapshots_refetched;
+        }
         let counters = &self.publisher.stats().counters;
-        VenueStats::set(&counters.books_synced, synced as u64);
+        VenueStats::set(&counters.books_synced, synced);
+        VenueStats::set(&counters.book_levels, levels);
+        VenueStats::set(&counters.buffer_overflows, overflows);
+        VenueStats::set(&counters.snapshots_refetched, refetched);
     }
 
     fn pump_snapshots(&mut self, now: Instant) {

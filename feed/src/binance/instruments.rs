@@ -1,11 +1,9 @@
 //! Instruments from `GET /api/v3/exchangeInfo` (spot) or `/fapi/v1/exchangeInfo`
-//! (USD-M) into the registry, and the configured symbols resolved to ids.
-//!
-//! The body is parsed with `serde_json::Value`: it is fetched once at start-up and
-//! is far off the hot path.
+//! (USD-M) into the registry, and the configured symbols resolved to ids. The body
+//! is decoded by `tickd_normalizer::binance::decode_exchange_info`.
 
-use tickd_bus::instrument::{Date, InstrumentKind, InstrumentRegistry, InstrumentSpec};
-use tickd_bus::{Price, Size, Venue};
+use tickd_bus::instrument::{InstrumentRegistry, InstrumentSpec};
+use tickd_bus::Venue;
 use tickd_normalizer::binance::BinanceMarket;
 
 pub fn exchange_info_path(market: BinanceMarket) -> &'static str {
@@ -13,75 +11,6 @@ pub fn exchange_info_path(market: BinanceMarket) -> &'static str {
         BinanceMarket::Spot => "/api/v3/exchangeInfo",
         BinanceMarket::UsdmFutures => "/fapi/v1/exchangeInfo",
     }
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum InfoError {
-    #[error("exchangeInfo is not JSON: {0}")]
-    Json(String),
-    #[error("exchangeInfo has no `symbols` array")]
-    NoSymbols,
-}
-
-/// Every trading instrument of the body (others, and shapes we cannot read, skipped).
-pub fn parse_exchange_info(
-    market: BinanceMarket,
-    venue: Venue,
-    body: &[u8],
-) -> Result<Vec<InstrumentSpec>, InfoError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| InfoError::Json(e.to_string()))?;
-    let symbols = value
-        .get("symbols")
-        .and_then(|s| s.as_array())
-        .ok_or(InfoError::NoSymbols)?;
-    Ok(symbols
-        .iter()
-        .filter_map(|s| spec_of(market, venue, s))
-        .collect())
-}
-
-fn spec_of(market: BinanceMarket, venue: Venue, s: &serde_json::Value) -> Option<InstrumentSpec> {
-    let text = |key: &str| s.get(key).and_then(|v| v.as_str());
-    let status = text("status").or_else(|| text("contractStatus"))?;
-    if status != "TRADING" {
-        return None;
-    }
-    let raw = text("symbol")?;
-    let filter = |kind: &str, field: &str| {
-        s.get("filters")?
-            .as_array()?
-            .iter()
-            .find(|f| f.get("filterType").and_then(|t| t.as_str()) == Some(kind))?
-            .get(field)?
-            .as_str()
-            .map(str::to_string)
-    };
-    let tick_size = Price::parse_str(&filter("PRICE_FILTER", "tickSize")?).ok()?;
-    let step_size = Size::parse_str(&filter("LOT_SIZE", "stepSize")?).ok()?;
-    let kind = match market {
-        BinanceMarket::Spot => InstrumentKind::Spot,
-        BinanceMarket::UsdmFutures => match text("contractType")? {
-            "PERPETUAL" => InstrumentKind::Perpetual,
-            "CURRENT_QUARTER" | "NEXT_QUARTER" | "CURRENT_MONTH" | "NEXT_MONTH" => {
-                // `BTCUSDT_250926`: the expiry is in the symbol.
-                let (_, yymmdd) = raw.rsplit_once('_')?;
-                InstrumentKind::Future {
-                    expiry: Date::parse(&format!("20{yymmdd}")).ok()?,
-                }
-            }
-            _ => return None,
-        },
-    };
-    Some(InstrumentSpec {
-        venue,
-        raw_symbol: raw.to_string(),
-        base: text("baseAsset")?.to_string(),
-        quote: text("quoteAsset")?.to_string(),
-        kind,
-        tick_size,
-        step_size,
-    })
 }
 
 /// Whether `spec` is what the user meant by `wanted` (raw `BTCUSDT` or `BTC-USDT[-PERP]`).
@@ -136,11 +65,13 @@ pub fn from_registry(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tickd_bus::instrument::InstrumentKind;
+    use tickd_normalizer::binance::decode_exchange_info;
 
     const BODY: &str = r#"{"timezone":"UTC","symbols":[
       {"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","contractType":"PERPETUAL",
        "filters":[{"filterType":"PRICE_FILTER","tickSize":"0.10"},{"filterType":"LOT_SIZE","stepSize":"0.001"}]},
-      {"symbol":"BTCUSDT_261225","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","contractType":"CURRENT_QUARTER",
+      {"symbol":"BTCUSDT_261225","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","contractType":"CURRENT_QUARTER","deliveryDate":1798185600000,
        "filters":[{"filterType":"PRICE_FILTER","tickSize":"0.10"},{"filterType":"LOT_SIZE","stepSize":"0.001"}]},
       {"symbol":"OLDUSDT","status":"BREAK","baseAsset":"OLD","quoteAsset":"USDT","contractType":"PERPETUAL","filters":[]},
       {"symbol":"WEIRD","status":"TRADING"}
@@ -148,12 +79,7 @@ mod tests {
 
     #[test]
     fn parses_trading_instruments_and_registers_the_wanted_ones() {
-        let specs = parse_exchange_info(
-            BinanceMarket::UsdmFutures,
-            Venue::BinanceUsdm,
-            BODY.as_bytes(),
-        )
-        .unwrap();
+        let specs = decode_exchange_info(BinanceMarket::UsdmFutures, BODY.as_bytes()).unwrap();
         assert_eq!(specs.len(), 2);
         assert_eq!(specs[0].kind, InstrumentKind::Perpetual);
         assert_eq!(specs[1].normalized_symbol(), "BTC-USDT-20261225");
@@ -172,13 +98,5 @@ mod tests {
         let again = from_registry(&reg, Venue::BinanceUsdm, &wanted[..2]).unwrap();
         assert_eq!(again, found);
         assert!(from_registry(&reg, Venue::BinanceUsdm, &wanted).is_none());
-        assert_eq!(
-            parse_exchange_info(BinanceMarket::Spot, Venue::Binance, b"{}"),
-            Err(InfoError::NoSymbols)
-        );
-        assert!(matches!(
-            parse_exchange_info(BinanceMarket::Spot, Venue::Binance, b"<html>"),
-            Err(InfoError::Json(_))
-        ));
     }
 }

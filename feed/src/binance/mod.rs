@@ -14,10 +14,11 @@ pub mod streams;
 use std::time::Duration;
 
 use tickd_bus::Venue;
-use tickd_normalizer::binance::BinanceMarket;
+use tickd_normalizer::binance::{decode_exchange_info, BinanceMarket};
 
 use crate::backoff::Backoff;
 use crate::rest::RestClient;
+use crate::stats::VenueStats;
 use crate::venue::{FeedError, FeedFuture, VenueContext, VenueFeed};
 
 /// A Binance market's feed.
@@ -72,12 +73,13 @@ async fn run(market: BinanceMarket, ctx: VenueContext) -> Result<(), FeedError> 
     );
     let mut backoff = Backoff::new(settings.backoff_base, settings.backoff_cap);
     let found = loop {
+        let mut pause = Duration::ZERO;
         let attempt = tokio::select! {
             r = rest.get(&url) => r,
             _ = shutdown.wait() => return Ok(()),
         };
         let failure = match attempt {
-            Ok(response) => match instruments::parse_exchange_info(market, venue, &response.body) {
+            Ok(response) => match decode_exchange_info(market, &response.body) {
                 Ok(specs) => {
                     let mut reg = registry
                         .write()
@@ -97,7 +99,16 @@ async fn run(market: BinanceMarket, ctx: VenueContext) -> Result<(), FeedError> 
                 }
                 Err(err) => err.to_string(),
             },
-            Err(err) => err.to_string(),
+            Err(err) => {
+                // 429/418: the venue's Retry-After wins over our backoff.
+                if err.is_rate_limit() {
+                    VenueStats::add(&publisher.stats().counters.rest_rate_limited, 1);
+                }
+                if let Some(wait) = err.retry_after() {
+                    pause = pause.max(wait);
+                }
+                err.to_string()
+            }
         };
         let known = registry
             .read()
@@ -107,7 +118,7 @@ async fn run(market: BinanceMarket, ctx: VenueContext) -> Result<(), FeedError> 
             tracing::warn!(%venue, "exchangeInfo failed ({failure}); using the saved instrument registry");
             break known;
         }
-        let delay = backoff.next_delay();
+        let delay = backoff.next_delay().max(pause);
         let hint = if url.contains("127.0.0.1") || url.contains("localhost") {
             ""
         } else {
