@@ -40,7 +40,7 @@ pub use storage::{FsyncPolicy, QuestDbConfig, StorageConfig};
 pub use venue::VenueConfig;
 
 /// A whole tickd configuration. Sections left out take their defaults, except `venues`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// In-process record bus.

@@ -14,7 +14,7 @@ use super::checks;
 use super::error::{join, ConfigErrors};
 
 /// One venue's connections.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VenueConfig {
     /// Connect to this venue (default true). Disabled venues are still checked.
