@@ -39,6 +39,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     CheckConfig(cmd::check_config::Args),
+    Sim(Box<cmd::sim::Args>),
 }
 
 #[cfg(test)]
@@ -56,7 +57,9 @@ mod tests {
         let cli = Cli::try_parse_from(["tickd", "--log-level", "debug", "check-config", "a.toml"])
             .expect("valid command line");
         assert_eq!(cli.log_level.as_deref(), Some("debug"));
-        let Command::CheckConfig(args) = cli.command;
+        let Command::CheckConfig(args) = cli.command else {
+            panic!("parsed as another subcommand");
+        };
         assert_eq!(args.file, std::path::PathBuf::from("a.toml"));
     }
 }

@@ -9,6 +9,7 @@ fn main() -> std::process::ExitCode {
     }
     let result = match cli.command {
         Command::CheckConfig(args) => cmd::check_config::run(args),
+        Command::Sim(args) => cmd::sim::run(*args),
     };
     exit::finish(result)
 }

@@ -9,3 +9,4 @@
 //! with [`crate::Failure::config`]; other errors (`anyhow`, `io`) convert with `?` to exit 1.
 
 pub mod check_config;
+pub mod sim;

@@ -37,21 +37,43 @@ impl SimSymbol {
         }
     }
 
-    /// `count` symbols on `venue` named `SYM0USDT`, `SYM1USDT`, ... (BTCUSDT, ETHUSDT first).
+    /// `count` symbols on `venue`: BTCUSDT, ETHUSDT, SOLUSDT, BNBUSDT, then SYM4USDT, ...
     pub fn generate(venue: Venue, count: usize) -> Vec<SimSymbol> {
-        const KNOWN: [(&str, i64); 4] =
-            [("BTC", 60_000), ("ETH", 3_000), ("SOL", 150), ("BNB", 600)];
         (0..count)
             .map(|i| {
-                let (base, price) = match KNOWN.get(i) {
-                    Some((b, p)) => (b.to_string(), *p),
-                    None => (format!("SYM{i}"), 10 + i as i64),
-                };
-                let start = Price::from_raw(price.saturating_mul(Price::ONE_RAW));
-                SimSymbol::new(venue, &base, "USDT", start)
+                let base = KNOWN_BASES
+                    .get(i)
+                    .map_or_else(|| format!("SYM{i}"), |(b, _)| b.to_string());
+                SimSymbol::new(venue, &base, "USDT", start_price_for(&base, i))
             })
             .collect()
     }
+
+    /// A raw symbol such as `ETHBTC` or `1000PEPEUSDT`, split at a known quote asset.
+    pub fn from_raw(venue: Venue, raw: &str, index: usize) -> Option<SimSymbol> {
+        const QUOTES: [&str; 8] = ["USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH", "BNB", "EUR"];
+        let raw = raw.to_ascii_uppercase();
+        let quote = QUOTES
+            .iter()
+            .find(|q| raw.len() > q.len() && raw.ends_with(*q))?;
+        let base = &raw[..raw.len() - quote.len()];
+        Some(SimSymbol::new(
+            venue,
+            base,
+            quote,
+            start_price_for(base, index),
+        ))
+    }
+}
+
+const KNOWN_BASES: [(&str, i64); 4] = [("BTC", 60_000), ("ETH", 3_000), ("SOL", 150), ("BNB", 600)];
+
+fn start_price_for(base: &str, index: usize) -> Price {
+    let whole = KNOWN_BASES
+        .iter()
+        .find(|(b, _)| *b == base)
+        .map_or(10 + index as i64, |(_, p)| *p);
+    Price::from_raw(whole.saturating_mul(Price::ONE_RAW))
 }
 
 /// Pace of a capture replay.
