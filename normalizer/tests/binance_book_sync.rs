@@ -483,6 +483,19 @@ fn malformed_event_resyncs() {
         sync.on_diff(&Event::new(13, 14, None).diff(2), 0, &mut out),
         Fetch
     );
+    // A snapshot with a negative size is never installed.
+    let mut bad = snapshot(13, &[("1", "1")], &[]);
+    bad.asks.push(level("2", "-1"));
+    assert_eq!(sync.on_snapshot(bad, 0, &mut out), Fetch);
+    assert_eq!(
+        (sync.stats().malformed_snapshots, sync.state()),
+        (1, SyncState::AwaitingSnapshot)
+    );
+    assert_eq!(
+        sync.on_snapshot(snapshot(13, &[("1", "1")], &[]), 0, &mut out),
+        Nothing
+    );
+    assert_eq!(sync.state(), SyncState::Synced);
 }
 
 #[test]

@@ -93,6 +93,8 @@ pub struct BookSyncStats {
     pub buffer_overflows: u64,
     /// Events with `U > u`, a negative size or no price: dropped, resync.
     pub malformed_events: u64,
+    /// Snapshots with an unpriced or negative level: fetched again.
+    pub malformed_snapshots: u64,
 }
 
 /// One instrument's book, kept in sync by Binance's procedure. See the module docs.
@@ -214,6 +216,10 @@ impl BinanceBookSync {
             {
                 return self.refetch();
             }
+        }
+        if !snapshot.bids.iter().chain(&snapshot.asks).all(valid_level) {
+            self.stats.malformed_snapshots += 1;
+            return self.refetch();
         }
         self.book.replace(snapshot.bids, snapshot.asks);
         if self.book.is_crossed() {
@@ -466,9 +472,9 @@ impl BinanceBookSync {
 /// Hostile-input guard: ids in order, every level priced and not negative.
 fn well_formed(diff: &DepthDiff<'_>) -> bool {
     diff.first_update_id <= diff.final_update_id
-        && diff
-            .bids
-            .iter()
-            .chain(diff.asks)
-            .all(|l| l.price != tickd_bus::Price::UNDEF && !l.size.is_negative())
+        && diff.bids.iter().chain(diff.asks).all(valid_level)
+}
+
+fn valid_level(level: &Level) -> bool {
+    level.price != tickd_bus::Price::UNDEF && !level.size.is_negative()
 }
