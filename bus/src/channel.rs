@@ -121,10 +121,23 @@ impl serde::Serialize for Channel {
     }
 }
 
+/// Exact lower-case names only (as in configs); an unknown name's error lists the valid ones.
 impl<'de> serde::Deserialize<'de> for Channel {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
-        name.parse().map_err(serde::de::Error::custom)
+        struct Names;
+        impl serde::de::Visitor<'_> for Names {
+            type Value = Channel;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "one of: {}", Channel::NAMES.join(", "))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Channel, E> {
+                Channel::ALL
+                    .into_iter()
+                    .find(|c| c.as_str() == v)
+                    .ok_or_else(|| E::unknown_variant(v, Channel::NAMES))
+            }
+        }
+        d.deserialize_str(Names)
     }
 }
 
