@@ -40,6 +40,8 @@ pub struct Cli {
 pub enum Command {
     CheckConfig(cmd::check_config::Args),
     Sim(Box<cmd::sim::Args>),
+    Serve(cmd::serve::Args),
+    Demo(cmd::demo::Args),
 }
 
 #[cfg(test)]

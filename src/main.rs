@@ -10,6 +10,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::CheckConfig(args) => cmd::check_config::run(args),
         Command::Sim(args) => cmd::sim::run(*args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     };
     exit::finish(result)
 }

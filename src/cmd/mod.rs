@@ -9,4 +9,6 @@
 //! with [`crate::Failure::config`]; other errors (`anyhow`, `io`) convert with `?` to exit 1.
 
 pub mod check_config;
+pub mod demo;
+pub mod serve;
 pub mod sim;

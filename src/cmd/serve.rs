@@ -1,0 +1,266 @@
+//! `tickd serve`: connect to the configured venues and run until Ctrl-C.
+//!
+//! Each enabled venue gets its own feed thread (see `tickd_feed::venue`) publishing on
+//! its own bus ring; every `--status-every` seconds one compact line per venue reports
+//! message rates, reconnects, gaps, resyncs and books in sync.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tickd_bus::instrument::{InstrumentRegistry, SharedRegistry, REGISTRY_FILE_NAME};
+use tickd_bus::ring::{ring, RingHandle};
+use tickd_bus::Venue;
+use tickd_feed::binance::BinanceFeed;
+use tickd_feed::runtime::{shutdown_channel, ShutdownTrigger};
+use tickd_feed::stats::{status_line, CounterSnapshot};
+use tickd_feed::venue::{spawn_venue, VenueFeed, VenueHandle, VenueSettings};
+
+use crate::config::{load_config, Config, TimeUnit, VenueConfig};
+use crate::exit::{CmdResult, Failure};
+
+/// Connect to the venues in a configuration and serve their data until Ctrl-C
+///
+/// Loads each venue's instruments (exchangeInfo), opens its WebSocket connections,
+/// keeps its books in sync with REST snapshots, and logs one status line per venue
+/// every --status-every seconds. Without network access it keeps retrying with
+/// backoff and says why; `tickd demo` runs everything against a local simulator.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+    tickd serve -c configs/tickd.toml        # the real exchanges
+    tickd serve -c configs/demo.toml         # against a running `tickd sim`")]
+pub struct Args {
+    /// Configuration file
+    #[arg(short, long, value_name = "FILE", default_value = "configs/tickd.toml")]
+    pub config: PathBuf,
+
+    /// Log each venue's status line every this many seconds (0 = never)
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub status_every: u64,
+
+    /// Stop after this many seconds instead of waiting for Ctrl-C (scripts, CI)
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let config = load_config(&args.config).map_err(|errs| Failure::config(&args.config, &errs))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let duration = duration_arg(args.duration)?;
+    runtime.block_on(async move {
+        let engine = Engine::start(&config)?;
+        engine.run_until_stopped(args.status_every, duration).await
+    })
+}
+
+pub(crate) fn duration_arg(secs: Option<f64>) -> Result<Option<Duration>, Failure> {
+    secs.map(|s| {
+        Duration::try_from_secs_f64(s)
+            .map_err(|_| Failure::Invalid(format!("--duration {s}: expected seconds ≥ 0")))
+    })
+    .transpose()
+}
+
+/// The feed side of a running server: one thread and one ring per venue.
+pub(crate) struct Engine {
+    pub feeds: Vec<VenueHandle>,
+    /// One ring per feed, same order: consumers (storage, gateway) subscribe here.
+    pub rings: Vec<(Venue, RingHandle)>,
+    pub registry: SharedRegistry,
+    trigger: ShutdownTrigger,
+}
+
+impl Engine {
+    pub fn start(config: &Config) -> Result<Self, Failure> {
+        let registry = open_registry(config)?;
+        let (trigger, shutdown) = shutdown_channel();
+        let mut feeds = Vec::new();
+        let mut rings = Vec::new();
+        for (venue, venue_config) in config.enabled_venues() {
+            let feed: Box<dyn VenueFeed> = match BinanceFeed::for_venue(venue) {
+                Some(feed) => Box::new(feed),
+                None => {
+                    tracing::warn!(%venue, "no feed for this venue yet (see docs/adding-a-venue.md); skipped");
+                    continue;
+                }
+            };
+            let capacity = usize::try_from(config.bus.ring_capacity).unwrap_or(1 << 16);
+            let (producer, handle) = ring(capacity);
+            let settings = venue_settings(venue, venue_config);
+            tracing::info!(
+                %venue, symbols = settings.symbols.len(), ws = %settings.ws_url, rest = %settings.rest_url,
+                "starting feed"
+            );
+            let feed = spawn_venue(feed, settings, producer, registry.clone(), shutdown.clone())
+                .map_err(|e| Failure::Runtime(e.into()))?;
+            feeds.push(feed);
+            rings.push((venue, handle));
+        }
+        if feeds.is_empty() {
+            return Err(Failure::Invalid(
+                "no enabled venue has a feed yet (binance and binance-usdm do)".into(),
+            ));
+        }
+        Ok(Self {
+            feeds,
+            rings,
+            registry,
+            trigger,
+        })
+    }
+
+    /// Log status lines until Ctrl-C (or `duration`), then stop every feed cleanly.
+    pub async fn run_until_stopped(
+        self,
+        status_every: u64,
+        duration: Option<Duration>,
+    ) -> CmdResult {
+        let every = Duration::from_secs(status_every.max(1));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let deadline = duration.map(|d| tokio::time::Instant::now() + d);
+        let mut last: HashMap<Venue, (Instant, CounterSnapshot)> = self
+            .feeds
+            .iter()
+            .map(|f| (f.venue, (Instant::now(), f.stats.counters.snapshot())))
+            .collect();
+        let mut saved = false;
+        loop {
+            let until_deadline = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {
+                    tracing::info!("Ctrl-C: stopping");
+                    break;
+                }
+                _ = until_deadline => break,
+                _ = tick.tick(), if status_every > 0 => {
+                    for (feed, (_, ring)) in self.feeds.iter().zip(&self.rings) {
+                        let now = (Instant::now(), feed.stats.counters.snapshot());
+                        if let Some((at, prev)) = last.insert(feed.venue, now) {
+                            let line = status_line(feed.venue, &prev, &now.1, now.0 - at);
+                            tracing::info!("{line} | bus {}", ring.published());
+                        }
+                    }
+                    if !saved {
+                        saved = self.save_registry();
+                    }
+                }
+            }
+        }
+        self.stop()
+    }
+
+    fn save_registry(&self) -> bool {
+        let Ok(registry) = self.registry.read() else {
+            return false;
+        };
+        if registry.path().is_none() || registry.is_empty() {
+            return false;
+        }
+        match registry.save() {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!("cannot save the instrument registry: {err}");
+                false
+            }
+        }
+    }
+
+    /// Stop every feed and wait for its thread.
+    pub fn stop(self) -> CmdResult {
+        self.trigger.trigger();
+        self.save_registry();
+        let mut failures = Vec::new();
+        for feed in self.feeds {
+            let venue = feed.venue;
+            let counters = feed.stats.counters.snapshot();
+            match feed.join() {
+                Ok(()) => tracing::info!(
+                    %venue, messages = counters.messages, records = counters.records,
+                    reconnects = counters.reconnects, gaps = counters.gaps, "feed stopped"
+                ),
+                Err(err) => failures.push(format!("{venue}: {err}")),
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Runtime(anyhow::anyhow!(failures.join("; "))))
+        }
+    }
+}
+
+/// The registry lives next to the journal when storage is enabled, else in memory.
+fn open_registry(config: &Config) -> Result<SharedRegistry, Failure> {
+    if !config.storage.enabled {
+        return Ok(InstrumentRegistry::new().into_shared());
+    }
+    std::fs::create_dir_all(&config.storage.dir)?;
+    let path = config.storage.dir.join(REGISTRY_FILE_NAME);
+    let registry = InstrumentRegistry::open(&path)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{}: {e}", path.display())))?;
+    Ok(registry.into_shared())
+}
+
+/// A venue's config section as the feed's settings.
+pub(crate) fn venue_settings(venue: Venue, cfg: &VenueConfig) -> VenueSettings {
+    let mut s = VenueSettings::new(venue, &cfg.ws_url, &cfg.rest_url);
+    s.symbols = cfg.symbols.clone();
+    s.channels = cfg
+        .channels
+        .iter()
+        .filter_map(|c| c.as_str().parse::<tickd_bus::Channel>().ok())
+        .collect();
+    s.core = cfg.core;
+    s.book_depth = cfg.book_depth;
+    s.streams_per_connection = cfg.streams_per_connection as usize;
+    s.snapshot_requests_per_minute = cfg.snapshot_requests_per_minute;
+    s.stale_after = Duration::from_secs(cfg.stale_after_secs);
+    // Per-stream silence limits only where the config names a channel: the
+    // connection-wide limit already catches a dead socket, and quiet symbols' trade
+    // streams should not be restarted on the connection-wide limit.
+    s.stale_after_per_channel = cfg
+        .stale_after_secs_per_channel
+        .iter()
+        .filter_map(|(c, secs)| {
+            let channel = c.as_str().parse::<tickd_bus::Channel>().ok()?;
+            Some((channel, Duration::from_secs(*secs)))
+        })
+        .collect();
+    s.oi_poll = Duration::from_secs(cfg.oi_poll_secs_or_default().max(1));
+    s.max_connection_age = Duration::from_secs(cfg.max_connection_age_secs.max(1));
+    s.time_unit_micros = cfg.time_unit == TimeUnit::Us;
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_config_maps_onto_feed_settings() {
+        let config = crate::config::parse_config(include_str!("../../configs/demo.toml"))
+            .expect("demo config is valid");
+        let (venue, cfg) = config
+            .enabled_venues()
+            .find(|(v, _)| *v == Venue::BinanceUsdm)
+            .expect("usdm in the demo");
+        let s = venue_settings(venue, cfg);
+        assert_eq!(s.symbols.len(), 4);
+        assert!(s.channels.contains(&tickd_bus::Channel::Oi));
+        assert_eq!(s.stale_after, Duration::from_secs(10));
+        assert_eq!(s.oi_poll, Duration::from_secs(10));
+        assert!(s.ws_url.starts_with("ws://127.0.0.1"));
+        assert!(duration_arg(Some(-1.0)).is_err());
+        assert_eq!(
+            duration_arg(Some(1.5)).ok().flatten(),
+            Some(Duration::from_millis(1500))
+        );
+    }
+}
