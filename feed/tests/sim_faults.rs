@@ -226,3 +226,41 @@ async fn a_stall_pauses_the_connection_which_then_resumes() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn stale_snapshots_lag_the_stream() {
+    let faults = FaultConfig {
+        stale_snapshot_events: Some(40),
+        ..Default::default()
+    };
+    let sim = SimServer::start(config(faults)).await.expect("start");
+    let addr = sim.local_addr();
+    wait_for("some history", || {
+        sim.market()
+            .last_update_id(Venue::Binance, "BTCUSDT")
+            .is_some_and(|id| {
+                sim.market()
+                    .book_at(Venue::Binance, "BTCUSDT", id.saturating_sub(200))
+                    .is_some()
+            })
+    })
+    .await;
+    let snap = http_get(addr, "/api/v3/depth?symbol=BTCUSDT&limit=1000")
+        .await
+        .json();
+    let last_id = snap["lastUpdateId"].as_u64().unwrap();
+    let mut ws = connect(addr, "/ws/btcusdt@depth").await;
+    let first = next_json(&mut ws).await;
+    assert!(
+        last_id + 1 < first["U"].as_u64().unwrap(),
+        "snapshot must be older than the stream start"
+    );
+    let truth = sim
+        .market()
+        .book_at(Venue::Binance, "BTCUSDT", last_id)
+        .expect("in history");
+    assert_eq!(truth.last_update_id, last_id);
+    assert_eq!(snap["bids"].as_array().unwrap().len(), truth.bids.len());
+    assert_eq!(sim.stats().faults.stale_snapshots, 1);
+    sim.shutdown().await;
+}

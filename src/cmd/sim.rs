@@ -131,6 +131,10 @@ pub struct Args {
     #[arg(long, value_name = "STATUS:N:SECS", value_parser = parse_rest_error, help_heading = "Faults")]
     pub rest_error: Option<RestError>,
 
+    /// Fault: REST depth snapshots are N depth events old (stale lastUpdateId)
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub stale_snapshot: Option<u32>,
+
     /// Print stats to stderr every this many seconds (0 = never)
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub stats_every: u64,
@@ -289,6 +293,7 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
             refuse_first: args.refuse_first,
             refuse_every: args.refuse_every,
             rest_error: args.rest_error,
+            stale_snapshot_events: args.stale_snapshot,
         },
         ..SimConfig::default()
     };

@@ -50,6 +50,9 @@ pub struct FaultConfig {
     /// Refuse every Nth connection attempt.
     pub refuse_every: Option<u32>,
     pub rest_error: Option<RestError>,
+    /// REST depth snapshots are this many depth events old (a snapshot whose
+    /// `lastUpdateId` may be behind the client's first buffered `U`).
+    pub stale_snapshot_events: Option<u32>,
 }
 
 impl Default for FaultConfig {
@@ -65,6 +68,7 @@ impl Default for FaultConfig {
             refuse_first: 0,
             refuse_every: None,
             rest_error: None,
+            stale_snapshot_events: None,
         }
     }
 }
@@ -80,6 +84,7 @@ pub struct FaultCounts {
     pub stalls: u64,
     pub refused: u64,
     pub rest_errors: u64,
+    pub stale_snapshots: u64,
 }
 
 #[derive(Debug, Default)]
@@ -92,6 +97,7 @@ pub(crate) struct FaultCounters {
     pub stalls: AtomicU64,
     pub refused: AtomicU64,
     pub rest_errors: AtomicU64,
+    pub stale_snapshots: AtomicU64,
 }
 
 impl FaultCounters {
@@ -105,6 +111,7 @@ impl FaultCounters {
             stalls: self.stalls.load(Relaxed),
             refused: self.refused.load(Relaxed),
             rest_errors: self.rest_errors.load(Relaxed),
+            stale_snapshots: self.stale_snapshots.load(Relaxed),
         }
     }
 }

@@ -412,6 +412,20 @@ impl SymbolBook {
         image(&self.bids, &self.asks, self.last_update_id, limit)
     }
 
+    /// The book as it was `events` depth events ago (as far back as the history goes).
+    pub fn snapshot_events_ago(&self, events: usize, limit: usize) -> DepthSnapshot {
+        let id = match self.history.len().checked_sub(events + 1) {
+            Some(i) => self.history.get(i).map_or(self.base.2, |r| r.last),
+            None => self.base.2,
+        };
+        let mut book = self
+            .book_at(id)
+            .unwrap_or_else(|| self.snapshot(usize::MAX));
+        book.bids.truncate(limit);
+        book.asks.truncate(limit);
+        book
+    }
+
     /// The book right after the last event with `u <= update_id`, if that is still in
     /// the history (or is the current book).
     pub fn book_at(&self, update_id: u64) -> Option<DepthSnapshot> {

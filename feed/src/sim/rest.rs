@@ -118,7 +118,14 @@ pub(crate) fn handle(shared: &Shared, method: &str, target: &str) -> Response {
         }
         Some(_) => return error(400, -1100, "Illegal characters found in parameter 'limit'."),
     };
-    let mut snapshot = book.snapshot(limit);
+    let stale = shared.faults.read().stale_snapshot_events;
+    let mut snapshot = match stale {
+        Some(events) => {
+            shared.fault_counters.stale_snapshots.fetch_add(1, Relaxed);
+            book.snapshot_events_ago(events as usize, limit)
+        }
+        None => book.snapshot(limit),
+    };
     drop(market_state);
     snapshot.ts_event = now_ms;
     enc::encode_depth_snapshot(&mut body, market, &snapshot);
