@@ -163,3 +163,15 @@ fn ends_are_send_and_the_handle_is_sync() {
     sync::<tickd_bus::ring::RingHandle>();
     send::<tickd_bus::ring::MultiConsumer>();
 }
+
+#[test]
+fn receive_futures_are_send_for_multi_threaded_runtimes() {
+    fn send_value<T: Send>(_: &T) {}
+    let (_producer, handle) = ring(2);
+    let mut consumer = handle.subscribe();
+    send_value(&consumer.recv());
+    let mut bus = tickd_bus::ring::Bus::new();
+    bus.add(handle);
+    let mut all = bus.subscribe_all();
+    send_value(&all.recv());
+}
