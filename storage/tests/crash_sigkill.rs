@@ -21,7 +21,7 @@ use tickd_storage::journal::{Filter, Journal, JournalConfig, JournalReader, Prob
 
 const ROUNDS: u64 = 30;
 const ROUND_SPAN: u64 = 10_000_000;
-const POLICIES: [&str; 3] = ["every-block", "interval-ms:5", "never"];
+const POLICIES: [&str; 3] = ["every-block", "5ms", "never"];
 
 /// Run one writer until killed; returns the highest sequence it acknowledged.
 fn run_and_kill(

@@ -32,6 +32,25 @@ pub enum FsyncPolicy {
     Never,
 }
 
+impl std::str::FromStr for FsyncPolicy {
+    type Err = String;
+
+    /// `every-block`, `never`, or an interval in milliseconds: `100ms`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "every-block" => Ok(FsyncPolicy::EveryBlock),
+            "never" => Ok(FsyncPolicy::Never),
+            _ => text
+                .strip_suffix("ms")
+                .and_then(|ms| ms.parse::<u64>().ok())
+                .map(|ms| FsyncPolicy::Interval(Duration::from_millis(ms)))
+                .ok_or_else(|| {
+                    format!("unknown fsync policy {text:?}; use every-block, never or e.g. 100ms")
+                }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalConfig {
     pub dir: PathBuf,

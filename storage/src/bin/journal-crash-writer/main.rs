@@ -3,7 +3,7 @@
 //! fsync policy has made every record up to `<seq>` durable. The test kills it
 //! with SIGKILL at random moments and checks every acknowledged record survives.
 //!
-//! Usage: `journal-crash-writer <dir> <every-block|interval-ms:N|never> <first-seq> [block-bytes]`
+//! Usage: `journal-crash-writer <dir> <every-block|never|Nms> <first-seq> [block-bytes]`
 //!
 //! SIGKILL lands between system calls or, within a large `write(2)`, between
 //! pages (Linux checks for fatal signals per page copied): big blocks make torn
@@ -17,17 +17,6 @@ use std::time::Duration;
 
 use tickd_storage::journal::{FsyncPolicy, Journal, JournalConfig};
 
-fn parse_policy(text: &str) -> Option<FsyncPolicy> {
-    match text {
-        "every-block" => Some(FsyncPolicy::EveryBlock),
-        "never" => Some(FsyncPolicy::Never),
-        _ => {
-            let ms = text.strip_prefix("interval-ms:")?.parse().ok()?;
-            Some(FsyncPolicy::Interval(Duration::from_millis(ms)))
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let block_bytes = match args.get(4) {
@@ -36,12 +25,12 @@ fn main() -> ExitCode {
     };
     let (Some(dir), Some(policy), Some(first), Some(block_bytes)) = (
         args.get(1),
-        args.get(2).and_then(|p| parse_policy(p)),
+        args.get(2).and_then(|p| p.parse::<FsyncPolicy>().ok()),
         args.get(3).and_then(|s| s.parse::<u64>().ok()),
         block_bytes,
     ) else {
         eprintln!(
-            "usage: journal-crash-writer <dir> <every-block|interval-ms:N|never> <first-seq> [block-bytes]"
+            "usage: journal-crash-writer <dir> <every-block|never|Nms> <first-seq> [block-bytes]"
         );
         return ExitCode::from(2);
     };
