@@ -104,6 +104,7 @@ pub struct Core {
     rest_rx: mpsc::UnboundedReceiver<RestDone>,
     shutdown: Shutdown,
     decode_errors_logged: u64,
+    touched: Vec<(u32, u8)>,
 }
 
 impl Core {
@@ -221,6 +222,7 @@ impl Core {
             rest_rx,
             shutdown,
             decode_errors_logged: 0,
+            touched: Vec::with_capacity(64),
             settings,
         })
     }
@@ -490,6 +492,7 @@ impl Core {
             books,
             snapshot_queue,
             decode_errors_logged,
+            touched: touched_buf,
             ..
         } = self;
         let slot = &mut slots[slot_index];
@@ -497,7 +500,9 @@ impl Core {
             return;
         };
         c.data_frames += 1;
-        let mut touched = Vec::new();
+        // Reused across frames: no allocation per message.
+        let mut touched = std::mem::take(touched_buf);
+        touched.clear();
         let mut gate = Gate {
             venue: *venue,
             out: publisher,
@@ -567,6 +572,7 @@ impl Core {
             let index = c.stream_index.get(key).copied();
             c.watchdog.on_data(index, now);
         }
+        *touched_buf = touched;
         if rotate_now {
             self.start_rotation(slot_index, StatusReason::ServerShutdown);
         }
