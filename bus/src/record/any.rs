@@ -39,11 +39,19 @@ impl RecordBuf {
         let available = bytes.len().min(MAX_RECORD_SIZE);
         if size > available {
             if size > MAX_RECORD_SIZE {
-                let rtype = RecordType::from_u8(bytes[1]).ok_or(RecordError::UnknownType(bytes[1]))?;
+                let rtype =
+                    RecordType::from_u8(bytes[1]).ok_or(RecordError::UnknownType(bytes[1]))?;
                 let expected = rtype.record_size();
-                return Err(RecordError::BadLength { rtype, expected, found: size });
+                return Err(RecordError::BadLength {
+                    rtype,
+                    expected,
+                    found: size,
+                });
             }
-            return Err(RecordError::Truncated { needed: size, available: bytes.len() });
+            return Err(RecordError::Truncated {
+                needed: size,
+                available: bytes.len(),
+            });
         }
         let mut buf = Self::default();
         bytemuck::bytes_of_mut(&mut buf)[..size].copy_from_slice(&bytes[..size]);

@@ -215,9 +215,15 @@ fn malformed_bytes_are_typed_errors() {
     let mut shifted = vec![0u8; 1];
     shifted.extend_from_slice(bytes);
     assert_eq!(RecordBuf::from_bytes(&shifted[1..]), Ok(trade));
-    assert!(matches!(RecordBuf::from_bytes(&shifted[1..50]), Err(RecordError::Truncated { .. })));
+    assert!(matches!(
+        RecordBuf::from_bytes(&shifted[1..50]),
+        Err(RecordError::Truncated { .. })
+    ));
     shifted[1] = 255;
-    assert!(matches!(RecordBuf::from_bytes(&shifted[1..]), Err(RecordError::BadLength { expected: 72, .. })));
+    assert!(matches!(
+        RecordBuf::from_bytes(&shifted[1..]),
+        Err(RecordError::BadLength { expected: 72, .. })
+    ));
 }
 
 #[test]
