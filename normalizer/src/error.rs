@@ -13,6 +13,8 @@ pub enum DecodeError {
     FrameTooLarge { len: usize, max: usize },
     #[error("malformed JSON: {detail}")]
     MalformedJson { detail: String },
+    #[error("JSON nested deeper than {max} levels")]
+    NestingTooDeep { max: usize },
     #[error("missing field {field:?}")]
     MissingField { field: &'static str },
     #[error("bad decimal in field {field:?}: {error}")]
@@ -35,6 +37,7 @@ pub enum DecodeError {
 pub enum DecodeErrorKind {
     FrameTooLarge,
     MalformedJson,
+    NestingTooDeep,
     MissingField,
     BadDecimal,
     OutOfRange,
@@ -44,9 +47,10 @@ pub enum DecodeErrorKind {
 }
 
 impl DecodeErrorKind {
-    pub const ALL: [DecodeErrorKind; 8] = [
+    pub const ALL: [DecodeErrorKind; 9] = [
         DecodeErrorKind::FrameTooLarge,
         DecodeErrorKind::MalformedJson,
+        DecodeErrorKind::NestingTooDeep,
         DecodeErrorKind::MissingField,
         DecodeErrorKind::BadDecimal,
         DecodeErrorKind::OutOfRange,
@@ -61,6 +65,7 @@ impl DecodeErrorKind {
         match self {
             DecodeErrorKind::FrameTooLarge => "frame_too_large",
             DecodeErrorKind::MalformedJson => "malformed_json",
+            DecodeErrorKind::NestingTooDeep => "nesting_too_deep",
             DecodeErrorKind::MissingField => "missing_field",
             DecodeErrorKind::BadDecimal => "bad_decimal",
             DecodeErrorKind::OutOfRange => "out_of_range",
@@ -86,6 +91,7 @@ impl DecodeError {
         match self {
             DecodeError::FrameTooLarge { .. } => DecodeErrorKind::FrameTooLarge,
             DecodeError::MalformedJson { .. } => DecodeErrorKind::MalformedJson,
+            DecodeError::NestingTooDeep { .. } => DecodeErrorKind::NestingTooDeep,
             DecodeError::MissingField { .. } => DecodeErrorKind::MissingField,
             DecodeError::BadDecimal { .. } => DecodeErrorKind::BadDecimal,
             DecodeError::OutOfRange { .. } => DecodeErrorKind::OutOfRange,

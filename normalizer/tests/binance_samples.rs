@@ -835,3 +835,123 @@ fn field_errors_name_the_field() {
     assert!(sink.is_empty());
     assert_eq!(decoder.stats().errors_total(), cases.len() as u64 + 1);
 }
+
+fn fixture(name: &str) -> Vec<u8> {
+    let full = format!(
+        "{}/../testdata/exchanges/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+#[test]
+fn exchange_info_lists_trading_instruments() {
+    use tickd_bus::instrument::{Date, InstrumentKind, InstrumentSpec};
+    use tickd_normalizer::binance::decode_exchange_info;
+    let spec =
+        |venue, raw: &str, base: &str, quote: &str, kind, tick: &str, step: &str| InstrumentSpec {
+            venue,
+            raw_symbol: raw.to_string(),
+            base: base.to_string(),
+            quote: quote.to_string(),
+            kind,
+            tick_size: p(tick),
+            step_size: q(step),
+        };
+    let spot = decode_exchange_info(
+        BinanceMarket::Spot,
+        &fixture("binance_spot_exchange_info.json"),
+    )
+    .unwrap();
+    let v = Venue::Binance;
+    assert_eq!(
+        spot,
+        vec![
+            spec(
+                v,
+                "ETHBTC",
+                "ETH",
+                "BTC",
+                InstrumentKind::Spot,
+                "0.00001",
+                "0.0001"
+            ),
+            spec(
+                v,
+                "BTCUSDT",
+                "BTC",
+                "USDT",
+                InstrumentKind::Spot,
+                "0.01",
+                "0.00001"
+            ),
+            spec(
+                v,
+                "1000SATSUSDT",
+                "1000SATS",
+                "USDT",
+                InstrumentKind::Spot,
+                "0.00000001",
+                "1"
+            ),
+        ]
+    );
+    let usdm = decode_exchange_info(
+        BinanceMarket::UsdmFutures,
+        &fixture("binance_usdm_exchange_info.json"),
+    )
+    .unwrap();
+    let v = Venue::BinanceUsdm;
+    let future = |year, month, day| InstrumentKind::Future {
+        expiry: Date { year, month, day },
+    };
+    assert_eq!(
+        usdm,
+        vec![
+            spec(
+                v,
+                "BTCUSDT",
+                "BTC",
+                "USDT",
+                InstrumentKind::Perpetual,
+                "0.1",
+                "0.001"
+            ),
+            spec(
+                v,
+                "BTCUSDT_261225",
+                "BTC",
+                "USDT",
+                future(2026, 12, 25),
+                "0.1",
+                "0.001"
+            ),
+            spec(
+                v,
+                "ETHUSDT_270326",
+                "ETH",
+                "USDT",
+                future(2027, 3, 26),
+                "0.01",
+                "0.001"
+            ),
+            spec(
+                v,
+                "1000PEPEUSDT",
+                "1000PEPE",
+                "USDT",
+                InstrumentKind::Perpetual,
+                "0.0000001",
+                "1"
+            ),
+        ]
+    );
+    let err = decode_exchange_info(BinanceMarket::Spot, br#"{"timezone":"UTC"}"#).unwrap_err();
+    assert_eq!(err, DecodeError::MissingField { field: "symbols" });
+    assert_eq!(
+        decode_exchange_info(BinanceMarket::Spot, b"{\"symbols\":[")
+            .unwrap_err()
+            .kind(),
+        DecodeErrorKind::MalformedJson
+    );
+}

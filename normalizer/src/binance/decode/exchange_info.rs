@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tickd_bus::instrument::{Date, InstrumentKind, InstrumentSpec};
 use tickd_bus::{Price, Size};
 
-use super::{venue_of, BinanceMarket, MAX_FRAME_BYTES};
+use super::{json, venue_of, BinanceMarket, MAX_FRAME_BYTES};
 use crate::error::DecodeError;
 
 #[derive(Deserialize)]
@@ -52,7 +52,7 @@ pub fn decode_exchange_info(
             max: MAX_EXCHANGE_INFO_BYTES,
         });
     }
-    let info: ExchangeInfo = sonic_rs::from_slice(body).map_err(DecodeError::json)?;
+    let info: ExchangeInfo = json::sonic(body)?;
     let symbols = info
         .symbols
         .ok_or(DecodeError::MissingField { field: "symbols" })?;

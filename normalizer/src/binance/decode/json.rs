@@ -30,10 +30,60 @@ impl Default for SimdScratch {
     fn default() -> Self {
         Self {
             input: Vec::with_capacity(4096),
-            buffers: Buffers::new(4096),
+            buffers: Buffers::with_max_depth(4096, MAX_JSON_DEPTH),
             tape: Some(Tape::null().reset()),
         }
     }
+}
+
+/// Deepest nesting accepted. Binance frames nest 4 levels (wrapper, event, level
+/// array, pair), exchangeInfo 5. sonic-rs skips ignored values recursively with no
+/// limit (about 40 kB of stack per level in debug builds: 48 levels overflow a 2 MiB
+/// thread), so deeper input is refused up front; simd-json gets the same limit.
+pub const MAX_JSON_DEPTH: usize = 16;
+
+/// Reject input nested deeper than [`MAX_JSON_DEPTH`] before sonic-rs sees it.
+/// The common case (fewer opening brackets than the limit, in any context) is one
+/// vectorized count; only bracket-heavy input (big books) is scanned exactly.
+pub(crate) fn check_depth(bytes: &[u8]) -> Result<(), DecodeError> {
+    let opens = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    if opens <= MAX_JSON_DEPTH {
+        return Ok(());
+    }
+    let too_deep = DecodeError::NestingTooDeep {
+        max: MAX_JSON_DEPTH,
+    };
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(too_deep);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// sonic-rs `from_slice` behind the depth check.
+pub(crate) fn sonic<'s, T: Deserialize<'s>>(bytes: &'s [u8]) -> Result<T, DecodeError> {
+    check_depth(bytes)?;
+    sonic_rs::from_slice(bytes).map_err(DecodeError::json)
 }
 
 /// Parse `bytes` into `T` (which may borrow from the input) with `backend`.
@@ -54,6 +104,7 @@ pub(crate) fn parse_seed<'s, S: DeserializeSeed<'s>>(
 ) -> Result<S::Value, DecodeError> {
     match backend {
         JsonBackend::Sonic => {
+            check_depth(bytes)?;
             let mut de = sonic_rs::Deserializer::from_slice(bytes);
             let value = seed.deserialize(&mut de).map_err(DecodeError::json)?;
             de.end().map_err(DecodeError::json)?;

@@ -28,7 +28,7 @@ pub use rest::{decode_open_interest, decode_rest_depth};
 
 use self::depth::{BookFields, LevelScratch};
 use self::json::{req, time_ns, SimdScratch};
-use self::route::{Leading, Probe};
+use self::route::Leading;
 use self::trade::TradeKind;
 use super::{BinanceMarket, DepthDiff, DepthSnapshot};
 use crate::error::{DecodeError, ShortText};
@@ -350,7 +350,7 @@ impl Core {
         if frame.first() == Some(&b'[') {
             return self.decode_event(frame, None, ts_recv, levels, sink);
         }
-        let probe: Probe<'_> = sonic_rs::from_slice(frame).map_err(DecodeError::json)?;
+        let probe = route::probe(frame)?;
         if let Some(data) = &probe.data {
             let body = route::lazy_bytes(data).ok_or(DecodeError::UnknownMessage)?;
             return self.decode_event(body, probe.stream, ts_recv, levels, sink);
@@ -412,7 +412,7 @@ impl Core {
             return Ok((MessageKind::MarkPrice, decoded));
         }
         // Keys in an unusual order: find the event type the slow way.
-        let probe: Probe<'_> = sonic_rs::from_slice(body).map_err(DecodeError::json)?;
+        let probe = route::probe(body)?;
         if let Some(event) = probe.e {
             return self.dispatch(event, body, stream, ts_recv, levels, sink);
         }
@@ -474,7 +474,7 @@ impl Core {
             #[serde(rename = "E")]
             event_time: Option<u64>,
         }
-        let shutdown: Shutdown = sonic_rs::from_slice(body).map_err(DecodeError::json)?;
+        let shutdown: Shutdown = json::sonic(body)?;
         let ts_event = time_ns(shutdown.event_time, self.unit, "E")?;
         Ok((
             MessageKind::ServerShutdown,

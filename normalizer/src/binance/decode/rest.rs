@@ -7,7 +7,7 @@ use tickd_bus::record::OpenInterestMsg;
 use tickd_bus::{RecordHeader, Size, Venue};
 
 use super::depth::{self, LevelScratch};
-use super::json::{req, size, time_ns, JsonBackend, SimdScratch};
+use super::json::{self, req, size, time_ns, JsonBackend, SimdScratch};
 use super::{DepthSnapshot, TimeUnit};
 use crate::error::{DecodeError, ShortText};
 use crate::symbols::SymbolMap;
@@ -57,7 +57,7 @@ pub fn decode_open_interest(
             max: super::MAX_FRAME_BYTES,
         });
     }
-    let parsed: OpenInterestBody<'_> = sonic_rs::from_slice(body).map_err(DecodeError::json)?;
+    let parsed: OpenInterestBody<'_> = json::sonic(body)?;
     let symbol = req(parsed.symbol, "symbol")?;
     let instrument_id = symbols.get(symbol).ok_or(DecodeError::UnknownSymbol {
         symbol: ShortText::new(symbol),

@@ -6,6 +6,9 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use sonic_rs::LazyValue;
 
+use super::json;
+use crate::error::DecodeError;
+
 /// Leading/trailing JSON whitespace removed.
 pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
     let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
@@ -88,6 +91,13 @@ pub(crate) struct Probe<'a> {
     pub last_update_id: Option<IgnoredAny>,
     pub u: Option<IgnoredAny>,
     pub b: Option<IgnoredAny>,
+}
+
+/// Parse the top-level keys. sonic-rs defers UTF-8 errors in skipped values and
+/// builds `LazyValue` text from them unchecked, so the frame is validated first.
+pub(crate) fn probe(frame: &[u8]) -> Result<Probe<'_>, DecodeError> {
+    std::str::from_utf8(frame).map_err(DecodeError::json)?;
+    json::sonic(frame)
 }
 
 /// The body of a `data` value as a slice of the frame.
