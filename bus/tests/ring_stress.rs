@@ -26,6 +26,8 @@ enum Wait {
 
 #[derive(Debug, Default)]
 struct Tally {
+    /// Where the consumer started.
+    start: u64,
     received: u64,
     lost: u64,
     lag_events: u64,
@@ -33,8 +35,11 @@ struct Tally {
 
 /// Read until `Closed`, checking every record; panics on any violation.
 fn check_stream(mut consumer: Consumer, wait: Wait) -> Tally {
-    let mut tally = Tally::default();
     let mut expected = consumer.position();
+    let mut tally = Tally {
+        start: expected,
+        ..Tally::default()
+    };
     loop {
         let next = match wait {
             Wait::Spin => consumer.try_recv(),
@@ -93,7 +98,7 @@ fn stress_yielding(capacity: usize, waits: &[Wait], yield_every: u64) {
     drop(producer);
     for (reader, wait) in readers.into_iter().zip(waits) {
         let tally = reader.join().expect("consumer thread panicked");
-        assert_eq!(tally.received + tally.lost, RECORDS);
+        assert_eq!(tally.start + tally.received + tally.lost, RECORDS);
         // After the producer stops, a lapped consumer resumes at the oldest live
         // record and reads the whole last ring-full.
         assert!(tally.received >= capacity as u64, "{wait:?}: {tally:?}");
@@ -121,4 +126,33 @@ fn four_consumers_oversubscribed() {
 #[test]
 fn no_torn_reads_when_the_writer_laps_constantly() {
     stress_yielding(2, &[Wait::Spin], 16);
+}
+
+/// Consumers that subscribe while the producer runs start at a consistent place
+/// (`subscribe`: the next record; `subscribe_oldest`: the oldest live one, or a
+/// `Lagged` if that is being overwritten) and account for every later record.
+#[test]
+fn late_subscribers_join_mid_stream() {
+    let (mut producer, handle) = ring(512);
+    let mut readers = Vec::new();
+    for counter in 0..RECORDS {
+        if counter == RECORDS / 3 {
+            let late = handle.subscribe();
+            assert_eq!(late.position(), counter);
+            readers.push(thread::spawn(move || check_stream(late, Wait::Park)));
+            let oldest = handle.subscribe_oldest();
+            assert_eq!(oldest.position(), counter - 512);
+            readers.push(thread::spawn(move || check_stream(oldest, Wait::Spin)));
+        }
+        producer.publish(&RecordBuf::from_words([counter; RecordBuf::WORDS]));
+        if counter % 4096 == 0 {
+            thread::yield_now();
+        }
+    }
+    drop(producer);
+    for reader in readers {
+        let tally = reader.join().expect("consumer thread panicked");
+        assert_eq!(tally.start + tally.received + tally.lost, RECORDS);
+        assert!(tally.received >= 512, "{tally:?}");
+    }
 }
