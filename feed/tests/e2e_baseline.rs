@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use e2e_support::*;
 use tickd_bus::record::StatusKind;
-use tickd_bus::Venue;
+use tickd_bus::{RecordType, Venue};
 use tickd_feed::sim::SimServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,6 +52,21 @@ async fn clean_market_arrives_exactly_once_and_books_match() {
         assert_eq!(counters.decode_errors, 0, "{venue}");
         assert!(checker.status_count(StatusKind::Connected) >= 1);
         assert_eq!(counters.books_total, 2);
+        let count = |t| checker.by_type.get(&t).copied().unwrap_or(0);
+        assert!(
+            count(RecordType::Bbo) > 50,
+            "{venue}: best bid/offer records"
+        );
+        if venue == Venue::BinanceUsdm {
+            assert!(
+                count(RecordType::MarkFunding) >= 4,
+                "{venue}: mark price / funding"
+            );
+            assert!(
+                count(RecordType::OpenInterest) >= 4,
+                "{venue}: polled open interest"
+            );
+        }
     }
     sim.shutdown().await;
 }

@@ -53,6 +53,8 @@ pub fn settings(venue: Venue, sim: &SimServer, config: &SimConfig) -> VenueSetti
             Channel::Bbo,
             Channel::Book,
             Channel::Funding,
+            Channel::Liquidations,
+            Channel::Oi,
         ],
         _ => vec![Channel::Trades, Channel::Bbo, Channel::Book],
     };
@@ -63,6 +65,7 @@ pub fn settings(venue: Venue, sim: &SimServer, config: &SimConfig) -> VenueSetti
     s.backoff_cap = Duration::from_millis(400);
     s.max_buffered_events = 2_000;
     s.max_overlap = Duration::from_secs(5);
+    s.oi_poll = Duration::from_secs(1);
     s
 }
 
@@ -168,6 +171,8 @@ pub struct Checker {
     pub sequence_errors: Vec<String>,
     last_sequence: HashMap<(u32, u8), u64>,
     pub records: u64,
+    /// Records per record type.
+    pub by_type: HashMap<RecordType, u64>,
 }
 
 impl Checker {
@@ -181,6 +186,9 @@ impl Checker {
         let header = *record.header();
         let venue = header.venue().expect("valid venue");
         self.venue = Some(venue);
+        if let Some(rtype) = header.record_type() {
+            *self.by_type.entry(rtype).or_default() += 1;
+        }
         let key = (header.instrument_id, header.rtype);
         let last = self.last_sequence.insert(key, header.sequence).unwrap_or(0);
         if header.sequence != last + 1 {
