@@ -30,28 +30,54 @@ pub enum Received {
 
 /// Where the writer reads records from: a ring's [`Consumer`] or a [`MultiConsumer`].
 pub trait RecordSource: Send + 'static {
+    /// Wait up to `timeout` for the next receive.
     fn recv_timeout(&mut self, timeout: Duration) -> Received;
+
+    /// The next receive without waiting. Sources that can skip the waiting
+    /// machinery (the ring consumers) override this.
+    fn try_recv(&mut self) -> Received {
+        self.recv_timeout(Duration::ZERO)
+    }
+}
+
+/// Records taken per clock reading while the bus has a backlog.
+const BATCH: usize = 256;
+
+fn from_try(received: TryRecv, ring: usize) -> Received {
+    match received {
+        TryRecv::Record(record) => Received::Record { ring, record },
+        TryRecv::Lagged(lost) => Received::Lagged { ring, lost },
+        TryRecv::Empty => Received::Empty,
+        TryRecv::Closed => Received::Closed,
+    }
+}
+
+fn from_multi(received: MultiRecv) -> Received {
+    match received {
+        MultiRecv::Record { ring, record } => Received::Record { ring, record },
+        MultiRecv::Lagged { ring, lost } => Received::Lagged { ring, lost },
+        MultiRecv::Empty => Received::Empty,
+        MultiRecv::Closed => Received::Closed,
+    }
 }
 
 impl RecordSource for Consumer {
+    fn try_recv(&mut self) -> Received {
+        from_try(Consumer::try_recv(self), 0)
+    }
+
     fn recv_timeout(&mut self, timeout: Duration) -> Received {
-        match Consumer::recv_timeout(self, timeout) {
-            TryRecv::Record(record) => Received::Record { ring: 0, record },
-            TryRecv::Lagged(lost) => Received::Lagged { ring: 0, lost },
-            TryRecv::Empty => Received::Empty,
-            TryRecv::Closed => Received::Closed,
-        }
+        from_try(Consumer::recv_timeout(self, timeout), 0)
     }
 }
 
 impl RecordSource for MultiConsumer {
+    fn try_recv(&mut self) -> Received {
+        from_multi(MultiConsumer::try_recv(self))
+    }
+
     fn recv_timeout(&mut self, timeout: Duration) -> Received {
-        match MultiConsumer::recv_timeout(self, timeout) {
-            MultiRecv::Record { ring, record } => Received::Record { ring, record },
-            MultiRecv::Lagged { ring, lost } => Received::Lagged { ring, lost },
-            MultiRecv::Empty => Received::Empty,
-            MultiRecv::Closed => Received::Closed,
-        }
+        from_multi(MultiConsumer::recv_timeout(self, timeout))
     }
 }
 
@@ -167,26 +193,19 @@ impl Run {
     fn run(&mut self, mut source: impl RecordSource) -> Result<(), JournalError> {
         let mut last_tick = Instant::now();
         let mut last_retention = Instant::now();
-        let mut since_check = 0u32;
-        while !self.stop.load(Ordering::Acquire) {
-            match source.recv_timeout(self.config.tick) {
-                Received::Record { ring, record } => {
-                    self.on_record(ring, &record);
-                    // Reading the clock per record would cost more than the append.
-                    since_check += 1;
-                    if since_check < 256 {
-                        continue;
+        'outer: while !self.stop.load(Ordering::Acquire) {
+            // Take what is there without blocking, a batch at a time, so the
+            // clock is read once per batch rather than once per record.
+            let mut idle = false;
+            for _ in 0..BATCH {
+                match source.try_recv() {
+                    Received::Empty => {
+                        idle = true;
+                        break;
                     }
-                    since_check = 0;
+                    Received::Closed => break 'outer,
+                    other => self.on_received(other),
                 }
-                Received::Lagged { ring, lost } => {
-                    self.stats.lag_events.fetch_add(1, Ordering::Relaxed);
-                    self.stats.records_lost.fetch_add(lost, Ordering::Relaxed);
-                    self.ring(ring).lost += lost;
-                    continue;
-                }
-                Received::Empty => {}
-                Received::Closed => break,
             }
             if last_tick.elapsed() >= self.config.tick {
                 last_tick = Instant::now();
@@ -201,11 +220,30 @@ impl Run {
                     }
                 }
             }
+            if idle {
+                // Park until something arrives or the next tick is due.
+                match source.recv_timeout(self.config.tick) {
+                    Received::Closed => break,
+                    other => self.on_received(other),
+                }
+            }
         }
         self.flush_gaps();
         let result = self.journal.sync();
         self.publish_durable();
         result
+    }
+
+    fn on_received(&mut self, received: Received) {
+        match received {
+            Received::Record { ring, record } => self.on_record(ring, &record),
+            Received::Lagged { ring, lost } => {
+                self.stats.lag_events.fetch_add(1, Ordering::Relaxed);
+                self.stats.records_lost.fetch_add(lost, Ordering::Relaxed);
+                self.ring(ring).lost += lost;
+            }
+            Received::Empty | Received::Closed => {}
+        }
     }
 
     fn ring(&mut self, ring: usize) -> &mut RingState {
