@@ -10,6 +10,9 @@
 //! and the queues never fill), and an iteration ends when every consumer has
 //! acknowledged every record through its own padded progress counter.
 //!
+//! `bus/round_trip/ring_parked/1` is the same round trip with a consumer that
+//! sleeps in `recv_timeout`: the cost of waking a parked thread.
+//!
 //! `bus/publish_only` is the producer's own cost with nobody reading (the ring
 //! still fences and checks for sleepers), beside an uncontended `ArrayQueue`
 //! push + pop on one thread.
@@ -67,6 +70,31 @@ impl Fanout for Ring {
             TryRecv::Record(record) => Some(record),
             TryRecv::Empty | TryRecv::Closed => None,
             // The window makes this impossible; a lag would void the numbers.
+            TryRecv::Lagged(lost) => panic!("bench consumer lagged by {lost}"),
+        }
+    }
+}
+
+/// The ring with consumers that sleep in `recv_timeout` instead of spinning: what
+/// a gateway thread that must not burn a core pays per wake-up.
+struct ParkedRing(Producer);
+
+impl Fanout for ParkedRing {
+    type Rx = Consumer;
+
+    fn open(consumers: usize) -> (Self, Vec<Consumer>) {
+        let (ring, rxs) = Ring::open(consumers);
+        (ParkedRing(ring.0), rxs)
+    }
+
+    fn send(&mut self, record: &RecordBuf) {
+        self.0.publish(record);
+    }
+
+    fn poll(rx: &mut Consumer) -> Option<RecordBuf> {
+        match rx.recv_timeout(Duration::from_millis(1)) {
+            TryRecv::Record(record) => Some(record),
+            TryRecv::Empty | TryRecv::Closed => None,
             TryRecv::Lagged(lost) => panic!("bench consumer lagged by {lost}"),
         }
     }
@@ -257,6 +285,10 @@ fn round_trip(c: &mut Criterion) {
             b.iter_custom(|iters| queues.ping(iters))
         });
     }
+    let mut parked = Fixture::<ParkedRing>::start(1);
+    group.bench_function(BenchmarkId::new("ring_parked", 1), |b| {
+        b.iter_custom(|iters| parked.ping(iters))
+    });
     group.finish();
 }
 

@@ -93,7 +93,7 @@ impl Consumer {
     /// this returns, check the ring again before sleeping: a record published
     /// meanwhile is either visible to that check or wakes `waker`.
     pub fn register_waker(&self, waker: &Waker) {
-        self.shared.waiters.register(&self.node, waker);
+        self.shared.waiters.0.register(&self.node, waker);
     }
 
     /// Wait, parking this thread, until something other than `Empty` arrives or

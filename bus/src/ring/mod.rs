@@ -66,7 +66,7 @@ pub fn ring(capacity: usize) -> (Producer, RingHandle) {
     let shared = Arc::new(Shared {
         tail: Padded(AtomicU64::new(0)),
         closed: AtomicBool::new(false),
-        waiters: wait::WaiterStack::new(),
+        waiters: Padded(wait::WaiterStack::new()),
         mask: capacity as u64 - 1,
         slots: (0..capacity).map(|_| Slot::new()).collect(),
     });
@@ -119,7 +119,7 @@ impl std::fmt::Debug for RingHandle {
     }
 }
 
-/// Keeps the producer-written tail off the line readers poll.
+/// Keeps a written field off the cache lines of read-mostly ones.
 #[repr(align(128))]
 struct Padded<T>(T);
 
@@ -127,7 +127,9 @@ struct Shared {
     /// Records completely published; written only by the producer.
     tail: Padded<AtomicU64>,
     closed: AtomicBool,
-    waiters: wait::WaiterStack,
+    /// Written when consumers go to sleep and when the producer wakes them: kept
+    /// off the line of `mask`/`slots`, which every `try_recv` reads.
+    waiters: Padded<wait::WaiterStack>,
     mask: u64,
     slots: Box<[Slot]>,
 }

@@ -26,7 +26,7 @@ impl Producer {
         self.shared.slot(seq).write(seq, record.words());
         self.next = seq + 1;
         self.shared.tail.0.store(self.next, Ordering::Release);
-        self.shared.waiters.wake_all();
+        self.shared.waiters.0.wake_all();
     }
 
     /// A handle for subscribing to this ring.
@@ -49,7 +49,7 @@ impl Producer {
 impl Drop for Producer {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::Release);
-        self.shared.waiters.wake_all();
+        self.shared.waiters.0.wake_all();
     }
 }
 
