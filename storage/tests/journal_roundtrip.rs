@@ -216,3 +216,19 @@ fn invalid_records_are_rejected_and_counted() {
     assert_eq!(journal.stats().rejected, 2);
     assert_eq!(journal.appended(), 0);
 }
+
+#[test]
+fn a_second_writer_on_the_same_journal_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, _) = Journal::open(config(dir.path())).unwrap();
+    first.append(&trade(0, Venue::Okx)).unwrap();
+    assert!(matches!(
+        Journal::open(config(dir.path())),
+        Err(tickd_storage::journal::JournalError::Locked(_))
+    ));
+    first.close().unwrap();
+    let (second, report) = Journal::open(config(dir.path())).unwrap();
+    assert!(report.is_clean());
+    drop(second);
+    assert_eq!(read_all(dir.path()), vec![trade(0, Venue::Okx)]);
+}

@@ -5,6 +5,7 @@
 //! ```text
 //! <dir>/<venue>/<YYYY-MM-DD>/<seq:06>.seg        e.g. journal/okx/2026-11-21/000000.seg
 //! <dir>/<venue>/<YYYY-MM-DD>/<seq:06>.seg.zst    a closed segment compressed by retention
+//! <dir>/LOCK                                     flock held by the one open writer
 //! ```
 //!
 //! One series of segments per venue (the `Venue` name users type) per UTC day of
@@ -60,4 +61,6 @@ pub enum JournalError {
     InvalidRecord(#[from] tickd_bus::record::RecordError),
     #[error("record has unknown venue id {0}")]
     UnknownVenue(u8),
+    #[error("journal is open in another writer ({0} is locked)")]
+    Locked(PathBuf),
 }

@@ -117,7 +117,7 @@ pub enum ProblemKind {
     Tail { offset: u64, len: u64 },
 }
 
-enum SegmentData {
+pub(crate) enum SegmentData {
     Mapped(Mmap),
     /// A decompressed segment, in `u64`s so records stay 8-byte aligned.
     Owned {
@@ -127,7 +127,7 @@ enum SegmentData {
 }
 
 impl SegmentData {
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             SegmentData::Mapped(map) => map,
             SegmentData::Owned { words, len } => &bytemuck::cast_slice(words)[..*len],
@@ -260,7 +260,7 @@ impl JournalReader {
     }
 }
 
-fn load_data(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
+pub(crate) fn load_data(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
     let file = std::fs::File::open(path)?;
     if !compressed {
         // SAFETY: segments are append-only; a live writer only appends past the
@@ -275,6 +275,43 @@ fn load_data(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
         words,
         len: bytes.len(),
     })
+}
+
+/// Where an iteration over a reader's records stands, kept apart from the reader so
+/// a struct can own both (an iterator returned by value, e.g. history queries).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordCursor {
+    segment: usize,
+    entry: usize,
+    pos: usize,
+    end: usize,
+}
+
+impl JournalReader {
+    /// The next matching record after `cursor` (start with `RecordCursor::default()`),
+    /// advancing it: the same sequence [`JournalReader::records`] yields.
+    pub fn next_at(&self, cursor: &mut RecordCursor) -> Option<RecordRef<'_>> {
+        let data = self
+            .segments
+            .get(cursor.segment)
+            .map_or(&[][..], |s| s.data.bytes());
+        let mut records = Records {
+            reader: self,
+            segment: cursor.segment,
+            entry: cursor.entry,
+            data,
+            pos: cursor.pos,
+            end: cursor.end,
+        };
+        let next = records.next();
+        *cursor = RecordCursor {
+            segment: records.segment,
+            entry: records.entry,
+            pos: records.pos,
+            end: records.end,
+        };
+        next
+    }
 }
 
 /// Iterator over the matching records of a [`JournalReader`].

@@ -256,6 +256,26 @@ impl OpenSegment {
     }
 }
 
+/// Take `<dir>/LOCK` exclusively. The OS releases it when the process dies,
+/// however it dies, so a crashed writer never leaves the journal locked.
+fn lock_dir(dir: &Path) -> Result<File, JournalError> {
+    let path = dir.join("LOCK");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| JournalError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked(path)),
+        Err(std::fs::TryLockError::Error(source)) => Err(JournalError::Io { path, source }),
+    }
+}
+
 /// Venue ids are 1..=6 today; slots are indexed by the id byte.
 const VENUE_SLOTS: usize = 8;
 
@@ -268,6 +288,8 @@ pub struct Journal {
     failed_first: Option<u64>,
     last_sync: Instant,
     stats: JournalStats,
+    /// Held (flock) while open: one writer per journal, and no recovery under a live one.
+    _lock: File,
 }
 
 impl Journal {
@@ -277,6 +299,7 @@ impl Journal {
             path: cfg.dir.clone(),
             source,
         })?;
+        let lock = lock_dir(&cfg.dir)?;
         let report = recover(&cfg.dir)?;
         let journal = Self {
             cfg,
@@ -285,6 +308,7 @@ impl Journal {
             failed_first: None,
             last_sync: Instant::now(),
             stats: JournalStats::default(),
+            _lock: lock,
         };
         Ok((journal, report))
     }
