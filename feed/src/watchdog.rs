@@ -31,6 +31,9 @@ pub enum Stale {
 #[derive(Debug, Clone)]
 pub struct Watchdog {
     conn_threshold: Duration,
+    /// Stretch of the connection-wide threshold: a connection that only carries quiet
+    /// streams (liquidations, say) must not be restarted every threshold forever.
+    conn_stretch: u32,
     last_any: Instant,
     streams: Vec<StreamWatch>,
 }
@@ -39,6 +42,7 @@ impl Watchdog {
     pub fn new(conn_threshold: Duration, now: Instant) -> Self {
         Self {
             conn_threshold,
+            conn_stretch: 1,
             last_any: now,
             streams: Vec::new(),
         }
@@ -58,6 +62,7 @@ impl Watchdog {
     #[inline]
     pub fn on_data(&mut self, stream: Option<usize>, now: Instant) {
         self.last_any = now;
+        self.conn_stretch = 1;
         if let Some(watch) = stream.and_then(|i| self.streams.get_mut(i)) {
             watch.last = now;
             watch.stretch = 1;
@@ -83,7 +88,10 @@ impl Watchdog {
     /// threshold is doubled before returning.
     pub fn check(&mut self, now: Instant) -> Option<Stale> {
         let silent = now.saturating_duration_since(self.last_any);
-        if !self.conn_threshold.is_zero() && silent >= self.conn_threshold {
+        if !self.conn_threshold.is_zero()
+            && silent >= self.conn_threshold.saturating_mul(self.conn_stretch)
+        {
+            self.conn_stretch = (self.conn_stretch * 2).min(MAX_STRETCH);
             return Some(Stale::Connection { silent_for: silent });
         }
         for (index, watch) in self.streams.iter_mut().enumerate() {
@@ -116,8 +124,13 @@ mod tests {
             w.check(t0 + 10 * S),
             Some(Stale::Connection { .. })
         ));
-        w.on_data(None, t0 + 10 * S);
-        assert_eq!(w.check(t0 + 19 * S), None);
+        // Still silent after the reconnect: the next trip waits twice as long.
+        w.reset(t0 + 10 * S);
+        assert_eq!(w.check(t0 + 29 * S), None);
+        assert!(w.check(t0 + 30 * S).is_some());
+        w.on_data(None, t0 + 30 * S);
+        assert_eq!(w.check(t0 + 39 * S), None);
+        assert!(w.check(t0 + 40 * S).is_some());
     }
 
     #[test]
