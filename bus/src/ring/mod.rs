@@ -8,7 +8,8 @@
 //!   number of records it lost and resumes at the oldest record still live.
 //! - Consumers may spin on [`Consumer::try_recv`], park with
 //!   [`Consumer::recv_timeout`] or `.await` [`Consumer::recv`] (runtime-agnostic);
-//!   publishing costs one fence and one load when nobody sleeps ([`wait`]).
+//!   publishing costs one fence and one load when nobody sleeps. When someone
+//!   does, the producer runs their wakers (an unpark, or the runtime's waker).
 //! - [`multi::Bus`] gathers one ring per producer (one per venue thread) and
 //!   [`multi::MultiConsumer`] reads them all round-robin.
 //!
@@ -22,6 +23,10 @@
 //! assert!(matches!(consumer.try_recv(), TryRecv::Record(r) if r.words()[0] == 7));
 //! assert!(matches!(consumer.try_recv(), TryRecv::Empty));
 //! ```
+//!
+//! Tests: `bus/tests/ring_*.rs`; the loom models of the seqlock and of the
+//! wake-up protocol run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p tickd-bus --release --test ring_loom`.
 
 mod consumer;
 pub mod multi;
