@@ -12,8 +12,14 @@ use std::time::Duration;
 use tickd_bus::channel::Channel;
 use tickd_normalizer::binance::BinanceMarket;
 
-/// Streams per connection the venue allows.
-pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
+/// Streams per connection the venue allows (spot documents 1024; USD-M documents
+/// 1024 too, but clients that track it cap at 200 to be safe, and so do we).
+pub const fn max_streams_per_connection(market: BinanceMarket) -> usize {
+    match market {
+        BinanceMarket::Spot => 1024,
+        BinanceMarket::UsdmFutures => 200,
+    }
+}
 /// Streams per `SUBSCRIBE` message (keeps each message small; not a venue rule).
 pub const STREAMS_PER_SUBSCRIBE: usize = 100;
 
@@ -99,7 +105,7 @@ pub struct PlannedConn {
 }
 
 /// Spread `(instrument id, raw symbol)` × `channels` over connections: per route, at
-/// most `per_connection` streams each (capped at the venue's limit), one
+/// most `per_connection` streams each (capped at the market's limit), one
 /// instrument's streams of a route always on the same connection.
 pub fn plan(
     market: BinanceMarket,
@@ -107,7 +113,7 @@ pub fn plan(
     channels: &[Channel],
     per_connection: usize,
 ) -> Vec<PlannedConn> {
-    let per_connection = per_connection.clamp(1, MAX_STREAMS_PER_CONNECTION);
+    let per_connection = per_connection.clamp(1, max_streams_per_connection(market));
     let mut by_route: Vec<(Route, Vec<Vec<StreamSub>>)> = Vec::new();
     for (id, raw) in instruments {
         let mut groups: Vec<(Route, Vec<StreamSub>)> = Vec::new();
@@ -244,6 +250,15 @@ mod tests {
         let spot = plan(Spot, &instruments, &channels, 1_000_000);
         assert_eq!(spot.len(), 1);
         assert_eq!(spot[0].streams.len(), 15);
+        // 100 USD-M instruments × 3 public streams: capped at 200 per connection.
+        let many: Vec<(u32, String)> = (1..=100).map(|i| (i, format!("S{i}USDT"))).collect();
+        let usdm = plan(UsdmFutures, &many, &channels[..3], 1024);
+        assert_eq!(
+            usdm.iter().map(|c| c.streams.len()).collect::<Vec<_>>(),
+            vec![198, 102]
+        );
+        let spot = plan(Spot, &many, &channels[..3], 1024);
+        assert_eq!(spot.len(), 1);
     }
 
     #[test]
