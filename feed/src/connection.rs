@@ -29,6 +29,8 @@ pub struct ConnSpec {
     pub connect_timeout: Duration,
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
+    /// When recording: every data frame is copied here as it is read.
+    pub tap: Option<crate::capture::FrameTap>,
 }
 
 /// Reported to the venue core, tagged with the connection's id.
@@ -210,6 +212,7 @@ async fn serve_socket(
     let total = pending.len();
     let mut next_send = Instant::now();
     let mut got_data = false;
+    let tap_url: std::sync::Arc<str> = spec.url.as_str().into();
     let reason = loop {
         tokio::select! {
             biased;
@@ -247,6 +250,9 @@ async fn serve_socket(
                     got_data = true;
                     backoff.reset();
                 }
+                if let Some(tap) = &spec.tap {
+                    tap.ws(conn, &tap_url, ts_recv, &data);
+                }
                 if events.send(ConnEvent::Frame { conn, ts_recv, data }).await.is_err() {
                     return Ended::Stop;
                 }
@@ -279,6 +285,7 @@ mod tests {
             connect_timeout: Duration::from_secs(2),
             backoff_base: Duration::from_millis(10),
             backoff_cap: Duration::from_millis(50),
+            tap: None,
         }
     }
 

@@ -12,10 +12,12 @@
 
 pub mod backoff;
 pub mod binance;
+pub mod capture;
 pub mod connection;
 pub mod endpoint;
 pub mod merge;
 pub mod publisher;
+pub mod replay;
 pub mod rest;
 pub mod rest_budget;
 pub mod runtime;

@@ -19,6 +19,8 @@ const MAX_HEADER_BYTES: usize = 64 << 10;
 pub struct RestClient {
     pub timeout: Duration,
     pub max_body: usize,
+    /// When recording: every 2xx body goes to the capture (`tickd record`).
+    pub tap: Option<crate::capture::FrameTap>,
 }
 
 impl Default for RestClient {
@@ -26,6 +28,7 @@ impl Default for RestClient {
         Self {
             timeout: Duration::from_secs(10),
             max_body: 16 << 20,
+            tap: None,
         }
     }
 }
@@ -83,12 +86,26 @@ impl RestError {
 }
 
 impl RestClient {
+    /// The default client, copying its bodies to `tap` when recording.
+    pub fn with_tap(tap: Option<crate::capture::FrameTap>) -> Self {
+        Self {
+            tap,
+            ..Self::default()
+        }
+    }
+
     /// `GET url`; any non-2xx is an error, 429/418 a [`RestError::RateLimited`].
     pub async fn get(&self, url: &str) -> Result<RestResponse, RestError> {
         let endpoint = Endpoint::parse(url)?;
         let authority = endpoint.authority();
         let work = self.get_inner(&endpoint);
         match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok(response)) => {
+                if let Some(tap) = &self.tap {
+                    tap.rest(url, crate::runtime::now_ns(), &response.body);
+                }
+                Ok(response)
+            }
             Ok(result) => result,
             Err(_) => Err(RestError::Timeout {
                 endpoint: authority,
@@ -388,6 +405,7 @@ mod tests {
         let client = RestClient {
             timeout: Duration::from_secs(5),
             max_body: 100,
+            tap: None,
         };
         let err = client.get(&url).await.unwrap_err();
         assert!(err.is_rate_limit());
@@ -432,6 +450,7 @@ mod tests {
         let client = RestClient {
             timeout: Duration::from_millis(200),
             max_body: 100,
+            tap: None,
         };
         let err = client.get(&format!("http://{addr}/")).await.unwrap_err();
         assert!(matches!(err, RestError::Timeout { .. }), "{err}");

@@ -56,6 +56,8 @@ pub struct VenueSettings {
     pub max_buffered_events: usize,
     /// Longest a rotation may overlap before the old connection is closed anyway.
     pub max_overlap: Duration,
+    /// When recording (`tickd record`): raw frames and REST bodies go here too.
+    pub tap: Option<crate::capture::FrameTap>,
 }
 
 impl VenueSettings {
@@ -80,6 +82,7 @@ impl VenueSettings {
             backoff_cap: Duration::from_secs(60),
             max_buffered_events: 10_000,
             max_overlap: Duration::from_secs(30),
+            tap: None,
         }
     }
 

@@ -7,7 +7,7 @@
 //! - `gate`: trade dedupe and gap flags on the way to the bus.
 
 mod core;
-mod gate;
+pub(crate) mod gate;
 pub mod instruments;
 pub mod streams;
 
@@ -65,7 +65,7 @@ async fn run(market: BinanceMarket, ctx: VenueContext) -> Result<(), FeedError> 
     }
     // Instruments: exchangeInfo, retried with backoff; a saved registry that already
     // knows every configured symbol lets the feed start without it.
-    let rest = RestClient::default();
+    let rest = RestClient::with_tap(settings.tap.clone());
     let url = format!(
         "{}{}",
         settings.rest_url,

@@ -4,7 +4,6 @@
 //! matching path and symbol.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -19,44 +18,40 @@ use tickd_bus::Venue;
 use super::config::ReplayPace;
 use super::state::{Outbound, Shared};
 use super::SimError;
+use crate::capture::{request_target, CaptureKind, CaptureReader, LineError};
 
-/// One line of a capture file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CaptureEntry {
-    pub ts_recv: u64,
-    pub venue: String,
-    #[serde(default)]
-    pub conn: u64,
-    pub kind: String,
-    #[serde(default)]
-    pub url: String,
-    pub data: String,
-}
+/// One line of a capture file (the one definition is in [`crate::capture`]).
+pub use crate::capture::CaptureLine as CaptureEntry;
 
-/// Read a whole capture (`.zst` is decompressed).
+/// Read a whole capture (`.zst` is decompressed). A malformed line is an error; a
+/// torn last line (a recorder that was killed) is skipped with a warning.
 pub fn load_capture(path: &Path) -> Result<Vec<CaptureEntry>, SimError> {
-    let io_err = |source| SimError::Capture {
+    let reader = CaptureReader::open(path).map_err(|source| SimError::Capture {
         path: path.to_path_buf(),
         source,
-    };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "zst") {
-        Box::new(zstd::Decoder::new(file).map_err(io_err)?)
-    } else {
-        Box::new(file)
-    };
+    })?;
     let mut entries = Vec::new();
-    for (i, line) in BufReader::new(reader).lines().enumerate() {
-        let line = line.map_err(io_err)?;
-        if line.trim().is_empty() {
-            continue;
+    for item in reader {
+        match item {
+            Ok(entry) => entries.push(entry),
+            Err(LineError::Truncated { line }) => {
+                tracing::warn!(path = %path.display(), line, "capture ends in a torn line; skipped");
+            }
+            Err(LineError::Malformed { line, why }) => {
+                return Err(SimError::CaptureLine {
+                    path: path.to_path_buf(),
+                    line: line as usize,
+                    msg: why,
+                })
+            }
+            Err(err @ (LineError::TooLong { .. } | LineError::Io { .. })) => {
+                return Err(SimError::CaptureLine {
+                    path: path.to_path_buf(),
+                    line: 0,
+                    msg: err.to_string(),
+                })
+            }
         }
-        let entry = serde_json::from_str(&line).map_err(|e| SimError::CaptureLine {
-            path: path.to_path_buf(),
-            line: i + 1,
-            msg: e.to_string(),
-        })?;
-        entries.push(entry);
     }
     Ok(entries)
 }
@@ -100,7 +95,7 @@ fn streams_of(event: &Value) -> Vec<String> {
 
 pub(crate) fn frame_of(entry: &CaptureEntry) -> Option<ReplayFrame> {
     let venue: Venue = entry.venue.parse().ok()?;
-    if entry.kind != "ws" || !matches!(venue, Venue::Binance | Venue::BinanceUsdm) {
+    if entry.kind != CaptureKind::Ws || !matches!(venue, Venue::Binance | Venue::BinanceUsdm) {
         return None;
     }
     if let Ok(w) = serde_json::from_str::<Wrapped>(&entry.data) {
@@ -120,19 +115,7 @@ pub(crate) fn frame_of(entry: &CaptureEntry) -> Option<ReplayFrame> {
 }
 
 fn path_and_symbol(url: &str) -> (String, String) {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path_start = if url.contains("://") {
-        after_scheme.find('/').unwrap_or(after_scheme.len())
-    } else {
-        0
-    };
-    let target = &after_scheme[path_start..];
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let symbol = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("symbol="))
-        .unwrap_or("")
-        .to_ascii_uppercase();
+    let (path, symbol) = request_target(url);
     (path.to_string(), symbol)
 }
 
@@ -145,7 +128,7 @@ pub(crate) struct RestReplay {
 impl RestReplay {
     pub fn from_entries(entries: &[CaptureEntry]) -> Self {
         let mut bodies: HashMap<(String, String), VecDeque<String>> = HashMap::new();
-        for e in entries.iter().filter(|e| e.kind == "rest") {
+        for e in entries.iter().filter(|e| e.kind == CaptureKind::Rest) {
             bodies
                 .entry(path_and_symbol(&e.url))
                 .or_default()
@@ -230,7 +213,10 @@ mod tests {
             ts_recv: 1,
             venue: "binance".into(),
             conn: 0,
-            kind: kind.into(),
+            kind: match kind {
+                "rest" => CaptureKind::Rest,
+                _ => CaptureKind::Ws,
+            },
             url: url.into(),
             data: data.into(),
         }
