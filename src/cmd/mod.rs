@@ -8,7 +8,9 @@
 //! Load the configuration with [`crate::load_config`] and turn its errors into exit code 2
 //! with [`crate::Failure::config`]; other errors (`anyhow`, `io`) convert with `?` to exit 1.
 
+pub mod bars;
 pub mod check_config;
 pub mod demo;
 pub mod serve;
 pub mod sim;
+pub mod trades;
