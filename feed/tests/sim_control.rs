@@ -157,3 +157,41 @@ async fn unknown_paths_get_404() {
     assert!(err.to_string().contains("404"), "{err}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn usdm_market_path_carries_mark_price_and_throttled_liquidations() {
+    let mut cfg = config();
+    cfg.rate_per_sec = 8_000;
+    let sim = SimServer::start(cfg).await.expect("start");
+    let mut ws = connect(
+        sim.local_addr(),
+        "/market/stream?streams=btcusdt@markPrice@1s/btcusdt@forceOrder",
+    )
+    .await;
+    let (mut mark, mut force) = (None, Vec::new());
+    while mark.is_none() || force.len() < 2 {
+        let v = next_json(&mut ws).await;
+        match v["stream"].as_str() {
+            Some("btcusdt@markPrice@1s") => mark = Some(v["data"].clone()),
+            Some("btcusdt@forceOrder") => force.push(v["data"].clone()),
+            other => panic!("unexpected stream {other:?}"),
+        }
+    }
+    let mark = mark.unwrap();
+    assert_eq!(
+        (mark["e"].as_str(), mark["s"].as_str()),
+        (Some("markPriceUpdate"), Some("BTCUSDT"))
+    );
+    assert!(mark["r"].as_str().is_some() && mark["T"].as_u64().unwrap() % 3_600_000 == 0);
+    assert_eq!(force[0]["o"]["s"], "BTCUSDT");
+    // At most one liquidation per symbol per second.
+    let (t0, t1) = (
+        force[0]["E"].as_u64().unwrap(),
+        force[1]["E"].as_u64().unwrap(),
+    );
+    assert!(
+        t1 >= t0 + 1_000,
+        "liquidations {t0} and {t1} less than 1 s apart"
+    );
+    sim.shutdown().await;
+}

@@ -124,6 +124,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let mut ping_seq = 0u64;
         let mut shutdown = shared.shutdown.subscribe();
         let far = opened + Duration::from_secs(10 * 365 * 24 * 3600);
+        // Timers live across iterations: building them per event costs more than the event.
+        let lifetime = sleep_until(lifetime_end);
+        let drop_timer = sleep_until(drop_at.unwrap_or(far));
+        let pong_timer = sleep_until(far);
+        let stall_timer = sleep_until(stall.map_or(far, |s| s.0));
+        tokio::pin!(lifetime, drop_timer, pong_timer, stall_timer);
         loop {
             let flow = tokio::select! {
                 biased;
@@ -132,7 +138,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     let _ = self.send_buf().await;
                     Flow::Close(CloseCode::Away, "server shutdown")
                 }
-                _ = sleep_until(lifetime_end) => {
+                _ = &mut lifetime => {
                     shared.counters.lifetime_closes.fetch_add(1, Relaxed);
                     if config.shutdown_notice_at_lifetime {
                         self.writer.server_shutdown();
@@ -140,15 +146,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     }
                     Flow::Close(CloseCode::Normal, "connection lifetime reached")
                 }
-                _ = sleep_until(drop_at.unwrap_or(far)), if drop_at.is_some() => {
+                _ = &mut drop_timer, if drop_at.is_some() => {
                     shared.fault_counters.drops.fetch_add(1, Relaxed);
                     Flow::Abort
                 }
-                _ = sleep_until(pong_due.as_ref().map_or(far, |p| p.0)), if pong_due.is_some() => {
+                _ = &mut pong_timer, if pong_due.is_some() => {
                     shared.counters.pong_timeout_closes.fetch_add(1, Relaxed);
                     Flow::Close(CloseCode::Policy, "pong timeout")
                 }
-                _ = sleep_until(stall.map_or(far, |s| s.0)), if stall.is_some() => {
+                _ = &mut stall_timer, if stall.is_some() => {
                     shared.fault_counters.stalls.fetch_add(1, Relaxed);
                     let pause = stall.take().map_or(Duration::ZERO, |s| s.1);
                     tokio::time::sleep(pause).await;
@@ -158,7 +164,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     ping_seq += 1;
                     let payload = ping_seq.to_be_bytes().to_vec();
                     if pong_due.is_none() {
-                        pong_due = Some((Instant::now() + rules.pong_timeout, payload.clone()));
+                        let deadline = Instant::now() + rules.pong_timeout;
+                        pong_timer.as_mut().reset(deadline);
+                        pong_due = Some((deadline, payload.clone()));
                     } else if let Some(p) = pong_due.as_mut() {
                         p.1 = payload.clone();
                     }
@@ -189,7 +197,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     }
                 },
                 ev = rx.recv() => match ev {
-                    Ok(out) => self.deliver(&out, rx.is_empty()).await,
+                    Ok(out) => self.deliver_batch(out, &mut rx).await,
                     Err(RecvError::Lagged(_)) => {
                         shared.counters.slow_closes.fetch_add(1, Relaxed);
                         Flow::Close(CloseCode::Again, "slow consumer")
@@ -297,6 +305,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::Abort,
         }
+    }
+
+    /// Deliver `first` and whatever else is already queued (up to a bound), so the
+    /// select loop runs once per batch rather than once per event.
+    async fn deliver_batch(
+        &mut self,
+        first: Arc<Outbound>,
+        rx: &mut broadcast::Receiver<Arc<Outbound>>,
+    ) -> Flow {
+        let mut next = Some(first);
+        for _ in 0..512 {
+            let Some(out) = next.take() else { break };
+            next = match rx.try_recv() {
+                Ok(ev) => Some(ev),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                    self.shared.counters.slow_closes.fetch_add(1, Relaxed);
+                    return Flow::Close(CloseCode::Again, "slow consumer");
+                }
+                Err(_) => None,
+            };
+            if let flow @ (Flow::Close(..) | Flow::Abort) = self.deliver(&out, next.is_none()).await
+            {
+                return flow;
+            }
+        }
+        if let Some(out) = next {
+            return self.deliver(&out, true).await;
+        }
+        Flow::Continue
     }
 
     async fn deliver(&mut self, out: &Outbound, flush: bool) -> Flow {
