@@ -162,12 +162,20 @@ pub fn spawn_venue(
     let publisher = Publisher::new(producer, stats.clone());
     let core = settings.core;
     let thread = spawn_venue_thread(format!("feed-{venue}"), core, move |_pinning| {
-        feed.run(VenueContext {
+        let run = feed.run(VenueContext {
             settings,
             publisher,
             registry,
             shutdown,
-        })
+        });
+        async move {
+            let result = run.await;
+            // Said when it happens, not only when the thread is joined at shutdown.
+            if let Err(err) = &result {
+                tracing::error!("feed stopped: {err}");
+            }
+            result
+        }
     })?;
     Ok(VenueHandle {
         venue,
