@@ -196,3 +196,50 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_quiet_venues_last_bar_is_written_without_waiting_for_its_next_trade() {
+    use tickd_bus::ring::ring;
+    use tickd_storage::bar_writer::BarTap;
+    use tickd_storage::journal::{BusWriter, BusWriterConfig, Journal, JournalConfig};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut producer, handle) = ring(1024);
+    let tap = BarTap::new(handle.subscribe());
+    let stats = tap.stats();
+    let journal = Journal::open(JournalConfig::new(dir.path())).unwrap().0;
+    let writer = BusWriter::spawn(tap, journal, BusWriterConfig::default()).unwrap();
+    for (ms, price) in [(100, "10"), (500, "12"), (900, "11")] {
+        let t = trade(Venue::Binance, 1, JAN1 + ms * 1_000_000, price, "1");
+        producer.publish(&tickd_bus::RecordBuf::new(&t));
+    }
+    // The producer stays open: only the idle flush can close the bar.
+    let stored_bars = || {
+        let reader = JournalReader::open(dir.path(), Filter::all().rtype(RecordType::Bar)).unwrap();
+        let bars: Vec<BarMsg> = reader
+            .records()
+            .filter_map(|r| match r {
+                tickd_bus::RecordRef::Bar(b) => Some(*b),
+                _ => None,
+            })
+            .collect();
+        bars
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while stored_bars().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no bar written");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(producer);
+    writer.join().unwrap();
+    let bars = stored_bars();
+    assert_eq!(bars.len(), 1, "flushed once, not again at shutdown");
+    assert_eq!(s(&bars[0])[..4], ["10", "12", "10", "11"]);
+    assert_eq!(
+        stats
+            .bars_emitted
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(stats.trades.load(std::sync::atomic::Ordering::Relaxed), 3);
+}

@@ -11,7 +11,9 @@
 //! 9.2 or newer): never as doubles. The tables and their DDL are in `docs/questdb.md`.
 
 mod ilp;
+mod journal_source;
 mod sink;
 
+pub use journal_source::{JournalTail, TailPosition, TailStats};
 pub use ilp::{write_record, IlpError, InstrumentNames, TABLES};
 pub use sink::{QuestDbConfig, QuestDbSink, QuestDbStats, RecordSource, SourceBatch};
