@@ -1,0 +1,85 @@
+//! The gateway's runtime settings. The `tickd` binary converts its `[gateway]` config
+//! section into this (the gateway crate cannot see the root crate's types).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Limits that apply to one API key (or to anonymous clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyLimits {
+    /// Concurrent connections with this key.
+    pub max_connections: u32,
+    /// Subscriptions across all of this key's connections.
+    pub max_subscriptions: u32,
+    /// Client messages per second per connection.
+    pub max_messages_per_sec: u32,
+}
+
+impl Default for KeyLimits {
+    fn default() -> Self {
+        KeyLimits {
+            max_connections: 10,
+            max_subscriptions: 1000,
+            max_messages_per_sec: 50,
+        }
+    }
+}
+
+/// One API key and its limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyConfig {
+    pub key: String,
+    pub limits: KeyLimits,
+}
+
+/// PEM files for TLS on the WebSocket/HTTP port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// WebSocket + HTTP (TCP).
+    pub listen: SocketAddr,
+    /// QUIC (UDP); `None` disables QUIC.
+    pub quic_listen: Option<SocketAddr>,
+    /// TLS for WebSocket/HTTP when set. QUIC always uses TLS: these files, or a
+    /// self-signed certificate generated at start when none is configured.
+    pub tls: Option<TlsFiles>,
+    pub allow_anonymous: bool,
+    /// Limits for clients without a key (when `allow_anonymous`).
+    pub anonymous_limits: KeyLimits,
+    pub api_keys: Vec<ApiKeyConfig>,
+    /// Largest client frame (WebSocket message or QUIC control line).
+    pub max_frame_bytes: usize,
+    pub max_subscriptions_per_connection: usize,
+    /// Replies a connection may have waiting to be written.
+    pub max_pending_requests: usize,
+    /// Records queued per subscription before its slow-subscriber policy applies.
+    pub subscriber_queue: usize,
+    /// A `heartbeat` is sent after this long without any other message.
+    pub heartbeat_ms: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            quic_listen: None,
+            tls: None,
+            allow_anonymous: true,
+            anonymous_limits: KeyLimits {
+                max_connections: u32::MAX,
+                ..KeyLimits::default()
+            },
+            api_keys: Vec::new(),
+            max_frame_bytes: 65_536,
+            max_subscriptions_per_connection: 1000,
+            max_pending_requests: 64,
+            subscriber_queue: 4096,
+            heartbeat_ms: 5000,
+        }
+    }
+}

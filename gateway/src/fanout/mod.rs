@@ -1,0 +1,7 @@
+//! Fan-out: the router reads the bus and fills each subscription's bounded queue.
+
+mod queue;
+mod router;
+
+pub use queue::{GapReason, Item, PushOutcome, StreamInfo, SubQueue};
+pub use router::Router;

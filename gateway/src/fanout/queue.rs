@@ -1,0 +1,327 @@
+//! One subscription's bounded queue and its slow-subscriber policy.
+//!
+//! The router pushes without ever waiting; the connection's writer drains. When the
+//! queue is full the policy decides:
+//! - `Drop`: the record is dropped and counted; a `gap` with the exact count goes out
+//!   before that stream's next record.
+//! - `Conflate`: a bbo keeps only its newest quote; a book drops its queued deltas and
+//!   gets a fresh SNAPSHOT image (plus the deltas after it); other channels drop as above.
+//! - `Disconnect`: the queue closes with a reason and the connection ends.
+//!
+//! Memory stays bounded: `capacity` records, plus per stream at most one gap counter,
+//! one conflated quote, or one image of the book's size plus `capacity` deltas.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tickd_bus::{Channel, RecordBuf};
+use tokio::sync::Notify;
+
+use crate::protocol::{SlowPolicy, StreamChannel, StreamKey};
+
+/// A stream as subscribers see it: its key, its name and its normalized symbol.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct StreamInfo {
+    pub key: StreamKey,
+    pub name: String,
+    pub symbol: String,
+    /// 0 for venue-wide status streams.
+    pub instrument_id: u32,
+}
+
+/// Why records of a stream were not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapReason {
+    /// This subscriber's queue overflowed.
+    SlowSubscriber,
+    /// Older quotes or deltas were replaced by the latest state.
+    Conflated,
+    /// The gateway's own bus consumer fell a ring behind.
+    GatewayLagged,
+}
+
+impl GapReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GapReason::SlowSubscriber => "slow_subscriber",
+            GapReason::Conflated => "conflated",
+            GapReason::GatewayLagged => "gateway_lagged",
+        }
+    }
+}
+
+/// What the writer takes out of a queue.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Record(Arc<StreamInfo>, RecordBuf),
+    Gap {
+        stream: Arc<StreamInfo>,
+        lost: u64,
+        reason: GapReason,
+    },
+}
+
+enum Held {
+    /// Newest quote of a conflated bbo stream, and how many it replaced.
+    Latest(Arc<StreamInfo>, RecordBuf, u64),
+    /// A book image plus the deltas since, replacing `dropped` queued deltas.
+    Image(Arc<StreamInfo>, Vec<RecordBuf>, u64),
+}
+
+#[derive(Default)]
+struct State {
+    items: VecDeque<Item>,
+    lost: HashMap<StreamKey, (Arc<StreamInfo>, u64, GapReason)>,
+    held: HashMap<StreamKey, Held>,
+    /// Insertion order of `held`, so conflated streams flush fairly and in order.
+    held_order: VecDeque<StreamKey>,
+}
+
+/// Counters the router reads after each push, for metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PushOutcome {
+    pub dropped: u64,
+    pub conflated: u64,
+    pub disconnected: bool,
+}
+
+pub struct SubQueue {
+    pub policy: SlowPolicy,
+    capacity: usize,
+    state: Mutex<State>,
+    notify: Arc<Notify>,
+    closed: AtomicBool,
+    close_reason: Mutex<Option<String>>,
+}
+
+impl SubQueue {
+    pub fn new(policy: SlowPolicy, capacity: usize, notify: Arc<Notify>) -> Self {
+        SubQueue {
+            policy,
+            capacity: capacity.max(1),
+            state: Mutex::new(State::default()),
+            notify,
+            closed: AtomicBool::new(false),
+            close_reason: Mutex::new(None),
+        }
+    }
+
+    /// Queues a record; `image` rebuilds the stream's book image when a conflated
+    /// book needs one (`None` if the book is not valid right now).
+    pub fn push(
+        &self,
+        stream: &Arc<StreamInfo>,
+        record: RecordBuf,
+        image: &mut dyn FnMut() -> Option<Vec<RecordBuf>>,
+    ) -> PushOutcome {
+        let mut outcome = PushOutcome::default();
+        if self.is_closed() {
+            return outcome;
+        }
+        {
+            let mut st = self.state.lock();
+            let key = &stream.key;
+            if let Some(held) = st.held.get_mut(key) {
+                match held {
+                    Held::Latest(_, latest, replaced) => {
+                        *latest = record;
+                        *replaced += 1;
+                        outcome.conflated = 1;
+                    }
+                    Held::Image(_, records, _) => {
+                        if records.len() >= 2 * self.capacity {
+                            // Deltas outgrew the image: start over from the book.
+                            if let Some(fresh) = image() {
+                                *records = fresh;
+                            } else {
+                                records.push(record);
+                            }
+                        } else {
+                            records.push(record);
+                        }
+                        outcome.conflated = 1;
+                    }
+                }
+            } else if st.items.len() < self.capacity {
+                if let Some((info, lost, reason)) = st.lost.remove(key) {
+                    st.items.push_back(Item::Gap {
+                        stream: info,
+                        lost,
+                        reason,
+                    });
+                }
+                st.items.push_back(Item::Record(Arc::clone(stream), record));
+            } else {
+                self.overflow(&mut st, stream, record, image, &mut outcome);
+            }
+        }
+        if outcome.disconnected {
+            self.close(format!(
+                "slow subscriber: {} records queued on {} (policy disconnect)",
+                self.capacity, stream.name
+            ));
+        }
+        self.notify.notify_one();
+        outcome
+    }
+
+    fn overflow(
+        &self,
+        st: &mut State,
+        stream: &Arc<StreamInfo>,
+        record: RecordBuf,
+        image: &mut dyn FnMut() -> Option<Vec<RecordBuf>>,
+        outcome: &mut PushOutcome,
+    ) {
+        let channel = stream.key.channel;
+        match self.policy {
+            SlowPolicy::Disconnect => outcome.disconnected = true,
+            SlowPolicy::Conflate if channel == StreamChannel::Feed(Channel::Bbo) => {
+                st.held.insert(
+                    stream.key.clone(),
+                    Held::Latest(Arc::clone(stream), record, 0),
+                );
+                st.held_order.push_back(stream.key.clone());
+                outcome.conflated = 1;
+            }
+            SlowPolicy::Conflate if channel == StreamChannel::Feed(Channel::Book) => {
+                match image() {
+                    Some(records) => {
+                        let before = st.items.len();
+                        st.items.retain(|item| match item {
+                            Item::Record(info, _) => info.key != stream.key,
+                            Item::Gap { .. } => true,
+                        });
+                        let dropped = (before - st.items.len()) as u64;
+                        st.held.insert(
+                            stream.key.clone(),
+                            Held::Image(Arc::clone(stream), records, dropped),
+                        );
+                        st.held_order.push_back(stream.key.clone());
+                        outcome.conflated = 1;
+                    }
+                    None => Self::count_lost(st, stream, GapReason::SlowSubscriber, outcome),
+                }
+            }
+            _ => Self::count_lost(st, stream, GapReason::SlowSubscriber, outcome),
+        }
+    }
+
+    fn count_lost(
+        st: &mut State,
+        stream: &Arc<StreamInfo>,
+        reason: GapReason,
+        outcome: &mut PushOutcome,
+    ) {
+        st.lost
+            .entry(stream.key.clone())
+            .or_insert_with(|| (Arc::clone(stream), 0, reason))
+            .1 += 1;
+        outcome.dropped = 1;
+    }
+
+    /// Queues a gap notice (the gateway itself lost records of this stream). Gap
+    /// notices may exceed `capacity` by at most one per stream: they merge.
+    pub fn push_gap(&self, stream: &Arc<StreamInfo>, lost: u64, reason: GapReason) {
+        if self.is_closed() {
+            return;
+        }
+        let mut st = self.state.lock();
+        st.lost
+            .entry(stream.key.clone())
+            .or_insert_with(|| (Arc::clone(stream), 0, reason))
+            .1 += lost;
+        drop(st);
+        self.notify.notify_one();
+    }
+
+    /// Queues records that must go out before anything else of the stream (a book
+    /// image at subscribe time). May exceed `capacity` once, by the image's size.
+    pub fn push_front_image(&self, stream: &Arc<StreamInfo>, records: Vec<RecordBuf>) {
+        let mut st = self.state.lock();
+        for record in records {
+            st.items.push_back(Item::Record(Arc::clone(stream), record));
+        }
+        drop(st);
+        self.notify.notify_one();
+    }
+
+    /// Moves up to `max` items into `out`, oldest first; then pending gap notices and
+    /// conflated state once the queue itself is empty.
+    pub fn drain(&self, out: &mut Vec<Item>, max: usize) {
+        let mut st = self.state.lock();
+        let take = st.items.len().min(max);
+        out.extend(st.items.drain(..take));
+        if !st.items.is_empty() {
+            return;
+        }
+        for (_, (stream, lost, reason)) in st.lost.drain() {
+            out.push(Item::Gap {
+                stream,
+                lost,
+                reason,
+            });
+        }
+        while let Some(key) = st.held_order.pop_front() {
+            match st.held.remove(&key) {
+                Some(Held::Latest(stream, record, replaced)) => {
+                    if replaced > 0 {
+                        out.push(Item::Gap {
+                            stream: Arc::clone(&stream),
+                            lost: replaced,
+                            reason: GapReason::Conflated,
+                        });
+                    }
+                    out.push(Item::Record(stream, record));
+                }
+                Some(Held::Image(stream, records, dropped)) => {
+                    if dropped > 0 {
+                        out.push(Item::Gap {
+                            stream: Arc::clone(&stream),
+                            lost: dropped,
+                            reason: GapReason::Conflated,
+                        });
+                    }
+                    out.extend(
+                        records
+                            .into_iter()
+                            .map(|r| Item::Record(Arc::clone(&stream), r)),
+                    );
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Resolves after the next push (or close) if nothing is waiting now.
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify.notified()
+    }
+
+    pub fn len(&self) -> usize {
+        self.state.lock().items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn close(&self, reason: String) {
+        let mut slot = self.close_reason.lock();
+        if slot.is_none() {
+            *slot = Some(reason);
+        }
+        self.closed.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub fn close_reason(&self) -> Option<String> {
+        self.close_reason.lock().clone()
+    }
+}

@@ -1,0 +1,278 @@
+//! Bus → subscriptions. One task reads every ring of the bus and pushes each record
+//! into the queues of the subscriptions whose patterns match its stream. Pushing never
+//! waits (queues are bounded with a policy), so a slow subscriber cannot hold up the
+//! router, the other subscribers, or the feeds.
+//!
+//! Streams are learned as records arrive; a new subscription is matched against the
+//! streams seen so far and a new stream against all subscriptions. Book deltas also
+//! feed a per-instrument book so a book subscription starts with a SNAPSHOT image.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tickd_bus::ring::{Bus, MultiRecv};
+use tickd_bus::{Channel, RecordBuf, RecordType, SharedRegistry, Venue};
+use tickd_normalizer::book::apply::BookReplay;
+use tickd_normalizer::book::image::{emit_image, Stamp};
+
+use super::queue::{GapReason, StreamInfo, SubQueue};
+use crate::metrics::Metrics;
+use crate::protocol::{Pattern, StreamChannel, StreamKey};
+
+/// Most records handled under one lock of the router's state.
+const BATCH: usize = 256;
+
+struct StreamEntry {
+    info: Arc<StreamInfo>,
+    instrument_id: u32,
+    ring: usize,
+    subs: Vec<(u64, Arc<SubQueue>)>,
+    book: Option<BookReplay>,
+    last_sequence: u64,
+}
+
+#[derive(Default)]
+struct State {
+    entries: Vec<StreamEntry>,
+    by_wire: HashMap<(u8, u32, StreamChannel), usize>,
+    subs: HashMap<u64, (Pattern, Arc<SubQueue>)>,
+    next_sub: u64,
+    /// Scratch space for the subscribers of the record being delivered.
+    scratch: Vec<(u64, Arc<SubQueue>)>,
+}
+
+/// The shared routing table. Cheap to clone.
+#[derive(Clone)]
+pub struct Router {
+    state: Arc<Mutex<State>>,
+    registry: SharedRegistry,
+    metrics: Arc<Metrics>,
+}
+
+impl Router {
+    pub fn new(registry: SharedRegistry, metrics: Arc<Metrics>) -> Self {
+        Router {
+            state: Arc::default(),
+            registry,
+            metrics,
+        }
+    }
+
+    pub fn registry(&self) -> &SharedRegistry {
+        &self.registry
+    }
+
+    /// Reads the bus until every ring is closed (or the task is aborted).
+    pub fn spawn(&self, bus: &Bus) -> tokio::task::JoinHandle<()> {
+        let mut consumer = bus.subscribe_all();
+        let router = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let first = consumer.recv().await;
+                if first == MultiRecv::Closed {
+                    return;
+                }
+                let mut state = router.state.lock();
+                router.handle(&mut state, first);
+                for _ in 1..BATCH {
+                    match consumer.try_recv() {
+                        MultiRecv::Empty | MultiRecv::Closed => break,
+                        other => router.handle(&mut state, other),
+                    }
+                }
+            }
+        })
+    }
+
+    fn handle(&self, state: &mut State, received: MultiRecv) {
+        match received {
+            MultiRecv::Record { ring, record } => self.route(state, ring, record),
+            MultiRecv::Lagged { ring, lost } => {
+                self.metrics.bus_lagged(lost);
+                for entry in state.entries.iter_mut().filter(|e| e.ring == ring) {
+                    if let Some(book) = entry.book.as_mut() {
+                        book.invalidate();
+                    }
+                    for (_, queue) in &entry.subs {
+                        queue.push_gap(&entry.info, lost, GapReason::GatewayLagged);
+                    }
+                }
+            }
+            MultiRecv::Empty | MultiRecv::Closed => {}
+        }
+    }
+
+    fn route(&self, state: &mut State, ring: usize, record: RecordBuf) {
+        let Ok(view) = record.as_ref() else {
+            self.metrics.error("bad_record");
+            return;
+        };
+        let hd = view.header();
+        let channel = StreamChannel::of(&view);
+        let wire = (hd.venue, hd.instrument_id, channel);
+        let index = match state.by_wire.get(&wire) {
+            Some(&index) => index,
+            None => match self.learn(state, ring, wire) {
+                Some(index) => index,
+                None => {
+                    self.metrics.error("unknown_instrument");
+                    return;
+                }
+            },
+        };
+        self.metrics.record_in(record.as_bytes().len());
+        let State {
+            entries, scratch, ..
+        } = state;
+        let Some(entry) = entries.get_mut(index) else {
+            return;
+        };
+        entry.last_sequence = hd.sequence;
+        if let Some(book) = entry.book.as_mut() {
+            if book.apply_record(&record).is_err() {
+                self.metrics.error("bad_book_delta");
+                book.invalidate();
+            }
+        }
+        if entry.subs.is_empty() {
+            return;
+        }
+        scratch.clear();
+        scratch.extend(entry.subs.iter().cloned());
+        let mut closed = false;
+        for (_, queue) in scratch.iter() {
+            let mut image = || book_image(entry);
+            let outcome = queue.push(&entry.info, record, &mut image);
+            self.metrics.pushed(outcome);
+            closed |= queue.is_closed();
+        }
+        if closed {
+            entry.subs.retain(|(_, queue)| !queue.is_closed());
+        }
+    }
+
+    /// First record of a stream: name it and match it against every subscription.
+    fn learn(
+        &self,
+        state: &mut State,
+        ring: usize,
+        wire: (u8, u32, StreamChannel),
+    ) -> Option<usize> {
+        let (venue, instrument_id, channel) = wire;
+        let venue = Venue::from_u8(venue)?;
+        let symbol = if instrument_id == 0 {
+            "*".to_string()
+        } else {
+            let registry = self.registry.read().ok()?;
+            registry.get(instrument_id)?.symbol.clone()
+        };
+        let key = StreamKey {
+            channel,
+            venue,
+            symbol: symbol.clone(),
+        };
+        let info = Arc::new(StreamInfo {
+            name: key.to_string(),
+            key,
+            symbol,
+            instrument_id,
+        });
+        let subs = state
+            .subs
+            .iter()
+            .filter(|(_, (pattern, _))| pattern.matches(&info.key))
+            .map(|(id, (_, queue))| (*id, Arc::clone(queue)))
+            .collect();
+        let book = (channel == StreamChannel::Feed(Channel::Book)).then(BookReplay::new);
+        state.entries.push(StreamEntry {
+            info,
+            instrument_id,
+            ring,
+            subs,
+            book,
+            last_sequence: 0,
+        });
+        let index = state.entries.len() - 1;
+        state.by_wire.insert(wire, index);
+        Some(index)
+    }
+
+    /// Adds a subscription. Book streams already known get their image queued first,
+    /// under the same lock that delivers deltas, so image and deltas join exactly.
+    /// Returns the subscription's id and the names of the streams seen so far that match.
+    pub fn subscribe(&self, pattern: Pattern, queue: Arc<SubQueue>) -> (u64, Vec<String>) {
+        let mut state = self.state.lock();
+        state.next_sub += 1;
+        let id = state.next_sub;
+        let mut matched = Vec::new();
+        for entry in state.entries.iter_mut() {
+            if !pattern.matches(&entry.info.key) {
+                continue;
+            }
+            matched.push(entry.info.name.clone());
+            if let Some(image) = book_image(entry) {
+                queue.push_front_image(&entry.info, image);
+            }
+            entry.subs.push((id, Arc::clone(&queue)));
+        }
+        state.subs.insert(id, (pattern, queue));
+        self.metrics.subscribers_changed(1);
+        (id, matched)
+    }
+
+    pub fn unsubscribe(&self, id: u64) {
+        let mut state = self.state.lock();
+        if state.subs.remove(&id).is_none() {
+            return;
+        }
+        for entry in state.entries.iter_mut() {
+            entry.subs.retain(|(sub, _)| *sub != id);
+        }
+        self.metrics.subscribers_changed(-1);
+    }
+
+    /// Streams seen so far with their last sequence number (for `/v1/status`).
+    pub fn streams(&self) -> Vec<(String, u64, usize)> {
+        let state = self.state.lock();
+        state
+            .entries
+            .iter()
+            .map(|e| (e.info.name.clone(), e.last_sequence, e.subs.len()))
+            .collect()
+    }
+
+    /// A book as of now, as image records (for `GET /v1/book` without a time).
+    pub fn book_image(&self, venue: Venue, instrument_id: u32) -> Option<Vec<RecordBuf>> {
+        let state = self.state.lock();
+        let index = state.by_wire.get(&(
+            venue as u8,
+            instrument_id,
+            StreamChannel::Feed(Channel::Book),
+        ))?;
+        book_image(state.entries.get(*index)?)
+    }
+}
+
+/// The stream's book as a SNAPSHOT image whose records carry the sequence number of
+/// the last delta applied, so the next delta continues the numbering.
+fn book_image(entry: &StreamEntry) -> Option<Vec<RecordBuf>> {
+    let book = entry.book.as_ref().filter(|b| b.is_valid())?;
+    let stamp = Stamp {
+        venue: entry.info.key.venue,
+        instrument_id: entry.instrument_id,
+        ts_event: 0,
+        ts_recv: 0,
+    };
+    let mut out: Vec<RecordBuf> = Vec::with_capacity(book.book().len() + 1);
+    emit_image(book.book(), &stamp, book.last_update_id(), &mut out);
+    let now = crate::metrics::now_ns();
+    for record in out.iter_mut() {
+        let hd = record.header_mut();
+        hd.sequence = entry.last_sequence;
+        hd.ts_recv = now;
+        hd.ts_event = now;
+        debug_assert_eq!(hd.record_type(), Some(RecordType::BookDelta));
+    }
+    Some(out)
+}

@@ -1,0 +1,275 @@
+//! The HTTP API on the WebSocket port: history (`/v1/bars`, `/v1/trades`, `/v1/book`),
+//! `/v1/instruments`, `/v1/status`, `/metrics` (Prometheus) and `/health`.
+//! Decimals are strings; bars and trades also come as CSV (`format=csv`).
+//! Bad parameters get a 400 whose body says what is valid.
+
+pub mod history;
+pub mod params;
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{json, Value};
+use tickd_bus::decimal::{format_i128, NOTIONAL_SCALE};
+use tickd_bus::record::BookSide;
+
+use crate::server::Shared;
+use params::Params;
+
+pub fn routes() -> axum::Router<Shared> {
+    axum::Router::new()
+        .route("/health", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/status", get(status))
+        .route("/v1/instruments", get(instruments))
+        .route("/v1/bars", get(bars))
+        .route("/v1/trades", get(trades))
+        .route("/v1/book", get(book))
+}
+
+fn bad(message: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": message})),
+    )
+        .into_response()
+}
+
+fn failed(error: history::HistoryError) -> Response {
+    let status = match error {
+        history::HistoryError::NoJournal => StatusCode::NOT_FOUND,
+        history::HistoryError::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, axum::Json(json!({"error": error.to_string()}))).into_response()
+}
+
+fn csv_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
+}
+
+async fn metrics(State(shared): State<Shared>) -> Response {
+    shared.metrics.http_requests.fetch_add(1, Relaxed);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn status(State(shared): State<Shared>) -> Response {
+    let m = &shared.metrics;
+    let streams: Vec<Value> = shared
+        .router
+        .streams()
+        .into_iter()
+        .map(|(name, seq, subs)| json!({"stream": name, "last_seq": seq, "subscriptions": subs}))
+        .collect();
+    let (p50, p99, p999, max, count) = m.percentiles(crate::metrics::Hop::Send);
+    axum::Json(json!({
+        "uptime_s": shared.started.elapsed().as_secs(),
+        "connections": m.connections.load(Relaxed),
+        "subscriptions": m.subscribers.load(Relaxed),
+        "gaps": m.gaps.load(Relaxed),
+        "bus_lagged_records": m.bus_lagged.load(Relaxed),
+        "drops": m.drops.load(Relaxed),
+        "streams": streams,
+        "lag_ns": {"send": {"p50": p50, "p99": p99, "p999": p999, "max": max, "count": count}},
+    }))
+    .into_response()
+}
+
+async fn instruments(State(shared): State<Shared>, Query(p): Query<Params>) -> Response {
+    let venue = match p.get("venue") {
+        Some(_) => match params::venue(&p) {
+            Ok(v) => Some(v),
+            Err(e) => return bad(e),
+        },
+        None => None,
+    };
+    let Ok(registry) = shared.router.registry().read() else {
+        return bad("registry unavailable".into());
+    };
+    let list: Vec<Value> = registry
+        .iter()
+        .filter(|i| venue.is_none_or(|v| v == i.spec.venue))
+        .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
+        .collect();
+    axum::Json(list).into_response()
+}
+
+async fn bars(State(shared): State<Shared>, Query(p): Query<Params>) -> Response {
+    let parsed = (|| {
+        let (venue, instrument) = params::instrument(&p, shared.router.registry())?;
+        let interval = params::interval(&p)?;
+        let from = params::time(&p, "from", 0)?;
+        let to = params::time(&p, "to", u64::MAX)?;
+        if from >= to {
+            return Err("from must be before to".to_string());
+        }
+        Ok((venue, instrument, interval, from, to, params::csv(&p)?))
+    })();
+    let (venue, instrument, interval, from, to, csv) = match parsed {
+        Ok(v) => v,
+        Err(e) => return bad(e),
+    };
+    let dir = shared.journal_dir.clone();
+    let id = instrument.id;
+    let result = tokio::task::spawn_blocking(move || {
+        history::bars(dir.as_deref(), venue, id, interval, from, to)
+    })
+    .await;
+    let bars = match result {
+        Ok(Ok(bars)) => bars,
+        Ok(Err(e)) => return failed(e),
+        Err(_) => return failed(history::HistoryError::Journal("query task failed".into())),
+    };
+    if csv {
+        let mut out = String::from("start_ns,open,high,low,close,volume,notional,trade_count\n");
+        for b in &bars {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{}",
+                b.hd.ts_event,
+                b.open,
+                b.high,
+                b.low,
+                b.close,
+                b.volume,
+                format_i128(b.notional(), NOTIONAL_SCALE),
+                b.trade_count
+            );
+        }
+        return csv_response(out);
+    }
+    let list: Vec<Value> = bars
+        .iter()
+        .map(|b| {
+            json!({
+                "start_ns": b.hd.ts_event, "interval": crate::protocol::format_interval(b.interval_s),
+                "open": b.open.to_string(), "high": b.high.to_string(), "low": b.low.to_string(),
+                "close": b.close.to_string(), "volume": b.volume.to_string(),
+                "notional": format_i128(b.notional(), NOTIONAL_SCALE), "trade_count": b.trade_count,
+            })
+        })
+        .collect();
+    axum::Json(json!({"venue": venue.as_str(), "symbol": instrument.symbol, "bars": list}))
+        .into_response()
+}
+
+async fn trades(State(shared): State<Shared>, Query(p): Query<Params>) -> Response {
+    let parsed = (|| {
+        let (venue, instrument) = params::instrument(&p, shared.router.registry())?;
+        let from = params::time(&p, "from", 0)?;
+        let to = params::time(&p, "to", u64::MAX)?;
+        let limit = params::limit(&p, 1000, 100_000)?;
+        Ok::<_, String>((venue, instrument, from, to, limit, params::csv(&p)?))
+    })();
+    let (venue, instrument, from, to, limit, csv) = match parsed {
+        Ok(v) => v,
+        Err(e) => return bad(e),
+    };
+    let dir = shared.journal_dir.clone();
+    let id = instrument.id;
+    let result = tokio::task::spawn_blocking(move || {
+        history::trades(dir.as_deref(), venue, id, from, to, limit)
+    })
+    .await;
+    let trades = match result {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return failed(e),
+        Err(_) => return failed(history::HistoryError::Journal("query task failed".into())),
+    };
+    if csv {
+        let mut out = String::from("ts_event,ts_recv,seq,price,size,side,trade_id\n");
+        for t in &trades {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{}",
+                t.hd.ts_event,
+                t.hd.ts_recv,
+                t.hd.sequence,
+                t.price,
+                t.size,
+                t.side().as_str(),
+                t.trade_id_string()
+            );
+        }
+        return csv_response(out);
+    }
+    let list: Vec<Value> = trades
+        .iter()
+        .map(|t| {
+            json!({"ts_event": t.hd.ts_event, "ts_recv": t.hd.ts_recv, "seq": t.hd.sequence,
+                   "price": t.price.to_string(), "size": t.size.to_string(),
+                   "side": t.side().as_str(), "trade_id": t.trade_id_string()})
+        })
+        .collect();
+    axum::Json(json!({"venue": venue.as_str(), "symbol": instrument.symbol, "trades": list}))
+        .into_response()
+}
+
+async fn book(State(shared): State<Shared>, Query(p): Query<Params>) -> Response {
+    let parsed = (|| {
+        let (venue, instrument) = params::instrument(&p, shared.router.registry())?;
+        let at = match p.get("at") {
+            Some(_) => Some(params::time(&p, "at", 0)?),
+            None => None,
+        };
+        let depth = params::limit(&p, 50, 10_000).map_err(|e| e.replace("limit", "depth"))?;
+        Ok::<_, String>((venue, instrument, at, depth))
+    })();
+    let (venue, instrument, at, depth) = match parsed {
+        Ok(v) => v,
+        Err(e) => return bad(e),
+    };
+    let book = match at {
+        None => {
+            let image = shared.router.book_image(venue, instrument.id);
+            image.map(|records| {
+                let mut replay = tickd_normalizer::book::BookReplay::new();
+                for r in &records {
+                    let _ = replay.apply_record(r);
+                }
+                replay
+            })
+        }
+        Some(at) => {
+            let dir = shared.journal_dir.clone();
+            let id = instrument.id;
+            match tokio::task::spawn_blocking(move || {
+                history::book_at(dir.as_deref(), venue, id, at)
+            })
+            .await
+            {
+                Ok(Ok(book)) => book,
+                Ok(Err(e)) => return failed(e),
+                Err(_) => {
+                    return failed(history::HistoryError::Journal("query task failed".into()))
+                }
+            }
+        }
+    };
+    let Some(book) = book else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": "no complete book for this instrument at that time"})),
+        )
+            .into_response();
+    };
+    let side = |s: BookSide| -> Vec<Value> {
+        book.book()
+            .top_n(s, depth)
+            .iter()
+            .map(|l| json!([l.price.to_string(), l.size.to_string()]))
+            .collect()
+    };
+    axum::Json(json!({
+        "venue": venue.as_str(), "symbol": instrument.symbol, "update_id": book.last_update_id(),
+        "bids": side(BookSide::Bid), "asks": side(BookSide::Ask),
+    }))
+    .into_response()
+}

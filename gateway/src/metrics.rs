@@ -1,0 +1,275 @@
+//! Gateway counters and per-hop latency histograms, exported in Prometheus text format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+
+use crate::fanout::PushOutcome;
+
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Latency hops, each measured from the record's `ts_recv` (when the feed read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hop {
+    /// Feed → gateway router.
+    Router,
+    /// Feed → written to the subscriber's socket.
+    Send,
+}
+
+impl Hop {
+    fn name(self) -> &'static str {
+        match self {
+            Hop::Router => "router",
+            Hop::Send => "send",
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    pub records_in: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub messages_out: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub drops: AtomicU64,
+    pub conflated: AtomicU64,
+    pub slow_disconnects: AtomicU64,
+    pub gaps: AtomicU64,
+    pub bus_lagged: AtomicU64,
+    pub resyncs: AtomicU64,
+    pub reconnects: AtomicU64,
+    pub connections: AtomicI64,
+    pub connections_total: AtomicU64,
+    pub subscribers: AtomicI64,
+    pub http_requests: AtomicU64,
+    errors: Mutex<BTreeMap<&'static str, u64>>,
+    hops: Mutex<Option<[Histogram<u64>; 2]>>,
+}
+
+impl Metrics {
+    pub fn error(&self, kind: &'static str) {
+        *self.errors.lock().entry(kind).or_default() += 1;
+    }
+
+    pub fn errors(&self) -> BTreeMap<&'static str, u64> {
+        self.errors.lock().clone()
+    }
+
+    pub fn record_in(&self, bytes: usize) {
+        self.records_in.fetch_add(1, Relaxed);
+        self.bytes_in.fetch_add(bytes as u64, Relaxed);
+    }
+
+    pub fn pushed(&self, outcome: PushOutcome) {
+        if outcome.dropped > 0 {
+            self.drops.fetch_add(outcome.dropped, Relaxed);
+        }
+        if outcome.conflated > 0 {
+            self.conflated.fetch_add(outcome.conflated, Relaxed);
+        }
+        if outcome.disconnected {
+            self.slow_disconnects.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn bus_lagged(&self, lost: u64) {
+        self.bus_lagged.fetch_add(lost, Relaxed);
+        self.gaps.fetch_add(1, Relaxed);
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections.fetch_add(1, Relaxed);
+        self.connections_total.fetch_add(1, Relaxed);
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections.fetch_sub(1, Relaxed);
+    }
+
+    pub fn subscribers_changed(&self, delta: i64) {
+        self.subscribers.fetch_add(delta, Relaxed);
+    }
+
+    pub fn sent(&self, messages: u64, bytes: usize) {
+        self.messages_out.fetch_add(messages, Relaxed);
+        self.bytes_out.fetch_add(bytes as u64, Relaxed);
+    }
+
+    /// Records latencies (ns since each record's `ts_recv`) for one hop.
+    pub fn latencies(&self, hop: Hop, ts_recv: impl Iterator<Item = u64>) {
+        let now = now_ns();
+        let mut guard = self.hops.lock();
+        if guard.is_none() {
+            *guard = new_hops();
+        }
+        let Some(hops) = guard.as_mut() else {
+            return;
+        };
+        let histogram = &mut hops[hop as usize];
+        for ts in ts_recv {
+            if ts > 0 && now >= ts {
+                let _ = histogram.record((now - ts).max(1));
+            }
+        }
+    }
+
+    /// (p50, p99, p999, max, count) of a hop in nanoseconds.
+    pub fn percentiles(&self, hop: Hop) -> (u64, u64, u64, u64, u64) {
+        let guard = self.hops.lock();
+        match guard.as_ref() {
+            Some(hops) => {
+                let h = &hops[hop as usize];
+                (
+                    h.value_at_quantile(0.5),
+                    h.value_at_quantile(0.99),
+                    h.value_at_quantile(0.999),
+                    h.max(),
+                    h.len(),
+                )
+            }
+            None => (0, 0, 0, 0, 0),
+        }
+    }
+
+    /// The Prometheus text exposition of everything.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let counters: [(&str, &str, u64); 12] = [
+            (
+                "tickd_gateway_records_in_total",
+                "records read from the bus",
+                self.records_in.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_bytes_in_total",
+                "record bytes read from the bus",
+                self.bytes_in.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_messages_out_total",
+                "messages written to subscribers",
+                self.messages_out.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_bytes_out_total",
+                "bytes written to subscribers",
+                self.bytes_out.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_drops_total",
+                "records dropped for slow subscribers",
+                self.drops.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_conflated_total",
+                "records conflated for slow subscribers",
+                self.conflated.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_slow_disconnects_total",
+                "subscribers disconnected for being slow",
+                self.slow_disconnects.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_gaps_total",
+                "gaps the gateway's bus consumer saw",
+                self.gaps.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_bus_lagged_records_total",
+                "records the gateway's bus consumer lost",
+                self.bus_lagged.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_resyncs_total",
+                "book resync status records seen",
+                self.resyncs.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_reconnects_total",
+                "feed reconnect status records seen",
+                self.reconnects.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_connections_total",
+                "connections accepted",
+                self.connections_total.load(Relaxed),
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
+        let gauges = [
+            (
+                "tickd_gateway_connections",
+                "open subscriber connections",
+                self.connections.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_subscribers",
+                "active subscriptions",
+                self.subscribers.load(Relaxed),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        out.push_str("# HELP tickd_gateway_errors_total errors by kind\n# TYPE tickd_gateway_errors_total counter\n");
+        for (kind, count) in self.errors() {
+            let _ = writeln!(out, "tickd_gateway_errors_total{{kind=\"{kind}\"}} {count}");
+        }
+        out.push_str("# HELP tickd_gateway_latency_seconds latency from feed receive to each hop\n# TYPE tickd_gateway_latency_seconds histogram\n");
+        let guard = self.hops.lock();
+        if let Some(hops) = guard.as_ref() {
+            for hop in [Hop::Router, Hop::Send] {
+                let h = &hops[hop as usize];
+                let name = hop.name();
+                for bound_us in [
+                    10u64, 50, 100, 250, 500, 1_000, 5_000, 10_000, 50_000, 100_000, 1_000_000,
+                ] {
+                    let count = h.count_between(0, bound_us * 1_000);
+                    let _ = writeln!(
+                        out,
+                        "tickd_gateway_latency_seconds_bucket{{hop=\"{name}\",le=\"{}\"}} {count}",
+                        bound_us as f64 / 1e6
+                    );
+                }
+                let total = h.len();
+                let sum: f64 = h.mean() * total as f64 / 1e9;
+                let _ = writeln!(
+                    out,
+                    "tickd_gateway_latency_seconds_bucket{{hop=\"{name}\",le=\"+Inf\"}} {total}"
+                );
+                let _ = writeln!(
+                    out,
+                    "tickd_gateway_latency_seconds_sum{{hop=\"{name}\"}} {sum}"
+                );
+                let _ = writeln!(
+                    out,
+                    "tickd_gateway_latency_seconds_count{{hop=\"{name}\"}} {total}"
+                );
+            }
+        }
+        out
+    }
+}
+
+/// 1 ns to 60 s at 3 significant digits (constant bounds: never fails in practice).
+fn new_hops() -> Option<[Histogram<u64>; 2]> {
+    let new = || Histogram::new_with_bounds(1, 60_000_000_000, 3).ok();
+    Some([new()?, new()?])
+}

@@ -1,0 +1,214 @@
+//! API keys, their per-key limits, and the per-connection message rate limiter.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::{GatewayConfig, KeyLimits};
+
+/// One key's limits and usage across all its connections.
+#[derive(Debug)]
+pub struct KeyState {
+    /// For logs and status: `anonymous` or the key's first four characters.
+    pub label: String,
+    pub limits: KeyLimits,
+    connections: AtomicU32,
+    subscriptions: AtomicU32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error(
+        "an API key is required: send it as 'Authorization: Bearer KEY', ?api_key=KEY, or in hello"
+    )]
+    KeyRequired,
+    #[error("unknown API key")]
+    UnknownKey,
+    #[error("this API key already has {0} connections, its limit")]
+    TooManyConnections(u32),
+}
+
+pub struct Auth {
+    keys: HashMap<String, Arc<KeyState>>,
+    anonymous: Option<Arc<KeyState>>,
+}
+
+impl Auth {
+    pub fn new(config: &GatewayConfig) -> Self {
+        let keys = config
+            .api_keys
+            .iter()
+            .map(|k| {
+                let label = format!("{}…", k.key.chars().take(4).collect::<String>());
+                (k.key.clone(), Arc::new(KeyState::new(label, k.limits)))
+            })
+            .collect();
+        let anonymous = config
+            .allow_anonymous
+            .then(|| Arc::new(KeyState::new("anonymous".into(), config.anonymous_limits)));
+        Auth { keys, anonymous }
+    }
+
+    /// Admits one connection presenting `key` (or none).
+    pub fn admit(&self, key: Option<&str>) -> Result<Admission, AuthError> {
+        let state = match key {
+            Some(key) => self.keys.get(key).ok_or(AuthError::UnknownKey)?,
+            None => self.anonymous.as_ref().ok_or(AuthError::KeyRequired)?,
+        };
+        let limit = state.limits.max_connections;
+        state
+            .connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .map_err(|_| AuthError::TooManyConnections(limit))?;
+        Ok(Admission {
+            key: Arc::clone(state),
+            subscriptions: 0,
+        })
+    }
+}
+
+impl KeyState {
+    fn new(label: String, limits: KeyLimits) -> Self {
+        KeyState {
+            label,
+            limits,
+            connections: AtomicU32::new(0),
+            subscriptions: AtomicU32::new(0),
+        }
+    }
+}
+
+/// One admitted connection; gives its connection and subscriptions back on drop.
+#[derive(Debug)]
+pub struct Admission {
+    pub key: Arc<KeyState>,
+    subscriptions: u32,
+}
+
+impl Admission {
+    /// Reserves `n` subscriptions against the key's limit.
+    pub fn reserve_subscriptions(&mut self, n: u32) -> bool {
+        let limit = self.key.limits.max_subscriptions;
+        let ok = self
+            .key
+            .subscriptions
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(n).filter(|total| *total <= limit)
+            })
+            .is_ok();
+        if ok {
+            self.subscriptions += n;
+        }
+        ok
+    }
+
+    pub fn release_subscriptions(&mut self, n: u32) {
+        let n = n.min(self.subscriptions);
+        self.subscriptions -= n;
+        self.key.subscriptions.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.key
+            .subscriptions
+            .fetch_sub(self.subscriptions, Ordering::AcqRel);
+        self.key.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Token bucket: `rate` messages per second, bursts up to `rate`.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: u32) -> Self {
+        let rate = f64::from(per_second.max(1));
+        RateLimiter {
+            rate,
+            tokens: rate,
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ApiKeyConfig;
+
+    fn config() -> GatewayConfig {
+        GatewayConfig {
+            allow_anonymous: false,
+            api_keys: vec![ApiKeyConfig {
+                key: "k".repeat(16),
+                limits: KeyLimits {
+                    max_connections: 2,
+                    max_subscriptions: 3,
+                    max_messages_per_sec: 5,
+                },
+            }],
+            ..GatewayConfig::default()
+        }
+    }
+
+    #[test]
+    fn keys_and_connection_limits() {
+        let auth = Auth::new(&config());
+        assert_eq!(auth.admit(None).unwrap_err(), AuthError::KeyRequired);
+        assert_eq!(auth.admit(Some("nope")).unwrap_err(), AuthError::UnknownKey);
+        let key = "k".repeat(16);
+        let a = auth.admit(Some(&key)).unwrap();
+        let _b = auth.admit(Some(&key)).unwrap();
+        assert_eq!(
+            auth.admit(Some(&key)).unwrap_err(),
+            AuthError::TooManyConnections(2)
+        );
+        drop(a);
+        assert!(auth.admit(Some(&key)).is_ok());
+    }
+
+    #[test]
+    fn subscription_limit_spans_connections() {
+        let auth = Auth::new(&config());
+        let key = "k".repeat(16);
+        let mut a = auth.admit(Some(&key)).unwrap();
+        let mut b = auth.admit(Some(&key)).unwrap();
+        assert!(a.reserve_subscriptions(2));
+        assert!(!b.reserve_subscriptions(2));
+        assert!(b.reserve_subscriptions(1));
+        drop(a);
+        assert!(b.reserve_subscriptions(2));
+        b.release_subscriptions(3);
+        assert!(b.reserve_subscriptions(3));
+    }
+
+    #[test]
+    fn rate_limiter_allows_a_burst_then_refuses() {
+        let mut limiter = RateLimiter::new(5);
+        let allowed = (0..20).filter(|_| limiter.allow()).count();
+        assert!((5..=6).contains(&allowed), "{allowed}");
+    }
+}

@@ -1,0 +1,182 @@
+//! The gateway's servers: WebSocket and HTTP on one TCP port (TLS when configured),
+//! QUIC on a UDP port, all fed by one router reading the bus.
+//!
+//! ```no_run
+//! # async fn run(bus: tickd_bus::ring::Bus, registry: tickd_bus::SharedRegistry) {
+//! use tickd_gateway::{Gateway, GatewayConfig};
+//! let handle = Gateway::start(GatewayConfig::default(), bus, registry, None).await.unwrap();
+//! println!("ws://{}/v1/stream", handle.local_addr());
+//! handle.shutdown().await;
+//! # }
+//! ```
+
+pub mod auth;
+pub mod encode;
+mod outbox;
+pub mod quic;
+pub mod session;
+pub mod tls;
+mod ws;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tickd_bus::ring::Bus;
+use tickd_bus::SharedRegistry;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::GatewayConfig;
+use crate::fanout::Router;
+use crate::metrics::Metrics;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct Shared {
+    pub config: Arc<GatewayConfig>,
+    pub router: Router,
+    pub auth: Arc<auth::Auth>,
+    pub metrics: Arc<Metrics>,
+    pub journal_dir: Option<PathBuf>,
+    pub shutdown: watch::Receiver<bool>,
+    pub started: Instant,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("QUIC: {0}")]
+    Quic(String),
+}
+
+pub struct Gateway;
+
+impl Gateway {
+    /// Binds the configured ports and starts serving. Call inside a tokio runtime.
+    pub async fn start(
+        config: GatewayConfig,
+        bus: Bus,
+        registry: SharedRegistry,
+        journal_dir: Option<PathBuf>,
+    ) -> Result<GatewayHandle, GatewayError> {
+        let metrics = Arc::new(Metrics::default());
+        let router = Router::new(registry, Arc::clone(&metrics));
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        let shared = Shared {
+            auth: Arc::new(auth::Auth::new(&config)),
+            config: Arc::new(config),
+            router: router.clone(),
+            metrics: Arc::clone(&metrics),
+            journal_dir,
+            shutdown,
+            started: Instant::now(),
+        };
+        let mut tasks = vec![router.spawn(&bus)];
+        let app = crate::http::routes()
+            .route("/v1/stream", axum::routing::get(ws::upgrade))
+            .with_state(shared.clone());
+        let addr = shared.config.listen;
+        let tcp = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        let local_addr = tcp
+            .local_addr()
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        let mut stop = shared.shutdown.clone();
+        let graceful = async move {
+            let _ = stop.changed().await;
+        };
+        let files_cert = match &shared.config.tls {
+            Some(files) => Some(tls::CertKey::from_pem_files(&files.cert, &files.key)?),
+            None => None,
+        };
+        if let Some(cert) = &files_cert {
+            let config = cert.server_config(&[b"http/1.1"])?;
+            let listener = tls::TlsListener::new(tcp, config)
+                .map_err(|source| GatewayError::Bind { addr, source })?;
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(graceful)
+                    .await;
+            }));
+        } else {
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(tcp, app).with_graceful_shutdown(graceful).await;
+            }));
+        }
+        let mut quic_addr = None;
+        let mut quic_cert = None;
+        if let Some(addr) = shared.config.quic_listen {
+            let cert = match files_cert {
+                Some(cert) => cert,
+                None => tls::CertKey::self_signed()?,
+            };
+            quic_cert = cert.certs.first().cloned();
+            let (bound, task) = quic::start(addr, &cert, shared.clone())?;
+            quic_addr = Some(bound);
+            tasks.push(task);
+        }
+        Ok(GatewayHandle {
+            local_addr,
+            quic_addr,
+            quic_cert,
+            shutdown: shutdown_tx,
+            tasks,
+            metrics,
+            router,
+        })
+    }
+}
+
+/// A running gateway.
+pub struct GatewayHandle {
+    local_addr: SocketAddr,
+    quic_addr: Option<SocketAddr>,
+    quic_cert: Option<rustls::pki_types::CertificateDer<'static>>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    metrics: Arc<Metrics>,
+    router: Router,
+}
+
+impl GatewayHandle {
+    /// The WebSocket + HTTP address actually bound (port 0 in the config → ephemeral).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn quic_addr(&self) -> Option<SocketAddr> {
+        self.quic_addr
+    }
+
+    /// The QUIC server's certificate (DER), for clients to trust when it is self-signed.
+    pub fn quic_cert(&self) -> Option<&rustls::pki_types::CertificateDer<'static>> {
+        self.quic_cert.as_ref()
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Tells every connection `closing`, stops accepting, and waits briefly for the tasks.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}

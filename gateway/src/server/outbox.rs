@@ -1,0 +1,81 @@
+//! Control replies waiting to be written, shared by a connection's reader (which
+//! handles requests) and its writer (which owns the socket).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::protocol::{ErrorCode, ServerMessage};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Out {
+    Text(String),
+    /// Send `closing` with this reason, then close.
+    Close(String),
+}
+
+pub struct Outbox {
+    queue: Mutex<VecDeque<Out>>,
+    /// Wakes the connection's writer (shared with its subscription queues).
+    pub notify: Arc<Notify>,
+    limit: usize,
+}
+
+/// What the reader should do with the next request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admit {
+    Handle,
+    /// Reply `too_many_pending_requests` instead.
+    Refuse,
+    /// The client does not read its replies at all: close.
+    Close,
+}
+
+impl Outbox {
+    pub fn new(notify: Arc<Notify>, limit: usize) -> Self {
+        Outbox {
+            queue: Mutex::new(VecDeque::new()),
+            notify,
+            limit: limit.max(1),
+        }
+    }
+
+    /// Whether a new request may be handled, given the replies not yet written.
+    pub fn admit(&self) -> Admit {
+        let pending = self.queue.lock().len();
+        if pending < self.limit {
+            Admit::Handle
+        } else if pending < 2 * self.limit {
+            Admit::Refuse
+        } else {
+            Admit::Close
+        }
+    }
+
+    pub fn refuse(&self, id: Option<u64>) {
+        self.push(ServerMessage::error(
+            id,
+            ErrorCode::TooManyPendingRequests,
+            format!(
+                "{} replies are waiting to be read; read them before sending more",
+                self.limit
+            ),
+        ));
+    }
+
+    pub fn push(&self, message: ServerMessage) {
+        self.queue.lock().push_back(Out::Text(message.to_json()));
+        self.notify.notify_one();
+    }
+
+    pub fn close(&self, reason: impl Into<String>) {
+        self.queue.lock().push_back(Out::Close(reason.into()));
+        self.notify.notify_one();
+    }
+
+    pub fn take(&self) -> Vec<Out> {
+        self.queue.lock().drain(..).collect()
+    }
+}

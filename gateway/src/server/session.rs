@@ -1,0 +1,343 @@
+//! One connection's protocol state, the same for WebSocket and QUIC: it turns control
+//! messages into replies and subscriptions, and enforces the per-connection limits.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tickd_bus::{Channel, SharedRegistry, Venue};
+use tokio::sync::Notify;
+
+use super::auth::{Admission, RateLimiter};
+use crate::config::GatewayConfig;
+use crate::fanout::{Router, SubQueue};
+use crate::protocol::{
+    parse_client_message, ClientMessage, Encoding, ErrorCode, Pattern, ServerMessage, SlowPolicy,
+    StreamChannel,
+};
+
+/// One subscribe pattern held by a connection.
+pub struct Subscription {
+    pub pattern: String,
+    pub id: u64,
+    pub queue: Arc<SubQueue>,
+}
+
+/// What handling one client message produced.
+#[derive(Default)]
+pub struct Outcome {
+    pub replies: Vec<ServerMessage>,
+    /// Subscriptions added, with the streams they resolved to (QUIC opens a stream each).
+    pub added: Vec<(Arc<SubQueue>, Vec<String>)>,
+    /// Close the connection with this reason.
+    pub close: Option<String>,
+}
+
+pub struct Session {
+    router: Router,
+    config: Arc<GatewayConfig>,
+    admission: Admission,
+    pub encoding: Encoding,
+    subs: Vec<Subscription>,
+    rate: RateLimiter,
+    /// Makes the wake-up handle for a new subscription's queue.
+    make_notify: Box<dyn Fn() -> Arc<Notify> + Send>,
+}
+
+impl Session {
+    pub fn new(
+        router: Router,
+        config: Arc<GatewayConfig>,
+        admission: Admission,
+        encoding: Encoding,
+        make_notify: Box<dyn Fn() -> Arc<Notify> + Send>,
+    ) -> Self {
+        let rate = RateLimiter::new(admission.key.limits.max_messages_per_sec);
+        Session {
+            router,
+            config,
+            admission,
+            encoding,
+            subs: Vec::new(),
+            rate,
+            make_notify,
+        }
+    }
+
+    pub fn queues(&self) -> impl Iterator<Item = &Arc<SubQueue>> {
+        self.subs.iter().map(|s| &s.queue)
+    }
+
+    pub fn hello(&self) -> ServerMessage {
+        ServerMessage::Hello {
+            server: "tickd".into(),
+            protocol: crate::protocol::PROTOCOL_VERSION,
+            encoding: self.encoding,
+            heartbeat_ms: self.config.heartbeat_ms,
+        }
+    }
+
+    /// Handles one control message (a text frame or a control line).
+    pub fn handle(&mut self, text: &[u8]) -> Outcome {
+        let mut out = Outcome::default();
+        let message = match parse_client_message(text) {
+            Ok(message) => message,
+            Err((id, code, message)) => {
+                out.replies.push(ServerMessage::error(id, code, message));
+                return out;
+            }
+        };
+        let id = message.id();
+        if !self.rate.allow() {
+            out.replies.push(ServerMessage::error(
+                id,
+                ErrorCode::RateLimited,
+                format!(
+                    "more than {} messages per second; slow down",
+                    self.admission.key.limits.max_messages_per_sec
+                ),
+            ));
+            return out;
+        }
+        match message {
+            ClientMessage::Hello { encoding, .. } => {
+                if let Some(encoding) = encoding {
+                    if !self.subs.is_empty() && encoding != self.encoding {
+                        out.replies.push(ServerMessage::error(
+                            id,
+                            ErrorCode::BadRequest,
+                            "encoding can only change before the first subscribe",
+                        ));
+                        return out;
+                    }
+                    self.encoding = encoding;
+                }
+                out.replies.push(ack(id, "hello", Vec::new()));
+            }
+            ClientMessage::Ping { id } => out.replies.push(ServerMessage::Pong { id }),
+            ClientMessage::List { id } => out.replies.push(ServerMessage::Subscriptions {
+                id,
+                streams: self.subs.iter().map(|s| s.pattern.clone()).collect(),
+            }),
+            ClientMessage::Subscribe {
+                id,
+                streams,
+                policy,
+                from,
+            } => {
+                if from.is_some() {
+                    out.replies.push(ServerMessage::error(
+                        id,
+                        ErrorCode::BadRequest,
+                        "replay with \"from\" is not available on this server; subscribe live, or use GET /v1/trades for history",
+                    ));
+                    return out;
+                }
+                self.subscribe(id, streams, policy.unwrap_or_default(), &mut out);
+            }
+            ClientMessage::Unsubscribe { id, streams } => self.unsubscribe(id, streams, &mut out),
+        }
+        out
+    }
+
+    fn subscribe(
+        &mut self,
+        id: Option<u64>,
+        texts: Vec<String>,
+        policy: SlowPolicy,
+        out: &mut Outcome,
+    ) {
+        if texts.is_empty() {
+            out.replies.push(ServerMessage::error(
+                id,
+                ErrorCode::BadRequest,
+                "\"streams\" is empty; give patterns like [\"trades.binance.BTC-USDT\"]",
+            ));
+            return;
+        }
+        let mut patterns = Vec::with_capacity(texts.len());
+        for text in &texts {
+            match Pattern::parse(text) {
+                Ok(pattern) => patterns.push(normalize(self.router.registry(), pattern)),
+                Err(e) => {
+                    out.replies
+                        .push(ServerMessage::error(id, e.code(), e.to_string()));
+                    return;
+                }
+            }
+        }
+        let mut resolved = BTreeSet::new();
+        let mut fresh = Vec::new();
+        for pattern in patterns {
+            let name = pattern.to_string();
+            let streams = resolve(self.router.registry(), &pattern);
+            if streams.is_empty() && !self.router_knows(&pattern) {
+                out.replies.push(ServerMessage::error(
+                    id,
+                    ErrorCode::NoSuchStream,
+                    format!("{name} matches no stream this server has; see GET /v1/instruments"),
+                ));
+                return;
+            }
+            resolved.extend(streams);
+            if !self.subs.iter().any(|s| s.pattern == name)
+                && !fresh.iter().any(|(n, _)| *n == name)
+            {
+                fresh.push((name, pattern));
+            }
+        }
+        let limit = self.config.max_subscriptions_per_connection;
+        if self.subs.len() + fresh.len() > limit {
+            out.replies.push(ServerMessage::error(
+                id,
+                ErrorCode::TooManySubscriptions,
+                format!(
+                    "a connection may hold {limit} subscriptions; it has {}",
+                    self.subs.len()
+                ),
+            ));
+            return;
+        }
+        if !self.admission.reserve_subscriptions(fresh.len() as u32) {
+            out.replies.push(ServerMessage::error(
+                id,
+                ErrorCode::TooManySubscriptions,
+                format!(
+                    "this API key may hold {} subscriptions across its connections",
+                    self.admission.key.limits.max_subscriptions
+                ),
+            ));
+            return;
+        }
+        for (name, pattern) in fresh {
+            let queue = Arc::new(SubQueue::new(
+                policy,
+                self.config.subscriber_queue,
+                (self.make_notify)(),
+            ));
+            let (sub_id, seen) = self.router.subscribe(pattern.clone(), Arc::clone(&queue));
+            let mut streams: BTreeSet<String> = resolve(self.router.registry(), &pattern)
+                .into_iter()
+                .collect();
+            streams.extend(seen.iter().cloned());
+            resolved.extend(seen);
+            out.added
+                .push((Arc::clone(&queue), streams.into_iter().collect()));
+            self.subs.push(Subscription {
+                pattern: name,
+                id: sub_id,
+                queue,
+            });
+        }
+        out.replies
+            .push(ack(id, "subscribe", resolved.into_iter().collect()));
+    }
+
+    fn router_knows(&self, pattern: &Pattern) -> bool {
+        self.router.streams().iter().any(|(name, _, _)| {
+            Pattern::parse(name).is_ok_and(|p| p.is_concrete() && pattern_matches_name(pattern, &p))
+        })
+    }
+
+    fn unsubscribe(&mut self, id: Option<u64>, texts: Vec<String>, out: &mut Outcome) {
+        let mut removed = Vec::new();
+        for text in texts {
+            let name = match Pattern::parse(&text) {
+                Ok(p) => normalize(self.router.registry(), p).to_string(),
+                Err(e) => {
+                    out.replies
+                        .push(ServerMessage::error(id, e.code(), e.to_string()));
+                    return;
+                }
+            };
+            if let Some(at) = self.subs.iter().position(|s| s.pattern == name) {
+                let sub = self.subs.swap_remove(at);
+                self.router.unsubscribe(sub.id);
+                sub.queue.close("unsubscribed".into());
+                self.admission.release_subscriptions(1);
+                removed.push(name);
+            }
+        }
+        out.replies.push(ack(id, "unsubscribe", removed));
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        for sub in self.subs.drain(..) {
+            self.router.unsubscribe(sub.id);
+        }
+    }
+}
+
+fn ack(id: Option<u64>, op: &str, streams: Vec<String>) -> ServerMessage {
+    ServerMessage::Ack {
+        id,
+        op: op.into(),
+        streams,
+    }
+}
+
+fn pattern_matches_name(pattern: &Pattern, concrete: &Pattern) -> bool {
+    match (&concrete.channel, concrete.venue, &concrete.symbol) {
+        (Some(channel), Some(venue), Some(symbol)) => {
+            pattern.matches(&crate::protocol::StreamKey {
+                channel: *channel,
+                venue,
+                symbol: symbol.clone(),
+            })
+        }
+        _ => false,
+    }
+}
+
+/// Replaces a venue's own symbol (`BTCUSDT`) by the normalized one (`BTC-USDT`).
+fn normalize(registry: &SharedRegistry, mut pattern: Pattern) -> Pattern {
+    let Some(symbol) = pattern.symbol.as_deref() else {
+        return pattern;
+    };
+    let Ok(registry) = registry.read() else {
+        return pattern;
+    };
+    let venues: Vec<Venue> = match pattern.venue {
+        Some(venue) => vec![venue],
+        None => Venue::ALL.to_vec(),
+    };
+    let found = venues
+        .into_iter()
+        .find_map(|venue| registry.resolve(venue, symbol).map(|i| i.symbol.clone()));
+    if let Some(normalized) = found {
+        pattern.symbol = Some(normalized);
+    }
+    pattern
+}
+
+/// The concrete streams a pattern names among the registry's instruments.
+pub fn resolve(registry: &SharedRegistry, pattern: &Pattern) -> Vec<String> {
+    let Ok(registry) = registry.read() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for instrument in registry.iter() {
+        let venue = instrument.spec.venue;
+        if pattern.venue.is_some_and(|v| v != venue)
+            || pattern
+                .symbol
+                .as_deref()
+                .is_some_and(|s| !s.eq_ignore_ascii_case(&instrument.symbol))
+        {
+            continue;
+        }
+        let channels: Vec<StreamChannel> = match pattern.channel {
+            Some(channel) => vec![channel],
+            None => Channel::supported_by(venue)
+                .iter()
+                .map(|c| StreamChannel::Feed(*c))
+                .chain([StreamChannel::Status])
+                .collect(),
+        };
+        for channel in channels {
+            out.push(format!("{channel}.{venue}.{}", instrument.symbol));
+        }
+    }
+    out
+}

@@ -1,0 +1,289 @@
+//! The WebSocket endpoint `/v1/stream` (axum's upgrade, tokio-tungstenite underneath).
+//!
+//! Each connection runs a reader task (requests → replies and subscriptions) and a
+//! writer (replies, then data drained from its subscription queues, heartbeats and
+//! WebSocket pings). The writer may block on a slow socket; the router never does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use super::auth::{Admission, AuthError};
+use super::encode::{encode_items, Frame};
+use super::outbox::{Admit, Out, Outbox};
+use super::session::Session;
+use super::Shared;
+use crate::fanout::SubQueue;
+use crate::metrics::{now_ns, Hop};
+use crate::protocol::{Encoding, ErrorCode, ServerMessage};
+
+/// Items drained from one queue per pass, so one busy subscription can't starve others.
+const DRAIN: usize = 256;
+
+pub async fn upgrade(
+    State(shared): State<Shared>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let encoding = match params.get("encoding").map(String::as_str) {
+        None | Some("json") => Encoding::Json,
+        Some("binary") => Encoding::Binary,
+        Some(other) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("encoding={other:?}: use encoding=json or encoding=binary"),
+            )
+                .into_response()
+        }
+    };
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let key = bearer.or_else(|| params.get("api_key").cloned());
+    let admission = shared.auth.admit(key.as_deref());
+    let max = shared.config.max_frame_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| serve(socket, shared, admission, encoding))
+}
+
+async fn serve(
+    socket: WebSocket,
+    shared: Shared,
+    admission: Result<Admission, AuthError>,
+    encoding: Encoding,
+) {
+    let (mut sink, stream) = socket.split();
+    let admission = match admission {
+        Ok(admission) => admission,
+        Err(e) => {
+            shared.metrics.error("unauthorized");
+            let error = ServerMessage::error(None, ErrorCode::Unauthorized, e.to_string());
+            let _ = sink.send(Message::Text(error.to_json().into())).await;
+            let closing = ServerMessage::Closing {
+                reason: e.to_string(),
+            };
+            let _ = sink.send(Message::Text(closing.to_json().into())).await;
+            let _ = sink.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    shared.metrics.connection_opened();
+    let notify = Arc::new(Notify::new());
+    let shared_notify = Arc::clone(&notify);
+    let session = Session::new(
+        shared.router.clone(),
+        Arc::clone(&shared.config),
+        admission,
+        encoding,
+        Box::new(move || Arc::clone(&shared_notify)),
+    );
+    let hello = session.hello().to_json();
+    let session = Arc::new(Mutex::new(session));
+    let outbox = Arc::new(Outbox::new(notify, shared.config.max_pending_requests));
+    let reader = tokio::spawn(read_loop(
+        stream,
+        Arc::clone(&session),
+        Arc::clone(&outbox),
+        shared.clone(),
+    ));
+    if sink.send(Message::Text(hello.into())).await.is_ok() {
+        write_loop(&mut sink, &session, &outbox, &shared).await;
+    }
+    reader.abort();
+    let _ = sink.close().await;
+    drop(session);
+    shared.metrics.connection_closed();
+}
+
+async fn read_loop(
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    session: Arc<Mutex<Session>>,
+    outbox: Arc<Outbox>,
+    shared: Shared,
+) {
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(Message::Text(text)) => {
+                match outbox.admit() {
+                    Admit::Handle => {}
+                    Admit::Refuse => {
+                        shared.metrics.error("too_many_pending_requests");
+                        outbox.refuse(None);
+                        continue;
+                    }
+                    Admit::Close => {
+                        outbox.close("too many pending requests: the client does not read replies");
+                        return;
+                    }
+                }
+                let outcome = session.lock().handle(text.as_bytes());
+                for reply in outcome.replies {
+                    if let ServerMessage::Error { code, .. } = &reply {
+                        shared.metrics.error(error_kind(*code));
+                    }
+                    outbox.push(reply);
+                }
+                if let Some(reason) = outcome.close {
+                    outbox.close(reason);
+                    return;
+                }
+            }
+            Ok(Message::Binary(_)) => {
+                shared.metrics.error("unexpected_binary");
+                outbox.push(ServerMessage::error(
+                    None,
+                    ErrorCode::UnexpectedBinary,
+                    "binary frames are not accepted; send control messages as JSON text",
+                ));
+            }
+            Ok(Message::Ping(_) | Message::Pong(_)) => {}
+            Ok(Message::Close(_)) => break,
+            Err(e) => {
+                let text = e.to_string();
+                if text.contains("too long") || text.contains("Space limit") {
+                    shared.metrics.error("frame_too_large");
+                    outbox.push(ServerMessage::error(
+                        None,
+                        ErrorCode::FrameTooLarge,
+                        format!(
+                            "frame larger than {} bytes, the limit",
+                            shared.config.max_frame_bytes
+                        ),
+                    ));
+                    outbox.close("frame too large");
+                } else {
+                    shared.metrics.error("ws_protocol");
+                    outbox.close(format!("protocol error: {text}"));
+                }
+                return;
+            }
+        }
+    }
+    outbox.close("");
+}
+
+pub fn error_kind(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadJson => "bad_json",
+        ErrorCode::UnknownOp => "unknown_op",
+        ErrorCode::RateLimited => "rate_limited",
+        ErrorCode::TooManySubscriptions => "too_many_subscriptions",
+        ErrorCode::FrameTooLarge => "frame_too_large",
+        _ => "bad_request",
+    }
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, shared: &Shared) {
+    let heartbeat = Duration::from_millis(shared.config.heartbeat_ms.max(1));
+    let send_timeout = heartbeat.max(Duration::from_secs(10)) * 3;
+    let mut shutdown = shared.shutdown.clone();
+    let mut last_sent = Instant::now();
+    let mut items = Vec::new();
+    let mut frames = Vec::new();
+    let mut ts = Vec::new();
+    loop {
+        for out in outbox.take() {
+            match out {
+                Out::Text(text) => {
+                    if !send(sink, Message::Text(text.into()), send_timeout).await {
+                        return;
+                    }
+                }
+                Out::Close(reason) => {
+                    if !reason.is_empty() {
+                        let closing = ServerMessage::Closing { reason }.to_json();
+                        let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
+                    }
+                    return;
+                }
+            }
+            last_sent = Instant::now();
+        }
+        let (queues, encoding): (Vec<Arc<SubQueue>>, Encoding) = {
+            let session = session.lock();
+            (session.queues().cloned().collect(), session.encoding)
+        };
+        let mut more = false;
+        for queue in &queues {
+            if let Some(reason) = queue.close_reason() {
+                let closing = ServerMessage::Closing { reason }.to_json();
+                let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
+                return;
+            }
+            items.clear();
+            queue.drain(&mut items, DRAIN);
+            more |= !queue.is_empty();
+            frames.clear();
+            ts.clear();
+            encode_items(&items, encoding, &mut frames, &mut ts);
+            let mut bytes = 0;
+            for frame in frames.drain(..) {
+                bytes += frame.len();
+                let message = match frame {
+                    Frame::Text(text) => Message::Text(text.into()),
+                    Frame::Binary(data) => Message::Binary(data.into()),
+                };
+                if sink.feed(message).await.is_err() {
+                    return;
+                }
+            }
+            if bytes > 0 {
+                if !matches!(
+                    tokio::time::timeout(send_timeout, sink.flush()).await,
+                    Ok(Ok(()))
+                ) {
+                    return;
+                }
+                shared.metrics.sent(items.len() as u64, bytes);
+                shared.metrics.latencies(Hop::Send, ts.iter().copied());
+                last_sent = Instant::now();
+            }
+        }
+        if more {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let idle = last_sent.elapsed();
+        tokio::select! {
+            _ = outbox.notify.notified() => {}
+            _ = tokio::time::sleep(heartbeat.saturating_sub(idle)) => {
+                if last_sent.elapsed() >= heartbeat {
+                    let beat = ServerMessage::Heartbeat { ts: now_ns() }.to_json();
+                    if !send(sink, Message::Text(beat.into()), send_timeout).await
+                        || !send(sink, Message::Ping(Vec::new().into()), send_timeout).await
+                    {
+                        return;
+                    }
+                    last_sent = Instant::now();
+                }
+            }
+            _ = shutdown.changed() => {
+                let closing = ServerMessage::Closing { reason: "server shutting down".into() }.to_json();
+                let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn send(sink: &mut Sink, message: Message, timeout: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(timeout, sink.send(message)).await,
+        Ok(Ok(()))
+    )
+}
