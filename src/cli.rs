@@ -42,6 +42,8 @@ pub enum Command {
     Sim(Box<cmd::sim::Args>),
     Serve(cmd::serve::Args),
     Demo(cmd::demo::Args),
+    Record(cmd::record::Args),
+    Replay(cmd::replay::Args),
     Bars(cmd::bars::Args),
     Trades(cmd::trades::Args),
 }

@@ -12,6 +12,8 @@ fn main() -> std::process::ExitCode {
         Command::Sim(args) => cmd::sim::run(*args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Record(args) => cmd::record::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
         Command::Bars(args) => cmd::bars::run(args),
         Command::Trades(args) => cmd::trades::run(args),
     };

@@ -11,6 +11,8 @@
 pub mod bars;
 pub mod check_config;
 pub mod demo;
+pub mod record;
+pub mod replay;
 pub mod serve;
 pub mod sim;
 pub mod trades;

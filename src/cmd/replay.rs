@@ -1,0 +1,234 @@
+//! `tickd replay`: run a capture through the same decoders and book engine as the
+//! live feed (`tickd_feed::replay::Replayer`) into a journal, deterministically.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tickd_bus::instrument::{InstrumentRegistry, REGISTRY_FILE_NAME};
+use tickd_feed::capture::{CaptureReader, ReadStats};
+use tickd_feed::replay::{ReplayStats, Replayer};
+use tickd_storage::journal::{FsyncPolicy, Journal, JournalConfig};
+
+use crate::exit::{CmdResult, Failure};
+
+/// Files smaller than this replay too fast to need a progress bar.
+const PROGRESS_MIN_BYTES: u64 = 8 << 20;
+
+/// Re-normalize a capture (from `tickd record`) into a journal
+///
+/// Every frame and REST body goes through the venue's own decoder, exactly-once
+/// merge, book sync and sequencer; ts_recv comes from the capture, instrument ids
+/// from DIR/instruments.json plus the captured instrument lists, so the same capture
+/// always gives the same records. Without --into nothing is written (a dry run that
+/// still counts everything).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+    tickd replay day.jsonl.zst --into data/replayed
+    tickd replay day.jsonl --stats json | jq .venues.binance.records")]
+pub struct Args {
+    /// Capture file (JSON Lines; `.zst` = zstd-compressed)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Journal directory to write the records into (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub into: Option<PathBuf>,
+
+    /// Print the counts as a JSON object on stdout instead of a table
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub stats: Option<StatsFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsFormat {
+    Json,
+    Table,
+}
+
+/// What a replay read, produced and wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplaySummary {
+    pub file: PathBuf,
+    pub into: Option<PathBuf>,
+    /// Capture lines read, malformed and truncated.
+    pub read: ReadStats,
+    #[serde(flatten)]
+    pub replay: ReplayStats,
+    /// Records appended to the journal.
+    pub journal_records: u64,
+}
+
+impl ReplaySummary {
+    /// Frames the recorder itself dropped: the capture (and so the replay) is lossy.
+    pub fn capture_dropped(&self) -> u64 {
+        self.replay.venues.values().map(|v| v.capture_dropped).sum()
+    }
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let progress = std::io::stderr().is_terminal();
+    let summary = replay_file(&args.file, args.into.as_deref(), progress)?;
+    match args.stats {
+        Some(StatsFormat::Json) => {
+            let text =
+                serde_json::to_string_pretty(&summary).map_err(|e| Failure::Runtime(e.into()))?;
+            println!("{text}");
+        }
+        _ => print!("{}", table(&summary)),
+    }
+    let dropped = summary.capture_dropped();
+    if dropped > 0 {
+        tracing::error!(
+            "the capture says its recorder dropped {dropped} frames: this data has holes"
+        );
+    }
+    Ok(())
+}
+
+/// Replay `file` (into the journal at `into`, when given); `progress` shows a bar on
+/// stderr for large files.
+pub fn replay_file(
+    file: &Path,
+    into: Option<&Path>,
+    progress: bool,
+) -> Result<ReplaySummary, Failure> {
+    let mut reader = CaptureReader::open(file)
+        .map_err(|e| Failure::Invalid(format!("{}: {e}", file.display())))?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let bar = (progress && size >= PROGRESS_MIN_BYTES).then(|| progress_bar(size));
+    let (registry, mut journal) = match into {
+        Some(dir) => open_output(dir)?,
+        None => (InstrumentRegistry::new(), None),
+    };
+    let mut replayer = Replayer::new(registry);
+    let mut written = 0u64;
+    let mut append_error = None;
+    let mut lines = 0u64;
+    while let Some(item) = reader.next() {
+        let Ok(line) = item else { continue };
+        replayer.push(&line, &mut |record| {
+            if let Some(journal) = journal.as_mut() {
+                match journal.append(record) {
+                    Ok(_) => written += 1,
+                    Err(err) => {
+                        append_error.get_or_insert(err);
+                    }
+                }
+            }
+        });
+        if let Some(err) = append_error.take() {
+            return Err(Failure::Runtime(anyhow::anyhow!("journal: {err}")));
+        }
+        lines += 1;
+        if let Some(bar) = &bar {
+            if lines.is_multiple_of(4096) {
+                bar.set_position(reader.position());
+            }
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let (registry, replay) = replayer.finish();
+    if let Some(journal) = journal {
+        journal
+            .close()
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("journal: {e}")))?;
+        registry
+            .save()
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("instrument registry: {e}")))?;
+    }
+    Ok(ReplaySummary {
+        file: file.to_path_buf(),
+        into: into.map(Path::to_path_buf),
+        read: reader.stats().clone(),
+        replay,
+        journal_records: written,
+    })
+}
+
+fn open_output(dir: &Path) -> Result<(InstrumentRegistry, Option<Journal>), Failure> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(REGISTRY_FILE_NAME);
+    let registry = InstrumentRegistry::open(&path)
+        .map_err(|e| Failure::Invalid(format!("{}: {e}", path.display())))?;
+    let config = JournalConfig {
+        // A replay can be run again: no fsync per block, one at close.
+        fsync: FsyncPolicy::Never,
+        ..JournalConfig::new(dir)
+    };
+    let (journal, _recovery) =
+        Journal::open(config).map_err(|e| Failure::Runtime(anyhow::anyhow!("journal: {e}")))?;
+    Ok((registry, Some(journal)))
+}
+
+fn progress_bar(size: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(size);
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} replay [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// The readable form of the counts.
+pub fn table(s: &ReplaySummary) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let r = &s.read;
+    let _ = writeln!(
+        out,
+        "{}: {} lines, {} malformed, {} truncated{}",
+        s.file.display(),
+        r.lines,
+        r.malformed,
+        r.truncated,
+        r.io_error
+            .as_ref()
+            .map_or(String::new(), |e| format!(", stopped early: {e}"))
+    );
+    for (venue, v) in &s.replay.venues {
+        let records: Vec<String> = v.records.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "{venue:<13} frames {} rest {} | records: {} | decode errors {} unknown symbols {} gaps {} resyncs {} snapshots {}{}",
+            v.ws_frames,
+            v.rest_bodies,
+            if records.is_empty() { "none".into() } else { records.join(", ") },
+            v.decode_errors,
+            v.unknown_symbols,
+            v.gaps,
+            v.resyncs,
+            v.snapshots_applied,
+            if v.capture_dropped > 0 {
+                format!(" | LOSSY CAPTURE: {} frames dropped by the recorder", v.capture_dropped)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if s.replay.unsupported_lines > 0 {
+        let _ = writeln!(
+            out,
+            "lines of venues without a replayable feed: {}",
+            s.replay.unsupported_lines
+        );
+    }
+    match &s.into {
+        Some(dir) => {
+            let _ = writeln!(
+                out,
+                "{} records written to {}",
+                s.journal_records,
+                dir.display()
+            );
+        }
+        None => {
+            let _ = writeln!(out, "dry run: nothing written (use --into DIR)");
+        }
+    }
+    out
+}

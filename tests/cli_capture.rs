@@ -1,0 +1,204 @@
+//! `tickd record` and `tickd replay` as the user runs them (the real binary).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tickd_bus::Venue;
+use tickd_feed::sim::{SimConfig, SimServer, SimSymbol};
+use tickd_storage::journal::{Filter, JournalReader};
+
+const SAMPLE: &str =
+    include_str!("../testdata/exchanges/samples/binance_spot/book_sync_sequence.jsonl");
+
+const EXCHANGE_INFO: &str = r#"{"timezone":"UTC","symbols":[{"symbol":"GNTBTC","status":"TRADING","baseAsset":"GNT","quoteAsset":"BTC","filters":[{"filterType":"PRICE_FILTER","tickSize":"0.00000001"},{"filterType":"LOT_SIZE","stepSize":"1.00000000"}]}]}"#;
+
+fn tickd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tickd"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("tickd runs")
+}
+
+fn line(ts: u64, kind: &str, url: &str, data: &str) -> String {
+    serde_json::json!({"ts_recv": ts, "venue": "binance", "conn": 1, "kind": kind, "url": url, "data": data})
+        .to_string()
+}
+
+/// exchangeInfo, the sample (diff, diff, snapshot, diff), a malformed line and a torn tail.
+fn write_sample_capture(path: &Path) {
+    let mut lines = vec![line(
+        1,
+        "rest",
+        "http://127.0.0.1:1/api/v3/exchangeInfo",
+        EXCHANGE_INFO,
+    )];
+    for (i, text) in SAMPLE.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        lines.push(if text.contains("lastUpdateId") {
+            line(
+                10 + i as u64,
+                "rest",
+                "http://127.0.0.1:1/api/v3/depth?symbol=GNTBTC&limit=1000",
+                text,
+            )
+        } else {
+            line(10 + i as u64, "ws", "ws://127.0.0.1:1/stream", text)
+        });
+    }
+    lines.push("this is not a capture line".into());
+    let mut text = lines.join("\n");
+    text.push_str("\n{\"ts_recv\":99,\"venue\":\"bin");
+    std::fs::write(path, text).unwrap();
+}
+
+fn journal_bytes(dir: &Path) -> Vec<u8> {
+    let reader = JournalReader::open(dir, Filter::all()).expect("journal opens");
+    reader
+        .records()
+        .flat_map(|r| r.as_bytes().to_vec())
+        .collect()
+}
+
+fn stdout_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("--stats json prints one JSON object")
+}
+
+#[test]
+fn replay_of_the_book_sample_gives_the_book_records_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("sample.jsonl");
+    write_sample_capture(&capture);
+    let mut journals = Vec::new();
+    for name in ["a", "b"] {
+        let into = dir.path().join(name);
+        let out = tickd(&[
+            "replay",
+            capture.to_str().unwrap(),
+            "--into",
+            into.to_str().unwrap(),
+            "--stats",
+            "json",
+        ]);
+        let stats = stdout_json(&out);
+        assert_eq!(stats["read"]["lines"], 5, "{stats}");
+        assert_eq!(stats["read"]["malformed"], 1);
+        assert_eq!(stats["read"]["truncated"], 1);
+        let binance = &stats["venues"]["binance"];
+        assert_eq!(binance["records"]["book"], 11, "{stats}");
+        assert_eq!(binance["records"]["bbo"], 1);
+        assert_eq!(binance["snapshots_applied"], 1);
+        assert_eq!(binance["decode_errors"], 0);
+        assert_eq!(stats["journal_records"], 12);
+        assert!(into.join("instruments.json").exists());
+        journals.push(journal_bytes(&into));
+    }
+    assert_eq!(journals[0].len(), 12 * 64, "twelve 64-byte records");
+    assert!(
+        journals[0] == journals[1],
+        "two replays of one capture differ"
+    );
+
+    // The table form (default) for people.
+    let out = tickd(&["replay", capture.to_str().unwrap()]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("5 lines, 1 malformed, 1 truncated"),
+        "{table}"
+    );
+    assert!(table.contains("book 11"), "{table}");
+    assert!(table.contains("dry run"), "{table}");
+}
+
+#[test]
+fn replay_of_a_missing_file_is_a_usage_error() {
+    let out = tickd(&["replay", "/nonexistent/capture.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/capture.jsonl"));
+}
+
+#[test]
+fn record_from_the_simulator_then_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = runtime
+        .block_on(SimServer::start(SimConfig {
+            symbols: SimSymbol::generate(Venue::Binance, 4),
+            rate_per_sec: 500,
+            ..SimConfig::default()
+        }))
+        .expect("sim starts");
+    let addr = sim.local_addr().to_string();
+    let config = include_str!("../configs/demo.toml").replace("127.0.0.1:9100", &addr);
+    let config_path = dir.path().join("tickd.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let capture = dir.path().join("rec.jsonl.zst");
+    let out = tickd(&[
+        "record",
+        "-c",
+        config_path.to_str().unwrap(),
+        "--out",
+        capture.to_str().unwrap(),
+        "--venue",
+        "binance",
+        "--duration",
+        "2",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("REST bodies"), "{stderr}");
+
+    let stats = stdout_json(&tickd(&[
+        "replay",
+        capture.to_str().unwrap(),
+        "--stats",
+        "json",
+    ]));
+    let binance = &stats["venues"]["binance"];
+    assert!(
+        binance["records"]["trade"].as_u64().unwrap_or(0) > 0,
+        "{stats}"
+    );
+    assert!(
+        binance["snapshots_applied"].as_u64().unwrap_or(0) >= 1,
+        "{stats}"
+    );
+    assert_eq!(binance["decode_errors"], 0, "{stats}");
+    assert_eq!(
+        stats["read"]["truncated"], 0,
+        "the capture was finished properly"
+    );
+    assert!(
+        stats["venues"].get("binance-usdm").is_none(),
+        "only --venue binance"
+    );
+
+    let out = tickd(&[
+        "record",
+        "-c",
+        config_path.to_str().unwrap(),
+        "--out",
+        capture.to_str().unwrap(),
+        "--venue",
+        "okx",
+        "--duration",
+        "1",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runtime.block_on(sim.shutdown());
+}
