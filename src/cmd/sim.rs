@@ -49,7 +49,8 @@ pub struct Args {
     #[arg(long, value_name = "N|LIST")]
     pub usdm: Option<String>,
 
-    /// Synthetic market events per second over all symbols [default: 2000]
+    /// Synthetic market steps (book changes or trades) per second over all symbols
+    /// [default: 2000]
     #[arg(long, value_name = "N")]
     pub rate: Option<u32>,
 
@@ -295,6 +296,8 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
             rest_error: args.rest_error,
             stale_snapshot_events: args.stale_snapshot,
         },
+        // A long-running server keeps no per-connection trade-id lists (tests do).
+        trade_record_cap: 0,
         ..SimConfig::default()
     };
     for rules in [&mut config.spot_rules, &mut config.usdm_rules] {

@@ -138,7 +138,9 @@ pub struct SimConfig {
     /// Port 0 picks an ephemeral port; see `SimServer::local_addr`.
     pub listen: SocketAddr,
     pub symbols: Vec<SimSymbol>,
-    /// Synthetic market events per second over all symbols.
+    /// Synthetic market steps per second over all symbols. A step is a book change
+    /// (one depthUpdate, plus a bookTicker when the top moved) or a trade (trade/aggTrade,
+    /// its depthUpdate and bookTicker).
     pub rate_per_sec: u32,
     pub seed: u64,
     pub source: SimSource,

@@ -24,6 +24,11 @@ use super::market::{EventKind, SimEvent};
 use super::routes::{ch, split_stream, PathClass, WsTarget, CHANNELS};
 use super::state::{ConnTrades, GapRecord, Outbound, Shared};
 
+/// Records kept for tests (`SimStats::gaps`, `SimMarketHandle::trades_sent`); a long
+/// `tickd sim` run must not grow without bound.
+const MAX_GAP_RECORDS: usize = 100_000;
+const MAX_CONN_RECORDS: usize = 4_096;
+
 /// Per-symbol depth-skip state (fault "skip sequence range").
 #[derive(Default, Clone, Copy)]
 struct SkipState {
@@ -68,7 +73,13 @@ where
         open: true,
         ..Default::default()
     }));
-    shared.conns.lock().push(record.clone());
+    {
+        let mut conns = shared.conns.lock();
+        if conns.len() >= MAX_CONN_RECORDS {
+            conns.retain(|c| c.lock().open);
+        }
+        conns.push(record.clone());
+    }
     let n_symbols = shared.symbols.len();
     let mut s = Session {
         ws,
@@ -404,6 +415,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 
     fn record_trade(&self, idx: usize, trade_id: u64) {
         let cap = self.shared.config.trade_record_cap;
+        if cap == 0 {
+            return;
+        }
         if let Some(name) = self.shared.symbols.get(idx).map(|s| s.raw.clone()) {
             let mut rec = self.record.lock();
             let ids = rec.trades.entry(name).or_default();
@@ -460,15 +474,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.gaps_made += 1;
         st.skipping = rule.count - 1;
         let mut gaps = self.shared.gaps.lock();
-        st.gap_index = Some(gaps.len());
-        gaps.push(GapRecord {
-            conn: self.conn,
-            venue,
-            symbol,
-            first_update_id: first,
-            last_update_id: last,
-            events: 1,
-        });
+        // Bounded for long runs: past the cap, gaps are still made and counted.
+        st.gap_index = (gaps.len() < MAX_GAP_RECORDS).then_some(gaps.len());
+        if st.gap_index.is_some() {
+            gaps.push(GapRecord {
+                conn: self.conn,
+                venue,
+                symbol,
+                first_update_id: first,
+                last_update_id: last,
+                events: 1,
+            });
+        }
         self.shared
             .fault_counters
             .skipped_depth_events
