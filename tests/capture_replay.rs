@@ -60,6 +60,7 @@ fn a_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
         let summary = record(
             vec![settings],
             &capture,
+            None,
             tokio::time::sleep(Duration::from_millis(3500)),
         )
         .await

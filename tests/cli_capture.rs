@@ -149,6 +149,8 @@ fn record_from_the_simulator_then_replay() {
         config_path.to_str().unwrap(),
         "--out",
         capture.to_str().unwrap(),
+        "--journal",
+        dir.path().join("live").to_str().unwrap(),
         "--venue",
         "binance",
         "--duration",
@@ -157,6 +159,13 @@ fn record_from_the_simulator_then_replay() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("REST bodies"), "{stderr}");
+    // Asked for, the live records go to a journal too.
+    let live = dir.path().join("live");
+    assert!(
+        journal_bytes(&live).len() >= 64,
+        "no live records journaled"
+    );
+    assert!(live.join("instruments.json").exists());
 
     let stats = stdout_json(&tickd(&[
         "replay",

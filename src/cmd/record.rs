@@ -6,20 +6,22 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tickd_bus::instrument::InstrumentRegistry;
-use tickd_bus::ring::ring;
+use tickd_bus::instrument::{InstrumentRegistry, REGISTRY_FILE_NAME};
+use tickd_bus::ring::{ring, Bus};
 use tickd_bus::Venue;
 use tickd_feed::binance::BinanceFeed;
 use tickd_feed::capture::{CaptureSummary, CaptureWriter};
 use tickd_feed::runtime::shutdown_channel;
 use tickd_feed::venue::{spawn_venue, VenueSettings};
+use tickd_storage::journal::{BusWriter, BusWriterConfig, Journal, JournalConfig};
 
 use crate::cmd::serve::{duration_arg, venue_settings};
 use crate::config::load_config;
 use crate::exit::{CmdResult, Failure};
 
-/// The feeds' own rings have no reader while recording: keep them small.
+/// The feeds' rings: small when nothing reads them, roomy for a journal writer.
 const RING: usize = 1 << 12;
+const JOURNAL_RING: usize = 1 << 16;
 
 /// Record raw frames from the configured venues into a capture file
 ///
@@ -49,6 +51,10 @@ pub struct Args {
     /// Stop after this many seconds instead of waiting for Ctrl-C
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
+
+    /// Also write the normalized records to a journal in this directory
+    #[arg(long, value_name = "DIR")]
+    pub journal: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -81,7 +87,8 @@ pub fn run(args: Args) -> CmdResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let summary = runtime.block_on(record(settings, &args.out, async move {
+    let journal = args.journal.as_deref();
+    let summary = runtime.block_on(record(settings, &args.out, journal, async move {
         let deadline = async {
             match duration {
                 Some(d) => tokio::time::sleep(d).await,
@@ -110,18 +117,30 @@ pub fn run(args: Args) -> CmdResult {
     Ok(())
 }
 
-/// Record `settings`' venues into `out` until `stop` completes, then stop the feeds
-/// and finish the file.
+/// Record `settings`' venues into `out` (and their records into the journal at
+/// `journal`, when given) until `stop` completes, then stop the feeds and finish
+/// the file.
 pub async fn record(
     settings: Vec<VenueSettings>,
     out: &Path,
+    journal: Option<&Path>,
     stop: impl Future<Output = ()>,
 ) -> Result<CaptureSummary, Failure> {
+    let registry = match journal {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            let path = dir.join(REGISTRY_FILE_NAME);
+            InstrumentRegistry::open(&path)
+                .map_err(|e| Failure::Invalid(format!("{}: {e}", path.display())))?
+        }
+        None => InstrumentRegistry::new(),
+    }
+    .into_shared();
     let writer = CaptureWriter::create(out)
         .map_err(|e| Failure::Invalid(format!("{}: {e}", out.display())))?;
-    let registry = InstrumentRegistry::new().into_shared();
     let (trigger, shutdown) = shutdown_channel();
-    let mut feeds = Vec::new();
+    let mut planned = Vec::new();
+    let mut bus = Bus::new();
     for mut s in settings {
         let venue = s.venue;
         let Some(feed) = BinanceFeed::for_venue(venue) else {
@@ -129,7 +148,34 @@ pub async fn record(
             continue;
         };
         s.tap = Some(writer.tap(venue));
-        let (producer, _ring) = ring(RING);
+        let (producer, handle) = ring(if journal.is_some() {
+            JOURNAL_RING
+        } else {
+            RING
+        });
+        bus.add(handle);
+        planned.push((feed, s, producer));
+    }
+    if planned.is_empty() {
+        return Err(Failure::Invalid(
+            "no venue to record (binance and binance-usdm have feeds)".into(),
+        ));
+    }
+    let journal_writer = match journal {
+        Some(dir) => {
+            let (journal, _recovery) = Journal::open(JournalConfig::new(dir))
+                .map_err(|e| Failure::Runtime(anyhow::anyhow!("journal: {e}")))?;
+            Some(BusWriter::spawn(
+                bus.subscribe_all(),
+                journal,
+                BusWriterConfig::default(),
+            )?)
+        }
+        None => None,
+    };
+    let mut feeds = Vec::new();
+    for (feed, s, producer) in planned {
+        let venue = s.venue;
         tracing::info!(%venue, symbols = s.symbols.len(), ws = %s.ws_url, "recording");
         let handle = spawn_venue(
             Box::new(feed),
@@ -140,11 +186,6 @@ pub async fn record(
         )
         .map_err(|e| Failure::Runtime(e.into()))?;
         feeds.push(handle);
-    }
-    if feeds.is_empty() {
-        return Err(Failure::Invalid(
-            "no venue to record (binance and binance-usdm have feeds)".into(),
-        ));
     }
     let status = async {
         let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -168,6 +209,16 @@ pub async fn record(
         let venue = feed.venue;
         if let Err(err) = feed.join() {
             failures.push(format!("{venue}: {err}"));
+        }
+    }
+    if let Some(journal_writer) = journal_writer {
+        if let Err(err) = journal_writer.stop() {
+            failures.push(format!("journal: {err}"));
+        }
+        if let Ok(registry) = registry.read() {
+            if let Err(err) = registry.save() {
+                failures.push(format!("instrument registry: {err}"));
+            }
         }
     }
     let summary = writer
