@@ -93,8 +93,14 @@ fn id(v: &Value, key: &str) -> u64 {
 
 /// Binance's documented procedure; then every applied event must leave the client's
 /// book equal to the simulator's true book at that update id.
-async fn sync_and_compare(venue: Venue, ws_path: &str, rest_path: &str) {
-    let sim = SimServer::start(config(4_000)).await.expect("start");
+/// Returns how many applied events overlapped the book (`U <= book_id`).
+async fn sync_and_compare(
+    cfg: SimConfig,
+    venue: Venue,
+    ws_path: &str,
+    rest_path: &str,
+) -> (usize, SimServer) {
+    let sim = SimServer::start(cfg).await.expect("start");
     let addr = sim.local_addr();
     let mut ws = connect(addr, ws_path).await;
     let first = next_json(&mut ws).await;
@@ -111,6 +117,7 @@ async fn sync_and_compare(venue: Venue, ws_path: &str, rest_path: &str) {
     let mut applied = 0;
     let mut prev_u: Option<u64> = None;
     let mut pending = Some(first);
+    let mut overlaps = 0;
     while applied < 300 {
         let ev = match pending.take() {
             Some(ev) => ev,
@@ -123,6 +130,9 @@ async fn sync_and_compare(venue: Venue, ws_path: &str, rest_path: &str) {
                 continue;
             }
             assert!(big_u <= book_id + 1, "gap: U={big_u} after {book_id}");
+            if applied > 0 && big_u <= book_id {
+                overlaps += 1;
+            }
         } else {
             if u < last_id {
                 continue;
@@ -153,22 +163,43 @@ async fn sync_and_compare(venue: Venue, ws_path: &str, rest_path: &str) {
             "book differs at u={u}"
         );
     }
-    sim.shutdown().await;
+    (overlaps, sim)
 }
 
 #[tokio::test]
 async fn spot_snapshot_plus_diffs_equals_the_true_book() {
-    sync_and_compare(Venue::Binance, "/ws/btcusdt@depth", "/api/v3/depth").await;
+    let (overlaps, sim) = sync_and_compare(
+        config(4_000),
+        Venue::Binance,
+        "/ws/btcusdt@depth",
+        "/api/v3/depth",
+    )
+    .await;
+    assert_eq!(overlaps, 0);
+    sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn usdm_snapshot_plus_diffs_equals_the_true_book() {
-    sync_and_compare(
-        Venue::BinanceUsdm,
-        "/public/ws/btcusdt@depth@100ms",
-        "/fapi/v1/depth",
-    )
-    .await;
+    let path = "/public/ws/btcusdt@depth@100ms";
+    let (_, sim) =
+        sync_and_compare(config(4_000), Venue::BinanceUsdm, path, "/fapi/v1/depth").await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn overlapping_ranges_and_unknown_deletes_keep_the_book_right() {
+    let mut cfg = config(4_000);
+    cfg.faults.overlap_every = Some(5);
+    cfg.faults.unknown_delete_every = Some(7);
+    let (overlaps, sim) =
+        sync_and_compare(cfg, Venue::Binance, "/ws/btcusdt@depth", "/api/v3/depth").await;
+    let faults = sim.stats().faults;
+    assert!(
+        overlaps > 0 && faults.overlaps > 0 && faults.unknown_deletes > 0,
+        "{overlaps} {faults:?}"
+    );
+    sim.shutdown().await;
 }
 
 #[tokio::test]

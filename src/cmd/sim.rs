@@ -136,6 +136,15 @@ pub struct Args {
     #[arg(long, value_name = "N", help_heading = "Faults")]
     pub stale_snapshot: Option<u32>,
 
+    /// Fault (spot): every Nth depth event is sent merged with the previous one
+    /// (an overlapping U..u range)
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub overlap_every: Option<u32>,
+
+    /// Fault: every Nth depth event also deletes a level no book has
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub unknown_delete_every: Option<u32>,
+
     /// Print stats to stderr every this many seconds (0 = never)
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub stats_every: u64,
@@ -295,6 +304,8 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
             refuse_every: args.refuse_every,
             rest_error: args.rest_error,
             stale_snapshot_events: args.stale_snapshot,
+            overlap_every: args.overlap_every,
+            unknown_delete_every: args.unknown_delete_every,
         },
         // A long-running server keeps no per-connection trade-id lists (tests do).
         trade_record_cap: 0,

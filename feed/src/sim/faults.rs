@@ -53,6 +53,11 @@ pub struct FaultConfig {
     /// REST depth snapshots are this many depth events old (a snapshot whose
     /// `lastUpdateId` may be behind the client's first buffered `U`).
     pub stale_snapshot_events: Option<u32>,
+    /// Spot: every Nth depth event of a symbol is sent merged with the previous one
+    /// (an overlapping `U..u` range the client must apply).
+    pub overlap_every: Option<u32>,
+    /// Every Nth depth event also deletes a price level no book has.
+    pub unknown_delete_every: Option<u32>,
 }
 
 impl Default for FaultConfig {
@@ -69,6 +74,8 @@ impl Default for FaultConfig {
             refuse_every: None,
             rest_error: None,
             stale_snapshot_events: None,
+            overlap_every: None,
+            unknown_delete_every: None,
         }
     }
 }
@@ -85,6 +92,8 @@ pub struct FaultCounts {
     pub refused: u64,
     pub rest_errors: u64,
     pub stale_snapshots: u64,
+    pub overlaps: u64,
+    pub unknown_deletes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +107,8 @@ pub(crate) struct FaultCounters {
     pub refused: AtomicU64,
     pub rest_errors: AtomicU64,
     pub stale_snapshots: AtomicU64,
+    pub overlaps: AtomicU64,
+    pub unknown_deletes: AtomicU64,
 }
 
 impl FaultCounters {
@@ -112,6 +123,8 @@ impl FaultCounters {
             refused: self.refused.load(Relaxed),
             rest_errors: self.rest_errors.load(Relaxed),
             stale_snapshots: self.stale_snapshots.load(Relaxed),
+            overlaps: self.overlaps.load(Relaxed),
+            unknown_deletes: self.unknown_deletes.load(Relaxed),
         }
     }
 }

@@ -20,6 +20,7 @@ mod frames;
 mod generator;
 mod market;
 mod replay;
+mod reshape;
 mod rest;
 mod routes;
 mod server;

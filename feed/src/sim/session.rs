@@ -21,6 +21,7 @@ use super::control::{self, Op};
 use super::faults::corrupt;
 use super::frames::FrameWriter;
 use super::market::{EventKind, SimEvent};
+use super::reshape::DepthReshaper;
 use super::routes::{ch, split_stream, PathClass, WsTarget, CHANNELS};
 use super::state::{ConnTrades, GapRecord, Outbound, Shared};
 
@@ -54,6 +55,7 @@ struct Session<S> {
     gaps_made: u32,
     record: Arc<Mutex<ConnTrades>>,
     reply: Vec<u8>,
+    reshaper: DepthReshaper,
 }
 
 enum Flow {
@@ -96,6 +98,7 @@ where
         gaps_made: 0,
         record: record.clone(),
         reply: Vec::new(),
+        reshaper: DepthReshaper::new(n_symbols),
     };
     // Receive before subscribing, so nothing published after the subscription is missed.
     let rx = shared.tx.subscribe();
@@ -391,9 +394,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             EventKind::ForceOrder { .. } => ch::FORCE_ORDER,
         } & mask;
-        if bits == 0 || (bits & ch::ANY_DEPTH != 0 && self.skip_depth(ev)) {
+        if bits & ch::ANY_DEPTH != 0 && self.skip_depth(ev) {
+            self.reshaper.forget(idx);
             return true;
         }
+        if bits == 0 {
+            return true;
+        }
+        let reshaped = if bits & ch::ANY_DEPTH != 0 {
+            let faults = self.shared.faults.read();
+            self.reshaper
+                .reshape(ev, self.class.venue(), &faults, &self.shared.fault_counters)
+        } else {
+            None
+        };
+        let ev = reshaped.as_ref().unwrap_or(ev);
         if let EventKind::Trade { trade_id, .. } = ev.kind {
             self.record_trade(idx, trade_id);
         }
