@@ -1,7 +1,8 @@
 //! The HTTP API on the WebSocket port: history (`/v1/bars`, `/v1/trades`, `/v1/book`),
 //! `/v1/instruments`, `/v1/status`, `/metrics` (Prometheus) and `/health`.
 //! Decimals are strings; bars and trades also come as CSV (`format=csv`).
-//! Bad parameters get a 400 whose body says what is valid.
+//! Bad parameters get a 400 whose body says what is valid. History comes from
+//! `tickd_storage::history` over the journal directory given to `Gateway::start`.
 
 pub mod history;
 pub mod params;
@@ -42,6 +43,7 @@ fn bad(message: String) -> Response {
 fn failed(error: history::HistoryError) -> Response {
     let status = match error {
         history::HistoryError::NoJournal => StatusCode::NOT_FOUND,
+        history::HistoryError::BadQuery(_) => StatusCode::BAD_REQUEST,
         history::HistoryError::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, axum::Json(json!({"error": error.to_string()}))).into_response()
@@ -119,7 +121,7 @@ async fn bars(State(shared): State<Shared>, Query(p): Query<Params>) -> Response
     let dir = shared.journal_dir.clone();
     let id = instrument.id;
     let result = tokio::task::spawn_blocking(move || {
-        history::bars(dir.as_deref(), venue, id, interval, from, to)
+        history::bars(dir.as_deref(), venue, id, interval, (from, to))
     })
     .await;
     let bars = match result {
@@ -175,7 +177,7 @@ async fn trades(State(shared): State<Shared>, Query(p): Query<Params>) -> Respon
     let dir = shared.journal_dir.clone();
     let id = instrument.id;
     let result = tokio::task::spawn_blocking(move || {
-        history::trades(dir.as_deref(), venue, id, from, to, limit)
+        history::trades(dir.as_deref(), venue, id, (from, to), limit)
     })
     .await;
     let trades = match result {
@@ -226,26 +228,29 @@ async fn book(State(shared): State<Shared>, Query(p): Query<Params>) -> Response
         Ok(v) => v,
         Err(e) => return bad(e),
     };
-    let book = match at {
-        None => {
-            let image = shared.router.book_image(venue, instrument.id);
-            image.map(|records| {
+    let levels = match at {
+        None => shared
+            .router
+            .book_image(venue, instrument.id)
+            .map(|records| {
                 let mut replay = tickd_normalizer::book::BookReplay::new();
                 for r in &records {
                     let _ = replay.apply_record(r);
                 }
-                replay
-            })
-        }
+                let book = replay.book();
+                (
+                    book.top_n(BookSide::Bid, depth),
+                    book.top_n(BookSide::Ask, depth),
+                    replay.last_update_id(),
+                    false,
+                )
+            }),
         Some(at) => {
             let dir = shared.journal_dir.clone();
             let id = instrument.id;
-            match tokio::task::spawn_blocking(move || {
-                history::book_at(dir.as_deref(), venue, id, at)
-            })
-            .await
-            {
-                Ok(Ok(book)) => book,
+            let query = move || history::book_at(dir.as_deref(), venue, id, at, depth);
+            match tokio::task::spawn_blocking(query).await {
+                Ok(Ok(book)) => book.map(|b| (b.bids, b.asks, b.update_id, b.gap_since_snapshot)),
                 Ok(Err(e)) => return failed(e),
                 Err(_) => {
                     return failed(history::HistoryError::Journal("query task failed".into()))
@@ -253,23 +258,22 @@ async fn book(State(shared): State<Shared>, Query(p): Query<Params>) -> Response
             }
         }
     };
-    let Some(book) = book else {
+    let Some((bids, asks, update_id, gap)) = levels else {
         return (
             StatusCode::NOT_FOUND,
             axum::Json(json!({"error": "no complete book for this instrument at that time"})),
         )
             .into_response();
     };
-    let side = |s: BookSide| -> Vec<Value> {
-        book.book()
-            .top_n(s, depth)
+    let side = |levels: &[tickd_normalizer::Level]| -> Vec<Value> {
+        levels
             .iter()
             .map(|l| json!([l.price.to_string(), l.size.to_string()]))
             .collect()
     };
     axum::Json(json!({
-        "venue": venue.as_str(), "symbol": instrument.symbol, "update_id": book.last_update_id(),
-        "bids": side(BookSide::Bid), "asks": side(BookSide::Ask),
+        "venue": venue.as_str(), "symbol": instrument.symbol, "update_id": update_id,
+        "gap_since_snapshot": gap, "bids": side(&bids), "asks": side(&asks),
     }))
     .into_response()
 }

@@ -53,9 +53,12 @@ pub async fn upgrade(
         .map(str::to_string);
     let key = bearer.or_else(|| params.get("api_key").cloned());
     let admission = shared.auth.admit(key.as_deref());
-    let max = shared.config.max_frame_bytes;
-    ws.max_message_size(max)
-        .max_frame_size(max)
+    // Frames up to the configured limit are checked by `read_loop`, which can still
+    // answer with `error` and `closing`; far larger ones are cut off by tungstenite
+    // itself (a close with code 1009), which bounds the memory a frame can take.
+    let hard_max = shared.config.max_frame_bytes.saturating_mul(16);
+    ws.max_message_size(hard_max)
+        .max_frame_size(hard_max)
         .on_upgrade(move |socket| serve(socket, shared, admission, encoding))
 }
 
@@ -116,6 +119,14 @@ async fn read_loop(
 ) {
     while let Some(message) = stream.next().await {
         match message {
+            Ok(Message::Text(text)) if text.len() > shared.config.max_frame_bytes => {
+                frame_too_large(&outbox, &shared);
+                return;
+            }
+            Ok(Message::Binary(data)) if data.len() > shared.config.max_frame_bytes => {
+                frame_too_large(&outbox, &shared);
+                return;
+            }
             Ok(Message::Text(text)) => {
                 match outbox.admit() {
                     Admit::Handle => {}
@@ -154,16 +165,7 @@ async fn read_loop(
             Err(e) => {
                 let text = e.to_string();
                 if text.contains("too long") || text.contains("Space limit") {
-                    shared.metrics.error("frame_too_large");
-                    outbox.push(ServerMessage::error(
-                        None,
-                        ErrorCode::FrameTooLarge,
-                        format!(
-                            "frame larger than {} bytes, the limit",
-                            shared.config.max_frame_bytes
-                        ),
-                    ));
-                    outbox.close("frame too large");
+                    frame_too_large(&outbox, &shared);
                 } else {
                     shared.metrics.error("ws_protocol");
                     outbox.close(format!("protocol error: {text}"));
@@ -173,6 +175,19 @@ async fn read_loop(
         }
     }
     outbox.close("");
+}
+
+fn frame_too_large(outbox: &Outbox, shared: &Shared) {
+    shared.metrics.error("frame_too_large");
+    outbox.push(ServerMessage::error(
+        None,
+        ErrorCode::FrameTooLarge,
+        format!(
+            "frame larger than {} bytes, the limit",
+            shared.config.max_frame_bytes
+        ),
+    ));
+    outbox.close("frame too large");
 }
 
 pub fn error_kind(code: ErrorCode) -> &'static str {

@@ -1,0 +1,229 @@
+//! The HTTP API against a real journal with known trades: bars (JSON and CSV), trades,
+//! bad parameters, instruments, status, metrics and health.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use tickd_bus::record::TradeMsg;
+use tickd_bus::{Price, RecordBuf, RecordHeader, Size, Venue};
+use tickd_storage::journal::{Journal, JournalConfig};
+
+/// 2026-01-01T00:00:00Z.
+const JAN1: u64 = 1_767_225_600_000_000_000;
+const SEC: u64 = 1_000_000_000;
+
+fn trade(id: u32, ts: u64, price: &str, size: &str) -> RecordBuf {
+    RecordBuf::new(&TradeMsg {
+        hd: RecordHeader::new::<TradeMsg>(Venue::Binance, id, ts, ts + 1_000),
+        price: Price::parse_str(price).unwrap(),
+        size: Size::parse_str(size).unwrap(),
+        trade_id: ts,
+        trade_id_hi: 0,
+        side: 2,
+        _reserved: [0; 7],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bars_and_trades_from_a_journal_with_known_trades() {
+    let dir = tempfile::tempdir().unwrap();
+    // The registry ids match the fixture's: BTC-USDT on binance is the first one.
+    let btc = 1;
+    // Minute 0: 100.5 x1, 102 x0.5, 99.25 x2, 101 x1  → O 100.5 H 102 L 99.25 C 101 V 4.5
+    // Minute 1: 103 x0.1                              → O=H=L=C 103 V 0.1
+    // Minute 3: 98 x3, 97.5 x1                        → O 98 H 98 L 97.5 C 97.5 V 4
+    let trades = [
+        (0, "100.5", "1"),
+        (10, "102", "0.5"),
+        (20, "99.25", "2"),
+        (59, "101", "1"),
+        (60, "103", "0.1"),
+        (185, "98", "3"),
+        (190, "97.5", "1"),
+    ];
+    {
+        let (mut journal, _) = Journal::open(JournalConfig::new(dir.path())).unwrap();
+        for (s, price, size) in trades {
+            journal
+                .append(&trade(btc, JAN1 + s * SEC, price, size))
+                .unwrap();
+        }
+        journal.close().unwrap();
+    }
+    let f = start_with_journal(test_config(), Some(dir.path().to_path_buf())).await;
+    assert_eq!(f.id(Venue::Binance, "BTC-USDT"), btc);
+    let addr = f.gateway.local_addr();
+    let range = format!("from={JAN1}&to={}", JAN1 + 3_600 * SEC);
+
+    let (status, body) = http_get(
+        addr,
+        &format!("/v1/bars?venue=binance&symbol=BTC-USDT&interval=1m&{range}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    let bars: Vec<Vec<String>> = json["bars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            ["open", "high", "low", "close", "volume"]
+                .iter()
+                .map(|k| b[k].as_str().unwrap().to_string())
+                .chain([b["trade_count"].to_string(), b["start_ns"].to_string()])
+                .collect()
+        })
+        .collect();
+    let want = |o: &str, h: &str, l: &str, c: &str, v: &str, n: u32, minute: u64| -> Vec<String> {
+        [o, h, l, c, v]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([n.to_string(), (JAN1 + minute * 60 * SEC).to_string()])
+            .collect()
+    };
+    assert_eq!(
+        bars,
+        vec![
+            want("100.5", "102", "99.25", "101", "4.5", 4, 0),
+            want("103", "103", "103", "103", "0.1", 1, 1),
+            want("98", "98", "97.5", "97.5", "4", 2, 3),
+        ]
+    );
+    // Notional is exact: 100.5 + 51 + 198.5 + 101 = 451.
+    assert_eq!(
+        json["bars"][0]["notional"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('0')
+            .trim_end_matches('.'),
+        "451"
+    );
+
+    // The same as CSV, by the venue's own symbol, over a 5-minute interval.
+    let (status, csv) = http_get(
+        addr,
+        &format!("/v1/bars?venue=binance&symbol=BTCUSDT&interval=5m&format=csv&{range}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "start_ns,open,high,low,close,volume,notional,trade_count"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    let row: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(&row[1..6], &["100.5", "103", "97.5", "97.5", "8.6"]);
+    assert_eq!(row[7], "7");
+
+    // Trades, JSON and CSV, limited.
+    let (status, body) = http_get(
+        addr,
+        &format!("/v1/trades?venue=binance&symbol=BTC-USDT&limit=3&{range}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    let prices: Vec<&str> = json["trades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["price"].as_str().unwrap())
+        .collect();
+    assert_eq!(prices, ["100.5", "102", "99.25"]);
+    assert_eq!(json["trades"][0]["side"], "sell");
+    let (_, csv) = http_get(
+        addr,
+        &format!("/v1/trades?venue=binance&symbol=BTC-USDT&format=csv&{range}"),
+    )
+    .await;
+    assert_eq!(csv.lines().count(), 1 + trades.len());
+
+    // Bad parameters: 400 with what is valid.
+    for (path, hint) in [
+        ("/v1/bars?venue=binance&symbol=BTC-USDT&interval=7x", "1m"),
+        ("/v1/bars?venue=ftx&symbol=BTC-USDT", "binance-usdm"),
+        ("/v1/bars?venue=binance&symbol=DOGE-USDT", "/v1/instruments"),
+        ("/v1/bars?venue=binance", "symbol"),
+        (
+            "/v1/bars?venue=binance&symbol=BTC-USDT&from=yesterday",
+            "RFC 3339",
+        ),
+        (
+            "/v1/bars?venue=binance&symbol=BTC-USDT&from=20&to=10",
+            "before",
+        ),
+        ("/v1/trades?venue=binance&symbol=BTC-USDT&limit=0", "1 to"),
+        ("/v1/trades?venue=binance&symbol=BTC-USDT&format=xml", "csv"),
+    ] {
+        let (status, body) = http_get(addr, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains(hint), "{path}: {body}");
+    }
+
+    // Instruments, status, metrics, health.
+    let (status, body) = http_get(addr, "/v1/instruments?venue=binance").await;
+    assert_eq!(status, 200);
+    let list: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{body}");
+    let (status, body) = http_get(addr, "/v1/status").await;
+    assert_eq!(status, 200);
+    assert!(serde_json::from_str::<Value>(&body).unwrap()["connections"].is_i64());
+    let (status, body) = http_get(addr, "/metrics").await;
+    assert_eq!(status, 200);
+    for name in [
+        "tickd_gateway_messages_out_total",
+        "tickd_gateway_drops_total",
+        "tickd_gateway_subscribers",
+        "tickd_gateway_errors_total",
+    ] {
+        assert!(body.contains(name), "{name} missing");
+    }
+    assert_eq!(http_get(addr, "/health").await, (200, "ok\n".to_string()));
+    f.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_without_a_journal_says_so_and_live_book_is_served() {
+    use tickd_bus::record::{BookAction, BookSide};
+    use tickd_bus::Flags;
+    let mut f = start(test_config()).await;
+    let addr = f.gateway.local_addr();
+    let (status, body) = http_get(addr, "/v1/bars?venue=binance&symbol=BTC-USDT").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("no journal"), "{body}");
+    let (v, s) = (Venue::Binance, "BTC-USDT");
+    f.publish(f.delta(
+        (v, s),
+        BookSide::Bid,
+        BookAction::Clear,
+        (0, 0),
+        Flags::SNAPSHOT,
+        1,
+    ));
+    f.publish(f.delta(
+        (v, s),
+        BookSide::Bid,
+        BookAction::Set,
+        (100_000_000_000, 300_000_000),
+        Flags::SNAPSHOT.union(Flags::LAST),
+        1,
+    ));
+    // Wait until the router applied it: a trade subscription sees a later record.
+    let mut probe = subscribed(ws_client(
+        &f,
+        &["trades.binance.BTC-USDT"],
+        tickd_gateway::protocol::Encoding::Json,
+    ))
+    .await;
+    f.publish(f.trade(v, s, 1));
+    collect(&mut probe, 1).await;
+    let (status, body) = http_get(addr, "/v1/book?venue=binance&symbol=BTC-USDT").await;
+    assert_eq!(status, 200, "{body}");
+    let book: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(book["bids"][0][0], "100");
+    assert_eq!(book["bids"][0][1], "3");
+    assert_eq!(book["asks"].as_array().unwrap().len(), 0);
+    f.gateway.shutdown().await;
+}
