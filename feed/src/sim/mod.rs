@@ -17,6 +17,7 @@ mod config;
 mod control;
 mod faults;
 mod frames;
+mod gaps;
 mod generator;
 mod market;
 mod replay;

@@ -20,28 +20,19 @@ use tokio_tungstenite::WebSocketStream;
 use super::control::{self, Op};
 use super::faults::corrupt;
 use super::frames::FrameWriter;
+use super::gaps::GapInjector;
 use super::market::{EventKind, SimEvent};
 use super::reshape::DepthReshaper;
 use super::routes::{ch, split_stream, PathClass, WsTarget, CHANNELS};
-use super::state::{ConnTrades, GapRecord, Outbound, Shared};
+use super::state::{ConnTrades, Outbound, Shared};
 
-/// Records kept for tests (`SimStats::gaps`, `SimMarketHandle::trades_sent`); a long
-/// `tickd sim` run must not grow without bound.
-const MAX_GAP_RECORDS: usize = 100_000;
+/// Connection records kept for `SimMarketHandle::trades_sent`; a long `tickd sim`
+/// run must not grow without bound.
 const MAX_CONN_RECORDS: usize = 4_096;
-
-/// Per-symbol depth-skip state (fault "skip sequence range").
-#[derive(Default, Clone, Copy)]
-struct SkipState {
-    seen: u32,
-    skipping: u32,
-    gap_index: Option<usize>,
-}
 
 struct Session<S> {
     ws: WebSocketStream<S>,
     shared: Arc<Shared>,
-    conn: u64,
     class: PathClass,
     /// In subscription order, for LIST_SUBSCRIPTIONS.
     streams: Vec<String>,
@@ -51,8 +42,7 @@ struct Session<S> {
     writer: FrameWriter,
     frames: u64,
     inbound: VecDeque<Instant>,
-    skips: Vec<SkipState>,
-    gaps_made: u32,
+    gaps: GapInjector,
     record: Arc<Mutex<ConnTrades>>,
     reply: Vec<u8>,
     reshaper: DepthReshaper,
@@ -87,15 +77,13 @@ where
         ws,
         writer: FrameWriter::new(target.combined, target.micros, shared.config.send_time_unit),
         shared: shared.clone(),
-        conn,
         class: target.class,
         streams: Vec::new(),
         stream_set: HashSet::new(),
         masks: vec![0; n_symbols],
         frames: 0,
         inbound: VecDeque::new(),
-        skips: vec![SkipState::default(); n_symbols],
-        gaps_made: 0,
+        gaps: GapInjector::new(conn, n_symbols),
         record: record.clone(),
         reply: Vec::new(),
         reshaper: DepthReshaper::new(n_symbols),
@@ -394,7 +382,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             EventKind::ForceOrder { .. } => ch::FORCE_ORDER,
         } & mask;
-        if bits & ch::ANY_DEPTH != 0 && self.skip_depth(ev) {
+        if bits & ch::ANY_DEPTH != 0 && self.gaps.skip(ev, &self.shared) {
             self.reshaper.forget(idx);
             return true;
         }
@@ -440,72 +428,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 ids.push(trade_id);
             }
         }
-    }
-
-    /// The "skip sequence range" fault: true when this depth event is dropped.
-    fn skip_depth(&mut self, ev: &SimEvent) -> bool {
-        let EventKind::Depth { first, last, .. } = ev.kind else {
-            return false;
-        };
-        let faults = self.shared.faults.read();
-        let Some(rule) = faults.skip_depth.as_ref() else {
-            return false;
-        };
-        let idx = ev.sym as usize;
-        let Some(info) = self.shared.symbols.get(idx) else {
-            return false;
-        };
-        if rule
-            .symbol
-            .as_ref()
-            .is_some_and(|s| !s.eq_ignore_ascii_case(&info.raw))
-        {
-            return false;
-        }
-        let (venue, symbol) = (info.venue, info.raw.clone());
-        let Some(st) = self.skips.get_mut(idx) else {
-            return false;
-        };
-        if st.skipping > 0 {
-            st.skipping -= 1;
-            if let Some(i) = st.gap_index {
-                if let Some(g) = self.shared.gaps.lock().get_mut(i) {
-                    g.last_update_id = last;
-                    g.events += 1;
-                }
-            }
-            self.shared
-                .fault_counters
-                .skipped_depth_events
-                .fetch_add(1, Relaxed);
-            return true;
-        }
-        st.seen += 1;
-        let limit_reached =
-            rule.max_per_connection != 0 && self.gaps_made >= rule.max_per_connection;
-        if rule.every == 0 || rule.count == 0 || st.seen % rule.every != 0 || limit_reached {
-            return false;
-        }
-        self.gaps_made += 1;
-        st.skipping = rule.count - 1;
-        let mut gaps = self.shared.gaps.lock();
-        // Bounded for long runs: past the cap, gaps are still made and counted.
-        st.gap_index = (gaps.len() < MAX_GAP_RECORDS).then_some(gaps.len());
-        if st.gap_index.is_some() {
-            gaps.push(GapRecord {
-                conn: self.conn,
-                venue,
-                symbol,
-                first_update_id: first,
-                last_update_id: last,
-                events: 1,
-            });
-        }
-        self.shared
-            .fault_counters
-            .skipped_depth_events
-            .fetch_add(1, Relaxed);
-        true
     }
 
     /// Queue `writer.buf` (after any corruption fault) without flushing.
