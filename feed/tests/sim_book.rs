@@ -93,13 +93,14 @@ fn id(v: &Value, key: &str) -> u64 {
 
 /// Binance's documented procedure; then every applied event must leave the client's
 /// book equal to the simulator's true book at that update id.
-/// Returns how many applied events overlapped the book (`U <= book_id`).
+/// Returns how many applied events overlapped the book (`U <= book_id`) and the most
+/// levels one event carried.
 async fn sync_and_compare(
     cfg: SimConfig,
     venue: Venue,
     ws_path: &str,
     rest_path: &str,
-) -> (usize, SimServer) {
+) -> ((usize, usize), SimServer) {
     let sim = SimServer::start(cfg).await.expect("start");
     let addr = sim.local_addr();
     let mut ws = connect(addr, ws_path).await;
@@ -118,6 +119,7 @@ async fn sync_and_compare(
     let mut prev_u: Option<u64> = None;
     let mut pending = Some(first);
     let mut overlaps = 0;
+    let mut max_levels = 0;
     while applied < 300 {
         let ev = match pending.take() {
             Some(ev) => ev,
@@ -150,6 +152,7 @@ async fn sync_and_compare(
             prev_u = Some(u);
         }
         book.apply(&ev);
+        max_levels = max_levels.max(levels(&ev["b"]).len() + levels(&ev["a"]).len());
         book_id = u;
         applied += 1;
         let truth = sim
@@ -163,12 +166,12 @@ async fn sync_and_compare(
             "book differs at u={u}"
         );
     }
-    (overlaps, sim)
+    ((overlaps, max_levels), sim)
 }
 
 #[tokio::test]
 async fn spot_snapshot_plus_diffs_equals_the_true_book() {
-    let (overlaps, sim) = sync_and_compare(
+    let ((overlaps, max_levels), sim) = sync_and_compare(
         config(4_000),
         Venue::Binance,
         "/ws/btcusdt@depth",
@@ -176,6 +179,7 @@ async fn spot_snapshot_plus_diffs_equals_the_true_book() {
     )
     .await;
     assert_eq!(overlaps, 0);
+    assert!(max_levels <= 6, "one change per event: {max_levels}");
     sim.shutdown().await;
 }
 
@@ -188,11 +192,32 @@ async fn usdm_snapshot_plus_diffs_equals_the_true_book() {
 }
 
 #[tokio::test]
+async fn batched_depth_events_still_rebuild_the_true_book() {
+    for (venue, ws_path, rest_path) in [
+        (Venue::Binance, "/ws/btcusdt@depth@100ms", "/api/v3/depth"),
+        (
+            Venue::BinanceUsdm,
+            "/public/ws/btcusdt@depth@100ms",
+            "/fapi/v1/depth",
+        ),
+    ] {
+        let mut cfg = config(20_000);
+        cfg.depth_interval = Some(std::time::Duration::from_millis(5));
+        let ((_, max_levels), sim) = sync_and_compare(cfg, venue, ws_path, rest_path).await;
+        assert!(
+            max_levels > 6,
+            "events must batch many changes: {max_levels}"
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn overlapping_ranges_and_unknown_deletes_keep_the_book_right() {
     let mut cfg = config(4_000);
     cfg.faults.overlap_every = Some(5);
     cfg.faults.unknown_delete_every = Some(7);
-    let (overlaps, sim) =
+    let ((overlaps, _), sim) =
         sync_and_compare(cfg, Venue::Binance, "/ws/btcusdt@depth", "/api/v3/depth").await;
     let faults = sim.stats().faults;
     assert!(

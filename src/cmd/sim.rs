@@ -54,6 +54,11 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub rate: Option<u32>,
 
+    /// Send one depthUpdate per symbol every MS milliseconds holding all changes since
+    /// the last (Binance: 100 or 1000); without it, one per book change
+    #[arg(long, value_name = "MS")]
+    pub depth_interval: Option<u64>,
+
     /// Random seed; the same seed gives the same market
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -286,6 +291,7 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
         },
         max_connection_lifetime: secs(args.lifetime).map_err(bad)?,
         shutdown_notice_at_lifetime: args.shutdown_notice,
+        depth_interval: args.depth_interval.map(Duration::from_millis),
         send_time_unit: args.send_time,
         faults: FaultConfig {
             drop_after: args.drop_every.map(secs).transpose().map_err(bad)?,

@@ -151,6 +151,9 @@ pub struct SimConfig {
     pub send_time_unit: Option<SendTimeUnit>,
     pub spot_rules: ConnectionRules,
     pub usdm_rules: ConnectionRules,
+    /// `None`: one depthUpdate per book change. `Some(d)`: one per symbol every `d`,
+    /// holding every change since the last (as Binance's 100 ms / 1000 ms streams do).
+    pub depth_interval: Option<Duration>,
     /// Book digests kept per symbol for `book_at`.
     pub history_len: usize,
     /// Levels per side the synthetic book holds.
@@ -178,6 +181,7 @@ impl Default for SimConfig {
             send_time_unit: None,
             spot_rules: ConnectionRules::SPOT,
             usdm_rules: ConnectionRules::USDM,
+            depth_interval: None,
             history_len: 4096,
             book_depth: 50,
             queue_len: 65_536,

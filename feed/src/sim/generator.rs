@@ -22,6 +22,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let start = Instant::now();
     let mut done: u64 = 0;
     let mut seconds: u64 = 0;
+    let mut next_flush = Duration::ZERO;
     let mut batch = Vec::with_capacity(burst as usize * 4);
     loop {
         tokio::select! {
@@ -42,6 +43,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             let mut emit = |ev| batch.push(Arc::new(Outbound::Market(ev)));
             for _ in 0..n {
                 market.step(now, &mut emit);
+            }
+            if let Some(every) = shared.config.depth_interval.filter(|d| !d.is_zero()) {
+                if elapsed >= next_flush {
+                    market.flush_depth(now, &mut emit);
+                    next_flush = elapsed + every;
+                }
             }
             if elapsed.as_secs() > seconds {
                 seconds = elapsed.as_secs();

@@ -80,6 +80,8 @@ pub(crate) struct SymbolBook {
     history: VecDeque<DepthRecord>,
     pub open_interest: Size,
     last_force_order_ns: u64,
+    /// Batched depth changes not yet sent: first update id, bids, asks.
+    pending: Option<(u64, Vec<Level>, Vec<Level>)>,
 }
 
 fn apply(side: &mut Side, levels: &[Level]) {
@@ -118,6 +120,8 @@ pub(crate) struct Market {
     usdm_seq: u64,
     history_len: usize,
     depth: usize,
+    /// Collect depth changes and emit them at `flush_depth` (see `SimConfig::depth_interval`).
+    pub batch_depth: bool,
 }
 
 impl Market {
@@ -147,6 +151,7 @@ impl Market {
                     history: VecDeque::new(),
                     open_interest: Size::from_raw(Size::ONE_RAW * 1000),
                     last_force_order_ns: 0,
+                    pending: None,
                 }
             })
             .collect();
@@ -156,6 +161,7 @@ impl Market {
             usdm_seq: 1_000_000_000,
             history_len: history_len.max(1),
             depth,
+            batch_depth: false,
         }
     }
 
@@ -308,8 +314,6 @@ impl Market {
         let last = first + n - 1;
         *usdm_seq = (*usdm_seq).max(last);
         book.last_update_id = last;
-        let prev = book.last_depth_u;
-        book.last_depth_u = last as i64;
         book.history.push_back(DepthRecord {
             last,
             bids: bids.clone(),
@@ -339,20 +343,55 @@ impl Market {
             _ => None,
         };
         let sym = sym as u32;
-        emit(SimEvent {
-            sym,
-            time_ns: now_ns,
-            kind: EventKind::Depth {
+        if self.batch_depth {
+            // Collected until `flush_depth`, as Binance sends one event per interval.
+            let pending = book
+                .pending
+                .get_or_insert_with(|| (first, Vec::new(), Vec::new()));
+            bids.into_iter().for_each(|l| upsert(&mut pending.1, l));
+            asks.into_iter().for_each(|l| upsert(&mut pending.2, l));
+        } else {
+            let prev = book.last_depth_u;
+            book.last_depth_u = last as i64;
+            let kind = EventKind::Depth {
                 first,
                 last,
                 prev,
                 bids,
                 asks,
-            },
-        });
+            };
+            emit(SimEvent {
+                sym,
+                time_ns: now_ns,
+                kind,
+            });
+        }
         if let Some(kind) = ticker {
             emit(SimEvent {
                 sym,
+                time_ns: now_ns,
+                kind,
+            });
+        }
+    }
+
+    /// With batching on: one depth event per symbol for everything since the last flush.
+    pub fn flush_depth(&mut self, now_ns: u64, emit: &mut impl FnMut(SimEvent)) {
+        for (i, book) in self.books.iter_mut().enumerate() {
+            let Some((first, bids, asks)) = book.pending.take() else {
+                continue;
+            };
+            let (last, prev) = (book.last_update_id, book.last_depth_u);
+            book.last_depth_u = last as i64;
+            let kind = EventKind::Depth {
+                first,
+                last,
+                prev,
+                bids,
+                asks,
+            };
+            emit(SimEvent {
+                sym: i as u32,
                 time_ns: now_ns,
                 kind,
             });

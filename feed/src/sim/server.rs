@@ -66,14 +66,16 @@ impl SimServer {
             .enumerate()
             .map(|(i, s)| ((s.venue, s.raw.to_ascii_lowercase()), i as u32))
             .collect();
+        let mut market = Market::new(
+            &config.symbols,
+            config.seed,
+            config.history_len,
+            config.book_depth,
+        );
+        market.batch_depth = config.depth_interval.is_some_and(|d| !d.is_zero());
         let (tx, _) = broadcast::channel(config.queue_len.max(16));
         let shared = Arc::new(Shared {
-            market: Mutex::new(Market::new(
-                &config.symbols,
-                config.seed,
-                config.history_len,
-                config.book_depth,
-            )),
+            market: Mutex::new(market),
             symbols: config.symbols.clone(),
             lower_names: config
                 .symbols
