@@ -46,6 +46,7 @@ pub enum Command {
     Replay(cmd::replay::Args),
     Bars(cmd::bars::Args),
     Trades(cmd::trades::Args),
+    Tail(cmd::tail::Args),
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ fn main() -> std::process::ExitCode {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Bars(args) => cmd::bars::run(args),
         Command::Trades(args) => cmd::trades::run(args),
+        Command::Tail(args) => cmd::tail::run(args),
     };
     exit::finish(result)
 }

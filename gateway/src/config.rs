@@ -70,8 +70,10 @@ impl Default for GatewayConfig {
             quic_listen: None,
             tls: None,
             allow_anonymous: true,
+            // Anonymous clients are limited per connection, not as one shared key.
             anonymous_limits: KeyLimits {
                 max_connections: u32::MAX,
+                max_subscriptions: u32::MAX,
                 ..KeyLimits::default()
             },
             api_keys: Vec::new(),

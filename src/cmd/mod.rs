@@ -11,8 +11,10 @@
 pub mod bars;
 pub mod check_config;
 pub mod demo;
+pub mod gateway_runtime;
 pub mod record;
 pub mod replay;
 pub mod serve;
 pub mod sim;
+pub mod tail;
 pub mod trades;

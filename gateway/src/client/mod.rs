@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod display;
 mod quic;
 mod seq;
 mod ws;
@@ -100,7 +101,7 @@ impl ClientConfig {
 /// What the client hands the application.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// One record. `stream` is the stream's name (JSON), or `venue/instrument/kind`
+    /// One record. `stream` is the stream's name (JSON), or `<channel>.<venue>.#<id>`
     /// for binary (which carries ids, not names).
     Record { stream: String, record: RecordBuf },
     /// Records were lost on `stream`: a server notice, or a sequence jump (`reason`
@@ -116,6 +117,14 @@ pub enum Event {
     Disconnected(String),
     /// Connected again and resubscribed.
     Reconnected,
+}
+
+/// Reads the first certificate of a PEM file (a server's self-signed certificate to trust).
+pub fn cert_from_pem_file(path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_file(path)
+        .map(|c| c.to_vec())
+        .map_err(|e| ClientError::Address(format!("{}: {e}", path.display())))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,11 +4,16 @@ use std::collections::HashMap;
 
 use tickd_bus::{RecordType, Venue};
 
-/// The stream label binary records get: `venue/instrument/kind`.
+/// The stream label binary records get: `<channel>.<venue>.#<instrument id>` (binary
+/// records carry ids, not symbols; `GET /v1/instruments` maps them).
 pub fn binary_key(venue: u8, instrument_id: u32, rtype: u8) -> String {
     let venue = Venue::from_u8(venue).map_or("unknown", Venue::as_str);
-    let kind = RecordType::from_u8(rtype).map_or("unknown", RecordType::as_str);
-    format!("{venue}/{instrument_id}/{kind}")
+    let channel = match RecordType::from_u8(rtype) {
+        Some(RecordType::Bar) => "bars",
+        Some(RecordType::Status) | None => "status",
+        Some(kind) => tickd_bus::Channel::of_record(kind).map_or("status", |c| c.as_str()),
+    };
+    format!("{channel}.{venue}.#{instrument_id}")
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +58,15 @@ impl SeqTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_names_follow_stream_names() {
+        assert_eq!(
+            binary_key(Venue::Okx as u8, 7, RecordType::Trade as u8),
+            "trades.okx.#7"
+        );
+        assert_eq!(binary_key(200, 7, 99), "status.unknown.#7");
+    }
 
     #[test]
     fn jumps_are_gaps_unless_announced() {

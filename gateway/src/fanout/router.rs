@@ -17,7 +17,7 @@ use tickd_normalizer::book::apply::BookReplay;
 use tickd_normalizer::book::image::{emit_image, Stamp};
 
 use super::queue::{GapReason, StreamInfo, SubQueue};
-use crate::metrics::Metrics;
+use crate::metrics::{Hop, Metrics};
 use crate::protocol::{Pattern, StreamChannel, StreamKey};
 
 /// Most records handled under one lock of the router's state.
@@ -40,6 +40,8 @@ struct State {
     next_sub: u64,
     /// Scratch space for the subscribers of the record being delivered.
     scratch: Vec<(u64, Arc<SubQueue>)>,
+    /// `ts_recv` of the records of the current batch, for the router-hop histogram.
+    batch_ts: Vec<u64>,
 }
 
 /// The shared routing table. Cheap to clone.
@@ -81,6 +83,10 @@ impl Router {
                         other => router.handle(&mut state, other),
                     }
                 }
+                // Histograms are recorded outside the routing lock.
+                let ts = std::mem::take(&mut state.batch_ts);
+                drop(state);
+                router.metrics.latencies(Hop::Router, ts.into_iter());
             }
         })
     }
@@ -122,6 +128,7 @@ impl Router {
             },
         };
         self.metrics.record_in(record.as_bytes().len());
+        state.batch_ts.push(hd.ts_recv);
         let State {
             entries, scratch, ..
         } = state;

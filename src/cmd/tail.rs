@@ -1,0 +1,268 @@
+//! `tickd tail`: subscribe to a running tickd's gateway and print live records.
+
+use std::io::Write as _;
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tickd_gateway::client::display::{gap_line, json_line, readable};
+use tickd_gateway::client::{cert_from_pem_file, Client, ClientConfig, Event, Transport};
+use tickd_gateway::protocol::{Encoding, Pattern, ServerMessage, SlowPolicy};
+
+use crate::exit::{CmdResult, Failure};
+
+/// Print live records from a tickd gateway
+///
+/// Subscribes to stream patterns (<channel>.<venue>.<symbol>, any part may be `*`) over
+/// WebSocket (default) or QUIC, prints each record on one line, reports gaps, and
+/// reconnects and resubscribes if the connection drops. Stops with Ctrl-C, or after
+/// --count records or --duration seconds.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+    tickd tail 'trades.binance.*'
+    tickd tail 'book.binance.BTC-USDT' 'bbo.*.ETH-USDT' --json | jq .
+    tickd tail 'trades.okx.*' --quic 127.0.0.1:8443 --cert server.pem")]
+pub struct Args {
+    /// Stream patterns, e.g. 'trades.binance.*' (quote them: the shell expands `*`)
+    #[arg(required = true, value_name = "PATTERN")]
+    pub patterns: Vec<String>,
+
+    /// WebSocket URL of the gateway
+    #[arg(
+        long,
+        default_value = "ws://127.0.0.1:8080/v1/stream",
+        value_name = "URL"
+    )]
+    pub url: String,
+
+    /// Connect over QUIC to this HOST:PORT instead of WebSocket
+    #[arg(long, value_name = "HOST:PORT")]
+    pub quic: Option<String>,
+
+    /// PEM certificate to trust for QUIC (the server's own, when self-signed)
+    #[arg(long, value_name = "FILE", requires = "quic")]
+    pub cert: Option<PathBuf>,
+
+    /// One JSON object per line (the protocol's `data` and `gap` objects), for machines
+    #[arg(long)]
+    pub json: bool,
+
+    /// Ask for binary records on the wire (printing is the same)
+    #[arg(long)]
+    pub binary: bool,
+
+    /// API key (or set TICKD_API_KEY)
+    #[arg(long, env = "TICKD_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// What the server does if this client falls behind: conflate, drop or disconnect
+    #[arg(long, default_value = "drop", value_parser = ["conflate", "drop", "disconnect"])]
+    pub policy: String,
+
+    /// Stop after this many records
+    #[arg(long)]
+    pub count: Option<u64>,
+
+    /// Stop after this many seconds
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    for pattern in &args.patterns {
+        Pattern::parse(pattern).map_err(|e| Failure::Invalid(e.to_string()))?;
+    }
+    let transport = match &args.quic {
+        None => Transport::Ws(args.url.clone()),
+        Some(hostport) => {
+            let addr = hostport
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or_else(|| {
+                    Failure::Invalid(format!("--quic {hostport:?}: expected HOST:PORT"))
+                })?;
+            let server_name = hostport
+                .rsplit_once(':')
+                .map_or("localhost", |(host, _)| host)
+                .to_string();
+            let cert = match &args.cert {
+                Some(path) => {
+                    Some(cert_from_pem_file(path).map_err(|e| Failure::Invalid(e.to_string()))?)
+                }
+                None => None,
+            };
+            Transport::Quic {
+                addr,
+                server_name,
+                cert,
+            }
+        }
+    };
+    let policy = match args.policy.as_str() {
+        "conflate" => SlowPolicy::Conflate,
+        "disconnect" => SlowPolicy::Disconnect,
+        _ => SlowPolicy::Drop,
+    };
+    let mut config = ClientConfig::new(transport)
+        .streams(args.patterns.iter().cloned())
+        .policy(policy)
+        .encoding(if args.binary {
+            Encoding::Binary
+        } else {
+            Encoding::Json
+        });
+    config.api_key = args.api_key.clone();
+    let deadline = args
+        .duration
+        .map(|s| {
+            Duration::try_from_secs_f64(s)
+                .map_err(|_| Failure::Invalid(format!("--duration {s}: expected seconds ≥ 0")))
+        })
+        .transpose()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(tail(config, args.json, args.count, deadline))
+}
+
+async fn tail(
+    config: ClientConfig,
+    json: bool,
+    count: Option<u64>,
+    duration: Option<Duration>,
+) -> CmdResult {
+    let mut client = Client::connect(config)
+        .await
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    let stop = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop);
+    let stdout = std::io::stdout();
+    let mut printed = 0u64;
+    loop {
+        let event = tokio::select! {
+            event = client.next() => event,
+            _ = &mut stop => return Ok(()),
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let Some(event) = event else {
+            return Err(Failure::Runtime(anyhow::anyhow!("the connection ended")));
+        };
+        let line = match event {
+            Event::Record { stream, record } => {
+                printed += 1;
+                Some(if json {
+                    json_line(&stream, &record)
+                } else {
+                    readable(&stream, &record)
+                })
+            }
+            Event::Gap {
+                stream,
+                lost,
+                reason,
+            } => Some(if json {
+                gap_line(&stream, lost, &reason)
+            } else {
+                format!("GAP {stream}: {lost} records lost ({reason})")
+            }),
+            Event::Control(ServerMessage::Error { code, message, .. }) => {
+                eprintln!("server error ({code:?}): {message}");
+                None
+            }
+            Event::Control(ServerMessage::Closing { reason }) => {
+                eprintln!("server closing: {reason}");
+                None
+            }
+            Event::Control(ServerMessage::Ack { op, streams, .. }) if op == "subscribe" => {
+                eprintln!("subscribed: {}", streams.join(", "));
+                None
+            }
+            Event::Control(_) => None,
+            Event::Disconnected(reason) => {
+                eprintln!("disconnected: {reason}; reconnecting");
+                None
+            }
+            Event::Reconnected => {
+                eprintln!("reconnected");
+                None
+            }
+        };
+        if let Some(line) = line {
+            let mut out = stdout.lock();
+            if writeln!(out, "{line}").is_err() {
+                return Ok(()); // stdout closed (e.g. `| head`)
+            }
+        }
+        if count.is_some_and(|n| printed >= n) {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickd_bus::record::TradeMsg;
+    use tickd_bus::ring::{ring, Bus};
+    use tickd_bus::{
+        InstrumentKind, InstrumentRegistry, InstrumentSpec, Price, RecordBuf, RecordHeader, Size,
+        Venue,
+    };
+    use tickd_gateway::{Gateway, GatewayConfig};
+
+    /// `tail` against a real gateway: it subscribes, prints, and stops after --count.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tails_a_live_gateway_until_count() {
+        let mut registry = InstrumentRegistry::new();
+        let id = registry
+            .upsert(InstrumentSpec {
+                venue: Venue::Binance,
+                raw_symbol: "BTCUSDT".into(),
+                base: "BTC".into(),
+                quote: "USDT".into(),
+                kind: InstrumentKind::Spot,
+                tick_size: Price::from_raw(1),
+                step_size: Size::from_raw(1),
+            })
+            .unwrap();
+        let (mut producer, handle) = ring(1024);
+        let mut bus = Bus::new();
+        bus.add(handle);
+        let config = GatewayConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..GatewayConfig::default()
+        };
+        let gateway = Gateway::start(config, bus, registry.into_shared(), None)
+            .await
+            .unwrap();
+        let url = format!("ws://{}/v1/stream", gateway.local_addr());
+        let client = ClientConfig::new(Transport::Ws(url)).streams(["trades.binance.*"]);
+        let tail = tokio::spawn(tail(client, true, Some(3), Some(Duration::from_secs(15))));
+        // Publish until tail has printed its three records (it may subscribe late).
+        let mut seq = 0;
+        while !tail.is_finished() && seq < 10_000 {
+            seq += 1;
+            let mut hd = RecordHeader::new::<TradeMsg>(Venue::Binance, id, seq, seq);
+            hd.sequence = seq;
+            producer.publish(&RecordBuf::new(&TradeMsg {
+                hd,
+                price: Price::from_raw(1),
+                size: Size::from_raw(1),
+                trade_id: seq,
+                trade_id_hi: 0,
+                side: 1,
+                _reserved: [0; 7],
+            }));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(tail.await.unwrap().is_ok());
+        assert!(seq >= 3);
+        gateway.shutdown().await;
+    }
+}
