@@ -185,10 +185,67 @@ impl FrameWriter {
         self.end();
     }
 
-    /// A recorded event's raw text, wrapped on combined connections.
+    /// A recorded event's raw text, wrapped on combined connections. With send-time
+    /// stamping on, the first `"E":<integer>` gets the send time instead.
     pub fn raw(&mut self, stream: &str, data: &str) {
         self.begin(stream);
-        self.buf.extend_from_slice(data.as_bytes());
+        let bytes = data.as_bytes();
+        let field = self.stamp.and_then(|_| find_event_time(bytes));
+        match field {
+            Some((start, end)) => {
+                self.buf.extend_from_slice(&bytes[..start]);
+                let e = self.event_time(0);
+                enc::push_u64(&mut self.buf, e);
+                self.buf.extend_from_slice(&bytes[end..]);
+            }
+            None => self.buf.extend_from_slice(bytes),
+        }
         self.end();
+    }
+}
+
+/// Byte range of the digits of the first `"E":` integer in `data`.
+fn find_event_time(data: &[u8]) -> Option<(usize, usize)> {
+    let key = data.windows(4).position(|w| w == b"\"E\":")?;
+    let start = key + 4;
+    let digits = data
+        .get(start..)?
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    (digits > 0).then_some((start, start + digits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_event_time_is_replaced_by_the_send_time() {
+        let mut w = FrameWriter::new(true, false, Some(SendTimeUnit::Nanos));
+        let before = now_ns();
+        w.raw(
+            "btcusdt@trade",
+            r#"{"e":"trade","E":1554076800945,"s":"BTCUSDT"}"#,
+        );
+        let text = String::from_utf8(w.buf.clone()).unwrap();
+        let e: u64 = text
+            .split("\"E\":")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            e >= before
+                && text.starts_with(r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":"#)
+        );
+        assert!(text.ends_with(r#","s":"BTCUSDT"}}"#));
+        let mut w = FrameWriter::new(false, false, None);
+        w.raw("x", r#"{"E":12}"#);
+        assert_eq!(w.buf, br#"{"E":12}"#);
+        assert_eq!(find_event_time(br#"{"u":1,"E":}"#), None);
     }
 }
