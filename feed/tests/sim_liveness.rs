@@ -23,7 +23,7 @@ async fn pings_must_be_answered_or_the_connection_closes() {
     let mut cfg = config();
     cfg.spot_rules = ConnectionRules {
         ping_interval: Duration::from_millis(300),
-        pong_timeout: Duration::from_millis(700),
+        pong_timeout: Duration::from_millis(1500),
         ..ConnectionRules::SPOT
     };
     let sim = SimServer::start(cfg).await.expect("start");

@@ -15,7 +15,9 @@ pub struct SkipDepth {
     pub max_per_connection: u32,
 }
 
-/// Stop writing to each connection for `duration`, `after` it opened.
+/// Stop writing to each connection for `duration`, `after` it opened. Events keep
+/// queueing meanwhile (up to `SimConfig::queue_len`; past that the connection is closed
+/// as a slow consumer, as Binance does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stall {
     pub after: Duration,
