@@ -2,6 +2,9 @@
 //! books, the merge state and the publisher, fed by its connection tasks and REST
 //! fetches through channels (so no state is shared or locked).
 
+mod rest;
+mod rotation;
+
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
@@ -12,29 +15,27 @@ use tokio::time::Instant;
 use tickd_bus::record::StatusReason;
 use tickd_bus::{Channel, RecordType, Venue};
 use tickd_normalizer::binance::{
-    decode_open_interest, decode_rest_depth, depth_weight, BinanceBookSync, BinanceDecoder,
-    BinanceFrame, BinanceMarket, SyncAction, SyncState, TimeUnit,
+    depth_weight, BinanceBookSync, BinanceDecoder, BinanceFrame, BinanceMarket, SyncAction,
+    SyncState, TimeUnit,
 };
 use tickd_normalizer::SymbolMap;
 
+use self::rest::RestDone;
 use super::gate::Gate;
 use super::streams::{self, PlannedConn, StreamSub};
 use crate::backoff::Backoff;
 use crate::connection::{spawn_connection, ConnCommand, ConnEvent, ConnHandle, ConnSpec};
 use crate::merge::{Merge, Role, Span, Verdict};
 use crate::publisher::Publisher;
-use crate::rest::{RestClient, RestError};
+use crate::rest::RestClient;
 use crate::rest_budget::RestBudget;
 use crate::runtime::{now_ns, Shutdown};
 use crate::stats::VenueStats;
 use crate::status;
 use crate::venue::VenueSettings;
-use crate::watchdog::{Stale, Watchdog};
+use crate::watchdog::Watchdog;
 
 const TICK: Duration = Duration::from_millis(100);
-const MAX_SNAPSHOTS_IN_FLIGHT: usize = 4;
-/// When a 429/418 carries no `Retry-After`.
-const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(30);
 
 struct Slot {
     spec: ConnSpec,
@@ -68,16 +69,6 @@ struct Book {
     in_flight: bool,
     not_before: Option<Instant>,
     retry: Backoff,
-}
-
-enum RestDone {
-    Snapshot {
-        instrument: u32,
-        result: Result<Vec<u8>, RestError>,
-    },
-    OpenInterest {
-        result: Result<Vec<u8>, RestError>,
-    },
 }
 
 pub struct Core {
@@ -439,43 +430,6 @@ impl Core {
         }
     }
 
-    fn abandon_rotation(&mut self, slot: usize) {
-        let s = &mut self.slots[slot];
-        if let Some(secondary) = s.secondary.take() {
-            if let Some(c) = self.conns.get(&secondary) {
-                c.handle.send(ConnCommand::Stop);
-            }
-            s.merge.end_overlap();
-            s.overlap_started = None;
-            s.rotation_not_before = Some(Instant::now() + Duration::from_secs(5));
-        }
-    }
-
-    /// The secondary takes over; the old primary is closed.
-    fn promote(&mut self, slot: usize, next: u32) {
-        let s = &mut self.slots[slot];
-        let old = s.primary.replace(next);
-        s.secondary = None;
-        s.merge.end_overlap();
-        s.overlap_started = None;
-        if let Some(old) = old {
-            if let Some(c) = self.conns.get_mut(&old) {
-                c.handle.send(ConnCommand::Stop);
-                if c.up {
-                    c.up = false;
-                    VenueStats::sub(&self.publisher.stats().counters.connections_up, 1);
-                    self.publisher.publish(&status::disconnected(
-                        self.venue,
-                        old,
-                        StatusReason::LifetimeRotation,
-                        now_ns(),
-                    ));
-                }
-            }
-        }
-        tracing::info!(venue = %self.venue, conn = next, "rotation complete");
-    }
-
     fn on_frame(&mut self, conn: u32, ts_recv: u64, data: Bytes) {
         let counters = &self.publisher.stats().counters;
         VenueStats::add(&counters.messages, 1);
@@ -579,86 +533,10 @@ impl Core {
         }
     }
 
-    fn start_rotation(&mut self, slot: usize, why: StatusReason) {
-        if self.slots[slot].secondary.is_some() {
-            return;
-        }
-        let id = self.open(slot);
-        let s = &mut self.slots[slot];
-        s.secondary = Some(id);
-        s.merge.begin_overlap();
-        s.overlap_started = Some(Instant::now());
-        VenueStats::add(&self.publisher.stats().counters.rotations, 1);
-        tracing::info!(venue = %self.venue, slot, new_conn = id, ?why, "rotating connection with overlap");
-    }
-
     fn on_tick(&mut self) {
         let now = Instant::now();
-        // Watchdogs.
-        let mut stale = Vec::new();
-        for (id, c) in &mut self.conns {
-            if !c.up || c.pending_reason.is_some() {
-                continue;
-            }
-            if let Some(why) = c.watchdog.check(now.into_std()) {
-                stale.push((*id, why));
-            }
-        }
-        for (id, why) in stale {
-            let Some(c) = self.conns.get_mut(&id) else {
-                continue;
-            };
-            VenueStats::add(&self.publisher.stats().counters.stale_reconnects, 1);
-            c.pending_reason = Some(StatusReason::StaleStream);
-            let text = match why {
-                Stale::Connection { silent_for } => format!("no data for {silent_for:.1?}"),
-                Stale::Stream { index, silent_for } => {
-                    let name = self.slots[c.slot]
-                        .streams
-                        .get(index)
-                        .map_or("?", |s| s.name.as_str());
-                    format!("stream {name} silent for {silent_for:.1?}")
-                }
-            };
-            tracing::warn!(venue = %self.venue, conn = id, "stale: {text}; reconnecting");
-            c.handle.send(ConnCommand::Reconnect { reason: text });
-        }
-        // Rotations before the venue's connection lifetime, and their completion.
-        for slot in 0..self.slots.len() {
-            let s = &self.slots[slot];
-            match s.secondary {
-                None => {
-                    let old_enough = s
-                        .primary
-                        .and_then(|p| self.conns.get(&p))
-                        .and_then(|c| c.connected_at.filter(|_| c.up))
-                        .is_some_and(|at| {
-                            now.duration_since(at) >= self.settings.max_connection_age
-                        });
-                    let allowed = s.rotation_not_before.is_none_or(|t| now >= t);
-                    if old_enough && allowed {
-                        self.start_rotation(slot, StatusReason::LifetimeRotation);
-                    }
-                }
-                Some(next) => {
-                    let Some(c) = self.conns.get(&next) else {
-                        continue;
-                    };
-                    let settled = c.subscribed_at.is_some_and(|at| {
-                        c.data_frames > 0 || now.duration_since(at) >= Duration::from_secs(2)
-                    });
-                    let timed_out = s
-                        .overlap_started
-                        .is_some_and(|at| now.duration_since(at) >= self.settings.max_overlap);
-                    if c.up && settled && (s.merge.overlap_complete() || timed_out) {
-                        if timed_out && !s.merge.overlap_complete() {
-                            tracing::warn!(venue = %self.venue, lagging = s.merge.lagging(), "rotation overlap timed out");
-                        }
-                        self.promote(slot, next);
-                    }
-                }
-            }
-        }
+        self.check_watchdogs(now);
+        self.check_rotations(now);
         self.pump_snapshots(now);
         self.poll_open_interest(now);
         let (mut synced, mut levels, mut overflows, mut refetched) = (0, 0, 0, 0);
@@ -673,147 +551,5 @@ impl Core {
         VenueStats::set(&counters.book_levels, levels);
         VenueStats::set(&counters.buffer_overflows, overflows);
         VenueStats::set(&counters.snapshots_refetched, refetched);
-    }
-
-    fn pump_snapshots(&mut self, now: Instant) {
-        let mut deferred = Vec::new();
-        while self.snapshots_in_flight < MAX_SNAPSHOTS_IN_FLIGHT {
-            let Some(id) = self.snapshot_queue.pop_front() else {
-                break;
-            };
-            let Some(book) = self.books.get_mut(&id) else {
-                continue;
-            };
-            if book.not_before.is_some_and(|t| now < t) {
-                deferred.push(id);
-                continue;
-            }
-            if !self.budget.try_spend(self.snapshot_weight, now.into_std()) {
-                deferred.push(id);
-                break;
-            }
-            book.queued = false;
-            book.in_flight = true;
-            self.snapshots_in_flight += 1;
-            VenueStats::add(&self.publisher.stats().counters.rest_requests, 1);
-            let path = match self.market {
-                BinanceMarket::Spot => "/api/v3/depth",
-                BinanceMarket::UsdmFutures => "/fapi/v1/depth",
-            };
-            let url = format!(
-                "{}{path}?symbol={}&limit={}",
-                self.settings.rest_url, book.raw, self.settings.book_depth
-            );
-            let rest = self.rest.clone();
-            let tx = self.rest_tx.clone();
-            tokio::task::spawn_local(async move {
-                let result = rest.get(&url).await.map(|r| r.body);
-                let _ = tx.send(RestDone::Snapshot {
-                    instrument: id,
-                    result,
-                });
-            });
-        }
-        // Keep the order of what could not go yet, ahead of anything newer.
-        for id in deferred.into_iter().rev() {
-            self.snapshot_queue.push_front(id);
-        }
-    }
-
-    fn poll_open_interest(&mut self, now: Instant) {
-        if self.oi_symbols.is_empty() || now < self.next_oi {
-            return;
-        }
-        self.next_oi = now + self.settings.oi_poll;
-        for raw in &self.oi_symbols {
-            // Weight 1 each; skipped this round when the budget is spent.
-            if !self.budget.try_spend(1, now.into_std()) {
-                break;
-            }
-            VenueStats::add(&self.publisher.stats().counters.rest_requests, 1);
-            let url = format!(
-                "{}/fapi/v1/openInterest?symbol={raw}",
-                self.settings.rest_url
-            );
-            let rest = self.rest.clone();
-            let tx = self.rest_tx.clone();
-            tokio::task::spawn_local(async move {
-                let result = rest.get(&url).await.map(|r| r.body);
-                let _ = tx.send(RestDone::OpenInterest { result });
-            });
-        }
-    }
-
-    fn on_rest_error(&mut self, err: &RestError) {
-        let counters = &self.publisher.stats().counters;
-        if err.is_rate_limit() {
-            VenueStats::add(&counters.rest_rate_limited, 1);
-            let wait = err.retry_after().unwrap_or(DEFAULT_RATE_LIMIT_PAUSE);
-            self.budget.pause(Instant::now().into_std(), wait);
-            tracing::warn!(venue = %self.venue, "{err}; pausing REST for {} s", wait.as_secs());
-        } else {
-            VenueStats::add(&counters.rest_failures, 1);
-            tracing::warn!(venue = %self.venue, "REST request failed: {err}");
-        }
-    }
-
-    fn on_rest(&mut self, done: RestDone) {
-        let ts_recv = now_ns();
-        match done {
-            RestDone::Snapshot { instrument, result } => {
-                self.snapshots_in_flight = self.snapshots_in_flight.saturating_sub(1);
-                let parsed = match result {
-                    Ok(body) => decode_rest_depth(&body).map_err(|e| e.to_string()),
-                    Err(err) => {
-                        self.on_rest_error(&err);
-                        Err(err.to_string())
-                    }
-                };
-                let Some(book) = self.books.get_mut(&instrument) else {
-                    return;
-                };
-                let was_in_flight = std::mem::replace(&mut book.in_flight, false);
-                let action = match parsed {
-                    Ok(snapshot) if was_in_flight => {
-                        let action = book
-                            .sync
-                            .on_snapshot(snapshot, ts_recv, &mut self.publisher);
-                        if book.sync.state() == SyncState::Synced {
-                            book.retry.reset();
-                            book.not_before = None;
-                        } else {
-                            // Stale snapshot: give the stream a moment to move on.
-                            book.not_before = Some(Instant::now() + book.retry.next_delay());
-                        }
-                        action
-                    }
-                    // Answer to a request the book no longer waits for (disconnect).
-                    Ok(_) => SyncAction::None,
-                    Err(why) => {
-                        tracing::debug!(venue = %self.venue, instrument, "snapshot failed: {why}");
-                        book.not_before = Some(Instant::now() + book.retry.next_delay());
-                        if was_in_flight {
-                            book.sync.on_snapshot_failed()
-                        } else {
-                            SyncAction::None
-                        }
-                    }
-                };
-                if action == SyncAction::FetchSnapshot && !book.queued {
-                    book.queued = true;
-                    self.snapshot_queue.push_back(instrument);
-                }
-            }
-            RestDone::OpenInterest { result } => match result {
-                Ok(body) => match decode_open_interest(&body, &self.symbols, ts_recv) {
-                    Ok(record) => self.publisher.publish(&record),
-                    Err(err) => {
-                        VenueStats::add(&self.publisher.stats().counters.decode_errors, 1);
-                        tracing::debug!(venue = %self.venue, "open interest: {err}");
-                    }
-                },
-                Err(err) => self.on_rest_error(&err),
-            },
-        }
     }
 }
