@@ -69,13 +69,19 @@ impl ReplaySummary {
 pub fn run(args: Args) -> CmdResult {
     let progress = std::io::stderr().is_terminal();
     let summary = replay_file(&args.file, args.into.as_deref(), progress)?;
-    match args.stats {
+    let text = match args.stats {
         Some(StatsFormat::Json) => {
-            let text =
+            let mut text =
                 serde_json::to_string_pretty(&summary).map_err(|e| Failure::Runtime(e.into()))?;
-            println!("{text}");
+            text.push('\n');
+            text
         }
-        _ => print!("{}", table(&summary)),
+        _ => table(&summary),
+    };
+    // A closed pipe (`| head`) is the reader's choice, not a failure.
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
     }
     let dropped = summary.capture_dropped();
     if dropped > 0 {

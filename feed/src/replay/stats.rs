@@ -31,6 +31,7 @@ pub struct VenueReplayStats {
     /// Gap and book-resync status records out.
     pub gaps: u64,
     pub resyncs: u64,
+    /// REST snapshots handed to a book that asked for one (it may ask again).
     pub snapshots_applied: u64,
     /// Snapshots for a book that was not waiting for one (ignored, as live).
     pub snapshots_unrequested: u64,
