@@ -8,6 +8,9 @@ packages=()
 command -v cc >/dev/null 2>&1 || packages+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 command -v curl >/dev/null 2>&1 || packages+=(curl)
+# Headless Chromium and a font for the dashboard's browser test (gateway/tests/dashboard_chromium.rs).
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || packages+=(fonts-dejavu-core)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing: ${packages[*]}"
   $SUDO apt-get update -qq

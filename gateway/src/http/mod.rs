@@ -4,6 +4,7 @@
 //! Bad parameters get a 400 whose body says what is valid. History comes from
 //! `tickd_storage::history` over the journal directory given to `Gateway::start`.
 
+pub mod dashboard;
 pub mod history;
 pub mod params;
 
@@ -30,6 +31,7 @@ pub fn routes() -> axum::Router<Shared> {
         .route("/v1/bars", get(bars))
         .route("/v1/trades", get(trades))
         .route("/v1/book", get(book))
+        .merge(dashboard::routes())
 }
 
 fn bad(message: String) -> Response {
