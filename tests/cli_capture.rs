@@ -211,3 +211,60 @@ fn record_from_the_simulator_then_replay() {
     );
     runtime.block_on(sim.shutdown());
 }
+
+#[test]
+fn ctrl_c_finishes_a_readable_zstd_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = runtime
+        .block_on(SimServer::start(SimConfig {
+            symbols: SimSymbol::generate(Venue::Binance, 2),
+            rate_per_sec: 500,
+            ..SimConfig::default()
+        }))
+        .expect("sim starts");
+    let config = include_str!("../configs/demo.toml")
+        .replace("127.0.0.1:9100", &sim.local_addr().to_string());
+    let config_path = dir.path().join("tickd.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let capture = dir.path().join("interrupted.jsonl.zst");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickd"))
+        .args(["record", "-c", config_path.to_str().unwrap(), "--out"])
+        .arg(&capture)
+        .args(["--venue", "binance"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tickd record starts");
+    // The writer flushes about once a second: wait (bounded) until data is on disk.
+    let mut waited = 0;
+    while std::fs::metadata(&capture).map_or(0, |m| m.len()) < 1024 && waited < 150 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let status = child.wait().expect("tickd record ends");
+    assert!(status.success(), "{status:?}");
+    runtime.block_on(sim.shutdown());
+
+    let stats = stdout_json(&tickd(&[
+        "replay",
+        capture.to_str().unwrap(),
+        "--stats",
+        "json",
+    ]));
+    assert!(stats["read"]["lines"].as_u64().unwrap_or(0) > 0, "{stats}");
+    assert_eq!(
+        stats["read"]["truncated"], 0,
+        "Ctrl-C must end the zstd frame: {stats}"
+    );
+    assert_eq!(stats["read"]["malformed"], 0);
+}
