@@ -7,23 +7,41 @@
 
 use libfuzzer_sys::fuzz_target;
 use tickd_bus::RecordBuf;
-use tickd_normalizer::binance::{BinanceDecoder, BinanceFrame, BinanceMarket, JsonBackend, TimeUnit};
+use tickd_normalizer::binance::{
+    BinanceDecoder, BinanceFrame, BinanceMarket, JsonBackend, TimeUnit,
+};
 use tickd_normalizer::SymbolMap;
 
 fn symbols() -> SymbolMap {
-    ["BNBBTC", "BTCUSDT", "GNTBTC", "ETHUSDT", "BNBUSDT", "BALUSDT", "ETHUSDT_210625"]
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.to_string(), i as u32 + 1))
-        .collect()
+    [
+        "BNBBTC",
+        "BTCUSDT",
+        "GNTBTC",
+        "ETHUSDT",
+        "BNBUSDT",
+        "BALUSDT",
+        "ETHUSDT_210625",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, s)| (s.to_string(), i as u32 + 1))
+    .collect()
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, frame)) = data.split_first() else {
         return;
     };
-    let market = if selector & 1 == 0 { BinanceMarket::Spot } else { BinanceMarket::UsdmFutures };
-    let backend = if selector & 2 == 0 { JsonBackend::Sonic } else { JsonBackend::SimdJson };
+    let market = if selector & 1 == 0 {
+        BinanceMarket::Spot
+    } else {
+        BinanceMarket::UsdmFutures
+    };
+    let backend = if selector & 2 == 0 {
+        JsonBackend::Sonic
+    } else {
+        JsonBackend::SimdJson
+    };
     let mut decoder = BinanceDecoder::new(market, symbols());
     if selector & 4 != 0 {
         decoder.set_time_unit(TimeUnit::Micros);

@@ -13,6 +13,7 @@ mod control;
 mod depth;
 mod exchange_info;
 mod force_order;
+mod frame;
 mod json;
 mod mark_price;
 mod rest;
@@ -23,14 +24,17 @@ use tickd_bus::record::MarkFundingMsg;
 use tickd_bus::Venue;
 
 pub use exchange_info::{decode_exchange_info, MAX_EXCHANGE_INFO_BYTES};
+pub use frame::BinanceFrame;
 pub use json::JsonBackend;
 pub use rest::{decode_open_interest, decode_rest_depth};
 
 use self::depth::{BookFields, LevelScratch};
+pub(crate) use self::frame::Decoded;
+use self::frame::{attach_levels, DepthHead};
 use self::json::{req, time_ns, SimdScratch};
 use self::route::Leading;
 use self::trade::TradeKind;
-use super::{BinanceMarket, DepthDiff, DepthSnapshot};
+use super::{BinanceMarket, DepthSnapshot};
 use crate::error::{DecodeError, ShortText};
 use crate::sink::RecordSink;
 use crate::stats::{DecodeStats, MessageKind};
@@ -57,96 +61,6 @@ pub enum TimeUnit {
     Micros,
 }
 
-/// What one frame held.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BinanceFrame<'a> {
-    /// `n` records were pushed to the sink.
-    Records(usize),
-    /// A diff for the book sync (not pushed as records here).
-    Depth(DepthDiff<'a>),
-    /// A top-N image from a `@depth5/10/20` stream (rare; allocates).
-    PartialDepth {
-        instrument_id: u32,
-        snapshot: DepthSnapshot,
-    },
-    /// `{"result":null,"id":N}` (or a property value reply).
-    Subscribed {
-        id: u64,
-    },
-    SubscriptionList {
-        id: u64,
-        streams: Vec<String>,
-    },
-    ControlError {
-        id: Option<u64>,
-        code: i64,
-        msg: String,
-    },
-    /// `serverShutdown`: open a new connection now. `ts_event` in ns.
-    ServerShutdown {
-        ts_event: u64,
-    },
-    /// A valid event for a symbol the map does not hold (counted, dropped).
-    UnknownSymbol,
-}
-
-/// Decoded, before the depth levels are attached: no borrow of the level buffers,
-/// so a failed fast path can be retried on the slow path.
-#[derive(Debug)]
-pub(crate) enum Decoded {
-    Records {
-        pushed: usize,
-        unknown_symbols: usize,
-    },
-    Depth(DepthHead),
-    PartialDepth {
-        instrument_id: u32,
-        snapshot: DepthSnapshot,
-    },
-    Subscribed {
-        id: u64,
-    },
-    SubscriptionList {
-        id: u64,
-        streams: Vec<String>,
-    },
-    ControlError {
-        id: Option<u64>,
-        code: i64,
-        msg: String,
-    },
-    ServerShutdown {
-        ts_event: u64,
-    },
-}
-
-impl Decoded {
-    pub(crate) fn records(pushed: usize) -> Self {
-        Decoded::Records {
-            pushed,
-            unknown_symbols: 0,
-        }
-    }
-
-    pub(crate) fn unknown_symbol() -> Self {
-        Decoded::Records {
-            pushed: 0,
-            unknown_symbols: 1,
-        }
-    }
-}
-
-/// A depth diff's scalar fields.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DepthHead {
-    instrument_id: u32,
-    ts_event: u64,
-    ts_transaction: u64,
-    first_update_id: u64,
-    final_update_id: u64,
-    prev_final_update_id: Option<u64>,
-}
-
 /// What every event family needs besides the body.
 pub(crate) struct EventCtx<'c> {
     pub venue: Venue,
@@ -171,7 +85,11 @@ struct Core {
     backend_override: Option<JsonBackend>,
 }
 
-/// The parser each message kind uses, from `benches/BENCHMARKS-decode.md`.
+/// The parser each message kind uses, from `benches/BENCHMARKS-decode.md`: with the
+/// workspace's default target (no `-C target-cpu`), simd-json (AVX2 picked at run
+/// time) beat sonic-rs (SIMD only when enabled at compile time) on every kind, by
+/// 1.2-2.3x including the frame copy. Routing and control replies use sonic-rs's lazy
+/// probe, which only runs on unusual layouts.
 const fn default_backend(kind: MessageKind) -> JsonBackend {
     match kind {
         MessageKind::Trade
@@ -180,9 +98,8 @@ const fn default_backend(kind: MessageKind) -> JsonBackend {
         | MessageKind::DepthDiff
         | MessageKind::PartialDepth
         | MessageKind::MarkPrice
-        | MessageKind::ForceOrder
-        | MessageKind::Control
-        | MessageKind::ServerShutdown => JsonBackend::Sonic,
+        | MessageKind::ForceOrder => JsonBackend::SimdJson,
+        MessageKind::Control | MessageKind::ServerShutdown => JsonBackend::Sonic,
     }
 }
 
@@ -256,49 +173,6 @@ impl BinanceDecoder {
                 Err(err)
             }
         }
-    }
-}
-
-fn attach_levels<'a>(
-    decoded: Decoded,
-    levels: &'a LevelScratch,
-    stats: &mut DecodeStats,
-) -> BinanceFrame<'a> {
-    match decoded {
-        Decoded::Records {
-            pushed,
-            unknown_symbols,
-        } => {
-            for _ in 0..unknown_symbols {
-                stats.count_unknown_symbol();
-            }
-            if pushed == 0 && unknown_symbols > 0 {
-                BinanceFrame::UnknownSymbol
-            } else {
-                BinanceFrame::Records(pushed)
-            }
-        }
-        Decoded::Depth(head) => BinanceFrame::Depth(DepthDiff {
-            instrument_id: head.instrument_id,
-            ts_event: head.ts_event,
-            ts_transaction: head.ts_transaction,
-            first_update_id: head.first_update_id,
-            final_update_id: head.final_update_id,
-            prev_final_update_id: head.prev_final_update_id,
-            bids: &levels.bids,
-            asks: &levels.asks,
-        }),
-        Decoded::PartialDepth {
-            instrument_id,
-            snapshot,
-        } => BinanceFrame::PartialDepth {
-            instrument_id,
-            snapshot,
-        },
-        Decoded::Subscribed { id } => BinanceFrame::Subscribed { id },
-        Decoded::SubscriptionList { id, streams } => BinanceFrame::SubscriptionList { id, streams },
-        Decoded::ControlError { id, code, msg } => BinanceFrame::ControlError { id, code, msg },
-        Decoded::ServerShutdown { ts_event } => BinanceFrame::ServerShutdown { ts_event },
     }
 }
 
