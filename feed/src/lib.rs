@@ -25,6 +25,6 @@ pub mod sequencer;
 pub mod sim;
 pub mod stats;
 pub mod status;
-pub mod watchdog;
 pub mod venue;
+pub mod watchdog;
 pub mod ws;
