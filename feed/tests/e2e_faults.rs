@@ -69,12 +69,18 @@ async fn every_fault_every_property() {
         spot.consume(&mut cs, &market, Duration::from_secs(5)),
         usdm.consume(&mut cu, &market, Duration::from_secs(5)),
     );
-    // Phase 3: calm, so every book must end in sync.
+    // Phase 3: calm, so every book must end in sync (awaited, at most 8 s).
     market.set_faults(FaultConfig::default());
-    tokio::join!(
-        spot.consume(&mut cs, &market, Duration::from_secs(3)),
-        usdm.consume(&mut cu, &market, Duration::from_secs(3)),
-    );
+    for _ in 0..8 {
+        tokio::join!(
+            spot.consume(&mut cs, &market, Duration::from_secs(1)),
+            usdm.consume(&mut cu, &market, Duration::from_secs(1)),
+        );
+        let synced = |c: tickd_feed::stats::CounterSnapshot| c.books_synced == c.books_total;
+        if synced(spot.counters()) && synced(usdm.counters()) {
+            break;
+        }
+    }
 
     let sim_stats = sim.stats();
     let rate_limited = spot.counters().rest_rate_limited + usdm.counters().rest_rate_limited;
