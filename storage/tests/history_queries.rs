@@ -277,3 +277,32 @@ fn a_gap_after_the_snapshot_is_reported() {
             .gap_since_snapshot
     );
 }
+
+#[test]
+fn query_iterators_can_move_to_another_thread() {
+    // The gateway streams responses from a blocking task: everything must be Send.
+    fn send<T: Send>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    write_plain(dir.path(), &bufs(&[trade(Venue::Binance, 1, JAN1, "1", "1")]));
+    let history = History::open(dir.path()).unwrap();
+    send(&history);
+    let q = range(Venue::Binance, 1, JAN1, JAN1 + SEC);
+    let trades = history.trades(&q).unwrap();
+    send(&trades);
+    send(&history.bbo(&q).unwrap());
+    let bars = history
+        .bars(&tickd_storage::history::BarQuery {
+            venue: Venue::Binance,
+            instrument_id: 1,
+            interval_s: 1,
+            from_ns: JAN1,
+            to_ns: JAN1 + SEC,
+            fill: tickd_storage::bars::FillPolicy::Omit,
+        })
+        .unwrap();
+    send(&bars);
+    let got = std::thread::spawn(move || (trades.count(), bars.count()))
+        .join()
+        .unwrap();
+    assert_eq!(got, (1, 1));
+}
