@@ -108,14 +108,12 @@ impl JournalTail {
     fn read_venue(
         &mut self,
         venue: Venue,
+        all: &[SegmentFile],
         max: usize,
         out: &mut Vec<RecordBuf>,
     ) -> std::io::Result<usize> {
         let mut read = 0;
-        let segments: Vec<SegmentFile> = list_all(&self.dir)?
-            .into_iter()
-            .filter(|s| s.venue == venue)
-            .collect();
+        let segments: Vec<&SegmentFile> = all.iter().filter(|s| s.venue == venue).collect();
         let slot = venue as usize;
         let mut remapped = false;
         while read < max {
@@ -272,13 +270,15 @@ fn parse_line(line: &str) -> Option<(Venue, TailPosition)> {
 impl RecordSource for JournalTail {
     fn read(&mut self, max: usize, out: &mut Vec<RecordBuf>) -> std::io::Result<SourceBatch> {
         let mut total = 0;
+        // One directory listing per read, shared by the venues.
+        let all = list_all(&self.dir)?;
         // Round robin over venues so one busy venue cannot starve the others.
         for i in 0..Venue::ALL.len() {
             let venue = Venue::ALL[(self.next_venue + i) % Venue::ALL.len()];
             if total >= max {
                 break;
             }
-            total += self.read_venue(venue, max - total, out)?;
+            total += self.read_venue(venue, &all, max - total, out)?;
         }
         self.next_venue = (self.next_venue + 1) % Venue::ALL.len();
         Ok(if total > 0 {
