@@ -2,10 +2,15 @@
 //! has none (written before bar writing existed), from its trades on the fly.
 //!
 //! The range is cut into UTC days. Per day, the first stored 1-second bar found marks
-//! the cutover: seconds from it on come from stored bars, seconds before it (and whole
-//! days without stored bars) are built from the trades with the same [`BarBuilder`] the
-//! writer uses, so both paths give the same bars. The 1-second stream then goes
-//! through [`aggregate`].
+//! the cutover: seconds after it come from stored bars; it and the seconds before it
+//! (and whole days without stored bars) are built from the trades with the same
+//! [`BarBuilder`] the writer uses, so both paths give the same bars. The 1-second
+//! stream then goes through [`aggregate`].
+//!
+//! Known limit: a writer that restarts (or crashes) after the cutover loses or splits
+//! the bars of the seconds it had open (the bus writer's `BarTap` flushes on a clean
+//! stop; a second that spans two sessions keeps the later session's bar). The trades
+//! are all in the journal; a query over such a second is exact only from trades.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -173,7 +178,9 @@ impl DayBars {
         while let Some(record) = scan.next_ref() {
             if let RecordRef::Bar(bar) = record {
                 if bar.interval_s == 1 && (start..end).contains(&bar.hd.ts_event) {
-                    cutover = bar.hd.ts_event;
+                    // The first stored second itself may hold trades journaled before
+                    // bar writing started (a restart mid-second): build it from trades.
+                    cutover = bar.hd.ts_event.saturating_add(NANOS_PER_SEC).min(end);
                     break;
                 }
             }
