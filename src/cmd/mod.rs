@@ -15,6 +15,7 @@ pub mod gateway_runtime;
 pub mod record;
 pub mod replay;
 pub mod serve;
+pub mod services;
 pub mod sim;
 pub mod tail;
 pub mod trades;

@@ -16,6 +16,7 @@ use tickd_feed::runtime::{shutdown_channel, ShutdownTrigger};
 use tickd_feed::stats::{status_line, CounterSnapshot};
 use tickd_feed::venue::{spawn_venue, VenueFeed, VenueHandle, VenueSettings};
 
+use super::services::Services;
 use crate::config::{load_config, Config, TimeUnit, VenueConfig};
 use crate::exit::{CmdResult, Failure};
 
@@ -50,7 +51,8 @@ pub fn run(args: Args) -> CmdResult {
         .build()?;
     let duration = duration_arg(args.duration)?;
     runtime.block_on(async move {
-        let engine = Engine::start(&config)?;
+        let mut engine = Engine::start(&config)?;
+        engine.start_services(&config).await?;
         engine.run_until_stopped(args.status_every, duration).await
     })
 }
@@ -70,6 +72,8 @@ pub(crate) struct Engine {
     pub rings: Vec<(Venue, RingHandle)>,
     pub registry: SharedRegistry,
     trigger: ShutdownTrigger,
+    /// Journal, QuestDB sink and gateway, once started.
+    services: Option<Services>,
 }
 
 impl Engine {
@@ -108,12 +112,19 @@ impl Engine {
             rings,
             registry,
             trigger,
+            services: None,
         })
+    }
+
+    /// Start the journal writer, the QuestDB sink and the gateway on the rings.
+    pub async fn start_services(&mut self, config: &Config) -> Result<(), Failure> {
+        self.services = Some(Services::start(config, &self.rings, &self.registry).await?);
+        Ok(())
     }
 
     /// Log status lines until Ctrl-C (or `duration`), then stop every feed cleanly.
     pub async fn run_until_stopped(
-        self,
+        mut self,
         status_every: u64,
         duration: Option<Duration>,
     ) -> CmdResult {
@@ -153,7 +164,15 @@ impl Engine {
                 }
             }
         }
-        self.stop()
+        if let Some(services) = self.services.as_mut() {
+            services.stop_gateway().await;
+        }
+        let services = self.services.take();
+        let result = self.stop();
+        if let Some(services) = services {
+            services.stop_storage();
+        }
+        result
     }
 
     fn save_registry(&self) -> bool {
