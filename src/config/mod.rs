@@ -108,9 +108,11 @@ impl Config {
         }
     }
 
-    /// The simulator and the gateway run in one process for `tickd demo`: distinct ports.
+    /// The simulator and the gateway run in one process for `tickd demo`: distinct ports
+    /// (port 0 asks the OS for a free port, so two of those never clash).
     pub(crate) fn check_listen_conflicts(&self, errs: &mut ConfigErrors) {
-        if self.gateway.listen == self.sim.listen {
+        let ephemeral = self.gateway.listen.ends_with(":0");
+        if self.gateway.listen == self.sim.listen && !ephemeral {
             errs.push(
                 "gateway.listen",
                 format!("{:?} is also sim.listen", self.gateway.listen),

@@ -120,6 +120,10 @@ fn tls_files_must_exist_and_come_in_pairs() {
 fn gateway_and_simulator_need_different_ports() {
     let text = format!("{MINIMAL}[sim]\nlisten = \"127.0.0.1:8080\"\n");
     assert_eq!(paths(&text), ["gateway.listen"]);
+    // Port 0 means "any free port": two of those never clash (tests use it).
+    let text =
+        format!("{MINIMAL}[sim]\nlisten = \"127.0.0.1:0\"\n[gateway]\nlisten = \"127.0.0.1:0\"\n");
+    assert!(paths(&text).is_empty(), "{:?}", paths(&text));
 }
 
 #[test]

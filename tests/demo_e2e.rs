@@ -1,0 +1,201 @@
+//! The shipped binary end to end: `tickd demo` (simulator + feeds + journal + gateway
+//! in one process, on ephemeral loopback ports), a live `tickd tail` subscriber, and
+//! then `tickd trades` / `tickd bars` reading back what the journal kept.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const TICKD: &str = env!("CARGO_BIN_EXE_tickd");
+
+/// The shipped demo config, moved to ephemeral ports and a temporary data dir.
+fn demo_config(dir: &Path) -> std::path::PathBuf {
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/demo.toml"))
+            .expect("configs/demo.toml");
+    let data = dir.join("data");
+    let config = shipped
+        .replace("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\"")
+        .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
+        .replace(
+            "dir = \"./data/demo\"",
+            &format!("dir = {:?}", data.display().to_string()),
+        );
+    assert_ne!(
+        config, shipped,
+        "the demo config's listen/dir lines changed: update this test"
+    );
+    let path = dir.join("demo.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(TICKD).args(args).output().expect("run tickd");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn demo_serves_live_subscribers_and_journals_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config(dir.path());
+    let started = now_ns();
+    let mut demo = Command::new(TICKD)
+        .args(["demo", "--duration", "12", "--status-every", "2", "-c"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tickd demo");
+
+    // Find the gateway's address in the log, keep the rest of the log for failures.
+    let stderr = demo.stderr.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(strip_ansi(&line)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let http = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                let _ = demo.kill();
+                panic!(
+                    "no 'gateway listening' line; log so far:\n{}",
+                    log.join("\n")
+                )
+            });
+        log.push(line.clone());
+        if line.contains("gateway listening") {
+            let at = line
+                .find("http=http://")
+                .expect("http= in the gateway line")
+                + "http=http://".len();
+            break line[at..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+
+    // A live subscriber through the real client.
+    let url = format!("ws://{http}/v1/stream");
+    let (ok, stdout, stderr) = run(&[
+        "tail",
+        "trades.binance.*",
+        "--json",
+        "--count",
+        "25",
+        "--duration",
+        "8",
+        "--url",
+        &url,
+    ]);
+    assert!(ok, "tail failed: {stderr}");
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        })
+        .filter(|v| v["type"] == "data")
+        .collect();
+    assert_eq!(records.len(), 25, "tail printed:\n{stdout}");
+    let mut last_seq = std::collections::HashMap::new();
+    for record in &records {
+        assert_eq!(record["kind"], "trade");
+        assert_eq!(record["venue"], "binance");
+        let price: f64 = record["price"].as_str().unwrap().parse().unwrap();
+        assert!(price > 0.0);
+        let seq = record["seq"].as_u64().unwrap();
+        if let Some(prev) = last_seq.insert(record["stream"].as_str().unwrap().to_string(), seq) {
+            assert_eq!(
+                seq,
+                prev + 1,
+                "sequence numbers run on without gaps: {record}"
+            );
+        }
+    }
+
+    let status = demo.wait().expect("demo exits");
+    while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
+        log.push(line);
+    }
+    let log = log.join("\n");
+    assert!(status.success(), "demo failed:\n{log}");
+    assert!(log.contains("journal writer stopped"), "{log}");
+    assert!(!log.contains("records_lost: 1"), "{log}");
+
+    // What the journal kept, through the history CLI.
+    let data = dir.path().join("data");
+    let (from, to) = (
+        (started - 60_000_000_000).to_string(),
+        (now_ns() + 60_000_000_000).to_string(),
+    );
+    let data = data.to_str().unwrap();
+    let common = [
+        "--data", data, "--venue", "binance", "--symbol", "BTC-USDT", "--from", &from, "--to", &to,
+    ];
+    let (ok, trades, stderr) = run(&[&["trades"][..], &common, &["--format", "csv"]].concat());
+    assert!(ok, "{stderr}");
+    assert!(
+        trades.lines().count() > 20,
+        "journal holds the demo's trades:\n{trades}"
+    );
+    let (ok, bars, stderr) = run(&[
+        &["bars"][..],
+        &common,
+        &["--interval", "1s", "--format", "json"],
+    ]
+    .concat());
+    assert!(ok, "{stderr}");
+    let bars: Vec<serde_json::Value> = bars
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(bars.len() >= 3, "one bar per second of trading");
+    let traded: u64 = bars
+        .iter()
+        .map(|b| {
+            b["trade_count"]
+                .as_u64()
+                .or_else(|| b["trades"].as_u64())
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(
+        traded as usize,
+        trades.lines().count() - 1,
+        "bars count every journaled trade"
+    );
+}
