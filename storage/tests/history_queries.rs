@@ -283,7 +283,10 @@ fn query_iterators_can_move_to_another_thread() {
     // The gateway streams responses from a blocking task: everything must be Send.
     fn send<T: Send>(_: &T) {}
     let dir = tempfile::tempdir().unwrap();
-    write_plain(dir.path(), &bufs(&[trade(Venue::Binance, 1, JAN1, "1", "1")]));
+    write_plain(
+        dir.path(),
+        &bufs(&[trade(Venue::Binance, 1, JAN1, "1", "1")]),
+    );
     let history = History::open(dir.path()).unwrap();
     send(&history);
     let q = range(Venue::Binance, 1, JAN1, JAN1 + SEC);

@@ -14,6 +14,6 @@ mod ilp;
 mod journal_source;
 mod sink;
 
-pub use journal_source::{JournalTail, TailPosition, TailStats};
 pub use ilp::{write_record, IlpError, InstrumentNames, TABLES};
+pub use journal_source::{JournalTail, TailPosition, TailStats};
 pub use sink::{QuestDbConfig, QuestDbSink, QuestDbStats, RecordSource, SourceBatch};
