@@ -1,17 +1,19 @@
 //! The QuestDB sink's journal tail against real journals: every record once, in
 //! order, resumed from the saved position after a restart, following a live writer.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+
+use std::time::Duration;
 
 use tickd_bus::record::TradeMsg;
 use tickd_bus::{Price, RecordBuf, RecordHeader, Size, Venue};
 use tickd_storage::journal::{Filter, Journal, JournalConfig, JournalReader};
 use tickd_storage::questdb::{JournalTail, QuestDbConfig, QuestDbSink, RecordSource, SourceBatch};
+
+mod questdb_support;
+use questdb_support::{acknowledged_rows, ilp_server, wait_until};
 
 const T0: u64 = 1_767_225_600_000_000_000 + 86_400_000_000_000 - 1_000_000_000;
 
@@ -138,66 +140,6 @@ fn follows_a_live_writer() {
     journal.close().unwrap();
 }
 
-/// Rows a minimal QuestDB `/write` endpoint acknowledged (always 204).
-fn ilp_server(listener: TcpListener) -> Arc<Mutex<Vec<String>>> {
-    let rows: Arc<Mutex<Vec<String>>> = Arc::default();
-    let out = rows.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let rows = rows.clone();
-            std::thread::spawn(move || serve(stream, &rows));
-        }
-    });
-    out
-}
-
-fn serve(stream: TcpStream, rows: &Mutex<Vec<String>>) {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut writer = stream;
-    loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            if header == "\r\n" {
-                break;
-            }
-            if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let text = String::from_utf8_lossy(&body).to_string();
-        rows.lock()
-            .unwrap()
-            .extend(text.lines().map(str::to_string));
-        if writer
-            .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
-            .is_err()
-        {
-            return;
-        }
-    }
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn the_sink_backfills_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -205,7 +147,7 @@ fn the_sink_backfills_across_a_restart() {
     write(dir.path(), 0..500);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let rows = ilp_server(listener);
+    let seen = ilp_server(listener, vec![]);
     let config = QuestDbConfig {
         conf: format!("http::addr={addr};protocol_version=3;retry_timeout=0;"),
         batch_rows: 64,
@@ -227,7 +169,7 @@ fn the_sink_backfills_across_a_restart() {
     // tickd restarts; more trades were journaled meanwhile (a new writer session).
     write(dir.path(), 500..800);
     run(300);
-    let rows = rows.lock().unwrap();
+    let rows = acknowledged_rows(&seen);
     let mut seqs: Vec<u64> = rows
         .iter()
         .map(|row| {

@@ -1,77 +1,17 @@
 //! The QuestDB sink against a local socket that answers like QuestDB's `/write`
 //! endpoint: the exact ILP bytes it receives, across an outage and the backfill.
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tickd_bus::record::*;
 use tickd_bus::{Price, Rate, Record, RecordBuf, Size, Venue};
 use tickd_storage::questdb::{QuestDbConfig, QuestDbSink, RecordSource, SourceBatch};
 
-/// One request the server saw: the status it answered and the body.
-type Seen = Arc<Mutex<Vec<(u16, Vec<u8>)>>>;
-
-/// A minimal HTTP/1.1 server: answers each POST with the next scripted status (204
-/// once the script is used up) and records the bodies.
-fn ilp_server(listener: TcpListener, script: Vec<u16>) -> Seen {
-    let seen: Seen = Arc::default();
-    let script = Arc::new(Mutex::new(VecDeque::from(script)));
-    let out = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (seen, script) = (seen.clone(), script.clone());
-            std::thread::spawn(move || serve(stream, &seen, &script));
-        }
-    });
-    out
-}
-
-fn serve(stream: TcpStream, seen: &Seen, script: &Mutex<VecDeque<u16>>) {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut writer = stream;
-    loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            if header == "\r\n" {
-                break;
-            }
-            if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let status = script.lock().unwrap().pop_front().unwrap_or(204);
-        seen.lock().unwrap().push((status, body));
-        let response = if status == 204 {
-            "HTTP/1.1 204 No Content\r\n\r\n".to_string()
-        } else {
-            let body = r#"{"code":"internal error","message":"unavailable"}"#;
-            format!(
-                "HTTP/1.1 {status} Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-        };
-        if writer.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
+mod questdb_support;
+use questdb_support::{acknowledged_rows, ilp_server, wait_until};
 
 /// Records handed out in order, `per_read` at a time; remembers what was committed.
 struct VecSource {
@@ -222,28 +162,6 @@ fn every_table_gets_exact_ilp_rows() {
         "funding has no table"
     );
     assert_eq!(*committed.lock().unwrap(), 6);
-}
-
-/// Rows acknowledged with 2xx, in order, across all requests.
-fn acknowledged_rows(seen: &Seen) -> Vec<String> {
-    let seen = seen.lock().unwrap();
-    seen.iter()
-        .filter(|(status, _)| *status == 204)
-        .flat_map(|(_, body)| {
-            String::from_utf8_lossy(body)
-                .lines()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]
