@@ -14,9 +14,10 @@ pub mod streams;
 use std::time::Duration;
 
 use tickd_bus::Venue;
-use tickd_normalizer::binance::{decode_exchange_info, BinanceMarket};
+use tickd_normalizer::binance::{decode_exchange_info, BinanceMarket, DepthDiff};
 
 use crate::backoff::Backoff;
+use crate::merge::Span;
 use crate::rest::RestClient;
 use crate::stats::VenueStats;
 use crate::venue::{FeedError, FeedFuture, VenueContext, VenueFeed};
@@ -150,3 +151,16 @@ pub fn default_urls(market: BinanceMarket) -> (&'static str, &'static str) {
 
 /// A sensible stale threshold for the connection as a whole.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// The update ids a depth event covers, for the exactly-once merge: spot ids are
+/// contiguous (`U..=u`); USD-M links each event to the previous one by `pu`.
+pub(crate) fn depth_span(diff: &DepthDiff<'_>, market: BinanceMarket) -> Span {
+    Span {
+        first: diff.first_update_id,
+        last: diff.final_update_id,
+        prev: match market {
+            BinanceMarket::UsdmFutures => diff.prev_final_update_id,
+            BinanceMarket::Spot => None,
+        },
+    }
+}

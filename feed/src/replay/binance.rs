@@ -18,7 +18,7 @@ use tickd_normalizer::SymbolMap;
 use super::VenueReplayStats;
 use crate::binance::gate::Gate;
 use crate::capture::{request_target, CaptureLine};
-use crate::merge::{Merge, Role, Span, Verdict};
+use crate::merge::{Merge, Role, Verdict};
 use crate::publisher::Publisher;
 use crate::stats::VenueStats;
 use crate::status;
@@ -136,14 +136,7 @@ impl BinanceReplay {
         match decoder.decode(line.data.as_bytes(), ts_recv, &mut gate)? {
             BinanceFrame::Depth(diff) => {
                 let key = (diff.instrument_id, RecordType::BookDelta as u8);
-                let span = Span {
-                    first: diff.first_update_id,
-                    last: diff.final_update_id,
-                    prev: match market {
-                        BinanceMarket::UsdmFutures => diff.prev_final_update_id,
-                        BinanceMarket::Spot => None,
-                    },
-                };
+                let span = crate::binance::depth_span(&diff, *market);
                 if merge.check(key, span, Role::Primary) == Verdict::Duplicate {
                     VenueStats::add(&publisher.stats().counters.duplicates, 1);
                     return Ok(true);

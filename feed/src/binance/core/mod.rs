@@ -25,7 +25,7 @@ use super::gate::Gate;
 use super::streams::{self, PlannedConn, StreamSub};
 use crate::backoff::Backoff;
 use crate::connection::{spawn_connection, ConnCommand, ConnEvent, ConnHandle, ConnSpec};
-use crate::merge::{Merge, Role, Span, Verdict};
+use crate::merge::{Merge, Role, Verdict};
 use crate::publisher::Publisher;
 use crate::rest::RestClient;
 use crate::rest_budget::RestBudget;
@@ -472,14 +472,7 @@ impl Core {
             Ok(BinanceFrame::Depth(diff)) => {
                 let key = (diff.instrument_id, RecordType::BookDelta as u8);
                 touched.push(key);
-                let span = Span {
-                    first: diff.first_update_id,
-                    last: diff.final_update_id,
-                    prev: match market {
-                        BinanceMarket::UsdmFutures => diff.prev_final_update_id,
-                        BinanceMarket::Spot => None,
-                    },
-                };
+                let span = crate::binance::depth_span(&diff, *market);
                 let verdict = slot.merge.check(key, span, role);
                 // The book sync flags the primary's gaps itself; the secondary passes
                 // only exact continuations while the primary is still up.
