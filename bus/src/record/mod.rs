@@ -12,6 +12,8 @@ mod enums;
 mod header;
 mod types;
 
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 #[cfg(test)]
 mod layout_tests;
 

@@ -432,101 +432,10 @@ fn parse_notional(text: &str) -> Result<i128, JsonRecordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tickd_bus::{Price, Rate, Size};
 
-    fn hd<R: tickd_bus::Record>(flags: Flags) -> RecordHeader {
-        let mut hd = RecordHeader::new::<R>(
-            Venue::BinanceUsdm,
-            9,
-            1_700_000_000_123_000_000,
-            1_700_000_000_124_000_001,
-        );
-        hd.sequence = 42;
-        hd.flags = flags;
-        hd
-    }
-
+    /// One record of every type, with UNDEF fields, a UUID trade id and a huge notional.
     fn all_records() -> Vec<RecordBuf> {
-        let p = |s: &str| Price::parse_str(s).unwrap();
-        let q = |s: &str| Size::parse_str(s).unwrap();
-        let mut bar = BarMsg {
-            hd: hd::<BarMsg>(Flags::NONE),
-            interval_s: 60,
-            trade_count: 3,
-            open: p("1"),
-            high: p("3"),
-            low: p("0.5"),
-            close: p("2"),
-            volume: q("4"),
-            notional_lo: 0,
-            notional_hi: 0,
-        };
-        bar.set_notional(-(1i128 << 90) - 7);
-        vec![
-            RecordBuf::new(&TradeMsg {
-                hd: hd::<TradeMsg>(Flags::NONE),
-                price: p("58942.01"),
-                size: q("0.000356"),
-                trade_id: 0x9112_a178_eb60_23af,
-                trade_id_hi: 0x20f4_3950_d8dd_5b31,
-                side: Side::Buy as u8,
-                _reserved: [0; 7],
-            }),
-            RecordBuf::new(&TradeMsg {
-                hd: hd::<TradeMsg>(Flags::REPLAY),
-                price: p("1"),
-                size: q("2"),
-                trade_id: 716_849_523,
-                trade_id_hi: 0,
-                side: Side::Unknown as u8,
-                _reserved: [0; 7],
-            }),
-            RecordBuf::new(&BboMsg {
-                hd: hd::<BboMsg>(Flags::DERIVED),
-                bid_price: p("29010.9"),
-                bid_size: q("13.94302"),
-                ask_price: Price::UNDEF,
-                ask_size: Size::ZERO,
-            }),
-            RecordBuf::new(&BookDeltaMsg {
-                hd: hd::<BookDeltaMsg>(Flags::SNAPSHOT | Flags::LAST),
-                price: p("0.00002246"),
-                size: q("0"),
-                update_id: 41_603_413,
-                side: BookSide::Ask as u8,
-                action: BookAction::Set as u8,
-                _reserved: [0; 6],
-            }),
-            RecordBuf::new(&bar),
-            RecordBuf::new(&MarkFundingMsg {
-                hd: hd::<MarkFundingMsg>(Flags::NONE),
-                mark_price: p("11794.15"),
-                index_price: Price::UNDEF,
-                funding_rate: Rate::parse_str("-0.0001542145319804").unwrap(),
-                next_funding_time: 1_597_392_000_000_000_000,
-            }),
-            RecordBuf::new(&LiquidationMsg {
-                hd: hd::<LiquidationMsg>(Flags::NONE),
-                price: p("9910"),
-                size: q("0.014"),
-                side: Side::Sell as u8,
-                _reserved: [0; 7],
-            }),
-            RecordBuf::new(&OpenInterestMsg {
-                hd: hd::<OpenInterestMsg>(Flags::NONE),
-                open_interest: q("10659.509"),
-                open_interest_value: Size::UNDEF,
-            }),
-            RecordBuf::new(&StatusMsg {
-                hd: hd::<StatusMsg>(Flags::NONE),
-                kind: StatusKind::Gap as u8,
-                _reserved: 0,
-                reason: StatusReason::SequenceGap as u16,
-                conn: 2,
-                lost: LOST_UNKNOWN,
-                detail: 160,
-            }),
-        ]
+        tickd_bus::record::fixtures::one_of_each()
     }
 
     #[test]
@@ -541,7 +450,7 @@ mod tests {
             );
             let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
             assert_eq!(value["type"], "data");
-            assert_eq!(value["seq"], 42);
+            assert_eq!(value["seq"], 7);
             let back = decode(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
             assert_eq!(back, record, "{text}");
         }
@@ -554,11 +463,11 @@ mod tests {
             &mut text,
             "trades.binance-usdm.BTC-USDT-PERP",
             "BTC-USDT-PERP",
-            all_records()[1].as_ref().unwrap(),
+            all_records()[0].as_ref().unwrap(),
         );
         assert_eq!(
             text,
-            r#"{"type":"data","stream":"trades.binance-usdm.BTC-USDT-PERP","seq":42,"kind":"trade","venue":"binance-usdm","instrument_id":9,"symbol":"BTC-USDT-PERP","flags":["replay"],"ts_event":1700000000123000000,"ts_recv":1700000000124000001,"price":"1","size":"2","side":"unknown","trade_id":"716849523"}"#
+            r#"{"type":"data","stream":"trades.binance-usdm.BTC-USDT-PERP","seq":7,"kind":"trade","venue":"binance-usdm","instrument_id":42,"symbol":"BTC-USDT-PERP","flags":[],"ts_event":1700000000123000000,"ts_recv":1700000000124000001,"price":"58942.01","size":"0.000356","side":"sell","trade_id":"716849523"}"#
         );
     }
 
