@@ -1,64 +1,133 @@
 //! `tickd-bench [--quick] [--out FILE.json]`: the end-to-end latency harness
 //! (simulator → feed → bus → gateway → subscribers on loopback, plus the TCP floor).
-//! `scripts/bench.sh` builds and runs it in release mode.
+//! `tickd-bench compare --python PY --script cf_bench.py [--quick] [--out FILE.json]`:
+//! tickd against cryptofeed on the same simulator stream.
+//! `scripts/bench.sh` and `scripts/compare-cryptofeed.sh` build and run it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use tickd_benches::e2e::compare::{self, CompareConfig};
 use tickd_benches::e2e::sweep::run_all;
 
 const USAGE: &str = "usage: tickd-bench [--quick] [--out FILE.json]
-  --quick   a short run (~30 s): feed at 100k/s and 10 subscribers per transport
-  --out     where the JSON report goes (default: target/bench/e2e.json)";
+       tickd-bench compare --python PY --script cf_bench.py [--quick] [--out FILE.json]
+  --quick   a short run (~30 s)
+  --out     where the JSON report goes (default: target/bench/e2e.json, compare.json)";
+
+struct Args {
+    compare: bool,
+    quick: bool,
+    out: Option<PathBuf>,
+    python: Option<PathBuf>,
+    script: Option<PathBuf>,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        compare: false,
+        quick: false,
+        out: None,
+        python: None,
+        script: None,
+    };
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("compare") {
+        a.compare = true;
+        args.next();
+    }
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .map(PathBuf::from)
+                .ok_or(format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "--quick" => a.quick = true,
+            "--out" => a.out = Some(value("--out")?),
+            "--python" => a.python = Some(value("--python")?),
+            "--script" => a.script = Some(value("--script")?),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(a)
+}
+
+fn write_json(out: &PathBuf, value: &serde_json::Value) -> Result<(), String> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| format!("cannot encode the report: {e}"))?;
+    std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("JSON report: {}", out.display());
+    Ok(())
+}
 
 fn main() -> ExitCode {
-    let mut quick = false;
-    let mut out = PathBuf::from("target/bench/e2e.json");
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => quick = true,
-            "--out" => match args.next() {
-                Some(path) => out = PathBuf::from(path),
-                None => {
-                    eprintln!("--out needs a file name\n{USAGE}");
-                    return ExitCode::from(2);
-                }
-            },
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("unknown argument {other:?}\n{USAGE}");
-                return ExitCode::from(2);
-            }
-        }
+    if std::env::args().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
     }
-    let report = run_all(quick, |line| eprintln!("{line}"));
-    println!("{}", report.table());
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("cannot create {}: {e}", dir.display());
-            return ExitCode::FAILURE;
-        }
-    }
-    let json = match serde_json::to_string_pretty(&report.json()) {
-        Ok(j) => j,
+    let args = match parse() {
+        Ok(a) => a,
         Err(e) => {
-            eprintln!("cannot encode the report: {e}");
-            return ExitCode::FAILURE;
+            eprintln!("{e}\n{USAGE}");
+            return ExitCode::from(2);
         }
     };
-    if let Err(e) = std::fs::write(&out, json) {
-        eprintln!("cannot write {}: {e}", out.display());
-        return ExitCode::FAILURE;
+    let result = if args.compare {
+        run_compare(&args)
+    } else {
+        run_sweep(&args)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
     }
-    println!("JSON report: {}", out.display());
+}
+
+fn run_sweep(args: &Args) -> Result<(), String> {
+    let report = run_all(args.quick, |line| eprintln!("{line}"));
+    println!("{}", report.table());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/bench/e2e.json"));
+    write_json(&out, &report.json())?;
     let failed = report.rows.iter().filter(|r| r.outcome.is_err()).count();
     if failed > 0 {
-        eprintln!("{failed} scenario(s) failed");
-        return ExitCode::FAILURE;
+        return Err(format!("{failed} scenario(s) failed"));
     }
-    ExitCode::SUCCESS
+    Ok(())
+}
+
+fn run_compare(args: &Args) -> Result<(), String> {
+    let (Some(python), Some(script)) = (args.python.clone(), args.script.clone()) else {
+        return Err(format!("compare needs --python and --script\n{USAGE}"));
+    };
+    let cfg = CompareConfig {
+        python,
+        script,
+        rate: if args.quick { 2_000 } else { 10_000 },
+        symbols: 10,
+        warmup: Duration::from_secs(if args.quick { 2 } else { 3 }),
+        secs: Duration::from_secs(if args.quick { 3 } else { 10 }),
+    };
+    let results = compare::run(&cfg, |line| eprintln!("{line}")).map_err(|e| format!("{e:#}"))?;
+    println!("{}", compare::table(&results));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/bench/compare.json"));
+    write_json(&out, &compare::json(&cfg, &results))?;
+    if let Some(r) = results.iter().find(|r| r.cryptofeed.is_err()) {
+        return Err(format!("{}: cryptofeed side failed", r.kind));
+    }
+    Ok(())
 }

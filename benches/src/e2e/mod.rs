@@ -7,6 +7,7 @@
 //! floor, a plain TCP ping-pong of the same message size, runs first in the same
 //! invocation, so every result also reads as a ratio to it.
 
+pub mod compare;
 pub mod floor;
 pub mod hist;
 pub mod procstat;
