@@ -205,7 +205,7 @@ async fn clients(opts: Opts) {
     let elapsed = measure_start.elapsed().as_secs_f64();
     let rss_after = rss_kb(&pid);
     let connected = counts.connected.load(Relaxed);
-    let h = latency.lock();
+    let h = latency.lock().clone();
     println!(
         "connections: {connected} of {total} connected ({} failed) in {:.1} s",
         counts.failed.load(Relaxed),
@@ -234,9 +234,33 @@ async fn clients(opts: Opts) {
         h.max() as f64 / 1e3,
         h.len()
     );
+    if let Some(status) = http_get(&url, "/v1/status").await {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&status) {
+            let send = &json["lag_ns"]["send"];
+            let us = |k: &str| send[k].as_u64().unwrap_or(0) as f64 / 1e3;
+            println!(
+                "server send hop (ts_recv → written to socket, whole run), us: p50 {:.0} p99 {:.0} p99.9 {:.0} max {:.0}",
+                us("p50"), us("p99"), us("p999"), us("max")
+            );
+        }
+    }
     for task in tasks {
         task.abort();
     }
+}
+
+/// GET `path` on the gateway behind a `ws://host:port/...` URL.
+async fn http_get(ws_url: &str, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = ws_url.strip_prefix("ws://")?.split('/').next()?;
+    let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
 }
 
 async fn connection(
@@ -246,7 +270,11 @@ async fn connection(
     latency: Arc<Mutex<Histogram<u64>>>,
     measuring: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await else {
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    let connect = tokio_tungstenite::connect_async_with_config(&url, Some(config), true);
+    let Ok((mut ws, _)) = connect.await else {
         counts.failed.fetch_add(1, Relaxed);
         return;
     };

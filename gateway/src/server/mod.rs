@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::serve::ListenerExt;
 use tickd_bus::ring::Bus;
 use tickd_bus::SharedRegistry;
 use tokio::sync::watch;
@@ -100,7 +101,7 @@ impl Gateway {
         };
         if let Some(cert) = &files_cert {
             let config = cert.server_config(&[b"http/1.1"])?;
-            let listener = tls::TlsListener::new(tcp, config)
+            let listener = tls::TlsListener::new(tcp, config, true)
                 .map_err(|source| GatewayError::Bind { addr, source })?;
             tasks.push(tokio::spawn(async move {
                 let _ = axum::serve(listener, app)
@@ -108,8 +109,14 @@ impl Gateway {
                     .await;
             }));
         } else {
+            // Small messages go out at once (no Nagle delay behind an unacked packet).
+            let listener = tcp.tap_io(|stream| {
+                let _ = stream.set_nodelay(true);
+            });
             tasks.push(tokio::spawn(async move {
-                let _ = axum::serve(tcp, app).with_graceful_shutdown(graceful).await;
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(graceful)
+                    .await;
             }));
         }
         let mut quic_addr = None;

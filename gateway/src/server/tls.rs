@@ -99,7 +99,11 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    pub fn new(listener: TcpListener, config: rustls::ServerConfig) -> io::Result<TlsListener> {
+    pub fn new(
+        listener: TcpListener,
+        config: rustls::ServerConfig,
+        nodelay: bool,
+    ) -> io::Result<TlsListener> {
         let local = listener.local_addr()?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let (tx, ready) = mpsc::channel(128);
@@ -110,6 +114,9 @@ impl TlsListener {
                     continue;
                 };
                 let acceptor = acceptor.clone();
+                if nodelay {
+                    let _ = tcp.set_nodelay(true);
+                }
                 let ready = tx.clone();
                 tokio::spawn(async move {
                     let handshake =

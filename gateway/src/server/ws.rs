@@ -29,6 +29,9 @@ use crate::protocol::{Encoding, ErrorCode, ServerMessage};
 /// Items drained from one queue per pass, so one busy subscription can't starve others.
 const DRAIN: usize = 256;
 
+/// Initial read buffer per connection (client messages are small control requests).
+const READ_BUFFER: usize = 4096;
+
 pub async fn upgrade(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
@@ -57,8 +60,12 @@ pub async fn upgrade(
     // answer with `error` and `closing`; far larger ones are cut off by tungstenite
     // itself (a close with code 1009), which bounds the memory a frame can take.
     let hard_max = shared.config.max_frame_bytes.saturating_mul(16);
+    // Small buffers: tungstenite's 128 KiB default read buffer per connection would
+    // dominate memory with thousands of mostly idle subscribers. Buffers grow as needed.
     ws.max_message_size(hard_max)
         .max_frame_size(hard_max)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| serve(socket, shared, admission, encoding))
 }
 
