@@ -175,3 +175,52 @@ async fn book_subscription_starts_with_a_snapshot_image_then_deltas() {
     assert!(other.iter().all(|e| !matches!(e, Event::Gap { .. })));
     f.gateway.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_stops_delivery_and_keeps_the_connection() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let mut f = start(test_config()).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(f.ws_url()).await.unwrap();
+    let next = async |ws: &mut tokio_tungstenite::WebSocketStream<_>| -> String {
+        loop {
+            match tokio::time::timeout(WAIT, ws.next()).await.unwrap() {
+                Some(Ok(Message::Text(t))) if !t.contains("heartbeat") && !t.contains("hello") => {
+                    return t.to_string()
+                }
+                Some(Ok(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    for request in [
+        r#"{"op":"subscribe","id":1,"streams":["trades.binance.BTC-USDT"]}"#,
+        r#"{"op":"subscribe","id":2,"streams":["trades.binance.ETH-USDT"]}"#,
+    ] {
+        ws.send(Message::text(request)).await.unwrap();
+        assert!(next(&mut ws).await.contains(r#""type":"ack""#));
+    }
+    ws.send(Message::text(
+        r#"{"op":"unsubscribe","id":3,"streams":["trades.binance.BTCUSDT"]}"#,
+    ))
+    .await
+    .unwrap();
+    let ack = next(&mut ws).await;
+    assert!(
+        ack.contains(r#""op":"unsubscribe""#) && ack.contains("BTC-USDT"),
+        "{ack}"
+    );
+    f.publish(f.trade(Venue::Binance, "BTC-USDT", 1));
+    let eth = f.publish(f.trade(Venue::Binance, "ETH-USDT", 2));
+    let data = next(&mut ws).await;
+    assert_eq!(tickd_gateway::protocol::json::decode(&data).unwrap(), eth);
+    ws.send(Message::text(r#"{"op":"list","id":4}"#))
+        .await
+        .unwrap();
+    let list = next(&mut ws).await;
+    assert!(
+        list.contains("trades.binance.ETH-USDT") && !list.contains("BTC"),
+        "{list}"
+    );
+    f.gateway.shutdown().await;
+}

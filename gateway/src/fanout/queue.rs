@@ -317,10 +317,17 @@ impl SubQueue {
         self.notify.notify_one();
     }
 
+    /// Ends the subscription quietly (unsubscribed): no reason, the connection stays.
+    pub fn retire(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Why the queue closed the connection (`None` if open or merely retired).
     pub fn close_reason(&self) -> Option<String> {
         self.close_reason.lock().clone()
     }

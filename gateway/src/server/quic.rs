@@ -239,11 +239,12 @@ async fn data_stream(
     let mut buf = Vec::new();
     loop {
         if let Some(reason) = queue.close_reason() {
-            if reason == "unsubscribed" {
-                let _ = send.finish();
-            } else {
-                outbox.close(reason);
-            }
+            outbox.close(reason);
+            return;
+        }
+        if queue.is_closed() {
+            // Unsubscribed: end this stream, keep the connection.
+            let _ = send.finish();
             return;
         }
         items.clear();

@@ -252,7 +252,7 @@ impl Session {
             if let Some(at) = self.subs.iter().position(|s| s.pattern == name) {
                 let sub = self.subs.swap_remove(at);
                 self.router.unsubscribe(sub.id);
-                sub.queue.close("unsubscribed".into());
+                sub.queue.retire();
                 self.admission.release_subscriptions(1);
                 removed.push(name);
             }
