@@ -94,6 +94,17 @@ impl Metrics {
         self.connections.fetch_sub(1, Relaxed);
     }
 
+    /// Counts the feeds' own status records: reconnects, gaps, book resyncs.
+    pub fn feed_status(&self, kind: Option<tickd_bus::record::StatusKind>) {
+        use tickd_bus::record::StatusKind;
+        match kind {
+            Some(StatusKind::Connected) => self.reconnects.fetch_add(1, Relaxed),
+            Some(StatusKind::Gap) => self.gaps.fetch_add(1, Relaxed),
+            Some(StatusKind::BookResync) => self.resyncs.fetch_add(1, Relaxed),
+            _ => 0,
+        };
+    }
+
     pub fn subscribers_changed(&self, delta: i64) {
         self.subscribers.fetch_add(delta, Relaxed);
     }
@@ -180,7 +191,7 @@ impl Metrics {
             ),
             (
                 "tickd_gateway_gaps_total",
-                "gaps the gateway's bus consumer saw",
+                "gaps: feed gap records plus the gateway's own bus lag",
                 self.gaps.load(Relaxed),
             ),
             (
@@ -195,7 +206,7 @@ impl Metrics {
             ),
             (
                 "tickd_gateway_reconnects_total",
-                "feed reconnect status records seen",
+                "feed connected status records seen",
                 self.reconnects.load(Relaxed),
             ),
             (

@@ -210,6 +210,31 @@ async fn history_without_a_journal_says_so_and_live_book_is_served() {
         Flags::SNAPSHOT.union(Flags::LAST),
         1,
     ));
+    f.publish(tickd_bus::RecordBuf::new(&tickd_bus::record::StatusMsg {
+        hd: RecordHeader::new::<tickd_bus::record::StatusMsg>(v, f.id(v, s), 1, 1),
+        kind: tickd_bus::record::StatusKind::BookResync as u8,
+        _reserved: 0,
+        reason: tickd_bus::record::StatusReason::SequenceGap as u16,
+        conn: 0,
+        lost: 0,
+        detail: 0,
+    }));
+    f.publish(f.delta(
+        (v, s),
+        BookSide::Bid,
+        BookAction::Clear,
+        (0, 0),
+        Flags::SNAPSHOT,
+        1,
+    ));
+    f.publish(f.delta(
+        (v, s),
+        BookSide::Bid,
+        BookAction::Set,
+        (100_000_000_000, 300_000_000),
+        Flags::SNAPSHOT.union(Flags::LAST),
+        1,
+    ));
     // Wait until the router applied it: a trade subscription sees a later record.
     let mut probe = subscribed(ws_client(
         &f,
@@ -225,5 +250,10 @@ async fn history_without_a_journal_says_so_and_live_book_is_served() {
     assert_eq!(book["bids"][0][0], "100");
     assert_eq!(book["bids"][0][1], "3");
     assert_eq!(book["asks"].as_array().unwrap().len(), 0);
+    let (_, metrics) = http_get(addr, "/metrics").await;
+    assert!(
+        metrics.contains("tickd_gateway_resyncs_total 1\n"),
+        "{metrics}"
+    );
     f.gateway.shutdown().await;
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tickd_bus::ring::{Bus, MultiRecv};
-use tickd_bus::{Channel, RecordBuf, RecordType, SharedRegistry, Venue};
+use tickd_bus::{Channel, RecordBuf, RecordRef, RecordType, SharedRegistry, Venue};
 use tickd_normalizer::book::apply::BookReplay;
 use tickd_normalizer::book::image::{emit_image, Stamp};
 
@@ -128,6 +128,9 @@ impl Router {
             },
         };
         self.metrics.record_in(record.as_bytes().len());
+        if let RecordRef::Status(status) = view {
+            self.metrics.feed_status(status.kind());
+        }
         state.batch_ts.push(hd.ts_recv);
         let State {
             entries, scratch, ..
