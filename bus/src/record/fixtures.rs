@@ -73,6 +73,16 @@ pub fn one_of_each() -> Vec<RecordBuf> {
             action: BookAction::Set as u8,
             _reserved: [0; 6],
         }),
+        // The `clear` that opens a snapshot image: no side, no price.
+        RecordBuf::new(&BookDeltaMsg {
+            hd: header::<BookDeltaMsg>(Flags::SNAPSHOT),
+            price: Price::UNDEF,
+            size: Size::ZERO,
+            update_id: 41_603_412,
+            side: 0,
+            action: BookAction::Clear as u8,
+            _reserved: [0; 6],
+        }),
         RecordBuf::new(&bar),
         RecordBuf::new(&MarkFundingMsg {
             hd: header::<MarkFundingMsg>(Flags::NONE),

@@ -223,7 +223,7 @@ async fn book(State(shared): State<Shared>, Query(p): Query<Params>) -> Response
             Some(_) => Some(params::time(&p, "at", 0)?),
             None => None,
         };
-        let depth = params::limit(&p, 50, 10_000).map_err(|e| e.replace("limit", "depth"))?;
+        let depth = params::count(&p, "depth", 50, 10_000)?;
         Ok::<_, String>((venue, instrument, at, depth))
     })();
     let (venue, instrument, at, depth) = match parsed {

@@ -37,22 +37,12 @@ pub fn instrument(
 }
 
 /// A time: nanoseconds since the epoch, or RFC 3339 (`2026-01-01T00:00:00Z`).
+/// A time parameter, in the forms the CLI takes too (one parser for both).
 pub fn time(params: &Params, name: &str, default: u64) -> Result<u64, String> {
     let Some(text) = params.get(name) else {
         return Ok(default);
     };
-    parse_time(text).ok_or_else(|| {
-        format!("{name}={text:?} is not a time; use nanoseconds since the epoch or RFC 3339 like 2026-01-01T00:00:00Z")
-    })
-}
-
-pub fn parse_time(text: &str) -> Option<u64> {
-    if let Ok(ns) = text.parse::<u64>() {
-        return Some(ns);
-    }
-    let parsed =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    u64::try_from(parsed.unix_timestamp_nanos()).ok()
+    tickd_storage::history::time::parse_time(text).map_err(|e| format!("{name}: {e}"))
 }
 
 pub fn interval(params: &Params) -> Result<u32, String> {
@@ -63,12 +53,17 @@ pub fn interval(params: &Params) -> Result<u32, String> {
 }
 
 pub fn limit(params: &Params, default: usize, max: usize) -> Result<usize, String> {
-    match params.get("limit") {
+    count(params, "limit", default, max)
+}
+
+/// A whole-number parameter `name` from 1 to `max`.
+pub fn count(params: &Params, name: &str, default: usize, max: usize) -> Result<usize, String> {
+    match params.get(name) {
         None => Ok(default),
         Some(text) => match text.parse::<usize>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),
             _ => Err(format!(
-                "limit={text:?}: use a whole number from 1 to {max}"
+                "{name}={text:?}: use a whole number from 1 to {max}"
             )),
         },
     }
@@ -88,17 +83,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_parse_both_ways() {
-        assert_eq!(
-            parse_time("1700000000000000000"),
-            Some(1_700_000_000_000_000_000)
-        );
-        assert_eq!(
-            parse_time("2023-11-14T22:13:20Z"),
-            Some(1_700_000_000_000_000_000)
-        );
-        assert_eq!(parse_time("yesterday"), None);
-        assert_eq!(parse_time("1969-12-31T00:00:00Z"), None);
+    fn times_take_ns_rfc3339_and_dates() {
+        let at = |text: &str| time(&[("from".to_string(), text.to_string())].into(), "from", 0);
+        assert_eq!(at("1700000000000000000"), Ok(1_700_000_000_000_000_000));
+        assert_eq!(at("2023-11-14T22:13:20Z"), Ok(1_700_000_000_000_000_000));
+        assert_eq!(at("2023-11-14"), Ok(1_699_920_000_000_000_000));
+        assert!(at("yesterday").unwrap_err().starts_with("from: "));
+        assert!(at("1969-12-31T00:00:00Z").is_err());
+        assert_eq!(time(&Params::new(), "from", 7), Ok(7));
     }
 
     #[test]

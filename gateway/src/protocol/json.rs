@@ -294,10 +294,14 @@ pub fn decode(text: &str) -> Result<RecordBuf, JsonRecordError> {
         }),
         "book" => RecordBuf::new(&BookDeltaMsg {
             hd: new(RecordHeader::new::<BookDeltaMsg>),
-            price: req(d.price, "price")?,
+            // A `clear` (start of a snapshot image) has no price and no side.
+            price: opt(d.price, "price")?,
             size: req(d.size, "size")?,
             update_id: d.update_id.unwrap_or(0),
-            side: code(d.side, "side", BookSide::ALL, BookSide::as_str)? as u8,
+            side: match d.side {
+                None | Some("unknown") => 0,
+                side => code(side, "side", BookSide::ALL, BookSide::as_str)? as u8,
+            },
             action: code(d.action, "action", BookAction::ALL, BookAction::as_str)? as u8,
             _reserved: [0; 6],
         }),
