@@ -44,8 +44,8 @@ fn feed_only_run_measures_every_hop() {
 }
 
 #[test]
-fn gateway_run_delivers_to_every_subscriber() {
-    let o = run(&scenario(Some(Transport::Ws), 4)).expect("gateway run");
+fn gateway_run_delivers_to_a_single_subscriber() {
+    let o = run(&scenario(Some(Transport::Ws), 1)).expect("gateway run");
     assert!(o.deliveries_per_sec > 0.0, "subscribers received records");
     assert!(o.e2e.count > 0, "timed records reached the subscribers");
     assert!(o.subscriber_errors.is_empty(), "{:?}", o.subscriber_errors);

@@ -191,6 +191,18 @@ pub fn run(s: &Scenario) -> anyhow::Result<Outcome> {
             })?
     };
 
+    // Warm-up: every book synced (bounded), then the configured warm-up time.
+    let counters = || handle.stats.counters.snapshot();
+    let synced_by = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < synced_by {
+        let c = counters();
+        if c.books_total > 0 && c.books_synced == c.books_total {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Subscribers come after the instruments exist (a symbol subscription is resolved
+    // against the registry when it is made) and the books are in sync.
     let gateway = match s.transport {
         Some(transport) => Some(subscribers::start(
             transport,
@@ -204,16 +216,6 @@ pub fn run(s: &Scenario) -> anyhow::Result<Outcome> {
         None => None,
     };
 
-    // Warm-up: every book synced (bounded), then the configured warm-up time.
-    let counters = || handle.stats.counters.snapshot();
-    let synced_by = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < synced_by {
-        let c = counters();
-        if c.books_total > 0 && c.books_synced == c.books_total {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
     std::thread::sleep(s.warmup);
 
     let sim0 = sim.stats();
