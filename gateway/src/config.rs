@@ -61,6 +61,8 @@ pub struct GatewayConfig {
     pub subscriber_queue: usize,
     /// A `heartbeat` is sent after this long without any other message.
     pub heartbeat_ms: u64,
+    /// Most journal records one `subscribe` with `from` may replay.
+    pub max_replay_records: usize,
 }
 
 impl Default for GatewayConfig {
@@ -82,6 +84,7 @@ impl Default for GatewayConfig {
             max_pending_requests: 64,
             subscriber_queue: 4096,
             heartbeat_ms: 5000,
+            max_replay_records: 1_000_000,
         }
     }
 }

@@ -57,6 +57,7 @@ pub fn runtime_config(config: &GatewayConfig) -> Result<tickd_gateway::GatewayCo
         max_pending_requests: config.max_pending_requests as usize,
         subscriber_queue: config.subscriber_queue as usize,
         heartbeat_ms: defaults.heartbeat_ms,
+        max_replay_records: defaults.max_replay_records,
     })
 }
 

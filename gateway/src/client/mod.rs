@@ -48,6 +48,8 @@ pub struct ClientConfig {
     pub api_key: Option<String>,
     pub streams: Vec<String>,
     pub policy: SlowPolicy,
+    /// Replay from this time (RFC 3339 or ns) before live, on the first connection only.
+    pub from: Option<String>,
     /// Reconnect (and resubscribe) after the connection drops.
     pub reconnect: bool,
     /// Events buffered for the application before the client stops reading.
@@ -62,6 +64,7 @@ impl ClientConfig {
             api_key: None,
             streams: Vec::new(),
             policy: SlowPolicy::default(),
+            from: None,
             reconnect: true,
             buffer: 65_536,
         }
@@ -87,14 +90,27 @@ impl ClientConfig {
         self
     }
 
+    /// Replays the journal from `from` (RFC 3339, a date, or ns since the epoch).
+    pub fn from(mut self, from: impl Into<String>) -> Self {
+        self.from = Some(from.into());
+        self
+    }
+
     pub fn reconnect(mut self, reconnect: bool) -> Self {
         self.reconnect = reconnect;
         self
     }
 
     fn subscribe_message(&self) -> String {
-        serde_json::json!({"op": "subscribe", "id": 1, "streams": self.streams, "policy": self.policy})
-            .to_string()
+        let mut message = serde_json::json!({"op": "subscribe", "id": 1, "streams": self.streams, "policy": self.policy});
+        if let Some(from) = &self.from {
+            // Nanoseconds go as a number, anything else as text for the server to parse.
+            message["from"] = match from.parse::<u64>() {
+                Ok(ns) => serde_json::json!(ns),
+                Err(_) => serde_json::json!(from),
+            };
+        }
+        message.to_string()
     }
 }
 
@@ -186,7 +202,9 @@ async fn open(config: &ClientConfig) -> Result<Conn, ClientError> {
     }
 }
 
-async fn run(config: ClientConfig, first: Conn, tx: mpsc::Sender<Event>) {
+async fn run(mut config: ClientConfig, first: Conn, tx: mpsc::Sender<Event>) {
+    // The first connection has replayed; reconnections continue live.
+    config.from = None;
     let mut conn = Some(first);
     let mut tracker = SeqTracker::default();
     let mut backoff = Duration::from_millis(100);

@@ -4,4 +4,4 @@ mod queue;
 mod router;
 
 pub use queue::{GapReason, Item, PushOutcome, StreamInfo, SubQueue};
-pub use router::Router;
+pub use router::{Router, StreamPosition};

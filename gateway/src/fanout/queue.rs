@@ -77,6 +77,11 @@ struct State {
     held: HashMap<StreamKey, Held>,
     /// Insertion order of `held`, so conflated streams flush fairly and in order.
     held_order: VecDeque<StreamKey>,
+    /// A replay is being read: live records queue up but are not drained yet.
+    replaying: bool,
+    /// Per stream, the last sequence number replayed from the journal: live records
+    /// up to it are duplicates and dropped.
+    replayed_upto: HashMap<StreamKey, u64>,
 }
 
 /// Counters the router reads after each push, for metrics.
@@ -123,6 +128,13 @@ impl SubQueue {
         {
             let mut st = self.state.lock();
             let key = &stream.key;
+            if st
+                .replayed_upto
+                .get(key)
+                .is_some_and(|&upto| record.header().sequence <= upto)
+            {
+                return outcome;
+            }
             if let Some(held) = st.held.get_mut(key) {
                 match held {
                     Held::Latest(_, latest, replaced) => {
@@ -252,6 +264,9 @@ impl SubQueue {
     /// conflated state once the queue itself is empty.
     pub fn drain(&self, out: &mut Vec<Item>, max: usize) {
         let mut st = self.state.lock();
+        if st.replaying {
+            return;
+        }
         let take = st.items.len().min(max);
         out.extend(st.items.drain(..take));
         if !st.items.is_empty() {
@@ -293,6 +308,37 @@ impl SubQueue {
                 None => {}
             }
         }
+    }
+
+    /// Holds live records back (bounded by the queue's capacity and policy) while a
+    /// replay is read from the journal.
+    pub fn hold_for_replay(&self) {
+        self.state.lock().replaying = true;
+    }
+
+    /// Ends a replay: `replayed` (journal records, gap notices) goes out first, then
+    /// the held live records except those at or below `upto`, their stream's last
+    /// replayed sequence number (later duplicates are dropped on push too).
+    pub fn release_replay(&self, replayed: Vec<Item>, upto: HashMap<StreamKey, u64>) {
+        let mut st = self.state.lock();
+        st.items.retain(|item| match item {
+            Item::Record(info, record) => upto
+                .get(&info.key)
+                .is_none_or(|&last| record.header().sequence > last),
+            Item::Gap { .. } => true,
+        });
+        let live = std::mem::take(&mut st.items);
+        st.items = replayed.into();
+        st.items.extend(live);
+        st.replayed_upto = upto;
+        st.replaying = false;
+        drop(st);
+        self.notify.notify_one();
+    }
+
+    /// Whether a replay is still being read.
+    pub fn is_replaying(&self) -> bool {
+        self.state.lock().replaying
     }
 
     /// Resolves after the next push (or close) if nothing is waiting now.

@@ -30,6 +30,16 @@ struct StreamEntry {
     subs: Vec<(u64, Arc<SubQueue>)>,
     book: Option<BookReplay>,
     last_sequence: u64,
+    last_ts_recv: u64,
+}
+
+/// Where a stream stood when a subscription was added: the last record routed before
+/// it (a replay must bring the subscriber up to here from the journal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPosition {
+    pub key: StreamKey,
+    pub last_sequence: u64,
+    pub last_ts_recv: u64,
 }
 
 #[derive(Default)]
@@ -139,6 +149,7 @@ impl Router {
             return;
         };
         entry.last_sequence = hd.sequence;
+        entry.last_ts_recv = hd.ts_recv;
         if let Some(book) = entry.book.as_mut() {
             if book.apply_record(&record).is_err() {
                 self.metrics.error("bad_book_delta");
@@ -202,6 +213,7 @@ impl Router {
             subs,
             book,
             last_sequence: 0,
+            last_ts_recv: 0,
         });
         let index = state.entries.len() - 1;
         state.by_wire.insert(wire, index);
@@ -212,7 +224,19 @@ impl Router {
     /// under the same lock that delivers deltas, so image and deltas join exactly.
     /// Returns the subscription's id and the names of the streams seen so far that match.
     pub fn subscribe(&self, pattern: Pattern, queue: Arc<SubQueue>) -> (u64, Vec<String>) {
+        let (id, matched, _) = self.subscribe_at(pattern, queue);
+        (id, matched)
+    }
+
+    /// [`Router::subscribe`], also returning where each matching stream stood at that
+    /// instant: records after these positions reach the queue, earlier ones do not.
+    pub fn subscribe_at(
+        &self,
+        pattern: Pattern,
+        queue: Arc<SubQueue>,
+    ) -> (u64, Vec<String>, Vec<StreamPosition>) {
         let mut state = self.state.lock();
+        let mut positions = Vec::new();
         state.next_sub += 1;
         let id = state.next_sub;
         let mut matched = Vec::new();
@@ -221,6 +245,11 @@ impl Router {
                 continue;
             }
             matched.push(entry.info.name.clone());
+            positions.push(StreamPosition {
+                key: entry.info.key.clone(),
+                last_sequence: entry.last_sequence,
+                last_ts_recv: entry.last_ts_recv,
+            });
             if let Some(image) = book_image(entry) {
                 queue.push_front_image(&entry.info, image);
             }
@@ -228,7 +257,7 @@ impl Router {
         }
         state.subs.insert(id, (pattern, queue));
         self.metrics.subscribers_changed(1);
-        (id, matched)
+        (id, matched, positions)
     }
 
     pub fn unsubscribe(&self, id: u64) {

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod encode;
 mod outbox;
 pub mod quic;
+pub mod replay;
 pub mod session;
 pub mod tls;
 mod ws;

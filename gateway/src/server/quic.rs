@@ -117,6 +117,11 @@ async fn serve(conn: Connection, shared: Shared) {
         shared.config.max_pending_requests,
     ));
     outbox.push(hello);
+    let replies = Arc::clone(&outbox);
+    session.lock().enable_replay(
+        shared.journal_dir.clone(),
+        Arc::new(move |message| replies.push(message)),
+    );
     let writer = tokio::spawn(control_writer(
         send,
         Arc::clone(&outbox),

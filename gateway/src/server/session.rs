@@ -2,17 +2,19 @@
 //! messages into replies and subscriptions, and enforces the per-connection limits.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tickd_bus::{Channel, SharedRegistry, Venue};
 use tokio::sync::Notify;
 
 use super::auth::{Admission, RateLimiter};
+use super::replay::{self, Replay, Replies};
 use crate::config::GatewayConfig;
 use crate::fanout::{Router, SubQueue};
 use crate::protocol::{
     parse_client_message, ClientMessage, Encoding, ErrorCode, Pattern, ServerMessage, SlowPolicy,
-    StreamChannel,
+    StreamChannel, TimeSpec,
 };
 
 /// One subscribe pattern held by a connection.
@@ -41,6 +43,8 @@ pub struct Session {
     rate: RateLimiter,
     /// Makes the wake-up handle for a new subscription's queue.
     make_notify: Box<dyn Fn() -> Arc<Notify> + Send>,
+    /// The journal `from` replays out of, and where replay errors are reported.
+    replay: Option<(PathBuf, Replies)>,
 }
 
 impl Session {
@@ -60,7 +64,14 @@ impl Session {
             subs: Vec::new(),
             rate,
             make_notify,
+            replay: None,
         }
+    }
+
+    /// Enables `subscribe` with `from`: replays come out of `journal`; errors found
+    /// while replaying (after the ack) go to `replies`.
+    pub fn enable_replay(&mut self, journal: Option<PathBuf>, replies: Replies) {
+        self.replay = journal.map(|dir| (dir, replies));
     }
 
     pub fn queues(&self) -> impl Iterator<Item = &Arc<SubQueue>> {
@@ -124,15 +135,14 @@ impl Session {
                 policy,
                 from,
             } => {
-                if from.is_some() {
-                    out.replies.push(ServerMessage::error(
-                        id,
-                        ErrorCode::BadRequest,
-                        "replay with \"from\" is not available on this server; subscribe live, or use GET /v1/trades for history",
-                    ));
-                    return out;
-                }
-                self.subscribe(id, streams, policy.unwrap_or_default(), &mut out);
+                let from = match from.map(|f| self.replay_start(f)).transpose() {
+                    Ok(from) => from,
+                    Err((code, message)) => {
+                        out.replies.push(ServerMessage::error(id, code, message));
+                        return out;
+                    }
+                };
+                self.subscribe(id, streams, policy.unwrap_or_default(), from, &mut out);
             }
             ClientMessage::Unsubscribe { id, streams } => self.unsubscribe(id, streams, &mut out),
         }
@@ -144,6 +154,7 @@ impl Session {
         id: Option<u64>,
         texts: Vec<String>,
         policy: SlowPolicy,
+        from: Option<u64>,
         out: &mut Outcome,
     ) {
         if texts.is_empty() {
@@ -214,7 +225,27 @@ impl Session {
                 self.config.subscriber_queue,
                 (self.make_notify)(),
             ));
-            let (sub_id, seen) = self.router.subscribe(pattern.clone(), Arc::clone(&queue));
+            if from.is_some() {
+                queue.hold_for_replay();
+            }
+            let (sub_id, seen, positions) = self
+                .router
+                .subscribe_at(pattern.clone(), Arc::clone(&queue));
+            if let (Some(from), Some((journal, replies))) = (from, &self.replay) {
+                replay::spawn(
+                    Replay {
+                        id,
+                        pattern: pattern.clone(),
+                        from,
+                        journal: journal.clone(),
+                        registry: self.router.registry().clone(),
+                        positions,
+                        queue: Arc::clone(&queue),
+                        max_records: self.config.max_replay_records,
+                    },
+                    Arc::clone(replies),
+                );
+            }
             let mut streams: BTreeSet<String> = resolve(self.router.registry(), &pattern)
                 .into_iter()
                 .collect();
@@ -230,6 +261,39 @@ impl Session {
         }
         out.replies
             .push(ack(id, "subscribe", resolved.into_iter().collect()));
+    }
+
+    /// Checks a `from` before anything is subscribed.
+    fn replay_start(&self, from: TimeSpec) -> Result<u64, (ErrorCode, String)> {
+        use tickd_storage::history::time::{format_time, parse_time, TIME_FORMS};
+        if self.replay.is_none() {
+            return Err((
+                ErrorCode::BadRequest,
+                "this gateway has no journal: \"from\" cannot replay; subscribe without it".into(),
+            ));
+        }
+        let at = match from {
+            TimeSpec::Nanos(ns) => ns,
+            TimeSpec::Text(text) => parse_time(&text).map_err(|e| {
+                let mut message = format!("\"from\": {e}");
+                if !message.contains(TIME_FORMS) {
+                    message.push_str(&format!("; expected {TIME_FORMS}"));
+                }
+                (ErrorCode::BadTime, message)
+            })?,
+        };
+        let now = crate::metrics::now_ns();
+        if at > now {
+            return Err((
+                ErrorCode::BadTime,
+                format!(
+                    "\"from\" {} is in the future (now {}); expected a past time: {TIME_FORMS}",
+                    format_time(at),
+                    format_time(now)
+                ),
+            ));
+        }
+        Ok(at)
     }
 
     fn router_knows(&self, pattern: &Pattern) -> bool {

@@ -103,6 +103,11 @@ async fn serve(
     let hello = session.hello().to_json();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(notify, shared.config.max_pending_requests));
+    let replies = Arc::clone(&outbox);
+    session.lock().enable_replay(
+        shared.journal_dir.clone(),
+        Arc::new(move |message| replies.push(message)),
+    );
     let reader = tokio::spawn(read_loop(
         stream,
         Arc::clone(&session),
