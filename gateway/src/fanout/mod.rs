@@ -1,5 +1,6 @@
 //! Fan-out: the router reads the bus and fills each subscription's bounded queue.
 
+mod bars;
 mod queue;
 mod router;
 

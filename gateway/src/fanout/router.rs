@@ -11,11 +11,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use tickd_bus::record::BarMsg;
 use tickd_bus::ring::{Bus, MultiRecv};
 use tickd_bus::{Channel, RecordBuf, RecordRef, RecordType, SharedRegistry, Venue};
 use tickd_normalizer::book::apply::BookReplay;
 use tickd_normalizer::book::image::{emit_image, Stamp};
 
+use super::bars::LiveBars;
 use super::queue::{GapReason, StreamInfo, SubQueue};
 use crate::metrics::{Hop, Metrics};
 use crate::protocol::{Pattern, StreamChannel, StreamKey};
@@ -52,6 +54,23 @@ struct State {
     scratch: Vec<(u64, Arc<SubQueue>)>,
     /// `ts_recv` of the records of the current batch, for the router-hop histogram.
     batch_ts: Vec<u64>,
+    /// Subscriptions whose pattern names a bars channel.
+    bar_subs: usize,
+    bars: LiveBars,
+    /// Scratch space for the bars closed by one trade or timer tick.
+    closed_bars: Vec<(usize, BarMsg)>,
+}
+
+/// How often quiet instruments' bars are checked for having closed.
+const BAR_TIMER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Aborts a task when dropped (the bar timer, with the router task that owns it).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The shared routing table. Cheap to clone.
@@ -79,7 +98,19 @@ impl Router {
     pub fn spawn(&self, bus: &Bus) -> tokio::task::JoinHandle<()> {
         let mut consumer = bus.subscribe_all();
         let router = self.clone();
+        let timer = self.clone();
         tokio::spawn(async move {
+            let _timer = AbortOnDrop(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(BAR_TIMER);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                loop {
+                    tick.tick().await;
+                    let mut state = timer.state.lock();
+                    if state.bar_subs > 0 {
+                        timer.bars_timer(&mut state);
+                    }
+                }
+            }));
             loop {
                 let first = consumer.recv().await;
                 if first == MultiRecv::Closed {
@@ -156,6 +187,27 @@ impl Router {
                 book.invalidate();
             }
         }
+        self.deliver(entry, scratch, record);
+        if state.bar_subs > 0 {
+            if let RecordRef::Trade(trade) = view {
+                let venue = Venue::from_u8(hd.venue);
+                let symbol = state
+                    .entries
+                    .get(index)
+                    .map(|e| e.info.symbol.clone())
+                    .unwrap_or_default();
+                self.bars_trade(state, ring, trade, venue, &symbol);
+            }
+        }
+    }
+
+    /// Pushes a record into its stream's subscription queues.
+    fn deliver(
+        &self,
+        entry: &mut StreamEntry,
+        scratch: &mut Vec<(u64, Arc<SubQueue>)>,
+        record: RecordBuf,
+    ) {
         if entry.subs.is_empty() {
             return;
         }
@@ -171,6 +223,77 @@ impl Router {
         if closed {
             entry.subs.retain(|(_, queue)| !queue.is_closed());
         }
+    }
+
+    fn bars_trade(
+        &self,
+        state: &mut State,
+        ring: usize,
+        trade: &tickd_bus::record::TradeMsg,
+        venue: Option<Venue>,
+        symbol: &str,
+    ) {
+        let Some(venue) = venue else { return };
+        let State {
+            subs,
+            bars,
+            closed_bars,
+            ..
+        } = state;
+        let wanted = || {
+            subs.values()
+                .filter_map(|(pattern, _)| match pattern.channel {
+                    Some(channel @ StreamChannel::Bars(interval)) => pattern
+                        .matches(&StreamKey {
+                            channel,
+                            venue,
+                            symbol: symbol.to_string(),
+                        })
+                        .then_some(interval),
+                    _ => None,
+                })
+                .collect()
+        };
+        bars.on_trade(ring, trade, crate::metrics::now_ns(), wanted, closed_bars);
+        self.emit_bars(state);
+    }
+
+    fn bars_timer(&self, state: &mut State) {
+        let State {
+            bars, closed_bars, ..
+        } = state;
+        bars.on_timer(crate::metrics::now_ns(), closed_bars);
+        self.emit_bars(state);
+    }
+
+    /// Sends the closed bars to their streams, numbered 1, 2, 3 per bar stream.
+    fn emit_bars(&self, state: &mut State) {
+        let closed = std::mem::take(&mut state.closed_bars);
+        for (ring, bar) in &closed {
+            let channel = StreamChannel::Bars(bar.interval_s);
+            let wire = (bar.hd.venue, bar.hd.instrument_id, channel);
+            let index = match state.by_wire.get(&wire) {
+                Some(&index) => index,
+                None => match self.learn(state, *ring, wire) {
+                    Some(index) => index,
+                    None => continue,
+                },
+            };
+            let State {
+                entries, scratch, ..
+            } = &mut *state;
+            let Some(entry) = entries.get_mut(index) else {
+                continue;
+            };
+            let mut record = RecordBuf::new(bar);
+            entry.last_sequence += 1;
+            let hd = record.header_mut();
+            hd.sequence = entry.last_sequence;
+            entry.last_ts_recv = hd.ts_recv;
+            self.deliver(entry, scratch, record);
+        }
+        state.closed_bars = closed;
+        state.closed_bars.clear();
     }
 
     /// First record of a stream: name it and match it against every subscription.
@@ -255,6 +378,10 @@ impl Router {
             }
             entry.subs.push((id, Arc::clone(&queue)));
         }
+        if matches!(pattern.channel, Some(StreamChannel::Bars(_))) {
+            state.bar_subs += 1;
+            state.bars.subscriptions_changed(true);
+        }
         state.subs.insert(id, (pattern, queue));
         self.metrics.subscribers_changed(1);
         (id, matched, positions)
@@ -262,8 +389,13 @@ impl Router {
 
     pub fn unsubscribe(&self, id: u64) {
         let mut state = self.state.lock();
-        if state.subs.remove(&id).is_none() {
+        let Some((pattern, _)) = state.subs.remove(&id) else {
             return;
+        };
+        if matches!(pattern.channel, Some(StreamChannel::Bars(_))) {
+            state.bar_subs = state.bar_subs.saturating_sub(1);
+            let any_left = state.bar_subs > 0;
+            state.bars.subscriptions_changed(any_left);
         }
         for entry in state.entries.iter_mut() {
             entry.subs.retain(|(sub, _)| *sub != id);
