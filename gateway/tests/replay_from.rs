@@ -178,6 +178,70 @@ async fn a_journal_behind_the_live_position_is_re_read_until_it_catches_up() {
     f.gateway.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_replay_then_live_on_the_subscription_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tickd_gateway::GatewayConfig {
+        quic_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..test_config()
+    };
+    let mut f = start_with_journal(config, Some(dir.path().to_path_buf())).await;
+    let history = publish_history(&mut f, 5).await;
+    write_journal(dir.path(), &history);
+    let config = tickd_gateway::client::ClientConfig::new(f.quic())
+        .streams(["trades.binance.BTC-USDT"])
+        .encoding(Encoding::Binary)
+        .from("2020-01-01T00:00:00Z");
+    let mut client = subscribed(config).await;
+    let live: Vec<RecordBuf> = (6..=9)
+        .map(|i| f.publish(f.trade(BTC.0, BTC.1, i)))
+        .collect();
+    let other = expect_seam(&mut client, &btc(&history), &live).await;
+    assert!(
+        other.iter().all(|e| !matches!(e, Event::Gap { .. })),
+        "{other:?}"
+    );
+    f.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_over_the_limit_is_refused_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tickd_gateway::GatewayConfig {
+        max_replay_records: 3,
+        ..test_config()
+    };
+    let mut f = start_with_journal(config, Some(dir.path().to_path_buf())).await;
+    let history = publish_history(&mut f, 6).await;
+    write_journal(dir.path(), &history);
+    let config = ws_client(&f, &["trades.binance.BTC-USDT"], Encoding::Json).from("2020-01-01");
+    let mut client = subscribed(config).await;
+    loop {
+        match client.next_timeout(WAIT).await {
+            Some(Event::Control(ServerMessage::Error { id, message, .. })) => {
+                assert_eq!(id, Some(1));
+                assert!(message.contains("max_replay_records"), "{message}");
+                break;
+            }
+            Some(Event::Control(_)) => {}
+            other => panic!("expected the replay's error, got {other:?}"),
+        }
+    }
+    // The subscription was cancelled: nothing of it arrives before the connection ends.
+    f.publish(f.trade(BTC.0, BTC.1, 7));
+    f.publish(f.trade(BTC.0, BTC.1, 8));
+    f.gateway.shutdown().await;
+    while let Some(event) = client.next_timeout(WAIT).await {
+        assert!(
+            !matches!(event, Event::Record { .. } | Event::Gap { .. }),
+            "{event:?}"
+        );
+        if matches!(event, Event::Disconnected(_)) {
+            break;
+        }
+    }
+}
+
 async fn subscribe_error(f: &Fixture, from: &str) -> (String, String) {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;

@@ -190,13 +190,7 @@ impl Router {
         self.deliver(entry, scratch, record);
         if state.bar_subs > 0 {
             if let RecordRef::Trade(trade) = view {
-                let venue = Venue::from_u8(hd.venue);
-                let symbol = state
-                    .entries
-                    .get(index)
-                    .map(|e| e.info.symbol.clone())
-                    .unwrap_or_default();
-                self.bars_trade(state, ring, trade, venue, &symbol);
+                self.bars_trade(state, ring, trade, index);
             }
         }
     }
@@ -230,16 +224,20 @@ impl Router {
         state: &mut State,
         ring: usize,
         trade: &tickd_bus::record::TradeMsg,
-        venue: Option<Venue>,
-        symbol: &str,
+        index: usize,
     ) {
-        let Some(venue) = venue else { return };
         let State {
+            entries,
             subs,
             bars,
             closed_bars,
             ..
         } = state;
+        let Some(key) = entries.get(index).map(|e| &e.info.key) else {
+            return;
+        };
+        let (venue, symbol) = (key.venue, &key.symbol);
+        // Only when bars subscriptions changed since this instrument last looked.
         let wanted = || {
             subs.values()
                 .filter_map(|(pattern, _)| match pattern.channel {
@@ -247,7 +245,7 @@ impl Router {
                         .matches(&StreamKey {
                             channel,
                             venue,
-                            symbol: symbol.to_string(),
+                            symbol: symbol.clone(),
                         })
                         .then_some(interval),
                     _ => None,
