@@ -51,6 +51,7 @@ def main() -> int:
     ap.add_argument("--rest", required=True)
     ap.add_argument("--symbols", required=True, help="BTC-USDT,ETH-USDT,...")
     ap.add_argument("--channel", choices=["trades", "book"], required=True)
+    ap.add_argument("--decode-frame", help="decode-only: feed this raw frame to message_handler in a loop")
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--secs", type=float, default=5.0)
     args = ap.parse_args()
@@ -66,6 +67,8 @@ def main() -> int:
             state["lat"].append(now - receipt_timestamp)
 
     channel = TRADES if args.channel == "trades" else L2_BOOK
+    if args.decode_frame:
+        return decode_only(args, channel, on_message, state)
     fh = FeedHandler(config={"log": {"disabled": True}})
     fh.add_feed(Binance(symbols=args.symbols.split(","), channels=[channel], callbacks={channel: on_message},
                         max_depth=100 if channel == L2_BOOK else 0))
@@ -87,6 +90,30 @@ def main() -> int:
     # cryptofeed's own shutdown can hang on open sockets; the measurement is done.
     import os
     os._exit(0)
+
+
+def decode_only(args, channel, on_message, state) -> int:
+    """cryptofeed's own per-message work (json.loads with Decimal, normalization, the
+    callback) on one recorded frame, no network: the counterpart of tickd's decoder."""
+    feed = Binance(symbols=args.symbols.split(","), channels=[channel], callbacks={channel: on_message})
+    loop = asyncio.new_event_loop()
+    state["measuring"] = True
+
+    async def spin(deadline):
+        n = 0
+        while time.process_time() < deadline:
+            for _ in range(1000):
+                await feed.message_handler(args.decode_frame, None, time.time())
+            n += 1000
+        return n
+
+    loop.run_until_complete(spin(time.process_time() + args.warmup / 4))
+    cpu0 = time.process_time()
+    n = loop.run_until_complete(spin(cpu0 + args.secs))
+    cpu = time.process_time() - cpu0
+    print(json.dumps({"tool": "cryptofeed", "mode": "decode", "messages": n, "cpu_secs": cpu,
+                      "callbacks": state["count"]}), flush=True)
+    return 0
 
 
 if __name__ == "__main__":

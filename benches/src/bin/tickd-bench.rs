@@ -119,13 +119,14 @@ fn run_compare(args: &Args) -> Result<(), String> {
         warmup: Duration::from_secs(if args.quick { 2 } else { 3 }),
         secs: Duration::from_secs(if args.quick { 3 } else { 10 }),
     };
-    let results = compare::run(&cfg, |line| eprintln!("{line}")).map_err(|e| format!("{e:#}"))?;
-    println!("{}", compare::table(&results));
+    let (results, decode) =
+        compare::run(&cfg, |line| eprintln!("{line}")).map_err(|e| format!("{e:#}"))?;
+    println!("{}", compare::table(&results, &decode));
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("target/bench/compare.json"));
-    write_json(&out, &compare::json(&cfg, &results))?;
+    write_json(&out, &compare::json(&cfg, &results, &decode))?;
     if let Some(r) = results.iter().find(|r| r.cryptofeed.is_err()) {
         return Err(format!("{}: cryptofeed side failed", r.kind));
     }

@@ -16,11 +16,13 @@ use std::time::{Duration, Instant};
 
 use tickd_bus::instrument::InstrumentRegistry;
 use tickd_bus::ring::{ring, TryRecv};
-use tickd_bus::{Channel, RecordType, Venue};
+use tickd_bus::{Channel, RecordBuf, RecordType, Venue};
 use tickd_feed::binance::BinanceFeed;
 use tickd_feed::runtime::shutdown_channel;
 use tickd_feed::sim::{SimConfig, SimServer, SimSymbol};
 use tickd_feed::venue::{spawn_venue, VenueSettings};
+use tickd_normalizer::binance::{BinanceDecoder, BinanceMarket};
+use tickd_normalizer::SymbolMap;
 
 use super::hist::{new_hist, now_ns, record_delta, Summary};
 use super::procstat::thread_cpu_secs;
@@ -167,12 +169,14 @@ fn summary_from_json(v: &serde_json::Value) -> Summary {
     }
 }
 
-fn cryptofeed_side(
+/// Run `cf_bench.py` against the simulator; its last JSON line.
+fn run_python(
     sim: &SimServer,
     cfg: &CompareConfig,
     symbols: &[SimSymbol],
     kind: &str,
-) -> Result<Side, String> {
+    extra: &[&str],
+) -> Result<serde_json::Value, String> {
     let addr = sim.local_addr();
     let names: Vec<String> = symbols
         .iter()
@@ -189,6 +193,7 @@ fn cryptofeed_side(
         .args(["--symbols", &names.join(","), "--channel", kind])
         .args(["--warmup", &cfg.warmup.as_secs_f64().to_string()])
         .args(["--secs", &cfg.secs.as_secs_f64().to_string()])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -214,10 +219,20 @@ fn cryptofeed_side(
         let _ = s.read_to_string(&mut err);
     }
     let line = out.lines().rev().find(|l| l.starts_with('{'));
-    let Some(v) = line.and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()) else {
-        let tail: String = err.lines().rev().take(8).collect::<Vec<_>>().join(" | ");
-        return Err(format!("cryptofeed ({status}) printed no result: {tail}"));
-    };
+    line.and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .ok_or_else(|| {
+            let tail: String = err.lines().rev().take(8).collect::<Vec<_>>().join(" | ");
+            format!("cryptofeed ({status}) printed no result: {tail}")
+        })
+}
+
+fn cryptofeed_side(
+    sim: &SimServer,
+    cfg: &CompareConfig,
+    symbols: &[SimSymbol],
+    kind: &str,
+) -> Result<Side, String> {
+    let v = run_python(sim, cfg, symbols, kind, &[])?;
     Ok(Side {
         messages: v
             .get("messages")
@@ -235,11 +250,58 @@ fn cryptofeed_side(
     })
 }
 
-/// Both sides on trades, then on depth.
+/// The real spot aggTrade frame of `testdata/exchanges/samples/binance_spot/agg_trades.jsonl`.
+pub const AGG_TRADE_FRAME: &str = r#"{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1616176861895,"s":"BTCUSDT","a":640283266,"p":"58942.01000000","q":"0.00035600","f":716849523,"l":716849523,"T":1616176861893,"m":false,"M":true}}"#;
+
+/// Decode-only cost of one trade frame, CPU ns per message, each side on its own.
+#[derive(Debug, Clone)]
+pub struct DecodeResult {
+    pub tickd_ns: f64,
+    pub cryptofeed_ns: Result<f64, String>,
+}
+
+/// tickd's Binance decoder on [`AGG_TRADE_FRAME`] in a loop on its own thread.
+fn tickd_decode_ns(secs: Duration) -> anyhow::Result<f64> {
+    const THREAD: &str = "bench-decode";
+    let worker = std::thread::Builder::new().name(THREAD.into()).spawn(
+        move || -> Result<(u64, f64), String> {
+            let symbols: SymbolMap = [("BTCUSDT".to_string(), 1u32)].into_iter().collect();
+            let mut decoder = BinanceDecoder::new(BinanceMarket::Spot, symbols);
+            let mut sink: Vec<RecordBuf> = Vec::with_capacity(4);
+            decoder
+                .decode(AGG_TRADE_FRAME.as_bytes(), 1, &mut sink)
+                .map_err(|e| e.to_string())?;
+            let (cpu0, t0) = (thread_cpu_secs(&[THREAD]), Instant::now());
+            let mut n = 0u64;
+            while t0.elapsed() < secs {
+                for _ in 0..10_000 {
+                    sink.clear();
+                    let ok = decoder
+                        .decode(
+                            std::hint::black_box(AGG_TRADE_FRAME.as_bytes()),
+                            1,
+                            &mut sink,
+                        )
+                        .is_ok();
+                    std::hint::black_box(ok);
+                }
+                n += 10_000;
+            }
+            Ok((n, thread_cpu_secs(&[THREAD]) - cpu0))
+        },
+    )?;
+    let (n, cpu) = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("decode thread panicked"))?
+        .map_err(|e| anyhow::anyhow!("the sample frame does not decode: {e}"))?;
+    Ok(cpu * 1e9 / n.max(1) as f64)
+}
+
+/// Both sides on trades, then on depth, then decode-only on one trade frame.
 pub fn run(
     cfg: &CompareConfig,
     mut progress: impl FnMut(&str),
-) -> anyhow::Result<Vec<StreamResult>> {
+) -> anyhow::Result<(Vec<StreamResult>, DecodeResult)> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("sim")
@@ -265,16 +327,39 @@ pub fn run(
             cryptofeed,
         });
     }
+    progress("decode only (one aggTrade frame): tickd, cryptofeed ...");
+    let tickd_ns = tickd_decode_ns(cfg.secs.min(Duration::from_secs(3)))?;
+    let frame_arg = ["--decode-frame", AGG_TRADE_FRAME];
+    let cryptofeed_ns = run_python(&sim, cfg, &symbols, "trades", &frame_arg).and_then(|v| {
+        let n = v
+            .get("messages")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        let cpu = v
+            .get("cpu_secs")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0);
+        if n == 0 {
+            return Err("cryptofeed decoded nothing".to_string());
+        }
+        Ok(cpu * 1e9 / n as f64)
+    });
     rt.block_on(sim.shutdown());
     rt.shutdown_timeout(Duration::from_secs(2));
-    Ok(results)
+    Ok((
+        results,
+        DecodeResult {
+            tickd_ns,
+            cryptofeed_ns,
+        },
+    ))
 }
 
 fn us(ns: u64) -> String {
     format!("{:.1}", ns as f64 / 1e3)
 }
 
-pub fn table(results: &[StreamResult]) -> String {
+pub fn table(results: &[StreamResult], decode: &DecodeResult) -> String {
     let mut out = String::from(
         "stream  side        msgs   cpu s   msgs/cpu-s  recv→out p50 µs  p99 µs  p99.9 µs\n",
     );
@@ -307,10 +392,23 @@ pub fn table(results: &[StreamResult]) -> String {
             Err(e) => out.push_str(&format!("{:<7} cryptofeed FAILED: {e}\n", r.kind)),
         }
     }
+    match &decode.cryptofeed_ns {
+        Ok(c) => out.push_str(&format!(
+            "decode only, one aggTrade frame: tickd {:.0} ns, cryptofeed {:.0} ns CPU per message: {:.1}x\n",
+            decode.tickd_ns,
+            c,
+            c / decode.tickd_ns.max(1.0)
+        )),
+        Err(e) => out.push_str(&format!("decode only: tickd {:.0} ns; cryptofeed FAILED: {e}\n", decode.tickd_ns)),
+    }
     out
 }
 
-pub fn json(cfg: &CompareConfig, results: &[StreamResult]) -> serde_json::Value {
+pub fn json(
+    cfg: &CompareConfig,
+    results: &[StreamResult],
+    decode: &DecodeResult,
+) -> serde_json::Value {
     let streams: Vec<serde_json::Value> = results
         .iter()
         .map(|r| {
@@ -339,5 +437,11 @@ pub fn json(cfg: &CompareConfig, results: &[StreamResult]) -> serde_json::Value 
         "rate": cfg.rate, "symbols": cfg.symbols,
         "warmup_s": cfg.warmup.as_secs_f64(), "secs": cfg.secs.as_secs_f64(),
         "streams": streams,
+        "decode_only_agg_trade": {
+            "tickd_cpu_ns_per_msg": decode.tickd_ns,
+            "cryptofeed_cpu_ns_per_msg": decode.cryptofeed_ns.as_ref().ok(),
+            "ratio": decode.cryptofeed_ns.as_ref().ok().map(|c| c / decode.tickd_ns.max(1.0)),
+            "error": decode.cryptofeed_ns.as_ref().err(),
+        },
     })
 }
