@@ -32,6 +32,12 @@ async fn overlapping_patterns_each_get_exactly_their_records_in_order() {
         vec!["*.*.ETH-USDT", "trades.bybit.*"],
         vec!["trades.binance.ETH-USDT"],
         vec!["*.binance.*"],
+        // Overlapping patterns on one connection: each record still arrives once.
+        vec![
+            "trades.binance.*",
+            "trades.*.BTC-USDT",
+            "*.binance.BTC-USDT",
+        ],
     ];
     let mut clients = Vec::new();
     for (i, streams) in subscriptions.iter().enumerate() {

@@ -113,6 +113,12 @@ impl SubQueue {
         }
     }
 
+    /// Identifies the writer that drains this queue: every subscription of one
+    /// WebSocket connection shares it, each QUIC subscription has its own stream.
+    pub fn writer_id(&self) -> usize {
+        Arc::as_ptr(&self.notify) as usize
+    }
+
     /// Queues a record; `image` rebuilds the stream's book image when a conflated
     /// book needs one (`None` if the book is not valid right now).
     pub fn push(

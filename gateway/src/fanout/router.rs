@@ -44,14 +44,22 @@ pub struct StreamPosition {
     pub last_ts_recv: u64,
 }
 
+/// Reused per record so delivery allocates nothing once warm.
+#[derive(Default)]
+struct Scratch {
+    /// The subscriptions of the record being delivered.
+    subs: Vec<(u64, Arc<SubQueue>)>,
+    /// Writers (connections or QUIC streams) already given the record.
+    writers: std::collections::HashSet<usize>,
+}
+
 #[derive(Default)]
 struct State {
     entries: Vec<StreamEntry>,
     by_wire: HashMap<(u8, u32, StreamChannel), usize>,
     subs: HashMap<u64, (Pattern, Arc<SubQueue>)>,
     next_sub: u64,
-    /// Scratch space for the subscribers of the record being delivered.
-    scratch: Vec<(u64, Arc<SubQueue>)>,
+    scratch: Scratch,
     /// `ts_recv` of the records of the current batch, for the router-hop histogram.
     batch_ts: Vec<u64>,
     /// Subscriptions whose pattern names a bars channel.
@@ -196,19 +204,21 @@ impl Router {
     }
 
     /// Pushes a record into its stream's subscription queues.
-    fn deliver(
-        &self,
-        entry: &mut StreamEntry,
-        scratch: &mut Vec<(u64, Arc<SubQueue>)>,
-        record: RecordBuf,
-    ) {
+    fn deliver(&self, entry: &mut StreamEntry, scratch: &mut Scratch, record: RecordBuf) {
         if entry.subs.is_empty() {
             return;
         }
-        scratch.clear();
-        scratch.extend(entry.subs.iter().cloned());
+        let Scratch { subs, writers } = scratch;
+        subs.clear();
+        subs.extend(entry.subs.iter().cloned());
+        // A record reaches each writer once, however many of a connection's patterns
+        // match its stream: the first matching subscription carries it.
+        if subs.len() > 1 {
+            writers.clear();
+            subs.retain(|(_, queue)| writers.insert(queue.writer_id()));
+        }
         let mut closed = false;
-        for (_, queue) in scratch.iter() {
+        for (_, queue) in subs.iter() {
             let mut image = || book_image(entry);
             let outcome = queue.push(&entry.info, record, &mut image);
             self.metrics.pushed(outcome);
