@@ -6,10 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench/smoke
 mkdir -p "$out"
-cargo build --release -q -p tickd-benches --bin tickd-bench
+# SMOKE_PROFILE=dev reuses the test build (CI: the check is sanity, not timings).
+profile=${SMOKE_PROFILE:-release}
+cargo build --profile "$profile" -q -p tickd-benches --bin tickd-bench
+bin=target/$([ "$profile" = dev ] && echo debug || echo "$profile")/tickd-bench
 
 echo "== tickd-bench --quick"
-timeout 120 target/release/tickd-bench --quick --out "$out/e2e.json" > "$out/e2e.txt"
+timeout 120 "$bin" --quick --out "$out/e2e.json" > "$out/e2e.txt"
 python3 - "$out/e2e.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -27,7 +30,7 @@ PY
 
 echo "== compare-cryptofeed --quick"
 set +e
-TICKD_BENCH_BIN=target/release/tickd-bench timeout 150 scripts/compare-cryptofeed.sh --quick --out "$out/compare.json" > "$out/compare.txt"
+TICKD_BENCH_BIN="$bin" timeout 150 scripts/compare-cryptofeed.sh --quick --out "$out/compare.json" > "$out/compare.txt"
 rc=$?
 set -e
 if [ "$rc" -eq 3 ]; then
