@@ -4,7 +4,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tickd_bus::Venue;
-use tickd_normalizer::binance::encode::{self as enc, Market};
+use tickd_normalizer::binance::encode as enc;
+use tickd_normalizer::binance::BinanceMarket;
 
 use super::config::{SendTimeUnit, SimSymbol};
 use super::market::{EventKind, SimEvent};
@@ -68,9 +69,9 @@ impl FrameWriter {
     /// Encode `ev` as the frame of channel `bit` (one of `routes::ch`) into `self.buf`.
     pub fn market(&mut self, ev: &SimEvent, sym: &SimSymbol, lower: &str, bit: u16, suffix: &str) {
         let market = if sym.venue == Venue::BinanceUsdm {
-            Market::UsdmFutures
+            BinanceMarket::UsdmFutures
         } else {
-            Market::Spot
+            BinanceMarket::Spot
         };
         let mut stream = std::mem::take(&mut self.stream);
         stream.clear();

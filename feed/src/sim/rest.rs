@@ -4,7 +4,8 @@
 use std::sync::atomic::Ordering::Relaxed;
 
 use tickd_bus::Venue;
-use tickd_normalizer::binance::encode::{self as enc, Market};
+use tickd_normalizer::binance::encode as enc;
+use tickd_normalizer::binance::BinanceMarket;
 
 use super::frames::now_ns;
 use super::state::Shared;
@@ -51,9 +52,9 @@ pub(crate) fn handle(shared: &Shared, method: &str, target: &str) -> Response {
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let (venue, market) = match path {
-        "/api/v3/depth" | "/api/v3/exchangeInfo" => (Venue::Binance, Market::Spot),
+        "/api/v3/depth" | "/api/v3/exchangeInfo" => (Venue::Binance, BinanceMarket::Spot),
         "/fapi/v1/depth" | "/fapi/v1/exchangeInfo" | "/fapi/v1/openInterest" => {
-            (Venue::BinanceUsdm, Market::UsdmFutures)
+            (Venue::BinanceUsdm, BinanceMarket::UsdmFutures)
         }
         _ => return error(404, -1000, "Not found."),
     };

@@ -10,15 +10,8 @@ use std::io::Write as _;
 
 use tickd_bus::{Price, Rate, Size};
 
-use super::DepthSnapshot;
+use super::{BinanceMarket, DepthSnapshot};
 use crate::book::Level;
-
-/// Which Binance market a document is for: the shapes differ slightly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Market {
-    Spot,
-    UsdmFutures,
-}
 
 /// A control request's `id`, echoed in the reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,7 +177,7 @@ pub fn wrap_end(out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-pub fn encode_trade(out: &mut Vec<u8>, market: Market, t: &TradeEvent<'_>) {
+pub fn encode_trade(out: &mut Vec<u8>, market: BinanceMarket, t: &TradeEvent<'_>) {
     out.extend_from_slice(b"{\"e\":\"trade\",\"E\":");
     push_u64(out, t.event_time);
     out.extend_from_slice(b",\"s\":");
@@ -203,12 +196,12 @@ pub fn encode_trade(out: &mut Vec<u8>, market: Market, t: &TradeEvent<'_>) {
         b",\"m\":false"
     });
     out.extend_from_slice(match market {
-        Market::Spot => b",\"M\":true}".as_slice(),
-        Market::UsdmFutures => b",\"X\":\"MARKET\"}".as_slice(),
+        BinanceMarket::Spot => b",\"M\":true}".as_slice(),
+        BinanceMarket::UsdmFutures => b",\"X\":\"MARKET\"}".as_slice(),
     });
 }
 
-pub fn encode_agg_trade(out: &mut Vec<u8>, market: Market, t: &TradeEvent<'_>) {
+pub fn encode_agg_trade(out: &mut Vec<u8>, market: BinanceMarket, t: &TradeEvent<'_>) {
     out.extend_from_slice(b"{\"e\":\"aggTrade\",\"E\":");
     push_u64(out, t.event_time);
     out.extend_from_slice(b",\"s\":");
@@ -231,8 +224,8 @@ pub fn encode_agg_trade(out: &mut Vec<u8>, market: Market, t: &TradeEvent<'_>) {
         b",\"m\":false"
     });
     out.extend_from_slice(match market {
-        Market::Spot => b",\"M\":true}".as_slice(),
-        Market::UsdmFutures => b"}".as_slice(),
+        BinanceMarket::Spot => b",\"M\":true}".as_slice(),
+        BinanceMarket::UsdmFutures => b"}".as_slice(),
     });
 }
 
@@ -240,12 +233,12 @@ pub fn encode_agg_trade(out: &mut Vec<u8>, market: Market, t: &TradeEvent<'_>) {
 /// simulator's send-time stamp; real spot frames have no time). Futures: with `e`/`E`/`T`.
 pub fn encode_book_ticker(
     out: &mut Vec<u8>,
-    market: Market,
+    market: BinanceMarket,
     b: &BookTickerEvent<'_>,
     spot_event_time: bool,
 ) {
     out.push(b'{');
-    if market == Market::UsdmFutures {
+    if market == BinanceMarket::UsdmFutures {
         out.extend_from_slice(b"\"e\":\"bookTicker\",");
     }
     key(out, "u");
@@ -260,21 +253,21 @@ pub fn encode_book_ticker(
     push_decimal(out, b.ask.price);
     out.extend_from_slice(b",\"A\":");
     push_decimal(out, b.ask.size);
-    if market == Market::UsdmFutures {
+    if market == BinanceMarket::UsdmFutures {
         out.extend_from_slice(b",\"T\":");
         push_u64(out, b.transaction_time);
     }
-    if market == Market::UsdmFutures || spot_event_time {
+    if market == BinanceMarket::UsdmFutures || spot_event_time {
         out.extend_from_slice(b",\"E\":");
         push_u64(out, b.event_time);
     }
     out.push(b'}');
 }
 
-pub fn encode_depth_update(out: &mut Vec<u8>, market: Market, d: &DepthUpdateEvent<'_>) {
+pub fn encode_depth_update(out: &mut Vec<u8>, market: BinanceMarket, d: &DepthUpdateEvent<'_>) {
     out.extend_from_slice(b"{\"e\":\"depthUpdate\",\"E\":");
     push_u64(out, d.event_time);
-    if market == Market::UsdmFutures {
+    if market == BinanceMarket::UsdmFutures {
         out.extend_from_slice(b",\"T\":");
         push_u64(out, d.transaction_time);
     }
@@ -284,7 +277,7 @@ pub fn encode_depth_update(out: &mut Vec<u8>, market: Market, d: &DepthUpdateEve
     push_u64(out, d.first_update_id);
     out.extend_from_slice(b",\"u\":");
     push_u64(out, d.final_update_id);
-    if market == Market::UsdmFutures {
+    if market == BinanceMarket::UsdmFutures {
         out.extend_from_slice(b",\"pu\":");
         push_i64(out, d.prev_final_update_id);
     }
@@ -347,10 +340,10 @@ pub fn encode_server_shutdown(out: &mut Vec<u8>, event_time: u64) {
 
 /// REST depth body. Futures bodies carry `E` and `T` (`snapshot.ts_event` is written
 /// as given, in the unit the caller chose).
-pub fn encode_depth_snapshot(out: &mut Vec<u8>, market: Market, snapshot: &DepthSnapshot) {
+pub fn encode_depth_snapshot(out: &mut Vec<u8>, market: BinanceMarket, snapshot: &DepthSnapshot) {
     out.extend_from_slice(b"{\"lastUpdateId\":");
     push_u64(out, snapshot.last_update_id);
-    if market == Market::UsdmFutures {
+    if market == BinanceMarket::UsdmFutures {
         out.extend_from_slice(b",\"E\":");
         push_u64(out, snapshot.ts_event);
         out.extend_from_slice(b",\"T\":");
@@ -376,7 +369,7 @@ pub fn encode_open_interest(out: &mut Vec<u8>, symbol: &str, open_interest: Size
 /// The fields of `/api/v3/exchangeInfo` or `/fapi/v1/exchangeInfo` a feed reads.
 pub fn encode_exchange_info(
     out: &mut Vec<u8>,
-    market: Market,
+    market: BinanceMarket,
     server_time: u64,
     symbols: &[SymbolInfo<'_>],
 ) {
@@ -393,7 +386,7 @@ pub fn encode_exchange_info(
         push_str(out, s.base);
         out.extend_from_slice(b",\"quoteAsset\":");
         push_str(out, s.quote);
-        if market == Market::UsdmFutures {
+        if market == BinanceMarket::UsdmFutures {
             out.extend_from_slice(b",\"pair\":");
             push_str(out, s.symbol);
             out.extend_from_slice(
@@ -494,7 +487,7 @@ mod tests {
             asks: &asks,
         };
         let mut out = Vec::new();
-        encode_depth_update(&mut out, Market::Spot, &d);
+        encode_depth_update(&mut out, BinanceMarket::Spot, &d);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"e":"depthUpdate","E":1672515782136,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}"#
@@ -502,7 +495,7 @@ mod tests {
         out.clear();
         d.event_time = 123456789;
         d.symbol = "BTCUSDT";
-        encode_depth_update(&mut out, Market::UsdmFutures, &d);
+        encode_depth_update(&mut out, BinanceMarket::UsdmFutures, &d);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"e":"depthUpdate","E":123456789,"T":123456788,"s":"BTCUSDT","U":157,"u":160,"pu":149,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}"#
@@ -523,13 +516,13 @@ mod tests {
             buyer_is_maker: true,
         };
         let mut out = Vec::new();
-        encode_trade(&mut out, Market::Spot, &t);
+        encode_trade(&mut out, BinanceMarket::Spot, &t);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}"#
         );
         out.clear();
-        encode_agg_trade(&mut out, Market::Spot, &t);
+        encode_agg_trade(&mut out, BinanceMarket::Spot, &t);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"e":"aggTrade","E":1672515782136,"s":"BNBBTC","a":12345,"p":"0.001","q":"100","f":100,"l":105,"T":1672515782136,"m":true,"M":true}"#
@@ -543,7 +536,7 @@ mod tests {
             bid: lvl("25.3519", "31.21"),
             ask: lvl("25.3652", "40.66"),
         };
-        encode_book_ticker(&mut out, Market::Spot, &b, false);
+        encode_book_ticker(&mut out, BinanceMarket::Spot, &b, false);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"u":400900217,"s":"BNBUSDT","b":"25.3519","B":"31.21","a":"25.3652","A":"40.66"}"#
