@@ -14,9 +14,15 @@ It connects to exchanges' public WebSocket feeds (binance, binance-usdm, okx, by
 coinbase, kraken), normalizes every message into compact fixed-size records, stores them
 in an embedded journal and serves them to subscribers over WebSocket, QUIC and HTTP.
 
-Everything is set in one TOML file. Start by checking it:
+Quick start, no exchange access needed (simulator + server, dashboard on :8080):
 
-    tickd check-config configs/tickd.toml";
+    tickd demo
+
+The real exchanges, set in one TOML file (check it first):
+
+    tickd check-config configs/tickd.toml
+    tickd serve -c configs/tickd.toml
+    tickd tail 'trades.binance.*'";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 2 invalid input or configuration, 1 failure at run time.

@@ -243,6 +243,11 @@ fn help_explains_the_commands() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout.contains("market-data server"), "{stdout}");
     assert!(stdout.contains("check-config"), "{stdout}");
+    assert!(stdout.contains("tickd demo"), "{stdout}");
+    assert!(
+        stdout.contains("tickd serve -c configs/tickd.toml"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("Exit codes: 0 success, 2 invalid"),
         "{stdout}"
