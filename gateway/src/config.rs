@@ -52,6 +52,8 @@ pub struct GatewayConfig {
     /// Limits for clients without a key (when `allow_anonymous`).
     pub anonymous_limits: KeyLimits,
     pub api_keys: Vec<ApiKeyConfig>,
+    /// `/metrics` answers without a key (for a Prometheus scraper); `/health` always does.
+    pub open_metrics: bool,
     /// Largest client frame (WebSocket message or QUIC control line).
     pub max_frame_bytes: usize,
     pub max_subscriptions_per_connection: usize,
@@ -79,6 +81,7 @@ impl Default for GatewayConfig {
                 ..KeyLimits::default()
             },
             api_keys: Vec::new(),
+            open_metrics: false,
             max_frame_bytes: 65_536,
             max_subscriptions_per_connection: 1000,
             max_pending_requests: 64,

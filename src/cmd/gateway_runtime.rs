@@ -34,6 +34,7 @@ pub fn runtime_config(config: &GatewayConfig) -> Result<tickd_gateway::GatewayCo
             .transpose()?,
         tls,
         allow_anonymous: config.allow_anonymous,
+        open_metrics: config.open_metrics,
         anonymous_limits: KeyLimits {
             max_connections: u32::MAX,
             // Anonymous clients are limited per connection, not as one shared key.

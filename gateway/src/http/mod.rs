@@ -5,6 +5,7 @@
 //! `tickd_storage::history` over the journal directory given to `Gateway::start`.
 
 pub mod dashboard;
+pub mod guard;
 pub mod history;
 pub mod params;
 
@@ -22,7 +23,8 @@ use tickd_bus::record::BookSide;
 use crate::server::Shared;
 use params::Params;
 
-pub fn routes() -> axum::Router<Shared> {
+/// The HTTP API, every path behind [`guard::require_key`].
+pub fn routes(shared: &Shared) -> axum::Router<Shared> {
     axum::Router::new()
         .route("/health", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
@@ -32,6 +34,10 @@ pub fn routes() -> axum::Router<Shared> {
         .route("/v1/trades", get(trades))
         .route("/v1/book", get(book))
         .merge(dashboard::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            guard::require_key,
+        ))
 }
 
 fn bad(message: String) -> Response {

@@ -82,7 +82,7 @@ impl Gateway {
             started: Instant::now(),
         };
         let mut tasks = vec![router.spawn(&bus)];
-        let app = crate::http::routes()
+        let app = crate::http::routes(&shared)
             .route("/v1/stream", axum::routing::get(ws::upgrade))
             .with_state(shared.clone());
         let addr = shared.config.listen;

@@ -36,6 +36,7 @@ pub async fn upgrade(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
     let encoding = match params.get("encoding").map(String::as_str) {
@@ -49,12 +50,7 @@ pub async fn upgrade(
                 .into_response()
         }
     };
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let key = bearer.or_else(|| params.get("api_key").cloned());
+    let key = super::auth::presented_key(&headers, uri.query());
     let admission = shared.auth.admit(key.as_deref());
     // Frames up to the configured limit are checked by `read_loop`, which can still
     // answer with `error` and `closing`; far larger ones are cut off by tungstenite
