@@ -11,8 +11,10 @@ pub struct KeyLimits {
     pub max_connections: u32,
     /// Subscriptions across all of this key's connections.
     pub max_subscriptions: u32,
-    /// Client messages per second per connection.
+    /// Client messages per second per connection (and HTTP requests per second).
     pub max_messages_per_sec: u32,
+    /// History queries (`/v1/trades`, `/v1/bars`, `/v1/book?at=`) in flight at once.
+    pub max_history_queries: u32,
 }
 
 impl Default for KeyLimits {
@@ -21,6 +23,7 @@ impl Default for KeyLimits {
             max_connections: 10,
             max_subscriptions: 1000,
             max_messages_per_sec: 50,
+            max_history_queries: 2,
         }
     }
 }
@@ -65,6 +68,8 @@ pub struct GatewayConfig {
     pub heartbeat_ms: u64,
     /// Most journal records one `subscribe` with `from` may replay.
     pub max_replay_records: usize,
+    /// History queries in flight across the server (each also counts against its key).
+    pub max_history_queries: usize,
 }
 
 impl Default for GatewayConfig {
@@ -88,6 +93,7 @@ impl Default for GatewayConfig {
             subscriber_queue: 4096,
             heartbeat_ms: 5000,
             max_replay_records: 1_000_000,
+            max_history_queries: 4,
         }
     }
 }

@@ -50,6 +50,7 @@ pub fn runtime_config(config: &GatewayConfig) -> Result<tickd_gateway::GatewayCo
                     max_connections: k.max_connections,
                     max_subscriptions: k.max_subscriptions,
                     max_messages_per_sec: k.max_messages_per_sec,
+                    ..KeyLimits::default()
                 },
             })
             .collect(),
@@ -59,6 +60,7 @@ pub fn runtime_config(config: &GatewayConfig) -> Result<tickd_gateway::GatewayCo
         subscriber_queue: config.subscriber_queue as usize,
         heartbeat_ms: defaults.heartbeat_ms,
         max_replay_records: defaults.max_replay_records,
+        max_history_queries: defaults.max_history_queries,
     })
 }
 

@@ -19,6 +19,8 @@ pub struct KeyState {
     subscriptions: AtomicU32,
     /// HTTP requests across all of this key's clients (`max_messages_per_sec`).
     requests: Mutex<RateLimiter>,
+    /// History queries in flight with this key (`max_history_queries`).
+    pub history: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,6 +122,9 @@ impl KeyState {
             connections: AtomicU32::new(0),
             subscriptions: AtomicU32::new(0),
             requests: Mutex::new(RateLimiter::new(limits.max_messages_per_sec)),
+            history: Arc::new(tokio::sync::Semaphore::new(
+                limits.max_history_queries.max(1) as usize,
+            )),
         }
     }
 
@@ -219,6 +224,7 @@ mod tests {
                     max_connections: 2,
                     max_subscriptions: 3,
                     max_messages_per_sec: 5,
+                    ..KeyLimits::default()
                 },
             }],
             ..GatewayConfig::default()

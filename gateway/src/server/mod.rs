@@ -44,6 +44,8 @@ pub struct Shared {
     pub journal_dir: Option<PathBuf>,
     pub shutdown: watch::Receiver<bool>,
     pub started: Instant,
+    /// History queries in flight across the server.
+    pub history: Arc<crate::http::stream::HistoryLimits>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +74,11 @@ impl Gateway {
         let metrics = Arc::new(Metrics::default());
         let router = Router::new(registry, Arc::clone(&metrics));
         let (shutdown_tx, shutdown) = watch::channel(false);
+        let history = Arc::new(crate::http::stream::HistoryLimits::new(
+            config.max_history_queries,
+        ));
         let shared = Shared {
+            history,
             auth: Arc::new(auth::Auth::new(&config)),
             config: Arc::new(config),
             router: router.clone(),

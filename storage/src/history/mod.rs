@@ -18,7 +18,7 @@ mod scan;
 pub mod time;
 mod trades;
 
-pub use bars::{BarQuery, Bars};
+pub use bars::{BarQuery, Bars, BarsError};
 pub use bbo::BboIter;
 pub use book::BookAt;
 pub use tickd_normalizer::book::Level;
