@@ -42,8 +42,9 @@ fn journal_with_trades(dir: &std::path::Path, btc: u32) {
     journal.close().unwrap();
 }
 
-/// The process's resident set now and at its peak, in bytes.
-fn rss() -> (u64, u64) {
+/// The process's resident set now and at its peak, and its anonymous part (heap,
+/// not the journal's memory maps), in bytes.
+fn rss() -> (u64, u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let field = |name: &str| {
         status
@@ -54,7 +55,7 @@ fn rss() -> (u64, u64) {
             .unwrap()
             * 1024
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    (field("VmRSS:"), field("VmHWM:"), field("RssAnon:"))
 }
 
 /// GETs `path` and counts the lines of the body without keeping it.
@@ -126,7 +127,7 @@ async fn concurrent_large_queries_keep_memory_flat_and_live_data_whole() {
     let path = "/v1/trades?venue=binance&symbol=BTC-USDT&limit=100000&format=csv";
     let key0 = "history-key-0000-0123456789";
     assert_eq!(count_lines(addr, path, key0).await, (200, 100_001));
-    let (_, before) = rss();
+    let (_, before, _) = rss();
 
     let queries: Vec<_> = (0..QUERIES)
         .map(|i| {
@@ -152,7 +153,7 @@ async fn concurrent_large_queries_keep_memory_flat_and_live_data_whole() {
     );
     let seqs: Vec<u64> = records.iter().map(|r| r.header().sequence).collect();
     assert_eq!(seqs, (1..=LIVE).collect::<Vec<_>>());
-    let (_, peak) = rss();
+    let (_, peak, _) = rss();
     let grew = peak.saturating_sub(before);
     eprintln!(
         "peak RSS grew {} MiB over {QUERIES} concurrent 100,000-trade queries",
@@ -216,5 +217,42 @@ async fn history_queries_are_capped_per_key_and_globally() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(status, 200);
+    f.gateway.shutdown().await;
+}
+
+/// `subscribe` with `from` goes through the subscription's bounded queue: clients that
+/// never read hold at most a queue's worth of replayed records each, not the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_to_clients_that_never_read_stay_within_the_queue() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    journal_with_trades(dir.path(), 1);
+    let config = GatewayConfig {
+        subscriber_queue: 1024,
+        ..test_config()
+    };
+    let f = start_with_journal(config, Some(dir.path().to_path_buf())).await;
+    let (_, _, before) = rss();
+    let mut idle = Vec::new();
+    for _ in 0..6 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(f.ws_url()).await.unwrap();
+        let subscribe = r#"{"op":"subscribe","id":1,"streams":["trades.binance.BTC-USDT"],"from":"2020-01-01"}"#;
+        ws.send(Message::text(subscribe)).await.unwrap();
+        idle.push(ws);
+    }
+    let mut peak = before;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak = peak.max(rss().2);
+    }
+    let grew = peak.saturating_sub(before);
+    eprintln!(
+        "anonymous RSS grew {} MiB with 6 idle replays of {TRADES} trades",
+        grew >> 20
+    );
+    // The whole replay materialized would be 6 × 120,000 records.
+    assert!(grew < 24 << 20, "RSS grew {} MiB", grew >> 20);
+    drop(idle);
     f.gateway.shutdown().await;
 }

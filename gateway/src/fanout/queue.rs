@@ -79,6 +79,9 @@ struct State {
     held_order: VecDeque<StreamKey>,
     /// A replay is being read: live records queue up but are not drained yet.
     replaying: bool,
+    /// Journal records of the replay, drained before anything live; at most
+    /// `capacity` (the replay waits for room: [`SubQueue::replay_room`]).
+    replayed: VecDeque<Item>,
     /// Per stream, the last sequence number replayed from the journal: live records
     /// up to it are duplicates and dropped.
     replayed_upto: HashMap<StreamKey, u64>,
@@ -99,6 +102,8 @@ pub struct SubQueue {
     notify: Arc<Notify>,
     closed: AtomicBool,
     close_reason: Mutex<Option<String>>,
+    /// Wakes a replay waiting for room.
+    replay_drained: Notify,
 }
 
 impl SubQueue {
@@ -110,6 +115,7 @@ impl SubQueue {
             notify,
             closed: AtomicBool::new(false),
             close_reason: Mutex::new(None),
+            replay_drained: Notify::new(),
         }
     }
 
@@ -271,6 +277,12 @@ impl SubQueue {
     pub fn drain(&self, out: &mut Vec<Item>, max: usize) {
         let mut st = self.state.lock();
         if st.replaying {
+            let take = st.replayed.len().min(max);
+            if take > 0 {
+                out.extend(st.replayed.drain(..take));
+                drop(st);
+                self.replay_drained.notify_one();
+            }
             return;
         }
         let take = st.items.len().min(max);
@@ -322,10 +334,32 @@ impl SubQueue {
         self.state.lock().replaying = true;
     }
 
-    /// Ends a replay: `replayed` (journal records, gap notices) goes out first, then
+    /// How many more replayed records the queue takes now (its capacity, less those
+    /// not yet drained): a replay reads no further ahead than this.
+    pub fn replay_room(&self) -> usize {
+        self.capacity
+            .saturating_sub(self.state.lock().replayed.len())
+    }
+
+    /// Resolves after the connection drained some replayed records.
+    pub fn replay_drained(&self) -> tokio::sync::futures::Notified<'_> {
+        self.replay_drained.notified()
+    }
+
+    /// Queues journal records of a replay (REPLAY-flagged), ahead of all live records.
+    pub fn push_replayed(&self, items: Vec<Item>) {
+        if items.is_empty() {
+            return;
+        }
+        self.state.lock().replayed.extend(items);
+        self.notify.notify_one();
+    }
+
+    /// Ends a replay: the replayed records not yet drained and `gaps` (one notice per
+    /// stream the journal could not bring up to the live position) go out first, then
     /// the held live records except those at or below `upto`, their stream's last
-    /// replayed sequence number (later duplicates are dropped on push too).
-    pub fn release_replay(&self, replayed: Vec<Item>, upto: HashMap<StreamKey, u64>) {
+    /// replayed sequence number of this run (later duplicates are dropped on push too).
+    pub fn release_replay(&self, gaps: Vec<Item>, upto: HashMap<StreamKey, u64>) {
         let mut st = self.state.lock();
         st.items.retain(|item| match item {
             Item::Record(info, record) => upto
@@ -334,8 +368,10 @@ impl SubQueue {
             Item::Gap { .. } => true,
         });
         let live = std::mem::take(&mut st.items);
-        st.items = replayed.into();
-        st.items.extend(live);
+        let mut items = std::mem::take(&mut st.replayed);
+        items.extend(gaps);
+        items.extend(live);
+        st.items = items;
         st.replayed_upto = upto;
         st.replaying = false;
         drop(st);
@@ -352,8 +388,15 @@ impl SubQueue {
         self.notify.notified()
     }
 
+    /// Items `drain` would take now: replayed records during a replay (live ones are
+    /// held back until it ends), else the queued items.
     pub fn len(&self) -> usize {
-        self.state.lock().items.len()
+        let st = self.state.lock();
+        if st.replaying {
+            st.replayed.len()
+        } else {
+            st.items.len()
+        }
     }
 
     pub fn is_empty(&self) -> bool {

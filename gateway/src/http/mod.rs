@@ -135,7 +135,7 @@ async fn bars(
     };
     let permits = match shared.history.acquire(&key.0) {
         Ok(permits) => permits,
-        Err(busy) => return busy,
+        Err(busy) => return busy.into_response(),
     };
     let dir = shared.journal_dir.clone();
     let id = instrument.id;
@@ -215,7 +215,7 @@ async fn trades(
     };
     let permits = match shared.history.acquire(&key.0) {
         Ok(permits) => permits,
-        Err(busy) => return busy,
+        Err(busy) => return busy.into_response(),
     };
     let dir = shared.journal_dir.clone();
     let id = instrument.id;
@@ -308,7 +308,7 @@ async fn book(
         Some(at) => {
             let permits = match shared.history.acquire(&key.0) {
                 Ok(permits) => permits,
-                Err(busy) => return busy,
+                Err(busy) => return busy.into_response(),
             };
             let dir = shared.journal_dir.clone();
             let id = instrument.id;

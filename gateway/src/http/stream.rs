@@ -48,9 +48,9 @@ impl HistoryLimits {
     }
 
     /// The key's permit and the server's, or the response that says which limit was reached.
-    pub fn acquire(&self, key: &KeyState) -> Result<[OwnedSemaphorePermit; 2], Response> {
+    pub fn acquire(&self, key: &KeyState) -> Result<[OwnedSemaphorePermit; 2], Busy> {
         let Ok(mine) = Arc::clone(&key.history).try_acquire_owned() else {
-            return Err(busy(
+            return Err(Busy(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
                     "{} history queries with this API key (or anonymous) are in flight, its limit; wait for one to finish",
@@ -59,7 +59,7 @@ impl HistoryLimits {
             ));
         };
         let Ok(global) = Arc::clone(&self.global).try_acquire_owned() else {
-            return Err(busy(
+            return Err(Busy(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server is answering as many history queries as it allows; retry shortly"
                     .into(),
@@ -69,12 +69,18 @@ impl HistoryLimits {
     }
 }
 
-fn busy(status: StatusCode, message: String) -> Response {
-    let mut response = (status, axum::Json(json!({"error": message}))).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    response
+/// A history query refused for a limit: 429 (the key's) or 503 (the server's).
+#[derive(Debug)]
+pub struct Busy(StatusCode, String);
+
+impl IntoResponse for Busy {
+    fn into_response(self) -> Response {
+        let mut response = (self.0, axum::Json(json!({"error": self.1}))).into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        response
+    }
 }
 
 /// Runs `open` on the blocking pool and streams what it prepares; `open`'s error

@@ -240,6 +240,7 @@ impl Session {
                         journal: journal.clone(),
                         registry: self.router.registry().clone(),
                         positions,
+                        run_start_ns: self.router.started_ns(),
                         queue: Arc::clone(&queue),
                         max_records: self.config.max_replay_records,
                     },
