@@ -26,10 +26,10 @@ fn testdata(name: &str) -> PathBuf {
 /// One JSON line per record (the gateway's encoding: exact decimals, every field),
 /// and the replay's counts.
 fn replay_capture() -> (String, Value) {
-    let mut reader = CaptureReader::open(&testdata("binance_sim.jsonl.zst")).expect("capture");
+    let reader = CaptureReader::open(&testdata("binance_sim.jsonl.zst")).expect("capture");
     let mut replayer = Replayer::new(InstrumentRegistry::new());
     let mut records: Vec<RecordBuf> = Vec::new();
-    while let Some(line) = reader.next() {
+    for line in reader {
         let line = line.expect("the golden capture is well formed");
         replayer.push(&line, &mut |r| records.push(*r));
     }
