@@ -70,6 +70,24 @@ pub struct GatewayConfig {
     pub max_replay_records: usize,
     /// History queries in flight across the server (each also counts against its key).
     pub max_history_queries: usize,
+    /// Open TCP connections across the server (lowered at start to what the process's
+    /// open-file limit allows, less a reserve the feeds and storage never compete for).
+    pub max_connections: usize,
+    /// Open TCP connections from one address while anonymous access is allowed (0: no
+    /// cap). With keys required, each key's `max_connections` applies instead.
+    pub max_connections_per_ip: usize,
+    /// A new connection must send its request headers (or TLS hello) within this.
+    pub header_timeout_ms: u64,
+    /// A WebSocket connection that has not subscribed within this is closed.
+    pub idle_timeout_ms: u64,
+    /// A write to a subscriber's socket that takes longer than this closes the
+    /// connection (the client is not reading): the slow-subscriber policy for the socket.
+    pub write_timeout_ms: u64,
+    /// Bytes of records one connection may have queued across its subscriptions; past
+    /// it, its subscriptions' slow-subscriber policies apply as if their queues were full.
+    pub max_connection_buffer_bytes: usize,
+    /// Bytes of records queued across all connections.
+    pub max_total_buffer_bytes: usize,
 }
 
 impl Default for GatewayConfig {
@@ -94,6 +112,13 @@ impl Default for GatewayConfig {
             heartbeat_ms: 5000,
             max_replay_records: 1_000_000,
             max_history_queries: 4,
+            max_connections: 10_000,
+            max_connections_per_ip: 1_000,
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            write_timeout_ms: 10_000,
+            max_connection_buffer_bytes: 16 << 20,
+            max_total_buffer_bytes: 1 << 30,
         }
     }
 }

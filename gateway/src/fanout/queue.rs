@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 use tickd_bus::{Channel, RecordBuf};
 use tokio::sync::Notify;
 
+use super::budget::{Budget, ITEM_BYTES};
 use crate::protocol::{SlowPolicy, StreamChannel, StreamKey};
 
 /// A stream as subscribers see it: its key, its name and its normalized symbol.
@@ -104,6 +105,9 @@ pub struct SubQueue {
     close_reason: Mutex<Option<String>>,
     /// Wakes a replay waiting for room.
     replay_drained: Notify,
+    /// The connection's byte budget (and through it the server's): charged per record
+    /// in `items`, given back as they are drained or dropped.
+    budget: Option<Arc<Budget>>,
 }
 
 impl SubQueue {
@@ -116,6 +120,29 @@ impl SubQueue {
             closed: AtomicBool::new(false),
             close_reason: Mutex::new(None),
             replay_drained: Notify::new(),
+            budget: None,
+        }
+    }
+
+    /// Charges this queue's records to `budget` (a connection's, child of the server's).
+    pub fn with_budget(mut self, budget: Arc<Budget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    fn charge(&self) -> bool {
+        self.budget.as_ref().is_none_or(|b| b.take(ITEM_BYTES))
+    }
+
+    fn charge_forced(&self, records: usize) {
+        if let Some(b) = &self.budget {
+            b.force(records * ITEM_BYTES);
+        }
+    }
+
+    fn refund(&self, records: usize) {
+        if let (Some(b), true) = (&self.budget, records > 0) {
+            b.give(records * ITEM_BYTES);
         }
     }
 
@@ -168,7 +195,7 @@ impl SubQueue {
                         outcome.conflated = 1;
                     }
                 }
-            } else if st.items.len() < self.capacity {
+            } else if st.items.len() < self.capacity && self.charge() {
                 if let Some((info, lost, reason)) = st.lost.remove(key) {
                     st.items.push_back(Item::Gap {
                         stream: info,
@@ -219,6 +246,7 @@ impl SubQueue {
                             Item::Gap { .. } => true,
                         });
                         let dropped = (before - st.items.len()) as u64;
+                        self.refund(dropped as usize);
                         st.held.insert(
                             stream.key.clone(),
                             Held::Image(Arc::clone(stream), records, dropped),
@@ -265,6 +293,7 @@ impl SubQueue {
     /// image at subscribe time). May exceed `capacity` once, by the image's size.
     pub fn push_front_image(&self, stream: &Arc<StreamInfo>, records: Vec<RecordBuf>) {
         let mut st = self.state.lock();
+        self.charge_forced(records.len());
         for record in records {
             st.items.push_back(Item::Record(Arc::clone(stream), record));
         }
@@ -286,7 +315,13 @@ impl SubQueue {
             return;
         }
         let take = st.items.len().min(max);
+        let from = out.len();
         out.extend(st.items.drain(..take));
+        let records = out[from..]
+            .iter()
+            .filter(|item| matches!(item, Item::Record(..)))
+            .count();
+        self.refund(records);
         if !st.items.is_empty() {
             return;
         }
@@ -361,14 +396,18 @@ impl SubQueue {
     /// replayed sequence number of this run (later duplicates are dropped on push too).
     pub fn release_replay(&self, gaps: Vec<Item>, upto: HashMap<StreamKey, u64>) {
         let mut st = self.state.lock();
+        let before = st.items.len();
         st.items.retain(|item| match item {
             Item::Record(info, record) => upto
                 .get(&info.key)
                 .is_none_or(|&last| record.header().sequence > last),
             Item::Gap { .. } => true,
         });
+        self.refund(before - st.items.len());
         let live = std::mem::take(&mut st.items);
         let mut items = std::mem::take(&mut st.replayed);
+        // Replayed records left join the counted items (at most a queue's worth).
+        self.charge_forced(items.len());
         items.extend(gaps);
         items.extend(live);
         st.items = items;
@@ -425,5 +464,18 @@ impl SubQueue {
     /// Why the queue closed the connection (`None` if open or merely retired).
     pub fn close_reason(&self) -> Option<String> {
         self.close_reason.lock().clone()
+    }
+}
+
+impl Drop for SubQueue {
+    fn drop(&mut self) {
+        let records = self
+            .state
+            .get_mut()
+            .items
+            .iter()
+            .filter(|item| matches!(item, Item::Record(..)))
+            .count();
+        self.refund(records);
     }
 }

@@ -110,6 +110,11 @@ async fn serve(conn: Connection, shared: Shared) {
         encoding,
         Box::new(|| Arc::new(Notify::new())),
     );
+    let mut session = session;
+    session.set_budget(crate::fanout::Budget::new(
+        shared.config.max_connection_buffer_bytes,
+        Some(Arc::clone(&shared.buffers)),
+    ));
     let hello = session.hello();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(

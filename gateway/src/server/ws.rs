@@ -96,6 +96,11 @@ async fn serve(
         encoding,
         Box::new(move || Arc::clone(&shared_notify)),
     );
+    let mut session = session;
+    session.set_budget(crate::fanout::Budget::new(
+        shared.config.max_connection_buffer_bytes,
+        Some(Arc::clone(&shared.buffers)),
+    ));
     let hello = session.hello().to_json();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(notify, shared.config.max_pending_requests));
@@ -114,7 +119,8 @@ async fn serve(
         write_loop(&mut sink, &session, &outbox, &shared).await;
     }
     reader.abort();
-    let _ = sink.close().await;
+    // Bounded too: a client that does not read would hold the close frame forever.
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
     drop(session);
     shared.metrics.connection_closed();
 }
@@ -213,7 +219,10 @@ type Sink = SplitSink<WebSocket, Message>;
 
 async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, shared: &Shared) {
     let heartbeat = Duration::from_millis(shared.config.heartbeat_ms.max(1));
-    let send_timeout = heartbeat.max(Duration::from_secs(10)) * 3;
+    let write_timeout = Duration::from_millis(shared.config.write_timeout_ms.max(1));
+    let send_timeout = write_timeout;
+    let idle_limit = Duration::from_millis(shared.config.idle_timeout_ms.max(1));
+    let opened = Instant::now();
     let mut shutdown = shared.shutdown.clone();
     let mut last_sent = Instant::now();
     let mut items = Vec::new();
@@ -254,23 +263,27 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
             frames.clear();
             ts.clear();
             encode_items(&items, encoding, &mut frames, &mut ts);
-            let mut bytes = 0;
-            for frame in frames.drain(..) {
-                bytes += frame.len();
-                let message = match frame {
-                    Frame::Text(text) => Message::Text(text.into()),
-                    Frame::Binary(data) => Message::Binary(data.into()),
-                };
-                if sink.feed(message).await.is_err() {
-                    return;
-                }
-            }
+            let bytes: usize = frames.iter().map(Frame::len).sum();
             if bytes > 0 {
-                if !matches!(
-                    tokio::time::timeout(send_timeout, sink.flush()).await,
-                    Ok(Ok(()))
-                ) {
-                    return;
+                // One deadline for the whole batch: a client that stops reading blocks
+                // in `feed` as soon as the socket is full, and is dropped by policy.
+                let batch = async {
+                    for frame in frames.drain(..) {
+                        let message = match frame {
+                            Frame::Text(text) => Message::Text(text.into()),
+                            Frame::Binary(data) => Message::Binary(data.into()),
+                        };
+                        sink.feed(message).await?;
+                    }
+                    sink.flush().await
+                };
+                match tokio::time::timeout(write_timeout, batch).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        slow_consumer(shared, write_timeout);
+                        return;
+                    }
                 }
                 shared.metrics.sent(items.len() as u64, bytes);
                 shared.metrics.latencies(Hop::Send, ts.iter().copied());
@@ -284,7 +297,16 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
         let idle = last_sent.elapsed();
         tokio::select! {
             _ = outbox.notify.notified() => {}
-            _ = tokio::time::sleep(heartbeat.saturating_sub(idle)) => {
+            _ = tokio::time::sleep(heartbeat.saturating_sub(idle).min(idle_limit)) => {
+                if opened.elapsed() >= idle_limit && session.lock().never_subscribed() {
+                    shared.metrics.error("idle_before_subscribe");
+                    let reason = format!(
+                        "no subscription within {} ms of connecting", idle_limit.as_millis()
+                    );
+                    let closing = ServerMessage::Closing { reason }.to_json();
+                    let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
+                    return;
+                }
                 if last_sent.elapsed() >= heartbeat {
                     let beat = ServerMessage::Heartbeat { ts: now_ns() }.to_json();
                     if !send(sink, Message::Text(beat.into()), send_timeout).await
@@ -302,6 +324,18 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
             }
         }
     }
+}
+
+/// The socket took longer than the write timeout: the client is not reading.
+fn slow_consumer(shared: &Shared, timeout: Duration) {
+    shared
+        .metrics
+        .slow_disconnects
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(
+        "gateway: closed a connection whose socket took over {} ms to take a write",
+        timeout.as_millis()
+    );
 }
 
 async fn send(sink: &mut Sink, message: Message, timeout: Duration) -> bool {
