@@ -61,6 +61,13 @@ pub fn runtime_config(config: &GatewayConfig) -> Result<tickd_gateway::GatewayCo
         heartbeat_ms: defaults.heartbeat_ms,
         max_replay_records: defaults.max_replay_records,
         max_history_queries: defaults.max_history_queries,
+        max_connections: defaults.max_connections,
+        max_connections_per_ip: defaults.max_connections_per_ip,
+        header_timeout_ms: defaults.header_timeout_ms,
+        idle_timeout_ms: defaults.idle_timeout_ms,
+        write_timeout_ms: defaults.write_timeout_ms,
+        max_connection_buffer_bytes: defaults.max_connection_buffer_bytes,
+        max_total_buffer_bytes: defaults.max_total_buffer_bytes,
     })
 }
 
