@@ -12,6 +12,7 @@
 pub mod binance;
 pub mod book;
 pub mod error;
+pub mod okx;
 pub mod sink;
 pub mod stats;
 pub mod symbols;

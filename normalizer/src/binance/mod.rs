@@ -4,7 +4,7 @@
 //! `binance_usdm_futures.md` (copied facts are cited in each file).
 
 pub mod book_sync;
-mod decode;
+pub(crate) mod decode;
 mod depth;
 pub mod encode;
 pub mod weights;
