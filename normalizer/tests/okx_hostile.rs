@@ -273,8 +273,8 @@ fn encoded_books_carry_checksums_that_verify() {
     let body = encoded(|o| encode::encode_rest_books(o, &bids, &asks, 13, 104));
     let rest = decode_rest_books(body.as_bytes()).unwrap();
     assert_eq!(
-        (rest.seq_id, rest.bids.len(), rest.asks[0]),
-        (Some(104), 30, asks[0])
+        (rest.last_update_id, rest.bids.len(), rest.asks[0]),
+        (104, 30, asks[0])
     );
 }
 

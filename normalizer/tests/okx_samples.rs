@@ -402,7 +402,7 @@ fn rest_books_body() {
     let body = sample("rest_books.jsonl").remove(0);
     let book = decode_rest_books(body.as_bytes()).unwrap();
     assert_eq!(
-        book.seq_id, None,
+        book.last_update_id, 0,
         "bodies before the 2026 change carry no seqId"
     );
     assert_eq!(book.ts_event, ms(1654328918680));
@@ -420,8 +420,10 @@ fn rest_books_body() {
         r#""ts":"1654328918680","seqId":123"#,
     );
     assert_eq!(
-        decode_rest_books(with_seq.as_bytes()).unwrap().seq_id,
-        Some(123)
+        decode_rest_books(with_seq.as_bytes())
+            .unwrap()
+            .last_update_id,
+        123
     );
     let refused = br#"{"code":"50011","msg":"Too Many Requests","data":[]}"#;
     assert!(decode_rest_books(refused).is_err());

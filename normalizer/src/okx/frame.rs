@@ -73,18 +73,6 @@ pub struct OkxBook<'a> {
     pub asks: &'a [Level],
 }
 
-impl OkxBook<'_> {
-    /// An update that changes nothing and repeats its own id: OKX's keep-alive on an
-    /// idle book (`seqId == prevSeqId`, empty sides; §7.1).
-    pub fn is_heartbeat(&self) -> bool {
-        !self.snapshot
-            && self.seq_id.is_some()
-            && self.prev_seq_id == self.seq_id
-            && self.bids.is_empty()
-            && self.asks.is_empty()
-    }
-}
-
 /// What one frame held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OkxFrame<'a> {

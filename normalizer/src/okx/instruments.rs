@@ -14,7 +14,7 @@ use tickd_bus::{Price, Size, Venue};
 
 use super::decode::{book, fields::ms_ns};
 use crate::binance::decode::json::{self, req};
-use crate::book::Level;
+use crate::engine::BookSnapshot;
 use crate::error::DecodeError;
 
 /// The instruments list is one body per instType; SPOT is the largest (~1 MB).
@@ -165,19 +165,9 @@ fn expiry_of(inst_id: &str) -> Result<Date, DecodeError> {
     Date::parse(&format!("20{suffix}")).map_err(|_| bad)
 }
 
-/// A REST book (`/api/v5/market/books`): levels best first, `seqId` when sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestBook {
-    /// `seqId`: the splice point (absent on bodies from before the 2026 change).
-    pub seq_id: Option<u64>,
-    /// `ts`, ns since the epoch.
-    pub ts_event: u64,
-    pub bids: Vec<Level>,
-    pub asks: Vec<Level>,
-}
-
-/// Parse a `/api/v5/market/books` body.
-pub fn decode_rest_books(body: &[u8]) -> Result<RestBook, DecodeError> {
+/// Parse a `/api/v5/market/books` body: levels best first, at its `seqId` (the splice
+/// point; 0 on bodies from before the 2026 change, which carry none).
+pub fn decode_rest_books(body: &[u8]) -> Result<BookSnapshot, DecodeError> {
     if body.len() > super::MAX_FRAME_BYTES {
         return Err(DecodeError::FrameTooLarge {
             len: body.len(),
@@ -207,8 +197,8 @@ pub fn decode_rest_books(body: &[u8]) -> Result<RestBook, DecodeError> {
         .transpose()?;
     bids.sort_by_key(|l| std::cmp::Reverse(l.price));
     asks.sort_by_key(|l| l.price);
-    Ok(RestBook {
-        seq_id,
+    Ok(BookSnapshot {
+        last_update_id: seq_id.unwrap_or(0),
         ts_event: ms_ns(head.ts, "ts")?,
         bids,
         asks,

@@ -6,10 +6,11 @@
 //! file). Sizes stay in the venue's unit: contracts for swaps and futures; the
 //! instrument registry carries the contract value to convert them.
 //!
-//! - [`OkxDecoder`]: WebSocket text frames (every public channel tickd uses, acks,
+//! - [`OkxDecoder`] (the engine's `FrameDecoder`): WebSocket text frames (every public channel tickd uses, acks,
 //!   errors, notices, `pong`) → records and book events;
-//! - [`rule`]: how two book messages link (`seqId`/`prevSeqId`) and how a REST
-//!   snapshot splices in;
+//! - [`rule`]: the engine's sequencing rule for OKX (`seqId`/`prevSeqId`, pushed
+//!   snapshots with a REST splice fallback, the checksum): the generic book sync
+//!   keeps OKX books with it;
 //! - [`checksum`]: the CRC32 over the top 25 levels, verified whenever it is nonzero;
 //! - [`instruments`]: `/api/v5/public/instruments` and `/api/v5/market/books` bodies;
 //! - [`encode`]: the same frames written out, for the simulator.
@@ -23,4 +24,5 @@ pub mod rule;
 
 pub use decode::{OkxDecoder, MAX_FRAME_BYTES};
 pub use frame::{BookChannel, OkxBook, OkxFrame, NOTICE_SERVICE_UPGRADE};
-pub use instruments::{decode_instruments, decode_rest_books, RestBook};
+pub use instruments::{decode_instruments, decode_rest_books};
+pub use rule::{OkxBookSync, OkxRule};

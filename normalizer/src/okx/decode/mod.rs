@@ -8,6 +8,7 @@
 
 pub(crate) mod book;
 mod control;
+mod engine;
 pub(crate) mod fields;
 mod market;
 
