@@ -93,6 +93,7 @@ async fn server(opts: Opts) {
                     kind: InstrumentKind::Spot,
                     tick_size: Price::from_raw(1),
                     step_size: Size::from_raw(1),
+                    contract: None,
                 })
                 .expect("instrument"),
         );

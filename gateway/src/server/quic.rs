@@ -191,7 +191,9 @@ async fn control_writer(
             let (text, last) = match out {
                 Out::Text(text) => (text, false),
                 Out::Close(reason) if reason.is_empty() => return,
-                Out::Close(reason) => (ServerMessage::Closing { reason }.to_json(), true),
+                Out::Close(reason) | Out::CloseCode(reason, _) => {
+                    (ServerMessage::Closing { reason }.to_json(), true)
+                }
             };
             if send
                 .write_all(format!("{text}\n").as_bytes())

@@ -201,7 +201,8 @@ fn frame_too_large(outbox: &Outbox, shared: &Shared) {
             shared.config.max_frame_bytes
         ),
     ));
-    outbox.close("frame too large");
+    // 1009 (message too big), as documented, rather than a close without a code.
+    outbox.close_with_code("frame too large", 1009);
 }
 
 pub fn error_kind(code: ErrorCode) -> &'static str {
@@ -241,6 +242,19 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
                         let closing = ServerMessage::Closing { reason }.to_json();
                         let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
                     }
+                    return;
+                }
+                Out::CloseCode(reason, code) => {
+                    let closing = ServerMessage::Closing {
+                        reason: reason.clone(),
+                    }
+                    .to_json();
+                    let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
+                    let frame = axum::extract::ws::CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
+                    let _ = send(sink, Message::Close(Some(frame)), send_timeout).await;
                     return;
                 }
             }
