@@ -20,6 +20,7 @@ fn line(ts_recv: u64, kind: CaptureKind, url: &str, data: &str) -> CaptureLine {
         kind,
         url: url.into(),
         data: data.into(),
+        data_b64: None,
     }
 }
 
