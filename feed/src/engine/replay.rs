@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use tickd_bus::instrument::{InstrumentRegistry, InstrumentSpec};
 use tickd_bus::ring::{ring, Consumer, TryRecv};
-use tickd_bus::{RecordBuf, Venue};
+use tickd_bus::{RecordBuf, RecordType, Venue};
 use tickd_normalizer::engine::{Frame, RestEvent, RestKind, SyncAction, SyncState};
 use tickd_normalizer::SymbolMap;
 
@@ -34,6 +34,8 @@ pub struct AdapterReplay<A: VenueAdapter> {
     wants_snapshot: HashSet<u32>,
     consumer: Consumer,
     url_seen: bool,
+    /// The books each connection carried (by the book events it delivered).
+    books_by_conn: HashMap<u32, HashSet<u32>>,
 }
 
 impl<A: VenueAdapter> AdapterReplay<A> {
@@ -57,6 +59,7 @@ impl<A: VenueAdapter> AdapterReplay<A> {
             wants_snapshot: HashSet::new(),
             consumer,
             url_seen: false,
+            books_by_conn: HashMap::new(),
         }
     }
 
@@ -77,10 +80,19 @@ impl<A: VenueAdapter> AdapterReplay<A> {
 
     /// False when the frame's symbol is not known yet.
     fn decode(&mut self, conn: u32, ts_recv: u64, frame: Frame<'_>) -> Result<bool, ()> {
-        match self
+        let step = self
             .core
-            .on_frame(conn, Role::Primary, &mut self.merge, ts_recv, frame)
-        {
+            .on_frame(conn, Role::Primary, &mut self.merge, ts_recv, frame);
+        let book_delta = RecordType::BookDelta as u8;
+        for &(instrument, rtype) in self.core.touched() {
+            if rtype == book_delta {
+                self.books_by_conn
+                    .entry(conn)
+                    .or_default()
+                    .insert(instrument);
+            }
+        }
+        match step {
             Ok(Step::UnknownSymbol) => Ok(false),
             Ok(Step::Book {
                 instrument_id,
@@ -205,6 +217,14 @@ impl<A: VenueAdapter> VenueReplay for AdapterReplay<A> {
 
     fn publisher(&mut self) -> &mut Publisher {
         self.core.publisher()
+    }
+
+    fn on_disconnect(&mut self, conn: u32, ts: u64) {
+        if let Some(books) = self.books_by_conn.remove(&conn) {
+            let mut books: Vec<u32> = books.into_iter().collect();
+            books.sort_unstable();
+            self.core.on_disconnect(books.into_iter(), ts);
+        }
     }
 
     fn drain(

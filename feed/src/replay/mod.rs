@@ -49,6 +49,8 @@ pub trait VenueReplay {
         stats: &mut VenueReplayStats,
     );
     fn publisher(&mut self) -> &mut Publisher;
+    /// Connection `conn` closed: its books resync.
+    fn on_disconnect(&mut self, conn: u32, ts: u64);
     /// Hand what the last line produced to `out`, counting it.
     fn drain(
         &mut self,
@@ -136,6 +138,9 @@ impl Replayer {
                 let record =
                     status::disconnected(venue, conn, StatusReason::ConnectionLost, line.ts_recv);
                 replay.publisher().publish(&record);
+                // As live: the books that connection carried are invalid until a
+                // fresh image.
+                replay.on_disconnect(conn, line.ts_recv);
             }
         }
         replay.drain(&self.registry, stats, out);
