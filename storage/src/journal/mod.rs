@@ -34,6 +34,7 @@
 pub mod bus_writer;
 pub mod index;
 pub mod layout;
+pub mod postings;
 pub mod reader;
 pub mod recovery;
 pub mod retention;
@@ -41,7 +42,7 @@ pub mod segment;
 pub mod writer;
 
 pub use bus_writer::{BusWriter, BusWriterConfig, BusWriterStats, RecordSource};
-pub use reader::{Filter, JournalReader, ProblemKind, ReadProblem, Records};
+pub use reader::{Filter, IndexUse, JournalReader, ProblemKind, ReadProblem, Records};
 pub use recovery::{RecoveryReport, SegmentRecovery};
 pub use retention::{RetentionPolicy, RetentionReport};
 pub use writer::{FsyncPolicy, Journal, JournalConfig, JournalStats};

@@ -10,6 +10,12 @@
 //!
 //! Records come out segment by segment (venue, then day, then seq), each segment
 //! in append order; they are not merged by time across venues.
+//!
+//! A filter that names instruments reads through each segment's posting index
+//! ([`super::postings`]): only the named instruments' records are touched, and
+//! segments with none in the range are not read at all. Indexed records come from
+//! blocks whose checksums were verified when the index was built; bytes a segment
+//! gained since are walked and verified as above.
 
 use std::io::Read;
 use std::ops::Range;
@@ -20,7 +26,10 @@ use tickd_bus::{RecordHeader, RecordRef, RecordType, Venue};
 
 use super::index::BlockIndex;
 use super::layout::{list_all, SegmentFile, NS_PER_DAY};
-use super::segment::{padded, read_block, walk_blocks, BlockRead, FileHeader, HeaderError};
+use super::postings::{idx_path, SegmentIndex, PROBLEM_BAD_CHECKSUM, REBUILD_SUFFIX_BYTES};
+use super::segment::{
+    padded, read_block, walk_blocks, walk_blocks_from, BlockRead, FileHeader, HeaderError,
+};
 use super::JournalError;
 
 /// Which records to read. Empty sets mean "all"; time ranges are half-open, in ns.
@@ -138,6 +147,8 @@ impl SegmentData {
 struct LoadedSegment {
     file: SegmentFile,
     data: SegmentData,
+    /// Offsets of matching records found through the posting index, read first.
+    hits: Vec<u64>,
     /// Checksum-verified blocks that may hold records the filter wants.
     index: BlockIndex,
 }
@@ -147,15 +158,31 @@ pub struct JournalReader {
     filter: Filter,
     segments: Vec<LoadedSegment>,
     problems: Vec<ReadProblem>,
+    use_index: bool,
+}
+
+/// Whether a reader may use (and build) posting indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexUse {
+    /// Use them for filters that name instruments (the default).
+    #[default]
+    Auto,
+    /// Walk every block, as before indexes existed (benchmarks compare the two).
+    Off,
 }
 
 impl JournalReader {
     pub fn open(dir: &Path, filter: Filter) -> Result<Self, JournalError> {
+        Self::open_with(dir, filter, IndexUse::Auto)
+    }
+
+    pub fn open_with(dir: &Path, filter: Filter, index: IndexUse) -> Result<Self, JournalError> {
         let files = list_all(dir).map_err(|source| JournalError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
         let mut reader = Self {
+            use_index: index == IndexUse::Auto && filter.instrument_ids.is_some(),
             filter,
             segments: Vec::new(),
             problems: Vec::new(),
@@ -183,6 +210,10 @@ impl JournalReader {
             kind,
         };
         match FileHeader::parse(bytes) {
+            Ok(header) if self.use_index => {
+                self.load_indexed(file, data, header.created_ns);
+                return Ok(());
+            }
             Ok(_) => {}
             // The writer died creating the file: a torn tail like any other.
             Err(HeaderError::Short) => {
@@ -229,8 +260,90 @@ impl JournalReader {
             good
         });
         let index = BlockIndex::from_walk(&walk);
-        self.segments.push(LoadedSegment { file, data, index });
+        self.segments.push(LoadedSegment {
+            file,
+            data,
+            hits: Vec::new(),
+            index,
+        });
         Ok(())
+    }
+
+    /// Read a segment through its posting index (built and saved first if it has
+    /// none, or if the segment grew well past it); walk only the bytes after it.
+    fn load_indexed(&mut self, file: SegmentFile, data: SegmentData, created_ns: u64) {
+        let bytes = data.bytes();
+        let path = idx_path(&file.path);
+        let len = bytes.len() as u64;
+        let index = match SegmentIndex::open(&path, created_ns, len) {
+            Some(index) if len - index.valid_end() < REBUILD_SUFFIX_BYTES => index,
+            _ => {
+                let built = SegmentIndex::build(bytes, created_ns);
+                if let Err(err) = built.save(&path) {
+                    tracing::debug!("journal index {} not saved: {err}", path.display());
+                }
+                built
+            }
+        };
+        let problem = |kind| ReadProblem {
+            path: file.path.clone(),
+            kind,
+        };
+        for p in index.problems() {
+            self.problems
+                .push(problem(if p.kind == PROBLEM_BAD_CHECKSUM {
+                    ProblemKind::BadChecksum { offset: p.start }
+                } else {
+                    ProblemKind::Damaged {
+                        start: p.start,
+                        end: p.end,
+                    }
+                }));
+        }
+        let ids = self.filter.instrument_ids.as_deref().unwrap_or_default();
+        let hits = index.offsets(ids, self.filter.rtypes, &self.filter.ts_recv);
+        // The bytes after the index, walked and verified like an unindexed segment.
+        let mut walk = walk_blocks_from(bytes, index.valid_end() as usize, false);
+        for bad in &walk.bad {
+            self.problems.push(problem(ProblemKind::Damaged {
+                start: bad.start,
+                end: bad.end,
+            }));
+        }
+        if walk.tail_len(bytes.len()) > 0 {
+            self.problems.push(problem(ProblemKind::Tail {
+                offset: walk.valid_end as u64,
+                len: walk.tail_len(bytes.len()) as u64,
+            }));
+        }
+        let (recv, event) = (&self.filter.ts_recv, &self.filter.ts_event);
+        walk.blocks.retain(|block| {
+            let h = &block.header;
+            let wanted = h.min_ts_recv < recv.end
+                && h.max_ts_recv >= recv.start
+                && h.min_ts_event < event.end
+                && h.max_ts_event >= event.start;
+            if !wanted {
+                return false;
+            }
+            let good = matches!(read_block(bytes, block.offset, true), BlockRead::Block(_));
+            if !good {
+                self.problems.push(problem(ProblemKind::BadChecksum {
+                    offset: block.offset as u64,
+                }));
+            }
+            good
+        });
+        if hits.is_empty() && walk.blocks.is_empty() {
+            return; // nothing wanted here: the segment's records are never touched
+        }
+        let index = BlockIndex::from_walk(&walk);
+        self.segments.push(LoadedSegment {
+            file,
+            data,
+            hits,
+            index,
+        });
     }
 
     /// Damaged blocks, unusable segments and torn tails met while opening.
@@ -325,10 +438,25 @@ pub struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
-    /// Move to the next block's payload; false when there is none.
+    /// Move to the next indexed record or block payload; false when there is none.
+    /// Entries `0..hits.len()` of a segment are its indexed records (each read as a
+    /// one-record range), the ones after them its walked blocks.
     fn next_block(&mut self) -> bool {
         while let Some(seg) = self.reader.segments.get(self.segment) {
-            if let Some(entry) = seg.index.entries.get(self.entry) {
+            if let Some(&offset) = seg.hits.get(self.entry) {
+                self.entry += 1;
+                let bytes = seg.data.bytes();
+                let at = offset as usize;
+                let Some(record) = bytes.get(at..).and_then(|b| RecordRef::from_bytes(b).ok())
+                else {
+                    continue;
+                };
+                self.data = bytes;
+                self.pos = at;
+                self.end = at + padded(record.header().record_size());
+                return true;
+            }
+            if let Some(entry) = seg.index.entries.get(self.entry - seg.hits.len()) {
                 self.entry += 1;
                 let bytes = seg.data.bytes();
                 if let BlockRead::Block(block) = read_block(bytes, entry.offset as usize, false) {

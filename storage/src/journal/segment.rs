@@ -222,11 +222,17 @@ impl BlockWalk {
 /// With `verify`, every checksum is checked; without, only headers are (and a
 /// damaged header is still stepped over with checksum-verified resync).
 pub fn walk_blocks(data: &[u8], verify: bool) -> BlockWalk {
+    walk_blocks_from(data, FILE_HEADER_LEN, verify)
+}
+
+/// [`walk_blocks`] starting at `from`, the offset of a block (or the end of the
+/// last one, where a posting index stops).
+pub fn walk_blocks_from(data: &[u8], from: usize, verify: bool) -> BlockWalk {
     let mut walk = BlockWalk {
-        valid_end: FILE_HEADER_LEN.min(data.len()),
+        valid_end: from.max(FILE_HEADER_LEN).min(data.len()),
         ..BlockWalk::default()
     };
-    let mut offset = FILE_HEADER_LEN;
+    let mut offset = from.max(FILE_HEADER_LEN);
     while offset < data.len() {
         match read_block(data, offset, verify) {
             BlockRead::Block(block) => {
