@@ -376,8 +376,10 @@ impl JournalReader {
 pub(crate) fn load_data(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
     let file = std::fs::File::open(path)?;
     if !compressed {
-        // SAFETY: segments are append-only; a live writer only appends past the
-        // mapped length, and recovery (which truncates) runs before writing starts.
+        // SAFETY: segment files are never shrunk in place: a live writer only
+        // appends past the mapped length, and recovery (in this or another process)
+        // replaces a torn segment by a rename, leaving this map's inode whole.
+        // Retention deletes or replaces whole files, which maps also survive.
         return Ok(SegmentData::Mapped(unsafe { Mmap::map(&file)? }));
     }
     let mut bytes = Vec::new();
