@@ -40,7 +40,7 @@ fn start_writer(dir: &Path, first: u64) -> Child {
 fn tear_newest_segments(dir: &Path, rng: &mut fastrand::Rng) {
     let all = tickd_storage::journal::layout::list_all(dir).expect("list segments");
     for venue in tickd_bus::Venue::ALL {
-        if let Some(newest) = all.iter().filter(|s| s.venue == venue).next_back() {
+        if let Some(newest) = all.iter().rfind(|s| s.venue == venue) {
             let garbage: Vec<u8> = (0..16 * 4096).map(|_| rng.u8(..)).collect();
             let mut file = std::fs::OpenOptions::new()
                 .append(true)

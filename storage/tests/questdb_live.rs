@@ -54,7 +54,10 @@ fn exec(addr: &str, sql: &str) -> String {
     stream.read_to_end(&mut response).unwrap();
     let text = String::from_utf8_lossy(&response).to_string();
     let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
@@ -103,7 +106,11 @@ fn documented_ddl_and_the_sink_against_a_real_questdb() {
         return;
     };
     let ddl = documented_ddl();
-    assert_eq!(ddl.len(), 8, "one CREATE TABLE per table in docs/questdb.md");
+    assert_eq!(
+        ddl.len(),
+        8,
+        "one CREATE TABLE per table in docs/questdb.md"
+    );
     for statement in &ddl {
         let answer = exec(&addr, statement);
         assert!(!answer.contains("\"error\""), "{statement}: {answer}");
@@ -163,7 +170,10 @@ fn documented_ddl_and_the_sink_against_a_real_questdb() {
         }
         std::thread::sleep(Duration::from_millis(500));
     };
-    let want: Vec<Price> = prices.iter().map(|p| Price::parse_str(p).unwrap()).collect();
+    let want: Vec<Price> = prices
+        .iter()
+        .map(|p| Price::parse_str(p).unwrap())
+        .collect();
     assert_eq!(got, want, "every trade once, prices exact");
 }
 
@@ -184,7 +194,10 @@ mod serde_like {
         let rows = rest.split("]]").next().unwrap_or_default();
         Value(
             rows.split("],[")
-                .map(|cell| cell.trim_matches(|c| c == '[' || c == ']' || c == '"').to_string())
+                .map(|cell| {
+                    cell.trim_matches(|c| c == '[' || c == ']' || c == '"')
+                        .to_string()
+                })
                 .filter(|cell| !cell.is_empty())
                 .collect(),
         )

@@ -165,7 +165,7 @@ impl SecondBars {
                 return Ok(Some(DaySource::stored(series, start, end, self.minutes)));
             }
         }
-        Ok(Some(DaySource::Built(self.day_bars(start, end)?)))
+        Ok(Some(DaySource::Built(Box::new(self.day_bars(start, end)?))))
     }
 
     fn day_bars(&self, start: u64, end: u64) -> Result<DayBars, HistoryError> {
@@ -197,7 +197,7 @@ enum DaySource {
         next: usize,
         end: usize,
     },
-    Built(DayBars),
+    Built(Box<DayBars>),
 }
 
 impl DaySource {
