@@ -26,9 +26,12 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use bytemuck::{Pod, Zeroable};
+use std::sync::Arc;
+
 use memmap2::Mmap;
 use tickd_bus::RecordRef;
 
+use super::reader::map_cached;
 use super::segment::{padded, read_block, walk_blocks, BlockRead};
 
 const IDX_MAGIC: [u8; 8] = *b"TICKDIDX";
@@ -92,7 +95,7 @@ pub const PROBLEM_BAD_CHECKSUM: u64 = 1;
 
 /// The bytes of an index: mapped from its file, or just built.
 enum Bytes {
-    Mapped(Mmap),
+    Mapped(Arc<Mmap>),
     Owned(Vec<u64>),
 }
 
@@ -123,10 +126,9 @@ impl SegmentIndex {
     /// The index at `path` if it is whole and describes the segment whose header
     /// says `created_ns` and which is now `segment_len` bytes long.
     pub fn open(path: &Path, created_ns: u64, segment_len: u64) -> Option<SegmentIndex> {
-        let file = std::fs::File::open(path).ok()?;
-        // SAFETY: index files are only ever replaced by rename, never written or
-        // truncated in place, so the mapped inode does not change under us.
-        let map = unsafe { Mmap::map(&file) }.ok()?;
+        // Index files are only ever replaced by rename, never written or truncated
+        // in place, so the mapped inode does not change under us.
+        let map = map_cached(path).ok()?;
         let index = Self::parse(Bytes::Mapped(map))?;
         let h = &index.header;
         (h.created_ns == created_ns && h.valid_end <= segment_len).then_some(index)

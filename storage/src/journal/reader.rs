@@ -20,6 +20,7 @@
 use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use memmap2::Mmap;
 use tickd_bus::{RecordHeader, RecordRef, RecordType, Venue};
@@ -127,7 +128,7 @@ pub enum ProblemKind {
 }
 
 pub(crate) enum SegmentData {
-    Mapped(Mmap),
+    Mapped(Arc<Mmap>),
     /// A decompressed segment, in `u64`s so records stay 8-byte aligned.
     Owned {
         words: Vec<u64>,
@@ -181,6 +182,7 @@ impl JournalReader {
             path: dir.to_path_buf(),
             source,
         })?;
+        prune_map_cache();
         let mut reader = Self {
             use_index: index == IndexUse::Auto && filter.instrument_ids.is_some(),
             filter,
@@ -374,14 +376,10 @@ impl JournalReader {
 }
 
 pub(crate) fn load_data(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
-    let file = std::fs::File::open(path)?;
     if !compressed {
-        // SAFETY: segment files are never shrunk in place: a live writer only
-        // appends past the mapped length, and recovery (in this or another process)
-        // replaces a torn segment by a rename, leaving this map's inode whole.
-        // Retention deletes or replaces whole files, which maps also survive.
-        return Ok(SegmentData::Mapped(unsafe { Mmap::map(&file)? }));
+        return map_cached(path).map(SegmentData::Mapped);
     }
+    let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
     zstd::stream::read::Decoder::new(file)?.read_to_end(&mut bytes)?;
     let mut words = vec![0u64; bytes.len().div_ceil(8)];
@@ -390,6 +388,54 @@ pub(crate) fn load_data(path: &Path, compressed: bool) -> std::io::Result<Segmen
         words,
         len: bytes.len(),
     })
+}
+
+/// Maps of segment files kept between readers of this process, so repeated queries
+/// (the gateway's history, benchmarks) do not pay to map and unmap the pages they
+/// read each time: for a query reading a few thousand scattered records, page faults
+/// and `munmap` were most of its time. An entry is used only while the path still
+/// names the same file (inode) at the same length; a grown, replaced or deleted
+/// segment is mapped anew and the old map dropped once no reader holds it.
+const MAP_CACHE_ENTRIES: usize = 128;
+
+type MapKey = (u64, u64, u64); // device, inode, length
+
+static MAP_CACHE: Mutex<Vec<(PathBuf, MapKey, Arc<Mmap>)>> = Mutex::new(Vec::new());
+
+/// A shared read-only map of the file at `path`.
+pub(crate) fn map_cached(path: &Path) -> std::io::Result<Arc<Mmap>> {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let key = (meta.dev(), meta.ino(), meta.len());
+    let mut cache = MAP_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(at) = cache.iter().position(|(p, _, _)| p == path) {
+        let (_, cached_key, map) = cache.remove(at);
+        if cached_key == key {
+            cache.push((path.to_path_buf(), key, Arc::clone(&map)));
+            return Ok(map);
+        }
+    }
+    // SAFETY: segment files are never shrunk in place: a live writer only appends
+    // past the mapped length, and recovery (in this or another process) replaces a
+    // torn segment by a rename, leaving this map's inode whole. Retention deletes
+    // or replaces whole files, which maps also survive.
+    let map = Arc::new(unsafe { Mmap::map(&file)? });
+    if cache.len() >= MAP_CACHE_ENTRIES {
+        cache.remove(0); // the least recently used
+    }
+    cache.push((path.to_path_buf(), key, Arc::clone(&map)));
+    Ok(map)
+}
+
+/// Drop every cached map whose file is gone or changed (retention deleted it, say),
+/// so its disk space is freed once no reader holds it.
+pub(crate) fn prune_map_cache() {
+    use std::os::unix::fs::MetadataExt;
+    let mut cache = MAP_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|(path, key, _)| {
+        std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino(), m.len()) == *key)
+    });
 }
 
 /// Where an iteration over a reader's records stands, kept apart from the reader so
