@@ -160,6 +160,8 @@ pub struct JournalReader {
     segments: Vec<LoadedSegment>,
     problems: Vec<ReadProblem>,
     use_index: bool,
+    /// `IndexUse::Off` also maps each segment afresh, as readers did before.
+    cache_maps: bool,
 }
 
 /// Whether a reader may use (and build) posting indexes.
@@ -168,7 +170,8 @@ pub enum IndexUse {
     /// Use them for filters that name instruments (the default).
     #[default]
     Auto,
-    /// Walk every block, as before indexes existed (benchmarks compare the two).
+    /// Walk every block and map every segment afresh, as readers did before posting
+    /// indexes and the map cache existed (benchmarks compare the two).
     Off,
 }
 
@@ -185,6 +188,7 @@ impl JournalReader {
         prune_map_cache();
         let mut reader = Self {
             use_index: index == IndexUse::Auto && filter.instrument_ids.is_some(),
+            cache_maps: index == IndexUse::Auto,
             filter,
             segments: Vec::new(),
             problems: Vec::new(),
@@ -202,7 +206,15 @@ impl JournalReader {
     }
 
     fn load(&mut self, file: SegmentFile) -> Result<(), JournalError> {
-        let data = load_data(&file.path, file.compressed).map_err(|source| JournalError::Io {
+        let data = if self.cache_maps || file.compressed {
+            load_data(&file.path, file.compressed)
+        } else {
+            std::fs::File::open(&file.path)
+                // SAFETY: as in `map_cached`.
+                .and_then(|f| unsafe { Mmap::map(&f) })
+                .map(|map| SegmentData::Mapped(Arc::new(map)))
+        };
+        let data = data.map_err(|source| JournalError::Io {
             path: file.path.clone(),
             source,
         })?;
