@@ -206,13 +206,10 @@ impl JournalReader {
     }
 
     fn load(&mut self, file: SegmentFile) -> Result<(), JournalError> {
-        let data = if self.cache_maps || file.compressed {
+        let data = if self.cache_maps {
             load_data(&file.path, file.compressed)
         } else {
-            std::fs::File::open(&file.path)
-                // SAFETY: as in `map_cached`.
-                .and_then(|f| unsafe { Mmap::map(&f) })
-                .map(|map| SegmentData::Mapped(Arc::new(map)))
+            load_data_uncached(&file.path, file.compressed)
         };
         let data = data.map_err(|source| JournalError::Io {
             path: file.path.clone(),
@@ -391,6 +388,21 @@ pub(crate) fn load_data(path: &Path, compressed: bool) -> std::io::Result<Segmen
     if !compressed {
         return map_cached(path).map(SegmentData::Mapped);
     }
+    read_compressed(path)
+}
+
+/// [`load_data`] without the map cache: for readers that pass through segments once
+/// (the QuestDB sink's tail), whose maps are better dropped as they move on.
+pub(crate) fn load_data_uncached(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
+    if !compressed {
+        let file = std::fs::File::open(path)?;
+        // SAFETY: as in `map_cached`.
+        return Ok(SegmentData::Mapped(Arc::new(unsafe { Mmap::map(&file)? })));
+    }
+    read_compressed(path)
+}
+
+fn read_compressed(path: &Path) -> std::io::Result<SegmentData> {
     let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
     zstd::stream::read::Decoder::new(file)?.read_to_end(&mut bytes)?;
@@ -441,8 +453,9 @@ pub(crate) fn map_cached(path: &Path) -> std::io::Result<Arc<Mmap>> {
 }
 
 /// Drop every cached map whose file is gone or changed (retention deleted it, say),
-/// so its disk space is freed once no reader holds it.
-pub(crate) fn prune_map_cache() {
+/// so its disk space is freed once no reader holds it. Every reader's open does
+/// this, and so does retention after deleting.
+pub fn prune_map_cache() {
     use std::os::unix::fs::MetadataExt;
     let mut cache = MAP_CACHE.lock().unwrap_or_else(|e| e.into_inner());
     cache.retain(|(path, key, _)| {
