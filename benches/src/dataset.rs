@@ -72,6 +72,7 @@ pub fn generate(dir: &Path, spec: Spec) -> std::io::Result<()> {
                 kind: InstrumentKind::Spot,
                 tick_size: Price::from_raw(Price::ONE_RAW / 100),
                 step_size: Size::from_raw(Size::ONE_RAW / 100_000),
+                contract: None,
             })
             .map_err(|e| other(&e))?;
     }
