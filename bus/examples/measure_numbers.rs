@@ -40,7 +40,10 @@ fn min_ns_per_op(rounds: usize, ops: u64, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     println!("parse, min ns/value over 30 rounds of 20k (ok = parsed exactly):");
-    println!("{:<26} {:>14} {:>14}", "input", "Price::parse", "Size::parse");
+    println!(
+        "{:<26} {:>14} {:>14}",
+        "input", "Price::parse", "Size::parse"
+    );
     for text in INPUTS {
         let price = min_ns_per_op(30, 20_000, || {
             for _ in 0..20_000 {
@@ -77,7 +80,10 @@ fn main() {
         "journal bytes/day at 100k records/s (80% deltas, 10% trades, 10% bbo; before zstd): {:.1} GB",
         mix * 100_000.0 * 86_400.0 / 1e9
     );
-    println!("bus slot (bytes): {}", std::mem::size_of::<RecordBuf>().div_ceil(128) * 128);
+    println!(
+        "bus slot (bytes): {}",
+        std::mem::size_of::<RecordBuf>().div_ceil(128) * 128
+    );
 
     // One producer, one spinning consumer thread, 1M records, the producer at most
     // half a ring ahead: ns per record end to end.
