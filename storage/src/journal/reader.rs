@@ -260,7 +260,19 @@ impl JournalReader {
     }
 }
 
+/// A segment's bytes, in place where possible; layout-1 segments come back
+/// rewritten as the current layout (see [`super::upgrade`]).
 pub(crate) fn load_data(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
+    let data = load_raw(path, compressed)?;
+    match FileHeader::parse(data.bytes()) {
+        Ok(header) if header.record_version == 1 => {
+            Ok(owned(super::upgrade::segment(data.bytes(), &header)))
+        }
+        _ => Ok(data),
+    }
+}
+
+fn load_raw(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
     let file = std::fs::File::open(path)?;
     if !compressed {
         // SAFETY: segments are append-only; a live writer only appends past the
@@ -269,12 +281,17 @@ pub(crate) fn load_data(path: &Path, compressed: bool) -> std::io::Result<Segmen
     }
     let mut bytes = Vec::new();
     zstd::stream::read::Decoder::new(file)?.read_to_end(&mut bytes)?;
+    Ok(owned(bytes))
+}
+
+/// Bytes copied into `u64`s, so records stay 8-byte aligned.
+fn owned(bytes: Vec<u8>) -> SegmentData {
     let mut words = vec![0u64; bytes.len().div_ceil(8)];
     bytemuck::cast_slice_mut(&mut words)[..bytes.len()].copy_from_slice(&bytes);
-    Ok(SegmentData::Owned {
+    SegmentData::Owned {
         words,
         len: bytes.len(),
-    })
+    }
 }
 
 /// Where an iteration over a reader's records stands, kept apart from the reader so

@@ -1,7 +1,6 @@
 //! One record → one ILP row.
 
 use questdb::ingress::{Buffer, TimestampNanos};
-use tickd_bus::decimal::{format_i128, NOTIONAL_SCALE};
 use tickd_bus::record::{BookAction, BookSide, Side, StatusKind, StatusReason};
 use tickd_bus::{Fixed, RecordRef, Venue};
 
@@ -79,10 +78,17 @@ pub fn write_record(
             dec(buffer, "low", b.low)?;
             dec(buffer, "close", b.close)?;
             dec(buffer, "volume", b.volume)?;
-            buffer.column_dec(
-                "notional",
-                format_i128(b.notional(), NOTIONAL_SCALE).as_str(),
-            )?;
+            // DECIMAL(76, 42) holds 34 integer digits; beyond that (never reached by a
+            // real market) the column is left out, as for prices and sizes.
+            let notional = b.notional().to_string();
+            let int_digits = notional
+                .trim_start_matches('-')
+                .split('.')
+                .next()
+                .map_or(0, str::len);
+            if int_digits <= 34 {
+                buffer.column_dec("notional", notional.as_str())?;
+            }
             buffer.column_i64("trade_count", i64::from(b.trade_count))?;
         }
         RecordRef::Status(s) => {
@@ -111,8 +117,16 @@ fn side_name(side: Side) -> &'static str {
     side.as_str()
 }
 
+/// Raw magnitudes a `DECIMAL(38, S)` column holds (docs/questdb.md): below 10^38.
+const COLUMN_LIMIT: u128 = 10u128.pow(38);
+
+/// A decimal column. A value beyond its `DECIMAL(38, S)` column (a price of 1e14 or
+/// more, a size of 1e20 or more: no market sends those) is left out (NULL) rather
+/// than have QuestDB reject the whole batch.
 fn dec<const S: u32>(buffer: &mut Buffer, name: &str, value: Fixed<S>) -> Result<(), IlpError> {
-    buffer.column_dec(name, value.to_string().as_str())?;
+    if value.raw().unsigned_abs() < COLUMN_LIMIT {
+        buffer.column_dec(name, value.to_string().as_str())?;
+    }
     Ok(())
 }
 
