@@ -104,10 +104,9 @@ fn every_table_gets_exact_ilp_rows() {
         low: Price::parse_str("99.25").unwrap(),
         close: Price::parse_str("101").unwrap(),
         volume: Size::parse_str("3").unwrap(),
-        notional_lo: 0,
-        notional_hi: 0,
+        notional: tickd_bus::decimal::Notional::ZERO,
     };
-    bar.set_notional(30_175 * 10i128.pow(15)); // 301.75
+    bar.set_notional(tickd_bus::decimal::Notional::parse_str("301.75").unwrap());
     let records = vec![
         trade(1, 1_700_000_000_123_000_000, "58942.01"),
         RecordBuf::new(&BboMsg {

@@ -20,7 +20,8 @@
 //!
 //! # File format ([`segment`])
 //!
-//! A 64-byte file header (magic `TICKDJNL`, version, venue, day, seq, crc), then
+//! A 64-byte file header (magic `TICKDJNL`, version, venue, day, seq, record layout
+//! version, crc), then
 //! blocks: a 48-byte block header (magic, payload length, record count, CRC32,
 //! min/max `ts_recv` and `ts_event`) and the records' own bytes back to back, each
 //! 8-byte aligned, so readers view them in place in a memory map.
@@ -46,6 +47,7 @@ pub mod reader;
 pub mod recovery;
 pub mod retention;
 pub mod segment;
+mod upgrade;
 pub mod writer;
 
 pub use bus_writer::{BusWriter, BusWriterConfig, BusWriterStats, RecordSource};

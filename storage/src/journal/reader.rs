@@ -384,34 +384,54 @@ impl JournalReader {
     }
 }
 
+/// A segment's bytes, in place where possible; layout-1 segments come back
+/// rewritten as the current layout (see [`super::upgrade`]).
 pub(crate) fn load_data(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
-    if !compressed {
-        return map_cached(path).map(SegmentData::Mapped);
-    }
-    read_compressed(path)
+    upgraded(load_raw(path, compressed, true)?)
 }
 
 /// [`load_data`] without the map cache: for readers that pass through segments once
 /// (the QuestDB sink's tail), whose maps are better dropped as they move on.
 pub(crate) fn load_data_uncached(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
-    if !compressed {
-        let file = std::fs::File::open(path)?;
-        // SAFETY: as in `map_cached`.
-        return Ok(SegmentData::Mapped(Arc::new(unsafe { Mmap::map(&file)? })));
+    upgraded(load_raw(path, compressed, false)?)
+}
+
+fn upgraded(data: SegmentData) -> std::io::Result<SegmentData> {
+    match FileHeader::parse(data.bytes()) {
+        Ok(header) if header.record_version == 1 => {
+            Ok(owned(super::upgrade::segment(data.bytes(), &header)))
+        }
+        _ => Ok(data),
     }
-    read_compressed(path)
+}
+
+fn load_raw(path: &Path, compressed: bool, cached: bool) -> std::io::Result<SegmentData> {
+    if compressed {
+        return read_compressed(path);
+    }
+    if cached {
+        return map_cached(path).map(SegmentData::Mapped);
+    }
+    let file = std::fs::File::open(path)?;
+    // SAFETY: as in `map_cached`.
+    Ok(SegmentData::Mapped(Arc::new(unsafe { Mmap::map(&file)? })))
 }
 
 fn read_compressed(path: &Path) -> std::io::Result<SegmentData> {
     let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
     zstd::stream::read::Decoder::new(file)?.read_to_end(&mut bytes)?;
+    Ok(owned(bytes))
+}
+
+/// Bytes copied into `u64`s, so records stay 8-byte aligned.
+fn owned(bytes: Vec<u8>) -> SegmentData {
     let mut words = vec![0u64; bytes.len().div_ceil(8)];
     bytemuck::cast_slice_mut(&mut words)[..bytes.len()].copy_from_slice(&bytes);
-    Ok(SegmentData::Owned {
+    SegmentData::Owned {
         words,
         len: bytes.len(),
-    })
+    }
 }
 
 /// Maps of segment files kept between readers of this process, so repeated queries

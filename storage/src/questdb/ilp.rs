@@ -1,7 +1,6 @@
 //! One record → one ILP row.
 
 use questdb::ingress::{Buffer, TimestampNanos};
-use tickd_bus::decimal::{format_i128, NOTIONAL_SCALE};
 use tickd_bus::record::{BookAction, BookSide, Side, StatusKind, StatusReason};
 use tickd_bus::{Fixed, RecordRef, Venue};
 
@@ -130,12 +129,17 @@ pub fn write_record_as(
             dec(buffer, d, "low", b.low)?;
             dec(buffer, d, "close", b.close)?;
             dec(buffer, d, "volume", b.volume)?;
-            dec_text(
-                buffer,
-                d,
-                "notional",
-                &format_i128(b.notional(), NOTIONAL_SCALE),
-            )?;
+            // DECIMAL(76, 42) holds 34 integer digits; beyond that (never reached by a
+            // real market) the column is left out, as for prices and sizes.
+            let notional = b.notional().to_string();
+            let int_digits = notional
+                .trim_start_matches('-')
+                .split('.')
+                .next()
+                .map_or(0, str::len);
+            if int_digits <= 34 {
+                dec_text(buffer, d, "notional", &notional)?;
+            }
             buffer.column_i64("trade_count", i64::from(b.trade_count))?;
         }
         RecordRef::Status(s) => {
@@ -183,13 +187,22 @@ fn side_name(side: Side) -> &'static str {
     side.as_str()
 }
 
+/// Raw magnitudes a `DECIMAL(38, S)` column holds (docs/questdb.md): below 10^38.
+const COLUMN_LIMIT: u128 = 10u128.pow(38);
+
+/// A decimal column. A value beyond its `DECIMAL(38, S)` column (a price of 1e14 or
+/// more, a size of 1e20 or more: no market sends those) is left out (NULL) rather
+/// than have QuestDB reject the whole batch.
 fn dec<const S: u32>(
     buffer: &mut Buffer,
     decimals: Decimals,
     name: &str,
     value: Fixed<S>,
 ) -> Result<(), IlpError> {
-    dec_text(buffer, decimals, name, &value.to_string())
+    if value.raw().unsigned_abs() < COLUMN_LIMIT {
+        dec_text(buffer, decimals, name, &value.to_string())?;
+    }
+    Ok(())
 }
 
 /// A decimal's exact text, written as `decimals` says.
