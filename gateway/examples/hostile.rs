@@ -67,7 +67,7 @@ fn trade(id: u32, seq: u64, ts: u64) -> RecordBuf {
     hd.sequence = seq;
     RecordBuf::new(&TradeMsg {
         hd,
-        price: Price::from_raw(50_000_000_000_000 + seq as i64),
+        price: Price::from_raw((50_000_000_000_000 + i128::from(seq)) * 1_000_000_000_000_000),
         size: Size::from_raw(100),
         trade_id: seq,
         trade_id_hi: 0,

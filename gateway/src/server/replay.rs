@@ -16,13 +16,23 @@
 //! not yet caught up with the live position (the writer seals a block every few tens of
 //! milliseconds) its tail is re-read for up to [`CATCH_UP`]; a hole left after that
 //! goes out as a `gap` with the exact count.
+//!
+//! A book stream's replay starts with the book as it stood at `from` (a SNAPSHOT
+//! image rebuilt from the journal: the last snapshot before it plus the deltas
+//! since), then the deltas from `from` on, so the subscriber can build the book
+//! from its first record. Where the journal cannot rebuild it (no snapshot before
+//! `from`, or a gap since), the deltas go out bare, as the live stream would after
+//! a gap.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tickd_bus::{Flags, RecordBuf, RecordHeader, RecordType, SharedRegistry, Venue};
+use tickd_bus::record::BookSide;
+use tickd_bus::{Channel, Flags, RecordBuf, RecordHeader, RecordType, SharedRegistry, Venue};
+use tickd_normalizer::book::image::{clear_delta, set_delta, Stamp};
+use tickd_storage::history::History;
 use tickd_storage::journal::reader::RecordCursor;
 use tickd_storage::journal::{Filter, JournalReader};
 
@@ -101,6 +111,8 @@ struct Seam {
     wire: HashMap<(u8, u32, StreamChannel), Option<Arc<StreamInfo>>>,
     positions: HashMap<StreamKey, StreamPosition>,
     sent: HashMap<StreamKey, (Arc<StreamInfo>, Sent)>,
+    /// Book streams whose first replayed record has gone out (after its image).
+    started_books: HashSet<StreamKey>,
     count: usize,
 }
 
@@ -121,6 +133,7 @@ impl Seam {
                 .map(|p| (p.key.clone(), p.clone()))
                 .collect(),
             sent: HashMap::new(),
+            started_books: HashSet::new(),
             count: 0,
         }
     }
@@ -284,6 +297,14 @@ impl Pass {
             let Ok(mut record) = RecordBuf::from_bytes(view.as_bytes()) else {
                 continue;
             };
+            if info.key.channel == StreamChannel::Feed(Channel::Book)
+                && seam.started_books.insert(info.key.clone())
+            {
+                let image = book_image_at(&seam.replay, &info, record.header());
+                for part in image.into_iter().flatten() {
+                    items.push(Item::Record(Arc::clone(&info), part));
+                }
+            }
             let hd = record.header_mut();
             hd.flags = hd.flags.union(Flags::REPLAY);
             items.push(Item::Record(info, record));
@@ -426,4 +447,60 @@ fn filter(replay: &Replay) -> Filter {
         }
     }
     filter
+}
+
+/// The book of `info`'s stream as it stood just before `from`, as a SNAPSHOT image
+/// numbered to continue into the first replayed delta (`first`); `None` where the
+/// journal cannot rebuild it exactly, or the replay itself starts with a snapshot.
+fn book_image_at(
+    replay: &Replay,
+    info: &StreamInfo,
+    first: &RecordHeader,
+) -> Option<Vec<RecordBuf>> {
+    if first.flags.is_snapshot() {
+        return None;
+    }
+    let history = History::open(&replay.journal).ok()?;
+    let at = replay.from.checked_sub(1)?;
+    let book = history
+        .book_at(info.key.venue, info.instrument_id, at, usize::MAX)
+        .ok()
+        .filter(|book| !book.gap_since_snapshot)?;
+    let stamp = Stamp {
+        venue: info.key.venue,
+        instrument_id: info.instrument_id,
+        ts_event: book.ts,
+        ts_recv: book.ts,
+    };
+    let total = book.bids.len() + book.asks.len();
+    let flags = |i: usize| {
+        let last = if i == total { Flags::LAST } else { Flags::NONE };
+        Flags::SNAPSHOT.union(Flags::REPLAY).union(last)
+    };
+    let mut image = vec![RecordBuf::new(&clear_delta(
+        &stamp,
+        book.update_id,
+        flags(0),
+    ))];
+    let levels = book
+        .bids
+        .iter()
+        .map(|l| (BookSide::Bid, *l))
+        .chain(book.asks.iter().map(|l| (BookSide::Ask, *l)));
+    for (i, (side, level)) in levels.enumerate() {
+        image.push(RecordBuf::new(&set_delta(
+            &stamp,
+            side,
+            level,
+            book.update_id,
+            flags(i + 1),
+        )));
+    }
+    // Like the router's live image: it carries the sequence of the last delta
+    // applied, so the next delta continues the numbering.
+    let sequence = first.sequence.saturating_sub(1);
+    for record in &mut image {
+        record.header_mut().sequence = sequence;
+    }
+    Some(image)
 }
