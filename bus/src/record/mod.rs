@@ -10,16 +10,20 @@
 mod any;
 mod enums;
 mod header;
+pub mod schema;
 mod types;
 
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 #[cfg(test)]
 mod layout_tests;
+#[cfg(test)]
+mod schema_files;
 
 pub use any::{RecordBuf, RecordError, RecordRef};
 pub use enums::{BookAction, BookSide, RecordType, Side, StatusKind, StatusReason};
 pub use header::{Flags, RecordHeader};
+pub use schema::LAYOUT_VERSION;
 pub use types::{
     BarMsg, BboMsg, BookDeltaMsg, LiquidationMsg, MarkFundingMsg, OpenInterestMsg, StatusMsg,
     TradeMsg, LOST_UNKNOWN,

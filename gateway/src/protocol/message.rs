@@ -102,6 +102,10 @@ pub enum ServerMessage {
         protocol: u32,
         encoding: Encoding,
         heartbeat_ms: u64,
+        /// The binary record layout version (`tickd_bus::record::LAYOUT_VERSION`);
+        /// 1 when absent (servers before it was sent).
+        #[serde(default = "first_layout")]
+        layout: u32,
     },
     /// A request succeeded; `streams` lists what a subscribe's patterns resolved to.
     Ack {
@@ -137,6 +141,10 @@ pub enum ServerMessage {
     },
     /// The server is closing the connection; `reason` says why.
     Closing { reason: String },
+}
+
+fn first_layout() -> u32 {
+    1
 }
 
 /// Error codes, stable for programs to match on.

@@ -84,6 +84,7 @@ impl Session {
             protocol: crate::protocol::PROTOCOL_VERSION,
             encoding: self.encoding,
             heartbeat_ms: self.config.heartbeat_ms,
+            layout: tickd_bus::record::LAYOUT_VERSION,
         }
     }
 

@@ -1,0 +1,77 @@
+"""The numpy dtypes against the layout generated from the Rust definitions (the Rust
+test `schema_files` checks `_layout.py` equals `bus/src/record`)."""
+
+import struct
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+import tickd
+from tickd import _layout
+from tickd.records import FrameError, decimal_from_raw, decode_frame
+
+
+def test_dtypes_match_the_generated_layout():
+    assert tickd.HEADER_DTYPE.itemsize == _layout.HEADER_SIZE == 32
+    for rtype, (kind, size, body, _wide) in _layout.RECORDS.items():
+        dtype = tickd.DTYPES[kind]
+        assert dtype.itemsize == size, kind
+        assert size % 8 == 0 and size <= 96
+        at = 0
+        for name, offset, width, ty, _scale, _undef in _layout.HEADER + body:
+            assert offset == at, f"{kind}.{name} should start at {at}"
+            at += width
+            if ty == "pad" or name.startswith("_"):
+                assert name not in dtype.names
+                continue
+            field_dtype, field_offset = dtype.fields[name][:2]
+            assert field_offset == offset, f"{kind}.{name}"
+            assert field_dtype.itemsize == width, f"{kind}.{name}"
+            assert field_dtype.kind == ("i" if ty.startswith("i") else "u"), f"{kind}.{name}"
+        assert at == size, kind
+        assert tickd.LAYOUTS[rtype].kind == kind
+
+
+def _trade_bytes(seq: int, price_raw: int, size_raw: int, side: int = 1) -> bytes:
+    header = struct.pack("<BBBBIQQQ", 72 // 4, 1, 1, 0x80, 7, seq, 1_000 + seq, 2_000 + seq)
+    return header + struct.pack("<qqQQB7x", price_raw, size_raw, 100 + seq, 0, side)
+
+
+def test_a_frame_decodes_without_a_loop_and_decimals_are_exact():
+    frame = b"".join(_trade_bytes(i, 5894201000000 + i, 35600, side=1 + i % 2) for i in range(1, 1001))
+    (batch,) = decode_frame(frame)
+    assert batch.kind == "trade" and len(batch) == 1000
+    assert batch.array["sequence"][-1] == 1000
+    frame_df = batch.to_pandas()
+    assert frame_df["price"][0] == Decimal("5894.201000001")
+    assert str(frame_df["size"][0]) == "0.000356"
+    assert list(frame_df["side"][:2]) == ["sell", "buy"]
+    floats = batch.to_pandas(decimals="float")
+    assert floats["price"].dtype == np.float64
+    assert abs(floats["price"][0] - 5894.201000001) < 1e-6
+    first = next(batch.records())
+    assert first.flags == {"last"} and first.price == Decimal("5894.201000001") and first.trade_id == "101"
+
+
+def test_decimals_are_those_of_the_servers_canonical_strings():
+    # The same Decimal (value and exponent) as parsing the server's JSON string.
+    for raw, scale, text in [(5894201000000, 9, "5894.201"), (-1, 8, "-0.00000001"), (0, 9, "0"),
+                             (100_000_000_000, 9, "100"), (-1234500000000, 9, "-1234.5")]:
+        value = decimal_from_raw(raw, scale)
+        assert value.as_tuple() == Decimal(text).as_tuple(), (raw, scale)
+
+
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (b"\x12\x01" + b"\x00" * 10, "too short"),
+        (_trade_bytes(1, 1, 1)[:50], "needs 72 bytes"),
+        (b"\x12\xc8" + b"\x00" * 70, "unknown record type 200"),
+        (b"\xff\x01" + b"\x00" * 70, "must be 72 bytes"),
+        (_trade_bytes(1, 1, 1) + b"\x00" * 40, "unknown record type 0"),
+    ],
+)
+def test_corrupt_frames_are_errors(frame, message):
+    with pytest.raises(FrameError, match=message):
+        decode_frame(frame)
