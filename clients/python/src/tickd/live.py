@@ -12,7 +12,7 @@ import json
 import random
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, AsyncGenerator, AsyncIterator, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
@@ -210,7 +210,7 @@ class Subscription:
             return
         self._symbols = {int(i["id"]): str(i["symbol"]) for i in listed if "id" in i and "symbol" in i}
 
-    async def _run(self) -> AsyncIterator[Item]:
+    async def _run(self) -> AsyncGenerator[Item, None]:
         attempt = 0
         delay = self.backoff[0]
         while not self._closed:
