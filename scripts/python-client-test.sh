@@ -15,7 +15,8 @@ export TICKD_BIN="${TICKD_BIN:-$PWD/target/debug/tickd}"
 cd clients/python
 # The tests import the installed package (the src layout keeps the sources off sys.path).
 status=0
-"$venv/bin/python" -m pytest -q -p no:cacheprovider tests "$@" || status=$?
+# Bounded even if a test hangs despite its own timeouts (pytest dumps stacks at 120 s).
+timeout 900 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "python client tests failed (pytest exit code $status)" >&2
 fi

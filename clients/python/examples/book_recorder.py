@@ -34,6 +34,7 @@ async def record(url: str, stream: str, out: str, seconds: float) -> int:
                 print(f"bid {book.best_bid()}  ask {book.best_ask()}  levels {len(book.bids)}/{len(book.asks)}  {state}")
             if now > deadline:
                 break
+    print(f"book: complete={book.complete} gap={book.gap} bid {book.best_bid()} ask {book.best_ask()}")
     return written
 
 

@@ -19,6 +19,7 @@ async def monitor(url: str, a: str, b: str, seconds: float) -> int:
     mids = {}
     updates = 0
     deadline = time.monotonic() + seconds
+    next_print = 0.0
     async for item in tickd.subscribe([a, b], url=url):
         if isinstance(item, tickd.Gap):
             print(f"gap on {item.stream}: {item.lost if item.lost is not None else 'unknown'} lost ({item.reason})")
@@ -27,7 +28,8 @@ async def monitor(url: str, a: str, b: str, seconds: float) -> int:
             continue  # one side of the book is empty
         mids[item.stream] = (item.bid_price + item.ask_price) / 2
         updates += 1
-        if len(mids) == 2 and updates % 20 == 0:
+        if len(mids) == 2 and time.monotonic() >= next_print:
+            next_print = time.monotonic() + 0.5
             mid_a, mid_b = mids[a], mids[b]
             bps = (mid_b - mid_a) / mid_a * Decimal(10_000)
             print(f"{a} {mid_a:.4f}  {b} {mid_b:.4f}  spread {mid_b - mid_a:+.4f} ({bps:+.2f} bps)")

@@ -64,7 +64,7 @@ class Demo:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [str(self.binary), "demo", "--config", str(self.config), "--duration", "300", "--status-every", "1"],
+                [str(self.binary), "demo", "--config", str(self.config), "--duration", os.environ.get("TICKD_DEMO_SECONDS", "3600"), "--status-every", "1"],
                 stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
             )
         deadline = time.monotonic() + 20
