@@ -23,7 +23,6 @@ mod schema_files;
 pub use any::{RecordBuf, RecordError, RecordRef};
 pub use enums::{BookAction, BookSide, RecordType, Side, StatusKind, StatusReason};
 pub use header::{Flags, RecordHeader};
-pub use schema::LAYOUT_VERSION;
 pub use types::{
     BarMsg, BboMsg, BookDeltaMsg, LiquidationMsg, MarkFundingMsg, OpenInterestMsg, StatusMsg,
     TradeMsg, LOST_UNKNOWN,
@@ -31,6 +30,10 @@ pub use types::{
 
 /// Largest record, in bytes: the size of a bus slot's payload.
 pub const MAX_RECORD_SIZE: usize = 96;
+
+/// The record layout version, as databento's DBN versions its records. The gateway's
+/// `hello` carries it (`records`); any change of an offset, size, type or scale bumps it.
+pub const RECORD_VERSION: u16 = 1;
 
 /// A record type: a `Pod` struct that starts with a [`RecordHeader`].
 pub trait Record: bytemuck::Pod + std::fmt::Debug + PartialEq + Send + Sync + 'static {

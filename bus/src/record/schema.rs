@@ -10,10 +10,6 @@ use super::types::*;
 use crate::decimal::{Fixed, NOTIONAL_SCALE};
 use crate::venue::Venue;
 
-/// Version of the record layout: bumped whenever any offset, size, type or scale
-/// below changes. Sent in the binary protocol's `hello` (`layout`).
-pub const LAYOUT_VERSION: u32 = 1;
-
 /// How a field's bytes are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wire {
@@ -22,7 +18,7 @@ pub struct Wire {
     /// For exact decimals: the value is `raw × 10^-scale`.
     pub scale: Option<u32>,
     /// The raw value meaning "not provided", if the type has one.
-    pub undef: Option<i64>,
+    pub undef: Option<i128>,
 }
 
 /// A type that appears in a record: how its bytes are read.
@@ -51,7 +47,7 @@ impl<const SCALE: u32> WireType for Fixed<SCALE> {
     const WIRE: Wire = Wire {
         ty: "i64",
         scale: Some(SCALE),
-        undef: Some(Fixed::<SCALE>::UNDEF.raw()),
+        undef: Some(Fixed::<SCALE>::UNDEF.raw() as i128),
     };
 }
 

@@ -75,3 +75,17 @@ def test_decimals_are_those_of_the_servers_canonical_strings():
 def test_corrupt_frames_are_errors(frame, message):
     with pytest.raises(FrameError, match=message):
         decode_frame(frame)
+
+
+def test_numbers_wider_than_64_bits_decode_exactly():
+    # Layouts may store decimals as i128 (two little-endian u64 words): ready for them.
+    from tickd.records import FieldInfo, _decimal_column, _dtype, _float_column
+
+    undef = (1 << 127) - 1
+    dtype = _dtype((FieldInfo("price", 0, 16, "i128", 24, undef),), 16)
+    values = [9485 * 10**9, -(10**37) - 7, undef]  # 9.485e-11, a huge negative, not provided
+    raw = b"".join((v & ((1 << 128) - 1)).to_bytes(16, "little") for v in values)
+    column = np.frombuffer(raw, dtype=dtype)["price"]
+    assert _decimal_column(column, 24, undef) == [Decimal("9.485E-12"), Decimal("-10000000000000.000000000000000000000007"), None]
+    floats = _float_column(column, 24, undef)
+    assert abs(floats[0] - 9.485e-12) < 1e-24 and np.isnan(floats[2])

@@ -10,7 +10,7 @@ from websockets.asyncio.server import serve
 
 import tickd
 
-HELLO = {"type": "hello", "server": "tickd", "protocol": 1, "encoding": "binary", "heartbeat_ms": 200, "layout": 1}
+HELLO = {"type": "hello", "server": "tickd", "protocol": 1, "encoding": "binary", "heartbeat_ms": 200, "records": 1}
 TRADE = struct.pack("<BBBBIQQQqqQQB7x", 18, 1, 1, 0, 1, 1, 1, 1, 100, 100, 1, 0, 1)
 
 
@@ -66,7 +66,7 @@ def test_a_data_message_missing_fields():
 
 
 def test_an_unknown_layout_version_is_refused():
-    err = run_against([TRADE], hello=json.dumps({**HELLO, "layout": 99}))
+    err = run_against([TRADE], hello=json.dumps({**HELLO, "records": 99}))
     assert isinstance(err, tickd.FrameError) and "layout version 99" in str(err)
 
 

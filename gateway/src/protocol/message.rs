@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 /// Sent in `hello`; bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// A server `hello` without `records` is from before record layouts had versions: 1.
+fn layout_1() -> u16 {
+    1
+}
+
 /// How data is encoded on a connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -100,12 +105,11 @@ pub enum ServerMessage {
     Hello {
         server: String,
         protocol: u32,
+        /// Record layout of binary frames (`tickd_bus::record::RECORD_VERSION`).
+        #[serde(default = "layout_1")]
+        records: u16,
         encoding: Encoding,
         heartbeat_ms: u64,
-        /// The binary record layout version (`tickd_bus::record::LAYOUT_VERSION`);
-        /// 1 when absent (servers before it was sent).
-        #[serde(default = "first_layout")]
-        layout: u32,
     },
     /// A request succeeded; `streams` lists what a subscribe's patterns resolved to.
     Ack {
@@ -141,10 +145,6 @@ pub enum ServerMessage {
     },
     /// The server is closing the connection; `reason` says why.
     Closing { reason: String },
-}
-
-fn first_layout() -> u32 {
-    1
 }
 
 /// Error codes, stable for programs to match on.

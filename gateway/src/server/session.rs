@@ -82,9 +82,9 @@ impl Session {
         ServerMessage::Hello {
             server: "tickd".into(),
             protocol: crate::protocol::PROTOCOL_VERSION,
+            records: tickd_bus::record::RECORD_VERSION,
             encoding: self.encoding,
             heartbeat_ms: self.config.heartbeat_ms,
-            layout: tickd_bus::record::LAYOUT_VERSION,
         }
     }
 

@@ -168,7 +168,7 @@ class Subscription:
         try:
             hello = await self._hello(ws)
             if self.encoding == "binary":
-                check_layout_version(int(hello.get("layout", 1)))
+                check_layout_version(int(hello.get("records", 1)))
                 if self.resolve_symbols:
                     await self._load_symbols()
             request: Dict[str, Any] = {"op": "subscribe", "id": _SUBSCRIBE_ID, "streams": self.streams}

@@ -45,6 +45,8 @@ _FIELD_CODES = {
 # JSON names differing from the binary field names.
 _JSON_NAMES = {("status", "kind"): "status", ("bar", "interval_s"): "interval"}
 _NUMPY_TYPES = {"u8": "<u1", "u16": "<u2", "u32": "<u4", "u64": "<u8", "i64": "<i8"}
+# Signed integers wider than numpy's: little-endian 64-bit words (a `(<u8, n)` field).
+_WIDE_INTS = {"i128": 2, "i256": 4}
 UNDEF_U64 = (1 << 64) - 1  # `lost` when unknown
 
 
@@ -81,10 +83,13 @@ def _dtype(fields: Tuple[FieldInfo, ...], size: int) -> np.dtype:
     for f in fields:
         if f.type == "pad" or f.name.startswith("_"):
             continue
-        if f.type not in _NUMPY_TYPES:
+        if f.type in _WIDE_INTS:
+            formats.append(("<u8", (_WIDE_INTS[f.type],)))
+        elif f.type in _NUMPY_TYPES:
+            formats.append(_NUMPY_TYPES[f.type])
+        else:
             raise FrameError(f"layout field {f.name} has type {f.type}, unknown to this client")
         names.append(f.name)
-        formats.append(_NUMPY_TYPES[f.type])
         offsets.append(f.offset)
     return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": size})
 
@@ -124,15 +129,30 @@ def decimal_from_raw(raw: int, scale: int) -> Decimal:
     return Decimal(text)
 
 
+def _ints(raw: np.ndarray) -> List[int]:
+    """A column as Python ints; wide columns (rows of little-endian u64 words) signed."""
+    if raw.ndim == 1:
+        return [int(v) for v in raw.tolist()]
+    bits = 64 * raw.shape[1]
+    out = []
+    for words in raw.tolist():
+        value = sum(int(w) << (64 * i) for i, w in enumerate(words))
+        out.append(value - (1 << bits) if value >> (bits - 1) else value)
+    return out
+
+
 def _decimal_column(raw: np.ndarray, scale: int, undef: Optional[int]) -> List[Optional[Decimal]]:
-    return [None if undef is not None and v == undef else decimal_from_raw(v, scale) for v in raw.tolist()]
+    return [None if undef is not None and v == undef else decimal_from_raw(v, scale) for v in _ints(raw)]
 
 
 def _float_column(raw: np.ndarray, scale: int, undef: Optional[int]) -> np.ndarray:
-    values = raw.astype(np.float64) / (10.0**scale)
-    if undef is not None:
-        values[raw == undef] = np.nan
-    return values
+    if raw.ndim == 1:
+        values = raw.astype(np.float64) / (10.0**scale)
+        if undef is not None:
+            values[raw == undef] = np.nan
+        return values
+    ints = _ints(raw)
+    return np.array([np.nan if undef is not None and v == undef else v / 10**scale for v in ints], dtype=np.float64)
 
 
 def _wide_raw(lo: int, hi: int) -> int:
@@ -283,6 +303,8 @@ class RecordBatch:
             elif (self.kind, f.name) in _FIELD_CODES:
                 names = CODES[_FIELD_CODES[(self.kind, f.name)]]
                 out[f.name] = [names.get(v, "unknown") for v in column.tolist()]
+            elif column.ndim > 1:
+                out[f.name] = _ints(column)
             else:
                 out[f.name] = column
         for name, lo, hi, scale in layout.wide:
