@@ -98,16 +98,20 @@ impl Flags {
     pub const SNAPSHOT: Flags = Flags(1 << 5);
     /// Sent while the book is known to be wrong (after a gap, before the next snapshot).
     pub const MAYBE_BAD_BOOK: Flags = Flags(1 << 2);
+    /// A bar the exchange computed (Binance `kline`, OKX `candle`), not one tickd
+    /// built from trades.
+    pub const VENUE_BAR: Flags = Flags(1 << 4);
     /// Replayed from the journal rather than live.
     pub const REPLAY: Flags = Flags(1 << 1);
 
     /// Every flag with its lower-case name (as JSON and the docs spell it).
-    pub const NAMED: [(Flags, &'static str); 5] = [
+    pub const NAMED: [(Flags, &'static str); 6] = [
         (Flags::LAST, "last"),
         (Flags::DERIVED, "derived"),
         (Flags::SNAPSHOT, "snapshot"),
         (Flags::MAYBE_BAD_BOOK, "maybe_bad_book"),
         (Flags::REPLAY, "replay"),
+        (Flags::VENUE_BAR, "venue_bar"),
     ];
 
     pub const fn contains(self, other: Flags) -> bool {

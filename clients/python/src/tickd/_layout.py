@@ -145,6 +145,7 @@ CODES = {
         32: "snapshot",
         4: "maybe_bad_book",
         2: "replay",
+        16: "venue_bar",
     },
     "Side": {
         0: "unknown",
