@@ -98,7 +98,11 @@ fn replay_of_the_book_sample_gives_the_book_records_every_time() {
         assert!(into.join("instruments.json").exists());
         journals.push(journal_bytes(&into));
     }
-    assert_eq!(journals[0].len(), 12 * 64, "twelve 64-byte records");
+    assert_eq!(
+        journals[0].len(),
+        11 * 80 + 96,
+        "eleven 80-byte book deltas and a 96-byte bbo"
+    );
     assert!(
         journals[0] == journals[1],
         "two replays of one capture differ"

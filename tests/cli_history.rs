@@ -107,7 +107,7 @@ fn bars_in_every_format() {
     assert_eq!(
         csv,
         "time,open,high,low,close,volume,vwap,trades,notional\n\
-         2026-01-01T00:00:00Z,100.5,101,100.5,101,1.5,100.666666666,2,151\n\
+         2026-01-01T00:00:00Z,100.5,101,100.5,101,1.5,100.666666666666666666666666,2,151\n\
          2026-01-01T00:02:00Z,99.25,99.25,99.25,99.25,2,99.25,1,198.5\n"
     );
     let json = run(&["--interval", "1m", "--format", "json", "--fill", "carry"]);

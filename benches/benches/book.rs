@@ -65,11 +65,11 @@ impl Rng {
 }
 
 fn price(ticks: i64) -> Price {
-    Price::from_raw(ticks * 10_000_000) // 0.01 at scale 9
+    Price::from_raw(i128::from(ticks) * (Price::ONE_RAW / 100)) // 0.01 ticks
 }
 
 fn size(units: u64) -> Size {
-    Size::from_raw(units as i64 * 1_000_000) // 0.01 steps
+    Size::from_raw(i128::from(units) * (Size::ONE_RAW / 100)) // 0.01 steps
 }
 
 /// Bids at ticks MID-1, MID-2, ... and asks at MID+1, ... (a one-tick-wide spread

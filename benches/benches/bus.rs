@@ -1,7 +1,7 @@
 //! The bus's broadcast ring against a plain `crossbeam_queue::ArrayQueue` handoff,
 //! measured in the same run: throughput and round-trip latency of one producer
 //! (the bench thread) feeding 1, 2 and 4 spinning consumer threads the same
-//! 96-byte `RecordBuf`.
+//! `RecordBuf` (152 bytes in record layout 2, 96 in layout 1).
 //!
 //! A broadcast ring hands every record to every consumer, so the fair queue
 //! baseline is one `ArrayQueue` per consumer, each record pushed into each queue.

@@ -24,8 +24,8 @@ fn ladder(n: usize, asks: bool) -> Vec<Level> {
         .map(|i| {
             let ticks = if asks { 435_690 + i } else { 435_688 - i };
             Level::new(
-                Price::from_raw(ticks * 100_000_000),
-                Size::from_raw(((i * 7919) % 5000 + 1) * 1_000_000),
+                Price::from_raw(i128::from(ticks) * (Price::ONE_RAW / 10)),
+                Size::from_raw(i128::from((i * 7919) % 5000 + 1) * (Size::ONE_RAW / 100)),
             )
         })
         .collect()

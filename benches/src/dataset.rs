@@ -70,8 +70,8 @@ pub fn generate(dir: &Path, spec: Spec) -> std::io::Result<()> {
                 base: format!("C{i}"),
                 quote: "USDT".into(),
                 kind: InstrumentKind::Spot,
-                tick_size: Price::from_raw(10_000_000),
-                step_size: Size::from_raw(1_000),
+                tick_size: Price::from_raw(Price::ONE_RAW / 100),
+                step_size: Size::from_raw(Size::ONE_RAW / 100_000),
                 contract: None,
             })
             .map_err(|e| other(&e))?;
@@ -103,7 +103,7 @@ impl Generator {
         Self {
             spec,
             next: 0,
-            // 100.00 .. in raw units of the price scale (1e-9)
+            // 100.00 .. in nano units (1e-9), scaled to the price's raw units on use
             prices: (0..spec.instruments)
                 .map(|i| 100_000_000_000 * (i64::from(i) + 1))
                 .collect(),
@@ -122,8 +122,10 @@ impl Generator {
         *price = (*price + (self.rng.i64(-3..=3) * 10_000_000)).max(10_000_000);
         TradeMsg {
             hd: RecordHeader::new::<TradeMsg>(Venue::Binance, instrument + 1, ts, ts + 250_000),
-            price: Price::from_raw(*price),
-            size: Size::from_raw(self.rng.i64(1_000..500_000_000)),
+            price: Price::from_raw(i128::from(*price) * (Price::ONE_RAW / 1_000_000_000)),
+            size: Size::from_raw(
+                i128::from(self.rng.i64(1_000..500_000_000)) * (Size::ONE_RAW / 100_000_000),
+            ),
             trade_id: i,
             trade_id_hi: 0,
             side: 1 + (i % 2) as u8,

@@ -4,16 +4,18 @@
 //! digit string with `u128` arithmetic and decides the expected outcome (value,
 //! too precise, out of range, malformed) from the components of the text.
 
+mod support;
+
 use proptest::prelude::*;
 use tickd_bus::{DecimalError, Fixed, Price, Rate, Size};
 
 /// What the reference says a piece of text must parse to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expected {
-    Raw(i64),
+    Raw(i128),
     TooPrecise,
     OutOfRange,
-    /// Not in the grammar (or longer than the parser's 64-byte limit).
+    /// Not in the grammar (or longer than the parser's 96-byte limit).
     Syntax,
 }
 
@@ -100,11 +102,11 @@ fn recognize(text: &str) -> Option<Parts> {
 
 /// The exact outcome for `parts` at `scale`, computed on the digit string.
 fn reference(parts: &Parts, scale: u32) -> Expected {
-    if parts.text().len() > 64 {
+    if parts.text().len() > 96 {
         return Expected::Syntax;
     }
     let frac = parts.frac.as_deref().unwrap_or("");
-    // Exponents beyond a million are equivalent to a million for any input <= 64 bytes.
+    // Exponents beyond a million are equivalent to a million for any input <= 96 bytes.
     let exponent: i64 = match &parts.exp {
         None => 0,
         Some((_, sign, digits)) => {
@@ -134,18 +136,20 @@ fn reference(parts: &Parts, scale: u32) -> Expected {
     if shift < 0 {
         return Expected::TooPrecise;
     }
-    if trimmed.len() as i64 + shift > 38 {
+    if trimmed.len() as i64 + shift > 39 {
         return Expected::OutOfRange;
     }
-    let mut magnitude: u128 = 0;
-    for digit in trimmed.bytes() {
-        magnitude = magnitude * 10 + u128::from(digit - b'0');
-    }
-    magnitude *= 10u128.pow(shift as u32);
-    if magnitude >= i64::MAX as u128 {
+    // Overflowing an u128 means far beyond the range.
+    let magnitude = trimmed
+        .bytes()
+        .try_fold(0u128, |m, digit| {
+            m.checked_mul(10)?.checked_add(u128::from(digit - b'0'))
+        })
+        .and_then(|m| m.checked_mul(10u128.checked_pow(shift as u32)?));
+    let Some(magnitude) = magnitude.filter(|m| *m < i128::MAX as u128) else {
         return Expected::OutOfRange;
-    }
-    let raw = magnitude as i64;
+    };
+    let raw = magnitude as i128;
     Expected::Raw(if parts.negative { -raw } else { raw })
 }
 
@@ -181,13 +185,14 @@ fn check_all_scales(text: &str) {
         Some(parts) => reference(&parts, scale),
         None => Expected::Syntax,
     };
-    assert_eq!(outcome::<9>(text), expected(9), "Price {text:?}");
-    assert_eq!(outcome::<8>(text), expected(8), "Size {text:?}");
-    assert_eq!(outcome::<16>(text), expected(16), "Rate {text:?}");
+    assert_eq!(outcome::<24>(text), expected(24), "Price {text:?}");
+    assert_eq!(outcome::<18>(text), expected(18), "Size and Rate {text:?}");
+    // A small scale too, where 38-digit texts run out of range at the integer end.
+    assert_eq!(outcome::<2>(text), expected(2), "scale 2 {text:?}");
 }
 
 /// Canonical text round-trips, and so does the fixed-places form.
-fn round_trip<const S: u32>(raw: i64) {
+fn round_trip<const S: u32>(raw: i128) {
     let value = Fixed::<S>::from_raw(raw);
     let text = value.to_string();
     assert_eq!(Fixed::<S>::parse_str(&text), Ok(value), "{text}");
@@ -204,7 +209,7 @@ fn round_trip<const S: u32>(raw: i64) {
 /// The same value written with exponent `exp`: mantissa digits shifted accordingly,
 /// plus `extra_zeros` trailing fraction zeros.
 fn exponent_form(
-    raw: i64,
+    raw: i128,
     scale: u32,
     exp: i32,
     upper: bool,
@@ -236,7 +241,7 @@ fn exponent_form(
 }
 
 fn exponent_forms_equal_plain<const S: u32>(
-    raw: i64,
+    raw: i128,
     exp: i32,
     upper: bool,
     plus: bool,
@@ -248,13 +253,14 @@ fn exponent_forms_equal_plain<const S: u32>(
 }
 
 /// Raw values across the whole range, with the edges weighted in.
-fn any_raw() -> impl Strategy<Value = i64> {
-    let max = i64::MAX - 1;
+fn any_raw() -> impl Strategy<Value = i128> {
+    let max = i128::MAX - 1;
     prop_oneof![
         4 => -max..=max,
-        1 => -1_000_000i64..=1_000_000,
+        2 => i128::from(i64::MIN)..=i128::from(i64::MAX),
+        1 => -1_000_000i128..=1_000_000,
         1 => prop::sample::select(vec![0, 1, -1, max, -max, max - 1, -max + 1, 10, -10]),
-        1 => (0u32..19, -9i64..=9).prop_map(|(p, d)| 10i64.pow(p).saturating_mul(d).clamp(-(i64::MAX - 1), i64::MAX - 1)),
+        1 => (0u32..39, -9i128..=9).prop_map(|(p, d)| 10i128.pow(p).saturating_mul(d).clamp(-(i128::MAX - 1), i128::MAX - 1)),
     ]
 }
 
@@ -270,8 +276,8 @@ fn digit_string(max: usize) -> impl Strategy<Value = String> {
 fn grammar_parts() -> impl Strategy<Value = Parts> {
     (
         any::<bool>(),
-        digit_string(22),
-        prop::option::of(digit_string(22)),
+        digit_string(30),
+        prop::option::of(digit_string(30)),
         prop::option::of((
             prop::sample::select(vec!['e', 'E']),
             prop::sample::select(vec!["", "+", "-"]),
@@ -299,22 +305,20 @@ proptest! {
 
     #[test]
     fn format_then_parse_is_identity(raw in any_raw()) {
-        round_trip::<9>(raw);
-        round_trip::<8>(raw);
-        round_trip::<16>(raw);
+        round_trip::<24>(raw);
+        round_trip::<18>(raw);
     }
 
     #[test]
     fn exponent_forms_parse_to_the_plain_value(
         raw in any_raw(),
-        exp in -20i32..=20,
+        exp in -30i32..=30,
         upper in any::<bool>(),
         plus in any::<bool>(),
         zeros in 0usize..4,
     ) {
-        exponent_forms_equal_plain::<9>(raw, exp, upper, plus, zeros);
-        exponent_forms_equal_plain::<8>(raw, exp, upper, plus, zeros);
-        exponent_forms_equal_plain::<16>(raw, exp, upper, plus, zeros);
+        exponent_forms_equal_plain::<24>(raw, exp, upper, plus, zeros);
+        exponent_forms_equal_plain::<18>(raw, exp, upper, plus, zeros);
     }
 
     #[test]
@@ -336,15 +340,15 @@ proptest! {
     }
 
     #[test]
-    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..110)) {
         let results = [
             Price::parse(&bytes).map(|v| v.raw()),
             Size::parse(&bytes).map(|v| v.raw()),
             Rate::parse(&bytes).map(|v| v.raw()),
         ];
-        // Whatever parses is inside the symmetric range: never UNDEF, never i64::MIN.
+        // Whatever parses is inside the symmetric range: never UNDEF, never i128::MIN.
         for raw in results.into_iter().flatten() {
-            prop_assert!(raw.unsigned_abs() < i64::MAX as u64);
+            prop_assert!(raw.unsigned_abs() < i128::MAX as u128);
         }
         if let Ok(text) = std::str::from_utf8(&bytes) {
             check_all_scales(text);
@@ -364,12 +368,12 @@ fn edges_of_the_range() {
             Fixed::<S>::parse_str(&undef_text),
             Err(DecimalError::OutOfRange { scale: S })
         );
-        let below_min = Fixed::<S>::from_raw(i64::MIN + 1).to_string();
+        let below_min = Fixed::<S>::from_raw(i128::MIN + 1).to_string();
         assert_eq!(
             Fixed::<S>::parse_str(&below_min),
             Err(DecimalError::OutOfRange { scale: S })
         );
-        let min_text = Fixed::<S>::from_raw(i64::MIN).to_string();
+        let min_text = Fixed::<S>::from_raw(i128::MIN).to_string();
         assert_eq!(
             Fixed::<S>::parse_str(&min_text),
             Err(DecimalError::OutOfRange { scale: S })
@@ -377,11 +381,17 @@ fn edges_of_the_range() {
         assert_eq!(Fixed::<S>::UNDEF.defined(), None);
         assert_eq!(Fixed::<S>::MAX.defined(), Some(Fixed::<S>::MAX));
     }
-    edges::<9>();
-    edges::<8>();
-    edges::<16>();
-    assert_eq!(Price::MAX.to_string(), "9223372036.854775806");
-    assert_eq!(Rate::MIN.to_string(), "-922.3372036854775806");
+    edges::<24>();
+    edges::<18>();
+    edges::<2>();
+    assert_eq!(
+        Price::MAX.to_string(),
+        "170141183460469.231731687303715884105726"
+    );
+    assert_eq!(
+        Rate::MIN.to_string(),
+        "-170141183460469231731.687303715884105726"
+    );
 }
 
 /// Exponents with many digits are well-formed numbers: huge positive ones are out
@@ -390,13 +400,13 @@ fn edges_of_the_range() {
 fn long_exponents_get_the_right_error_kind() {
     assert_eq!(
         Size::parse_str("1e99999"),
-        Err(DecimalError::OutOfRange { scale: 8 })
+        Err(DecimalError::OutOfRange { scale: 18 })
     );
     assert_eq!(
         Size::parse_str("1e-99999"),
-        Err(DecimalError::TooPrecise { scale: 8 })
+        Err(DecimalError::TooPrecise { scale: 18 })
     );
-    assert_eq!(Size::parse_str("1e-000008"), Ok(Size::from_raw(1)));
+    assert_eq!(Size::parse_str("1e-000018"), Ok(Size::from_raw(1)));
     assert_eq!(Size::parse_str("0e99999999"), Ok(Size::ZERO));
     assert_eq!(Price::parse_str("2.5E+00003"), Price::parse_str("2500"));
 }
@@ -415,10 +425,80 @@ fn reference_agrees_on_known_values() {
         8,
         Expected::Raw(5_000_000_000_012_345_678),
     );
-    check("50000000000.12345678", 9, Expected::OutOfRange);
+    check("1e15", 24, Expected::OutOfRange);
+    check("1e14", 24, Expected::Raw(10i128.pow(38)));
     check("-0.000", 9, Expected::Raw(0));
     assert!(recognize("1.").is_none());
     assert!(recognize(".5").is_none());
     assert!(recognize("1e").is_none());
     assert!(recognize("+1").is_none());
+}
+
+/// The reference value of a grammar text at `scale`, if it is one.
+fn reference_raw(parts: &Parts, scale: u32) -> Option<i128> {
+    match reference(parts, scale) {
+        Expected::Raw(raw) => Some(raw),
+        _ => None,
+    }
+}
+
+/// `a × b` for non-negative decimal integers given as digit strings (schoolbook).
+fn multiply_digits(a: &str, b: &str) -> String {
+    let a: Vec<u32> = a.bytes().rev().map(|d| u32::from(d - b'0')).collect();
+    let b: Vec<u32> = b.bytes().rev().map(|d| u32::from(d - b'0')).collect();
+    let mut out = vec![0u32; a.len() + b.len()];
+    for (i, x) in a.iter().enumerate() {
+        let mut carry = 0;
+        for (j, y) in b.iter().enumerate() {
+            let v = out[i + j] + x * y + carry;
+            out[i + j] = v % 10;
+            carry = v / 10;
+        }
+        out[i + b.len()] += carry;
+    }
+    let text: String = out
+        .iter()
+        .rev()
+        .map(|d| char::from(b'0' + *d as u8))
+        .collect();
+    match text.trim_start_matches('0') {
+        "" => "0".into(),
+        t => t.into(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2048,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// What books and bars do with numbers: order, add, subtract, multiply a price by
+    /// a size. Each matches the reference's exact values, or is a typed overflow.
+    #[test]
+    fn order_and_arithmetic_follow_the_decimal_values(a in grammar_parts(), b in grammar_parts()) {
+        fn check<const S: u32>(a: &Parts, b: &Parts) {
+            let (Some(ra), Some(rb)) = (reference_raw(a, S), reference_raw(b, S)) else {
+                return;
+            };
+            let (x, y) = (Fixed::<S>::parse_str(&a.text()).unwrap(), Fixed::<S>::parse_str(&b.text()).unwrap());
+            assert_eq!(x.cmp(&y), ra.cmp(&rb), "{} vs {}", a.text(), b.text());
+            let in_range = |v: i128| v.unsigned_abs() < i128::MAX as u128;
+            let sum = ra.checked_add(rb).filter(|v| in_range(*v));
+            assert_eq!(x.checked_add(y).map(|v| v.raw()), sum, "{} + {}", a.text(), b.text());
+            let difference = ra.checked_sub(rb).filter(|v| in_range(*v));
+            assert_eq!(x.checked_sub(y).map(|v| v.raw()), difference);
+        }
+        check::<24>(&a, &b);
+        check::<18>(&a, &b);
+        if let (Some(p), Some(s)) = (reference_raw(&a, 24), reference_raw(&b, 18)) {
+            let price = Price::parse_str(&a.text()).unwrap();
+            let size = Size::parse_str(&b.text()).unwrap();
+            let digits = multiply_digits(&p.unsigned_abs().to_string(), &s.unsigned_abs().to_string());
+            let sign = if (p < 0) != (s < 0) { "-" } else { "" };
+            let expected = support::canonical(&format!("{sign}{digits}e-42"));
+            prop_assert_eq!(tickd_bus::decimal::notional(price, size).to_string(), expected);
+        }
+    }
 }

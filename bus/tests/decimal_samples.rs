@@ -1,11 +1,15 @@
-//! Every number in the recorded exchange samples parses exactly into its type.
+//! Every number in the recorded exchange samples of every venue (Binance spot and
+//! USD-M, Bybit, Coinbase, HTX, Kraken, OKX) parses exactly into its type.
 //!
 //! Numbers are taken from the raw line text by a small JSON scanner, so Kraken's
 //! unquoted floats (`29430.2`, `0.0001`) are checked as the exact characters the
 //! venue sent, not as whatever `f64` made of them. serde_json parses each line too,
 //! to prove the scanner saw every value.
 
+mod support;
+
 use std::path::{Path, PathBuf};
+use support::canonical;
 use tickd_bus::{DecimalError, Fixed, Price, Size};
 
 /// A scalar found in a line: the field it belongs to (`p`, `b[0]` for the first
@@ -201,12 +205,12 @@ const SIZE_FIELDS: &[&str] = &[
     "A", "B", "a[1]", "b[1]", "asks[1]", "bids[1]", "askSz", "bidSz", "ask1Size", "bid1Size",
     "ask_qty", "bid_qty", "best_ask_quantity", "best_bid_quantity", "lastSz", "new_quantity",
     "oi", "oiCcy", "openInterest", "q", "qty", "size", "sz", "v", "vol24h", "volume",
-    "volume24h", "volume_24_h", "l", "z",
+    "volume24h", "volume_24_h", "l", "z", "amount", "askSize", "bidSize", "quantity",
 ];
 #[rustfmt::skip]
 const RATE_FIELDS: &[&str] = &[
     "fundingRate", "nextFundingRate", "r", "basisRate", "deliveryFeeRate", "price24hPcnt",
-    "change_pct", "price_percent_chg_24_h",
+    "change_pct", "price_percent_chg_24_h", "funding_rate",
 ];
 /// Fields Kraken sends as bare JSON numbers: an integer token there is still a price/size.
 #[rustfmt::skip]
@@ -253,45 +257,6 @@ fn kind_of(leaf: &Leaf) -> Kind {
     }
 }
 
-/// The text as tickd formats it: sign kept unless zero, exponent applied, leading
-/// integer zeros and trailing fraction zeros removed. Pure string work, no numbers.
-fn canonical(text: &str) -> String {
-    let (negative, body) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(at) => (&body[..at], body[at + 1..].parse::<i64>().unwrap_or(0)),
-        None => (body, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mut digits = format!("{int}{frac}");
-    let mut point = int.len() as i64 + exponent;
-    if point < 0 {
-        digits.insert_str(0, &"0".repeat((-point) as usize));
-        point = 0;
-    }
-    if point as usize > digits.len() {
-        digits.push_str(&"0".repeat(point as usize - digits.len()));
-    }
-    let (int, frac) = digits.split_at(point as usize);
-    let int = match int.trim_start_matches('0') {
-        "" => "0",
-        trimmed => trimmed,
-    };
-    let frac = frac.trim_end_matches('0');
-    let unsigned = if frac.is_empty() {
-        int.to_string()
-    } else {
-        format!("{int}.{frac}")
-    };
-    if negative && unsigned != "0" {
-        format!("-{unsigned}")
-    } else {
-        unsigned
-    }
-}
-
 fn exact<const S: u32>(text: &str) -> Result<(), String> {
     let value = Fixed::<S>::parse_str(text).map_err(|e| format!("{e}"))?;
     let formatted = value.to_string();
@@ -314,13 +279,13 @@ fn check_integer(text: &str) -> Result<(), String> {
     let size_max = Size::MAX.raw() as u128 / Size::ONE_RAW as u128;
     let price_max = Price::MAX.raw() as u128 / Price::ONE_RAW as u128;
     if magnitude <= size_max {
-        exact::<8>(text)?;
-    } else if Size::parse_str(text) != Err(DecimalError::OutOfRange { scale: 8 }) {
+        exact::<18>(text)?;
+    } else if Size::parse_str(text) != Err(DecimalError::OutOfRange { scale: 18 }) {
         return Err("beyond Size range but not OutOfRange".into());
     }
     if magnitude <= price_max {
-        exact::<9>(text)?;
-    } else if Price::parse_str(text) != Err(DecimalError::OutOfRange { scale: 9 }) {
+        exact::<24>(text)?;
+    } else if Price::parse_str(text) != Err(DecimalError::OutOfRange { scale: 24 }) {
         return Err("beyond Price range but not OutOfRange".into());
     }
     Ok(())
@@ -328,13 +293,11 @@ fn check_integer(text: &str) -> Result<(), String> {
 
 fn check(leaf: &Leaf, kind: Kind) -> Result<(), String> {
     match kind {
-        Kind::Price => exact::<9>(&leaf.text),
-        Kind::Size => exact::<8>(&leaf.text),
-        Kind::Rate => exact::<16>(&leaf.text),
+        Kind::Price => exact::<24>(&leaf.text),
+        Kind::Size => exact::<18>(&leaf.text),
+        Kind::Rate => exact::<18>(&leaf.text),
         Kind::Integer => check_integer(&leaf.text),
-        Kind::Unclassified => exact::<9>(&leaf.text)
-            .or_else(|_| exact::<8>(&leaf.text))
-            .or_else(|_| exact::<16>(&leaf.text)),
+        Kind::Unclassified => exact::<24>(&leaf.text).or_else(|_| exact::<18>(&leaf.text)),
     }
 }
 
@@ -409,7 +372,13 @@ fn every_number_in_the_samples_parses_exactly() {
                 v.sort_by(f64::total_cmp);
                 v
             };
-            assert_eq!(sorted(scanned_numbers), sorted(numbers), "{place}");
+            // serde_json's fast float parsing may differ from std's in the last bit
+            // for huge integers (HTX's 27-digit trade ids): compare to 1e-15.
+            let (scanned, parsed) = (sorted(scanned_numbers), sorted(numbers));
+            assert_eq!(scanned.len(), parsed.len(), "{place}");
+            for (a, b) in scanned.iter().zip(&parsed) {
+                assert!((a - b).abs() <= a.abs() * 1e-15, "{place}: {a} vs {b}");
+            }
 
             for leaf in leaves.iter().filter(|l| is_decimal_text(&l.text)) {
                 let kind = kind_of(leaf);
@@ -452,6 +421,38 @@ fn every_number_in_the_samples_parses_exactly() {
     assert!(bare_numbers >= 1_000, "Kraken's bare floats were not seen");
 }
 
+/// The extremes HTX sends (`../shared/exchanges/htx.md` §5) are in the corpus, as
+/// the venue wrote them, so the table above checks them; the ones the recorded frames
+/// happen not to contain are checked here against their canonical text.
+#[test]
+fn htx_extremes_are_in_the_table() {
+    let corpus: String = sample_files()
+        .iter()
+        .filter(|f| f.to_string_lossy().contains("/htx/"))
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    for text in [
+        "9.485E-11",
+        "5.106999E12",
+        "3080.000000000000000000",
+        "2.5083E-10",
+    ] {
+        assert!(corpus.contains(text), "{text} not in the HTX samples");
+    }
+    for (text, expected) in [
+        ("5.79108367147E9", "5791083671.47"),
+        ("1.3640078E7", "13640078"),
+        ("5.4329174972728E12", "5432917497272.8"),
+        ("5.33E-4", "0.000533"),
+    ] {
+        assert_eq!(Size::parse_str(text).unwrap().to_string(), expected);
+    }
+    assert_eq!(
+        tickd_bus::Rate::parse_str("0E-18"),
+        Ok(tickd_bus::Rate::ZERO)
+    );
+}
+
 #[test]
 fn scanner_keeps_raw_number_text() {
     let leaves =
@@ -484,6 +485,8 @@ fn canonical_text_reference() {
     assert_eq!(canonical("2.5E+3"), "2500");
     assert_eq!(canonical("-0.00017"), "-0.00017");
     assert!(exact::<8>("0.000000001").is_err());
-    assert!(exact::<9>("50000000000.12345678").is_err());
-    assert!(exact::<8>("50000000000.12345678").is_ok());
+    assert!(exact::<18>("50000000000.12345678").is_ok());
+    assert!(exact::<24>("1e15").is_err());
+    assert!(exact::<18>("9.485E-11").is_ok());
+    assert!(exact::<18>("1E-19").is_err());
 }

@@ -36,7 +36,9 @@ static ALLOC_BYTES: AtomicU64 = AtomicU64::new(0);
 /// While measuring, the first few allocation sites are kept (as backtraces) so a
 /// failure says where the allocation came from.
 static TRACE: AtomicBool = AtomicBool::new(false);
-static TRACES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Captured unresolved: symbolizing (reading debug info) on the measured thread would
+/// stall it long enough for the simulator to drop it as a slow consumer.
+static TRACES: Mutex<Vec<(usize, std::backtrace::Backtrace)>> = Mutex::new(Vec::new());
 const MAX_TRACES: usize = 5;
 
 thread_local! {
@@ -55,18 +57,7 @@ fn note(size: usize) {
         IN_TRACE.with(|t| t.set(true));
         if let Ok(mut traces) = TRACES.lock() {
             if traces.len() < MAX_TRACES {
-                let trace = std::backtrace::Backtrace::force_capture().to_string();
-                let ours: Vec<&str> = trace
-                    .lines()
-                    .filter(|l| {
-                        l.contains("tickd")
-                            || l.contains("tungstenite")
-                            || l.contains("sonic")
-                            || l.contains("simd_json")
-                    })
-                    .take(12)
-                    .collect();
-                traces.push(format!("{size} bytes at:\n{}", ours.join("\n")));
+                traces.push((size, std::backtrace::Backtrace::force_capture()));
             } else {
                 TRACE.store(false, Relaxed);
             }
@@ -198,7 +189,15 @@ fn feed_hot_path_allocates_only_the_websocket_read_buffer() {
     );
     let allocs = allocs1 - allocs0;
     let bytes_read = after.bytes - before.bytes;
-    let sites = TRACES.lock().map(|t| t.clone()).unwrap_or_default();
+    let sites: Vec<String> = TRACES
+        .lock()
+        .map(|traces| {
+            traces
+                .iter()
+                .map(|(size, trace)| site(*size, trace))
+                .collect()
+        })
+        .unwrap_or_default();
     let report = format!(
         "{allocs} allocations ({} bytes) on the feed thread for {messages} messages \
          ({records} records, {bytes_read} bytes read): {:.3} per message; first sites:\n{}",
@@ -215,4 +214,20 @@ fn feed_hot_path_allocates_only_the_websocket_read_buffer() {
         sites.iter().all(|s| s.contains("FrameCodec::read_frame")),
         "an allocation outside tungstenite's frame reader: {report}"
     );
+}
+
+/// An allocation site: the frames of tickd, tungstenite and the JSON parsers.
+fn site(size: usize, trace: &std::backtrace::Backtrace) -> String {
+    let trace = trace.to_string();
+    let ours: Vec<&str> = trace
+        .lines()
+        .filter(|l| {
+            l.contains("tickd")
+                || l.contains("tungstenite")
+                || l.contains("sonic")
+                || l.contains("simd_json")
+        })
+        .take(12)
+        .collect();
+    format!("{size} bytes at:\n{}", ours.join("\n"))
 }

@@ -109,7 +109,7 @@ async fn server(opts: Opts) {
             hd.sequence = seqs[k];
             producer.publish(&RecordBuf::new(&TradeMsg {
                 hd,
-                price: Price::from_raw(50_000_000_000_000 + n as i64),
+                price: Price::from_raw(i128::from(50_000_000_000_000 + n as i64)),
                 size: Size::from_raw(100),
                 trade_id: n,
                 trade_id_hi: 0,

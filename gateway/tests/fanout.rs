@@ -136,7 +136,7 @@ async fn book_subscription_starts_with_a_snapshot_image_then_deltas() {
 
     let mut client = subscribed(ws_client(&f, &["book.binance.BTC-USDT"], Encoding::Binary)).await;
     let (image, _) = collect(&mut client, 4).await;
-    let levels: Vec<(u8, u8, i64, i64, bool, bool)> = image
+    let levels: Vec<(u8, u8, i128, i128, bool, bool)> = image
         .iter()
         .map(|r| match r.as_ref().unwrap() {
             RecordRef::BookDelta(d) => (

@@ -206,7 +206,7 @@ async fn history_without_a_journal_says_so_and_live_book_is_served() {
         (v, s),
         BookSide::Bid,
         BookAction::Set,
-        (100_000_000_000, 300_000_000),
+        (100 * Price::ONE_RAW, 3 * tickd_bus::Size::ONE_RAW),
         Flags::SNAPSHOT.union(Flags::LAST),
         1,
     ));
@@ -231,7 +231,7 @@ async fn history_without_a_journal_says_so_and_live_book_is_served() {
         (v, s),
         BookSide::Bid,
         BookAction::Set,
-        (100_000_000_000, 300_000_000),
+        (100 * Price::ONE_RAW, 3 * tickd_bus::Size::ONE_RAW),
         Flags::SNAPSHOT.union(Flags::LAST),
         1,
     ));

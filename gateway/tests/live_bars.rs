@@ -26,8 +26,8 @@ fn trade(
 ) -> RecordBuf {
     RecordBuf::new(&TradeMsg {
         hd: RecordHeader::new::<TradeMsg>(venue, f.id(venue, symbol), at, 0),
-        price: Price::from_raw(price),
-        size: Size::from_raw(size),
+        price: Price::from_raw(price.into()),
+        size: Size::from_raw(size.into()),
         trade_id: at,
         trade_id_hi: 0,
         side: 1,

@@ -73,8 +73,11 @@ async fn quic_control_stream_answers_requests_and_errors() {
     let mut saw_hello = false;
     loop {
         match client.next_timeout(WAIT).await {
-            Some(Event::Control(ServerMessage::Hello { protocol, .. })) => {
-                assert_eq!(protocol, 1);
+            Some(Event::Control(ServerMessage::Hello {
+                protocol, records, ..
+            })) => {
+                assert_eq!(protocol, 2);
+                assert_eq!(records, tickd_bus::record::RECORD_VERSION);
                 saw_hello = true;
             }
             Some(Event::Control(ServerMessage::Ack { op, .. })) => assert_eq!(op, "hello"),

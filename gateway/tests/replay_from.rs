@@ -291,3 +291,74 @@ async fn bad_from_values_get_bad_time_and_no_journal_gets_bad_request() {
     assert!(message.contains("no journal"), "{message}");
     f.gateway.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_book_replay_starts_with_the_book_image_at_from_then_deltas() {
+    use tickd_bus::record::{BookAction, BookSide};
+    use tickd_bus::{Flags, RecordRef};
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = start_with_journal(test_config(), Some(dir.path().to_path_buf())).await;
+    let (snap, last) = (Flags::SNAPSHOT, Flags::SNAPSHOT.union(Flags::LAST));
+    let mut history = Vec::new();
+    for (side, action, level, flags, update) in [
+        (BookSide::Bid, BookAction::Clear, (0, 0), snap, 10),
+        (BookSide::Bid, BookAction::Set, (100, 5), snap, 10),
+        (BookSide::Ask, BookAction::Set, (110, 7), last, 10),
+        (BookSide::Bid, BookAction::Set, (101, 2), Flags::LAST, 11),
+        (BookSide::Ask, BookAction::Set, (110, 3), Flags::LAST, 12),
+        (BookSide::Bid, BookAction::Set, (100, 0), Flags::LAST, 13),
+        (BookSide::Ask, BookAction::Set, (111, 1), Flags::LAST, 14),
+    ] {
+        history.push(f.publish(f.delta(BTC, side, action, level, flags, update)));
+    }
+    // The router has routed the deltas once a trade published after them arrives.
+    let mut probe = subscribed(ws_client(&f, &["trades.binance.BTC-USDT"], Encoding::Json)).await;
+    let trade = f.publish(f.trade(BTC.0, BTC.1, 1));
+    collect(&mut probe, 1).await;
+    history.push(trade);
+    write_journal(dir.path(), &history);
+    // From update 13 on: the book then was bids 101 x 2, 100 x 5 and ask 110 x 3.
+    let from = history[5].header().ts_recv;
+    let config = ws_client(&f, &["book.binance.BTC-USDT"], Encoding::Binary).from(from.to_string());
+    let mut client = subscribed(config).await;
+    let live = f.publish(f.delta(
+        BTC,
+        BookSide::Bid,
+        BookAction::Set,
+        (99, 4),
+        Flags::LAST,
+        15,
+    ));
+    let (got, _) = collect(&mut client, 4 + 2 + 1).await;
+    let (image, rest) = got.split_at(4);
+    let mut sets = Vec::new();
+    for (i, record) in image.iter().enumerate() {
+        let RecordRef::BookDelta(d) = record.as_ref().unwrap() else {
+            panic!("not a delta: {record:?}");
+        };
+        assert!(d.hd.flags.is_snapshot() && d.hd.flags.contains(Flags::REPLAY));
+        assert_eq!(d.hd.flags.is_last(), i == 3, "LAST closes the image");
+        assert_eq!(d.hd.sequence, history[5].header().sequence - 1);
+        if i == 0 {
+            assert_eq!(d.action, BookAction::Clear as u8);
+        } else {
+            sets.push((d.side, d.price.raw(), d.size.raw()));
+        }
+    }
+    sets.sort();
+    assert_eq!(
+        sets,
+        [
+            (BookSide::Bid as u8, 100, 5),
+            (BookSide::Bid as u8, 101, 2),
+            (BookSide::Ask as u8, 110, 3)
+        ]
+    );
+    for (have, want) in rest[..2].iter().zip(&history[5..7]) {
+        let mut plain = *have;
+        plain.header_mut().flags = want.header().flags;
+        assert_eq!(&plain, want, "then the journal's deltas from `from`");
+    }
+    assert_eq!(rest[2], live, "then live");
+    f.gateway.shutdown().await;
+}

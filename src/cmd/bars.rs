@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use tickd_bus::decimal::{format_i128, NOTIONAL_SCALE};
 use tickd_bus::record::BarMsg;
 use tickd_storage::bars::{vwap, FillPolicy};
 use tickd_storage::history::time::{format_time, parse_interval};
@@ -15,7 +14,7 @@ use crate::exit::{CmdResult, Failure};
 ///
 /// Bars start at UTC-aligned multiples of the interval; a bar is printed when its
 /// start is in [--from, --to) and covers its whole interval. Prices, volume, VWAP
-/// and notional are exact decimals (VWAP truncated to the price's 9 decimals).
+/// and notional are exact decimals (VWAP truncated to the price's 24 places).
 ///
 /// Times: RFC 3339 (2026-01-01T00:00:00Z), a date (2026-01-01, midnight UTC) or
 /// nanoseconds since the Unix epoch.
@@ -67,7 +66,7 @@ pub fn run(args: Args) -> CmdResult {
         |out| match format {
             Format::Table => writeln!(
                 out,
-                "{:<22} {:>18} {:>18} {:>18} {:>18} {:>20} {:>18} {:>8}",
+                "{:<22} {:>18} {:>18} {:>18} {:>18} {:>20} {:>28} {:>8}",
                 "time", "open", "high", "low", "close", "volume", "vwap", "trades"
             ),
             Format::Csv => writeln!(out, "time,open,high,low,close,volume,vwap,trades,notional"),
@@ -86,13 +85,13 @@ pub fn run(args: Args) -> CmdResult {
 fn write_bar(out: &mut dyn Write, format: Format, bar: &BarMsg) -> std::io::Result<()> {
     let time = format_time(bar.hd.ts_event);
     let vwap = vwap(bar).map_or(String::new(), |p| p.to_string());
-    let notional = format_i128(bar.notional(), NOTIONAL_SCALE);
+    let notional = bar.notional();
     let (o, h, l, c, v) = (bar.open, bar.high, bar.low, bar.close, bar.volume);
     let n = bar.trade_count;
     match format {
         Format::Table => writeln!(
             out,
-            "{time:<22} {:>18} {:>18} {:>18} {:>18} {:>20} {vwap:>18} {n:>8}",
+            "{time:<22} {:>18} {:>18} {:>18} {:>18} {:>20} {vwap:>28} {n:>8}",
             o.to_string(),
             h.to_string(),
             l.to_string(),

@@ -72,11 +72,13 @@ impl Services {
                     conf: storage.questdb.conf.clone(),
                     batch_rows: storage.questdb.batch_rows as usize,
                     flush_interval: Duration::from_millis(storage.questdb.flush_interval_ms),
+                    decimals: storage.questdb.decimals(),
                     ..QuestDbConfig::default()
                 },
                 tail,
                 move |_venue: Venue, id: u32| names.read().ok()?.get(id).map(|i| i.symbol.clone()),
-            )?;
+            )
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
             tracing::info!(conf = %storage.questdb.conf, "QuestDB sink started");
             Some(sink)
         } else {
@@ -111,18 +113,19 @@ impl Services {
         }
     }
 
-    /// Last step, after the feeds stopped: the sink, then the writer, which drains
-    /// the rings and syncs, so everything the feeds published is journaled.
+    /// Last step, after the feeds stopped: the writer, which drains the rings and
+    /// syncs, so everything the feeds published is journaled; then the QuestDB sink,
+    /// which sends on to the journal's end before it stops.
     pub fn stop_storage(mut self) {
-        if let Some(sink) = self.questdb.take() {
-            sink.stop();
-        }
         if let Some(writer) = self.writer.take() {
             let stats = writer.stats().clone();
             match writer.stop() {
                 Ok(()) => tracing::info!(?stats, "journal writer stopped"),
                 Err(err) => tracing::error!("journal writer: {err}"),
             }
+        }
+        if let Some(sink) = self.questdb.take() {
+            sink.stop();
         }
     }
 }

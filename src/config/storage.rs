@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use tickd_storage::questdb::{check_conf, Decimals};
 
 use super::checks;
 use super::error::ConfigErrors;
@@ -78,6 +79,10 @@ pub struct QuestDbConfig {
     pub batch_rows: u32,
     /// ... or after this long, whichever comes first.
     pub flush_interval_ms: u64,
+    /// Prices and sizes: `exact` (ILP v3 decimals, QuestDB 9.2 or newer; the sink
+    /// refuses an older server), or the fallback for servers without ILP v3:
+    /// `string` (exact text) or `double` (inexact). With ILP v3, always exact.
+    pub decimals: String,
 }
 
 impl Default for QuestDbConfig {
@@ -87,6 +92,7 @@ impl Default for QuestDbConfig {
             conf: "http::addr=127.0.0.1:9000;".into(),
             batch_rows: 1000,
             flush_interval_ms: 500,
+            decimals: "exact".into(),
         }
     }
 }
@@ -126,13 +132,32 @@ impl StorageConfig {
 }
 
 impl QuestDbConfig {
+    /// The `decimals` setting (validated: unknown values read as `exact`).
+    pub fn decimals(&self) -> Decimals {
+        self.decimals.parse().unwrap_or_default()
+    }
+
     pub fn validate(&self, errs: &mut ConfigErrors) {
         let scheme = self.conf.split_once("::").map(|(s, _)| s);
+        let decimals = self.decimals.parse::<Decimals>();
+        if let Err(message) = &decimals {
+            errs.push(
+                "storage.questdb.decimals",
+                message.clone(),
+                "decimals = \"exact\" (default), \"string\" or \"double\"",
+            );
+        }
         if !scheme.is_some_and(|s| QUESTDB_SCHEMES.contains(&s)) || !self.conf.contains("addr=") {
             errs.push(
                 "storage.questdb.conf",
                 format!("{:?} is not a QuestDB configuration string", self.conf),
                 "use <http|https|tcp|tcps>::addr=host:port; e.g. \"http::addr=127.0.0.1:9000;\"",
+            );
+        } else if let Err(err) = check_conf(&self.conf, decimals.unwrap_or_default()) {
+            errs.push(
+                "storage.questdb.conf",
+                err.to_string(),
+                "see docs/questdb.md (e.g. \"http::addr=127.0.0.1:9000;\")",
             );
         }
         checks::in_range(
@@ -200,5 +225,43 @@ mod tests {
             ..StorageConfig::default()
         };
         assert!(problems(&s).is_empty());
+    }
+
+    #[test]
+    fn questdb_conf_strings_are_checked_as_the_sink_will_use_them() {
+        let with = |conf: &str, decimals: &str| StorageConfig {
+            questdb: QuestDbConfig {
+                conf: conf.into(),
+                decimals: decimals.into(),
+                ..QuestDbConfig::default()
+            },
+            ..StorageConfig::default()
+        };
+        for ok in [
+            ("http::addr=127.0.0.1:9000;", "exact"),
+            ("http::addr=127.0.0.1:9000;protocol_version=3;", "exact"),
+            ("tcp::addr=127.0.0.1:9009;protocol_version=3;", "exact"),
+            ("tcp::addr=127.0.0.1:9009;", "string"),
+            ("http::addr=127.0.0.1:9000;protocol_version=2;", "double"),
+        ] {
+            assert!(problems(&with(ok.0, ok.1)).is_empty(), "{ok:?}");
+        }
+        for bad in [
+            // TCP cannot negotiate: exact decimals need protocol_version=3.
+            ("tcp::addr=127.0.0.1:9009;", "exact"),
+            ("http::addr=127.0.0.1:9000;protocol_version=2;", "exact"),
+            ("http::addr=127.0.0.1:9000;request_timeout=soon;", "exact"),
+            ("http::addr=127.0.0.1:9000;protocol_version=7;", "exact"),
+        ] {
+            assert_eq!(
+                problems(&with(bad.0, bad.1)),
+                ["storage.questdb.conf"],
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            problems(&with("http::addr=127.0.0.1:9000;", "float")),
+            ["storage.questdb.decimals"]
+        );
     }
 }

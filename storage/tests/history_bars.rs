@@ -64,7 +64,15 @@ fn check_known(dir: &std::path::Path) {
     assert_eq!(one_m[0].hd.ts_event, JAN1);
     assert_eq!(
         s(&one_m[0]),
-        ["100.5", "101", "99.25", "100", "3.75", "99.866666666"].map(String::from)
+        [
+            "100.5",
+            "101",
+            "99.25",
+            "100",
+            "3.75",
+            "99.866666666666666666666666"
+        ]
+        .map(String::from)
     );
     assert_eq!(one_m[0].trade_count, 4);
     assert_eq!(one_m[1].hd.ts_event, JAN1 + 2 * m);
@@ -153,8 +161,8 @@ fn random_trades(gaps: &[(u64, i64, i64)]) -> Vec<tickd_bus::record::TradeMsg> {
         .map(|&(gap, p, q)| {
             ts += gap;
             let mut t = trade(Venue::Binance, 1, ts, "1", "1");
-            t.price = tickd_bus::Price::from_raw(p);
-            t.size = tickd_bus::Size::from_raw(q);
+            t.price = tickd_bus::Price::from_raw(p.into());
+            t.size = tickd_bus::Size::from_raw(q.into());
             t
         })
         .collect()

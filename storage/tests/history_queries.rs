@@ -87,7 +87,7 @@ fn bbo_in_a_range_across_a_day_boundary() {
         .collect();
     write_with_bars(dir.path(), &records);
     let history = History::open(dir.path()).unwrap();
-    let got: Vec<i64> = history
+    let got: Vec<i128> = history
         .bbo(&range(
             Venue::Binance,
             1,
@@ -95,7 +95,7 @@ fn bbo_in_a_range_across_a_day_boundary() {
             JAN1 + day + 10 * SEC,
         ))
         .unwrap()
-        .map(|b| b.bid_price.raw() / 1_000_000_000 - 100)
+        .map(|b| b.bid_price.raw() / Price::ONE_RAW - 100)
         .collect();
     assert_eq!(got, [10, 12, 14, 16, 18, 20, 22, 24, 26, 28]);
 }

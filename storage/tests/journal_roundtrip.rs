@@ -168,7 +168,7 @@ fn segments_roll_at_the_size_limit_and_on_reopen() {
 #[test]
 fn durable_position_follows_the_fsync_policy() {
     let dir = tempfile::tempdir().unwrap();
-    let per_block = 1024 / 72 + 1; // trades that fill one 1 KiB block
+    let per_block = 1024 / 88 + 1; // trades that fill one 1 KiB block
 
     let cfg = JournalConfig {
         fsync: FsyncPolicy::EveryBlock,

@@ -3,7 +3,7 @@
 use super::types::*;
 use super::{Record, RecordHeader, RecordType, MAX_RECORD_SIZE};
 
-/// Any record, stored inline in 96 8-byte-aligned bytes: what the bus carries.
+/// Any record, stored inline in `MAX_RECORD_SIZE` (152) 8-byte-aligned bytes: what the bus carries.
 #[repr(C, align(8))]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct RecordBuf {

@@ -1,9 +1,9 @@
 //! Records of every type with awkward but valid values (`UNDEF` fields, a 128-bit trade
-//! id, a negative 101-bit notional, a 5e10 size), shared by the layout tests here and by
+//! id, a negative 101-bit notional, a 5e14 size, a 9.485e-11 price), shared by the layout tests here and by
 //! other crates' encoding tests (cargo feature `fixtures`).
 
 use super::*;
-use crate::decimal::{Price, Rate, Size};
+use crate::decimal::{Notional, Price, Rate, Size};
 use crate::venue::Venue;
 
 /// A header with every field set.
@@ -32,11 +32,10 @@ pub fn one_of_each() -> Vec<RecordBuf> {
         high: p("3"),
         low: p("0.5"),
         close: p("2"),
-        volume: q("50000000000.12345678"),
-        notional_lo: 0,
-        notional_hi: 0,
+        volume: q("500000000000000.123456789012345678"),
+        notional: Notional::ZERO,
     };
-    bar.set_notional(-(1i128 << 100) - 5);
+    bar.set_notional(Notional::from_i128(-(1i128 << 100) - 5));
     vec![
         RecordBuf::new(&TradeMsg {
             hd: header::<TradeMsg>(Flags::NONE),
@@ -66,7 +65,7 @@ pub fn one_of_each() -> Vec<RecordBuf> {
         }),
         RecordBuf::new(&BookDeltaMsg {
             hd: header::<BookDeltaMsg>(Flags::SNAPSHOT | Flags::LAST),
-            price: p("0.00002246"),
+            price: p("0.00000000009485"),
             size: q("0"),
             update_id: 41_603_413,
             side: BookSide::Ask as u8,

@@ -17,6 +17,22 @@ macro_rules! assert_layout {
     }};
 }
 
+/// Every number is its raw integer's little-endian words: `lo` then `hi` for a
+/// `Fixed`, four words least significant first for a `Notional`.
+#[test]
+fn number_layout() {
+    use crate::decimal::{Notional, Price};
+    assert_eq!(size_of::<Price>(), 16);
+    assert_eq!(align_of::<Price>(), 8);
+    let p = Price::from_raw(-2);
+    assert_eq!(bytemuck::bytes_of(&p), (-2i128).to_le_bytes());
+    assert_eq!(size_of::<Notional>(), 32);
+    assert_eq!(align_of::<Notional>(), 8);
+    let n = Notional::from_i128(-2);
+    assert_eq!(&bytemuck::bytes_of(&n)[..16], (-2i128).to_le_bytes());
+    assert_eq!(&bytemuck::bytes_of(&n)[16..], [0xff; 16]);
+}
+
 #[test]
 fn header_layout() {
     assert_eq!(size_of::<RecordHeader>(), 32);
@@ -33,18 +49,19 @@ fn header_layout() {
 
 #[test]
 fn record_layouts() {
-    assert_layout!(TradeMsg, size 72, price @ 32, size @ 40, trade_id @ 48, trade_id_hi @ 56, side @ 64);
-    assert_layout!(BboMsg, size 64, bid_price @ 32, bid_size @ 40, ask_price @ 48, ask_size @ 56);
-    assert_layout!(BookDeltaMsg, size 64, price @ 32, size @ 40, update_id @ 48, side @ 56, action @ 57);
-    assert_layout!(BarMsg, size 96, interval_s @ 32, trade_count @ 36, open @ 40, high @ 48, low @ 56,
-        close @ 64, volume @ 72, notional_lo @ 80, notional_hi @ 88);
-    assert_layout!(MarkFundingMsg, size 64, mark_price @ 32, index_price @ 40, funding_rate @ 48,
-        next_funding_time @ 56);
-    assert_layout!(LiquidationMsg, size 56, price @ 32, size @ 40, side @ 48);
-    assert_layout!(OpenInterestMsg, size 48, open_interest @ 32, open_interest_value @ 40);
+    assert_layout!(TradeMsg, size 88, price @ 32, size @ 48, trade_id @ 64, trade_id_hi @ 72, side @ 80);
+    assert_layout!(BboMsg, size 96, bid_price @ 32, bid_size @ 48, ask_price @ 64, ask_size @ 80);
+    assert_layout!(BookDeltaMsg, size 80, price @ 32, size @ 48, update_id @ 64, side @ 72, action @ 73);
+    assert_layout!(BarMsg, size 152, interval_s @ 32, trade_count @ 36, open @ 40, high @ 56, low @ 72,
+        close @ 88, volume @ 104, notional @ 120);
+    assert_layout!(MarkFundingMsg, size 88, mark_price @ 32, index_price @ 48, funding_rate @ 64,
+        next_funding_time @ 80);
+    assert_layout!(LiquidationMsg, size 72, price @ 32, size @ 48, side @ 64);
+    assert_layout!(OpenInterestMsg, size 64, open_interest @ 32, open_interest_value @ 48);
     assert_layout!(StatusMsg, size 56, kind @ 32, reason @ 34, conn @ 36, lost @ 40, detail @ 48);
     assert_eq!(size_of::<RecordBuf>(), MAX_RECORD_SIZE);
-    assert_eq!(RecordType::Trade.record_size(), 72);
+    assert_eq!(RECORD_VERSION, 2);
+    assert_eq!(RecordType::Trade.record_size(), 88);
     assert_eq!(RecordType::Bar.record_size(), MAX_RECORD_SIZE);
     assert_eq!(align_of::<RecordBuf>(), 8);
 }
@@ -94,7 +111,10 @@ fn every_record_round_trips_through_rkyv_and_bytes() {
             RecordRef::Bbo(r) => rkyv_round_trip(r),
             RecordRef::BookDelta(r) => rkyv_round_trip(r),
             RecordRef::Bar(r) => {
-                assert_eq!(r.notional(), -(1i128 << 100) - 5);
+                assert_eq!(
+                    r.notional(),
+                    crate::decimal::Notional::from_i128(-(1i128 << 100) - 5)
+                );
                 rkyv_round_trip(r)
             }
             RecordRef::MarkFunding(r) => rkyv_round_trip(r),
@@ -134,13 +154,13 @@ fn malformed_bytes_are_typed_errors() {
     shifted.extend_from_slice(bytes);
     assert_eq!(RecordBuf::from_bytes(&shifted[1..]), Ok(trade));
     assert!(matches!(
-        RecordBuf::from_bytes(&shifted[1..50]),
+        RecordBuf::from_bytes(&shifted[1..60]),
         Err(RecordError::Truncated { .. })
     ));
     shifted[1] = 255;
     assert!(matches!(
         RecordBuf::from_bytes(&shifted[1..]),
-        Err(RecordError::BadLength { expected: 72, .. })
+        Err(RecordError::BadLength { expected: 88, .. })
     ));
 }
 

@@ -12,6 +12,7 @@ mod enums;
 mod header;
 pub mod schema;
 mod types;
+pub mod v1;
 
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
@@ -28,12 +29,17 @@ pub use types::{
     TradeMsg, LOST_UNKNOWN,
 };
 
-/// Largest record, in bytes: the size of a bus slot's payload.
-pub const MAX_RECORD_SIZE: usize = 96;
+/// Largest record, in bytes: the size of a bus slot's payload (the bar).
+pub const MAX_RECORD_SIZE: usize = 152;
 
-/// The record layout version, as databento's DBN versions its records. The gateway's
-/// `hello` carries it (`records`); any change of an offset, size, type or scale bumps it.
-pub const RECORD_VERSION: u16 = 1;
+/// The record layout version, as databento's DBN versions its records. Journal
+/// segment headers and the gateway's `hello` carry it.
+///
+/// - 1: `Price` i64 at 1e-9, `Size` i64 at 1e-8, `Rate` i64 at 1e-16, notional i128
+///   at 1e-17 (records of 48 to 96 bytes); still read, see [`v1`].
+/// - 2: `Price` i128 at 1e-24, `Size` and `Rate` i128 at 1e-18, notional 256-bit at
+///   1e-42 (records of 56 to 152 bytes).
+pub const RECORD_VERSION: u16 = 2;
 
 /// A record type: a `Pod` struct that starts with a [`RecordHeader`].
 pub trait Record: bytemuck::Pod + std::fmt::Debug + PartialEq + Send + Sync + 'static {

@@ -7,7 +7,7 @@
 use super::enums::{BookAction, BookSide, RecordType, Side, StatusKind, StatusReason};
 use super::header::{Flags, RecordHeader};
 use super::types::*;
-use crate::decimal::{Fixed, NOTIONAL_SCALE};
+use crate::decimal::{Fixed, Notional, NOTIONAL_SCALE};
 use crate::venue::Venue;
 
 /// How a field's bytes are read.
@@ -45,9 +45,19 @@ impl<const N: usize> WireType for [u8; N] {
 
 impl<const SCALE: u32> WireType for Fixed<SCALE> {
     const WIRE: Wire = Wire {
-        ty: "i64",
+        ty: "i128",
         scale: Some(SCALE),
-        undef: Some(Fixed::<SCALE>::UNDEF.raw() as i128),
+        undef: Some(Fixed::<SCALE>::UNDEF.raw()),
+    };
+}
+
+/// A bar's exact notional: a 256-bit two's-complement count of 1e-42, as four
+/// little-endian 64-bit words, least significant first.
+impl WireType for Notional {
+    const WIRE: Wire = Wire {
+        ty: "i256",
+        scale: Some(NOTIONAL_SCALE),
+        undef: None,
     };
 }
 
@@ -185,15 +195,6 @@ pub trait HasFields {
     const FIELDS: &'static [Field];
     /// 128-bit values stored as two fields.
     const WIDE: &'static [Wide] = &[];
-}
-
-impl BarMsg {
-    pub const NOTIONAL: Wide = Wide {
-        name: "notional",
-        lo: "notional_lo",
-        hi: "notional_hi",
-        scale: NOTIONAL_SCALE,
-    };
 }
 
 /// A named code table (an enum stored in records).

@@ -3,7 +3,7 @@
 use super::enums::{BookAction, BookSide, RecordType, Side, StatusKind, StatusReason};
 use super::header::RecordHeader;
 use super::Record;
-use crate::decimal::{Price, Rate, Size};
+use crate::decimal::{Notional, Price, Rate, Size};
 
 /// `StatusMsg::lost` when the number of lost updates is not known.
 pub const LOST_UNKNOWN: u64 = u64::MAX;
@@ -56,7 +56,7 @@ macro_rules! record {
 }
 
 record! {
-    /// One trade. 72 bytes.
+    /// One trade. 88 bytes.
     TradeMsg = Trade {
         pub price: Price,
         pub size: Size,
@@ -95,7 +95,7 @@ impl TradeMsg {
 }
 
 record! {
-    /// Best bid and offer. 64 bytes. A side the venue left empty is [`Price::UNDEF`] with size 0.
+    /// Best bid and offer. 96 bytes. A side the venue left empty is [`Price::UNDEF`] with size 0.
     BboMsg = Bbo {
         pub bid_price: Price,
         pub bid_size: Size,
@@ -105,7 +105,7 @@ record! {
 }
 
 record! {
-    /// One book level change, or the `Clear` that starts a snapshot image. 64 bytes.
+    /// One book level change, or the `Clear` that starts a snapshot image. 80 bytes.
     ///
     /// An exchange event that touches many levels is many deltas; the last carries
     /// [`super::Flags::LAST`]. A full image is a `Clear` then `Set`s, all flagged
@@ -135,8 +135,12 @@ impl BookDeltaMsg {
 }
 
 record! {
-    /// OHLCV bar over `[ts_event, ts_event + interval)`. 96 bytes.
-    BarMsg = Bar wide &[BarMsg::NOTIONAL]; {
+    /// OHLCV bar over `[ts_event, ts_event + interval)`. 152 bytes.
+    ///
+    /// Volume is the exact sum of trade sizes (a [`Size`], scale 18); notional the exact
+    /// sum of price × size (scale 42, [`crate::decimal::NOTIONAL_SCALE`]); VWAP is
+    /// derived: [`Notional::vwap`].
+    BarMsg = Bar {
         pub interval_s: u32,
         pub trade_count: u32,
         pub open: Price,
@@ -144,26 +148,29 @@ record! {
         pub low: Price,
         pub close: Price,
         pub volume: Size,
-        /// Σ price × size, exact, at scale 17 ([`crate::decimal::NOTIONAL_SCALE`]); low 64 bits.
-        pub notional_lo: u64,
-        /// High 64 bits of the notional.
-        pub notional_hi: i64,
+        /// Σ price × size, exact, at scale 42.
+        pub notional: Notional,
     }
 }
 
 impl BarMsg {
-    pub fn notional(&self) -> i128 {
-        (i128::from(self.notional_hi) << 64) | i128::from(self.notional_lo)
+    pub fn notional(&self) -> Notional {
+        self.notional
     }
 
-    pub fn set_notional(&mut self, value: i128) {
-        self.notional_lo = value as u64;
-        self.notional_hi = (value >> 64) as i64;
+    pub fn set_notional(&mut self, value: Notional) {
+        self.notional = value;
+    }
+
+    /// Volume-weighted average price (truncated to the price's places); `None` when
+    /// the bar has no volume.
+    pub fn vwap(&self) -> Option<Price> {
+        self.notional.vwap(self.volume)
     }
 }
 
 record! {
-    /// Mark price and funding. 64 bytes. Fields the venue does not send are `UNDEF` (0 for time).
+    /// Mark price and funding. 88 bytes. Fields the venue does not send are `UNDEF` (0 for time).
     MarkFundingMsg = MarkFunding {
         pub mark_price: Price,
         pub index_price: Price,
@@ -174,7 +181,7 @@ record! {
 }
 
 record! {
-    /// A liquidation order. 56 bytes.
+    /// A liquidation order. 72 bytes.
     LiquidationMsg = Liquidation {
         pub price: Price,
         pub size: Size,
@@ -191,7 +198,7 @@ impl LiquidationMsg {
 }
 
 record! {
-    /// Open interest. 48 bytes.
+    /// Open interest. 64 bytes.
     OpenInterestMsg = OpenInterest {
         /// In contracts or base units, as the venue reports it.
         pub open_interest: Size,

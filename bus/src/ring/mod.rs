@@ -19,7 +19,7 @@
 //!
 //! let (mut producer, handle) = ring(1024);
 //! let mut consumer = handle.subscribe();
-//! producer.publish(&RecordBuf::from_words([7; 12]));
+//! producer.publish(&RecordBuf::from_words([7; RecordBuf::WORDS]));
 //! assert!(matches!(consumer.try_recv(), TryRecv::Record(r) if r.words()[0] == 7));
 //! assert!(matches!(consumer.try_recv(), TryRecv::Empty));
 //! ```

@@ -102,8 +102,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slot_is_two_cache_lines_wide_for_a_record() {
+    fn slot_is_a_whole_number_of_line_pairs_for_a_record() {
+        // Layout 1 records (up to 96 bytes) took one 128-byte pair; layout 2's largest
+        // (the 152-byte bar) takes two.
         assert_eq!(std::mem::size_of::<SeqSlot<12>>(), 128);
+        assert_eq!(
+            std::mem::size_of::<SeqSlot<{ crate::RecordBuf::WORDS }>>(),
+            256
+        );
         assert_eq!(std::mem::align_of::<SeqSlot<12>>(), 128);
     }
 

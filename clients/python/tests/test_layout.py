@@ -17,7 +17,7 @@ def test_dtypes_match_the_generated_layout():
     for rtype, (kind, size, body, _wide) in _layout.RECORDS.items():
         dtype = tickd.DTYPES[kind]
         assert dtype.itemsize == size, kind
-        assert size % 8 == 0 and size <= 96
+        assert size % 8 == 0 and size <= 152
         at = 0
         for name, offset, width, ty, _scale, _undef in _layout.HEADER + body:
             assert offset == at, f"{kind}.{name} should start at {at}"
@@ -28,14 +28,25 @@ def test_dtypes_match_the_generated_layout():
             field_dtype, field_offset = dtype.fields[name][:2]
             assert field_offset == offset, f"{kind}.{name}"
             assert field_dtype.itemsize == width, f"{kind}.{name}"
-            assert field_dtype.kind == ("i" if ty.startswith("i") else "u"), f"{kind}.{name}"
+            if ty in ("i128", "i256"):
+                # Wider than numpy's integers: little-endian 64-bit words.
+                assert field_dtype.subdtype[0] == np.dtype("<u8"), f"{kind}.{name}"
+            else:
+                assert field_dtype.kind == ("i" if ty.startswith("i") else "u"), f"{kind}.{name}"
         assert at == size, kind
         assert tickd.LAYOUTS[rtype].kind == kind
 
 
+def _i128(raw: int) -> bytes:
+    return raw.to_bytes(16, "little", signed=True)
+
+
 def _trade_bytes(seq: int, price_raw: int, size_raw: int, side: int = 1) -> bytes:
-    header = struct.pack("<BBBBIQQQ", 72 // 4, 1, 1, 0x80, 7, seq, 1_000 + seq, 2_000 + seq)
-    return header + struct.pack("<qqQQB7x", price_raw, size_raw, 100 + seq, 0, side)
+    """A layout-2 trade; `price_raw` at scale 9 and `size_raw` at scale 8 (readable
+    numbers), widened to the layout's scales 24 and 18."""
+    header = struct.pack("<BBBBIQQQ", 88 // 4, 1, 1, 0x80, 7, seq, 1_000 + seq, 2_000 + seq)
+    body = _i128(price_raw * 10**15) + _i128(size_raw * 10**10)
+    return header + body + struct.pack("<QQB7x", 100 + seq, 0, side)
 
 
 def test_a_frame_decodes_without_a_loop_and_decimals_are_exact():
@@ -66,9 +77,9 @@ def test_decimals_are_those_of_the_servers_canonical_strings():
     "frame, message",
     [
         (b"\x12\x01" + b"\x00" * 10, "too short"),
-        (_trade_bytes(1, 1, 1)[:50], "needs 72 bytes"),
+        (_trade_bytes(1, 1, 1)[:50], "needs 88 bytes"),
         (b"\x12\xc8" + b"\x00" * 70, "unknown record type 200"),
-        (b"\xff\x01" + b"\x00" * 70, "must be 72 bytes"),
+        (b"\xff\x01" + b"\x00" * 70, "must be 88 bytes"),
         (_trade_bytes(1, 1, 1) + b"\x00" * 40, "unknown record type 0"),
     ],
 )

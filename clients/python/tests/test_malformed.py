@@ -10,8 +10,12 @@ from websockets.asyncio.server import serve
 
 import tickd
 
-HELLO = {"type": "hello", "server": "tickd", "protocol": 1, "encoding": "binary", "heartbeat_ms": 200, "records": 1}
-TRADE = struct.pack("<BBBBIQQQqqQQB7x", 18, 1, 1, 0, 1, 1, 1, 1, 100, 100, 1, 0, 1)
+HELLO = {"type": "hello", "server": "tickd", "protocol": 2, "encoding": "binary", "heartbeat_ms": 200, "records": 2}
+TRADE = (
+    struct.pack("<BBBBIQQQ", 22, 1, 1, 0, 1, 1, 1, 1)
+    + (100).to_bytes(16, "little", signed=True) * 2
+    + struct.pack("<QQB7x", 1, 0, 1)
+)
 
 
 def run_against(messages, encoding="binary", hello=True, **options):
@@ -43,9 +47,9 @@ def run_against(messages, encoding="binary", hello=True, **options):
 @pytest.mark.parametrize(
     "frame, message",
     [
-        (b"\xff\x01" + b"\x00" * 298, "must be 72 bytes"),
-        (TRADE[:40], "needs 72 bytes"),
-        (TRADE + TRADE[:60], "record at byte 72"),
+        (b"\xff\x01" + b"\x00" * 298, "must be 88 bytes"),
+        (TRADE[:40], "needs 88 bytes"),
+        (TRADE + TRADE[:60], "record at byte 88"),
         (b"\x12\xc8" + b"\x00" * 70, "unknown record type 200"),
         (b"\x01\x01\x00", "too short"),
     ],

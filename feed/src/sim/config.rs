@@ -73,7 +73,7 @@ fn start_price_for(base: &str, index: usize) -> Price {
         .iter()
         .find(|(b, _)| *b == base)
         .map_or(10 + index as i64, |(_, p)| *p);
-    Price::from_raw(whole.saturating_mul(Price::ONE_RAW))
+    Price::from_raw(i128::from(whole).saturating_mul(Price::ONE_RAW))
 }
 
 /// Pace of a capture replay.

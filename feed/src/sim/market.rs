@@ -134,7 +134,7 @@ impl Market {
                 let tick = info.tick_size.raw().max(1);
                 let mid = info.start_price.raw() / tick;
                 let (mut bids, mut asks) = (Side::new(), Side::new());
-                for k in 1..=(depth as i64 / 2) {
+                for k in 1..=(depth as i128 / 2) {
                     bids.insert(Price::from_raw((mid - k) * tick), lots(&mut rng, info));
                     asks.insert(Price::from_raw((mid + k) * tick), lots(&mut rng, info));
                 }
@@ -191,7 +191,10 @@ impl Market {
         let Some((&price, &size)) = top else { return };
         let lot = book.info.lot_size.raw().max(1);
         let max_lots = (size.raw() / lot).max(1);
-        let take = self.rng.i64(1..=max_lots) * lot;
+        let take = i128::from(
+            self.rng
+                .i64(1..=i64::try_from(max_lots).unwrap_or(i64::MAX)),
+        ) * lot;
         let qty = Size::from_raw(take.min(size.raw()));
         let rest = Size::from_raw(size.raw() - qty.raw());
         book.next_trade_id += 1;
@@ -249,7 +252,7 @@ impl Market {
                 .map_or(best_bid + 2, |p| p.raw() / tick);
             let is_bid = rng.bool();
             // Offsets from the touch; 0 may improve the top inside the spread.
-            let offset = rng.i64(0..(depth as i64 / 2).max(2));
+            let offset = i128::from(rng.i64(0..(depth as i64 / 2).max(2)));
             let ticks = if is_bid {
                 (best_ask - 1 - offset).min(best_bid + 1).max(1)
             } else {
@@ -438,7 +441,7 @@ fn upsert(out: &mut Vec<Level>, level: Level) {
 }
 
 fn lots(rng: &mut fastrand::Rng, info: &SimSymbol) -> Size {
-    Size::from_raw(rng.i64(1..=5_000) * info.lot_size.raw().max(1))
+    Size::from_raw(i128::from(rng.i64(1..=5_000)) * info.lot_size.raw().max(1))
 }
 
 impl SymbolBook {

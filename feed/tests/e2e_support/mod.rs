@@ -143,8 +143,8 @@ pub enum TradeEvent {
 
 #[derive(Default)]
 pub struct TestBook {
-    bids: BTreeMap<i64, i64>,
-    asks: BTreeMap<i64, i64>,
+    bids: BTreeMap<i128, i128>,
+    asks: BTreeMap<i128, i128>,
     /// Between a gap/resync status and the next snapshot image.
     flagged: bool,
     /// Received its first image.
@@ -265,14 +265,14 @@ impl Checker {
             return;
         };
         self.book_checks += 1;
-        let ours_bids: Vec<(i64, i64)> = book.bids.iter().rev().map(|(p, s)| (*p, *s)).collect();
-        let ours_asks: Vec<(i64, i64)> = book.asks.iter().map(|(p, s)| (*p, *s)).collect();
-        let true_bids: Vec<(i64, i64)> = truth
+        let ours_bids: Vec<(i128, i128)> = book.bids.iter().rev().map(|(p, s)| (*p, *s)).collect();
+        let ours_asks: Vec<(i128, i128)> = book.asks.iter().map(|(p, s)| (*p, *s)).collect();
+        let true_bids: Vec<(i128, i128)> = truth
             .bids
             .iter()
             .map(|l| (l.price.raw(), l.size.raw()))
             .collect();
-        let true_asks: Vec<(i64, i64)> = truth
+        let true_asks: Vec<(i128, i128)> = truth
             .asks
             .iter()
             .map(|l| (l.price.raw(), l.size.raw()))

@@ -241,8 +241,9 @@ async fn run(mut config: ClientConfig, first: Conn, tx: mpsc::Sender<Event>) {
     }
 }
 
-/// Turns one JSON text message into events.
-fn text_events(text: &str, tracker: &mut SeqTracker, out: &mut Vec<Event>) {
+/// Turns one JSON text message into events; `Err` ends the connection (a server
+/// whose record layout this client does not know).
+fn text_events(text: &str, tracker: &mut SeqTracker, out: &mut Vec<Event>) -> Result<(), String> {
     if text.starts_with(r#"{"type":"data""#) {
         let stream = serde_json::from_str::<StreamField>(text)
             .map(|s| s.stream)
@@ -260,7 +261,7 @@ fn text_events(text: &str, tracker: &mut SeqTracker, out: &mut Vec<Event>) {
             }
             Err(e) => out.push(Event::Disconnected(format!("undecodable data: {e}"))),
         }
-        return;
+        return Ok(());
     }
     match serde_json::from_str::<ServerMessage>(text) {
         Ok(ServerMessage::Gap {
@@ -275,9 +276,13 @@ fn text_events(text: &str, tracker: &mut SeqTracker, out: &mut Vec<Event>) {
                 reason,
             });
         }
-        Ok(message) => out.push(Event::Control(message)),
+        Ok(message) => {
+            crate::protocol::check_hello(&message)?;
+            out.push(Event::Control(message));
+        }
         Err(_) => {}
     }
+    Ok(())
 }
 
 #[derive(serde::Deserialize)]
@@ -318,4 +323,44 @@ fn binary_events(
         out.push(Event::Record { stream, record });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello(records: Option<u16>) -> String {
+        let mut hello = serde_json::json!({"type": "hello", "server": "tickd", "protocol": 2,
+            "encoding": "binary", "heartbeat_ms": 5000});
+        if let Some(records) = records {
+            hello["records"] = records.into();
+        }
+        hello.to_string()
+    }
+
+    /// A server speaking a record layout this client does not know ends the
+    /// connection with an error that says which layouts are involved.
+    #[test]
+    fn an_unknown_record_layout_is_a_clear_error() {
+        let mut tracker = SeqTracker::default();
+        let mut events = Vec::new();
+        let current = tickd_bus::record::RECORD_VERSION;
+        assert_eq!(
+            text_events(&hello(Some(current)), &mut tracker, &mut events),
+            Ok(())
+        );
+        assert!(matches!(
+            &events[..],
+            [Event::Control(ServerMessage::Hello { records, .. })] if *records == current
+        ));
+        for other in [Some(3), Some(current + 1), None] {
+            let err = text_events(&hello(other), &mut tracker, &mut events).unwrap_err();
+            let named = other.unwrap_or(1);
+            assert!(
+                err.contains(&format!("record layout {named}"))
+                    && err.contains(&format!("layout {current} only")),
+                "{err}"
+            );
+        }
+    }
 }

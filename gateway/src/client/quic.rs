@@ -105,7 +105,12 @@ impl QuicConn {
         loop {
             tokio::select! {
                 chunk = chunks.recv() => match chunk {
-                    Some(Chunk::Line(line)) => text_events(&line, tracker, &mut events),
+                    Some(Chunk::Line(line)) => {
+                        if let Err(e) = text_events(&line, tracker, &mut events) {
+                            reason = e;
+                            break;
+                        }
+                    }
                     Some(Chunk::Records(bytes)) => {
                         if let Err(e) = binary_events(&bytes, tracker, &mut events) {
                             reason = format!("bad binary data: {e}");
@@ -130,7 +135,8 @@ impl QuicConn {
         // Deliver what was read before the close (e.g. a `closing` message).
         while let Ok(chunk) = chunks.try_recv() {
             if let Chunk::Line(line) = chunk {
-                text_events(&line, tracker, &mut events);
+                // The connection is ending anyway; a bad hello here changes nothing.
+                let _ = text_events(&line, tracker, &mut events);
             }
         }
         for event in events.drain(..) {

@@ -54,7 +54,11 @@ impl WsConn {
         let mut events = Vec::new();
         while let Some(message) = self.socket.next().await {
             match message {
-                Ok(Message::Text(text)) => text_events(&text, tracker, &mut events),
+                Ok(Message::Text(text)) => {
+                    if let Err(e) = text_events(&text, tracker, &mut events) {
+                        return e;
+                    }
+                }
                 Ok(Message::Binary(data)) => {
                     if let Err(e) = binary_events(&data, tracker, &mut events) {
                         return format!("bad binary frame: {e}");

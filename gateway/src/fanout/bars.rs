@@ -177,7 +177,7 @@ impl InstrumentBars {
                         let mut empty = second;
                         empty.trade_count = 0;
                         empty.volume = Size::ZERO;
-                        empty.set_notional(0);
+                        empty.set_notional(tickd_bus::decimal::Notional::ZERO);
                         amend(open, &empty, &second);
                         if start < interval.first_second {
                             open.open = second.open;
@@ -228,7 +228,11 @@ fn amend(open: &mut BarMsg, before: &BarMsg, after: &BarMsg) {
         .saturating_add(after.trade_count.saturating_sub(before.trade_count));
     let added = after.volume.raw().saturating_sub(before.volume.raw());
     open.volume = Size::from_raw(open.volume.raw().saturating_add(added));
-    open.set_notional(open.notional() + (after.notional() - before.notional()));
+    let added = after
+        .notional()
+        .checked_sub(before.notional())
+        .unwrap_or_default();
+    open.set_notional(open.notional().saturating_add(added));
     open.hd.ts_recv = open.hd.ts_recv.max(after.hd.ts_recv);
 }
 
@@ -245,8 +249,8 @@ mod tests {
     fn trade(at: u64, price: i64, size: i64) -> TradeMsg {
         TradeMsg {
             hd: RecordHeader::new::<TradeMsg>(Venue::Binance, 3, at, at),
-            price: Price::from_raw(price),
-            size: Size::from_raw(size),
+            price: Price::from_raw(price.into()),
+            size: Size::from_raw(size.into()),
             trade_id: 0,
             trade_id_hi: 0,
             side: 0,

@@ -16,7 +16,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{json, Value};
-use tickd_bus::decimal::{format_i128, NOTIONAL_SCALE};
 use tickd_bus::record::BookSide;
 
 use crate::server::Shared;
@@ -143,7 +142,7 @@ async fn bars(State(shared): State<Shared>, Query(p): Query<Params>) -> Response
                 b.low,
                 b.close,
                 b.volume,
-                format_i128(b.notional(), NOTIONAL_SCALE),
+                b.notional(),
                 b.trade_count
             );
         }
@@ -156,7 +155,7 @@ async fn bars(State(shared): State<Shared>, Query(p): Query<Params>) -> Response
                 "start_ns": b.hd.ts_event, "interval": crate::protocol::format_interval(b.interval_s),
                 "open": b.open.to_string(), "high": b.high.to_string(), "low": b.low.to_string(),
                 "close": b.close.to_string(), "volume": b.volume.to_string(),
-                "notional": format_i128(b.notional(), NOTIONAL_SCALE), "trade_count": b.trade_count,
+                "notional": b.notional().to_string(), "trade_count": b.trade_count,
             })
         })
         .collect();

@@ -66,7 +66,7 @@ mod tests {
         hd.sequence = seq;
         RecordBuf::new(&TradeMsg {
             hd,
-            price: Price::from_raw(seq as i64),
+            price: Price::from_raw(i128::from(seq)),
             size: Size::from_raw(1),
             trade_id: seq,
             trade_id_hi: 0,

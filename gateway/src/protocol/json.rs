@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 
 use serde::Deserialize;
-use tickd_bus::decimal::{format_i128, NOTIONAL_SCALE};
+use tickd_bus::decimal::Notional;
 use tickd_bus::record::*;
 use tickd_bus::{Fixed, RecordBuf, RecordRef, Venue};
 
@@ -77,7 +77,7 @@ pub fn encode(out: &mut String, stream: &str, symbol: &str, record: RecordRef<'_
             dec(out, "low", b.low);
             dec(out, "close", b.close);
             dec(out, "volume", b.volume);
-            text(out, "notional", &format_i128(b.notional(), NOTIONAL_SCALE));
+            text(out, "notional", &b.notional().to_string());
             let _ = write!(out, r#","trade_count":{}"#, b.trade_count);
         }
         RecordRef::MarkFunding(m) => {
@@ -310,8 +310,7 @@ pub fn decode(text: &str) -> Result<RecordBuf, JsonRecordError> {
                 low: req(d.low, "low")?,
                 close: req(d.close, "close")?,
                 volume: req(d.volume, "volume")?,
-                notional_lo: 0,
-                notional_hi: 0,
+                notional: Notional::ZERO,
             };
             bar.set_notional(parse_notional(
                 d.notional.ok_or(JsonRecordError::Missing("notional"))?,
@@ -409,19 +408,11 @@ fn parse_trade_id(text: &str) -> Result<(u64, u64), JsonRecordError> {
     }
 }
 
-fn parse_notional(text: &str) -> Result<i128, JsonRecordError> {
-    let bad = || JsonRecordError::Unknown {
+fn parse_notional(text: &str) -> Result<Notional, JsonRecordError> {
+    Notional::parse_str(text).map_err(|_| JsonRecordError::Unknown {
         field: "notional",
         value: text.into(),
-    };
-    let (negative, body) = text.strip_prefix('-').map_or((false, text), |b| (true, b));
-    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    if frac.len() > NOTIONAL_SCALE as usize || int.is_empty() {
-        return Err(bad());
-    }
-    let digits = format!("{int}{frac:0<width$}", width = NOTIONAL_SCALE as usize);
-    let magnitude: i128 = digits.parse().map_err(|_| bad())?;
-    Ok(if negative { -magnitude } else { magnitude })
+    })
 }
 
 #[cfg(test)]

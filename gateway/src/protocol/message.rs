@@ -3,12 +3,27 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Sent in `hello`; bumped on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Sent in `hello`; bumped on any incompatible change (2: record layout 2 in binary
+/// frames, and `hello` names the record layout).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A server `hello` without `records` is from before record layouts had versions: 1.
 fn layout_1() -> u16 {
     1
+}
+
+/// Why a client cannot talk to a server that sent this `hello`.
+pub fn check_hello(message: &ServerMessage) -> Result<(), String> {
+    match message {
+        ServerMessage::Hello { records, .. } if *records != tickd_bus::record::RECORD_VERSION => {
+            Err(format!(
+                "server sends record layout {records}; this client reads layout {} only \
+                 (upgrade whichever side is older)",
+                tickd_bus::record::RECORD_VERSION
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// How data is encoded on a connection.

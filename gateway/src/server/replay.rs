@@ -7,13 +7,23 @@
 //! queue everything after. If the journal has not yet caught up (the writer seals a
 //! block every few tens of milliseconds) its tail is re-read for up to
 //! [`CATCH_UP`]; a hole left after that goes out as a `gap` with the exact count.
+//!
+//! A book stream's replay starts with the book as it stood at `from` (a SNAPSHOT
+//! image rebuilt from the journal: the last snapshot before it plus the deltas
+//! since), then the deltas from `from` on, so the subscriber can build the book
+//! from its first record. Where the journal cannot rebuild it (no snapshot before
+//! `from`, or a gap since), the deltas go out bare, as the live stream would after
+//! a gap.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tickd_bus::{Flags, RecordBuf, RecordType, SharedRegistry, Venue};
+use tickd_bus::record::BookSide;
+use tickd_bus::{Channel, Flags, RecordBuf, RecordType, SharedRegistry, Venue};
+use tickd_normalizer::book::image::{clear_delta, set_delta, Stamp};
+use tickd_storage::history::History;
 use tickd_storage::journal::{Filter, JournalReader};
 
 use crate::fanout::{GapReason, Item, StreamInfo, StreamPosition, SubQueue};
@@ -231,5 +241,70 @@ fn read_journal(replay: &Replay) -> Result<Read, ReplayError> {
         hd.flags = hd.flags.union(Flags::REPLAY);
         records.push(record);
     }
+    for (info, records) in &mut read.streams {
+        if info.key.channel == StreamChannel::Feed(Channel::Book) {
+            if let Some(image) = book_image_at(replay, info, records) {
+                records.splice(0..0, image);
+            }
+        }
+    }
     Ok(read)
+}
+
+/// The book of `info`'s stream as it stood just before `from`, as a SNAPSHOT image
+/// numbered to continue into the first replayed delta; `None` where the journal
+/// cannot rebuild it exactly, or the replay itself starts with a snapshot.
+fn book_image_at(
+    replay: &Replay,
+    info: &StreamInfo,
+    records: &[RecordBuf],
+) -> Option<Vec<RecordBuf>> {
+    let first = records.first()?.header();
+    if first.flags.is_snapshot() {
+        return None;
+    }
+    let history = History::open(&replay.journal).ok()?;
+    let at = replay.from.checked_sub(1)?;
+    let book = history
+        .book_at(info.key.venue, info.instrument_id, at, usize::MAX)
+        .ok()
+        .filter(|book| !book.gap_since_snapshot)?;
+    let stamp = Stamp {
+        venue: info.key.venue,
+        instrument_id: info.instrument_id,
+        ts_event: book.ts,
+        ts_recv: book.ts,
+    };
+    let total = book.bids.len() + book.asks.len();
+    let flags = |i: usize| {
+        let last = if i == total { Flags::LAST } else { Flags::NONE };
+        Flags::SNAPSHOT.union(Flags::REPLAY).union(last)
+    };
+    let mut image = vec![RecordBuf::new(&clear_delta(
+        &stamp,
+        book.update_id,
+        flags(0),
+    ))];
+    let levels = book
+        .bids
+        .iter()
+        .map(|l| (BookSide::Bid, *l))
+        .chain(book.asks.iter().map(|l| (BookSide::Ask, *l)));
+    for (i, (side, level)) in levels.enumerate() {
+        image.push(RecordBuf::new(&set_delta(
+            &stamp,
+            side,
+            level,
+            book.update_id,
+            flags(i + 1),
+        )));
+    }
+    // Like the router's live image: it carries the sequence of the last delta
+    // applied, so the next delta continues the numbering.
+    let sequence = first.sequence.saturating_sub(1);
+    for record in &mut image {
+        record.header_mut().sequence = sequence;
+        debug_assert_eq!(record.header().rtype, RecordType::BookDelta as u8);
+    }
+    Some(image)
 }

@@ -124,8 +124,8 @@ impl Fixture {
         let id = self.id(venue, symbol);
         RecordBuf::new(&TradeMsg {
             hd: RecordHeader::new::<TradeMsg>(venue, id, 1_700_000_000_000_000_000 + n, 0),
-            price: Price::from_raw(50_000_000_000_000 + n as i64),
-            size: Size::from_raw(1_000 + n as i64),
+            price: Price::from_raw(i128::from(50_000_000_000_000 + n as i64)),
+            size: Size::from_raw(i128::from(1_000 + n as i64)),
             trade_id: n,
             trade_id_hi: 0,
             side: 1,
@@ -137,9 +137,9 @@ impl Fixture {
         let id = self.id(venue, symbol);
         RecordBuf::new(&BboMsg {
             hd: RecordHeader::new::<BboMsg>(venue, id, 1_700_000_000_000_000_000 + n, 0),
-            bid_price: Price::from_raw(1_000_000 + n as i64),
+            bid_price: Price::from_raw(i128::from(1_000_000 + n as i64)),
             bid_size: Size::from_raw(1),
-            ask_price: Price::from_raw(2_000_000 + n as i64),
+            ask_price: Price::from_raw(i128::from(2_000_000 + n as i64)),
             ask_size: Size::from_raw(1),
         })
     }
@@ -149,7 +149,7 @@ impl Fixture {
         (venue, symbol): (Venue, &'static str),
         side: BookSide,
         action: BookAction,
-        (price, size): (i64, i64),
+        (price, size): (i128, i128),
         flags: Flags,
         update_id: u64,
     ) -> RecordBuf {

@@ -17,7 +17,7 @@ use tickd_normalizer::Level;
 use super::support::Event;
 
 /// (side: 0 bid / 1 ask, price raw) → size raw.
-type RefBook = BTreeMap<(u8, i64), i64>;
+type RefBook = BTreeMap<(u8, i128), i128>;
 
 #[derive(Debug, Clone, Copy)]
 enum Fate {

@@ -117,7 +117,7 @@ impl<I: Iterator<Item = BarMsg>> Aggregator<I> {
         bar.close = close;
         bar.volume = Size::ZERO;
         bar.trade_count = 0;
-        bar.set_notional(0);
+        bar.set_notional(tickd_bus::decimal::Notional::ZERO);
         bar
     }
 }
@@ -156,14 +156,15 @@ mod tests {
     use super::super::{bar_from_trade, BarBuilder};
     use super::*;
     use proptest::prelude::*;
+    use tickd_bus::decimal::{notional, Notional};
     use tickd_bus::record::{RecordHeader, TradeMsg};
-    use tickd_bus::{decimal::notional, Venue};
+    use tickd_bus::Venue;
 
     fn trade(ts: u64, price_raw: i64, size_raw: i64) -> TradeMsg {
         TradeMsg {
             hd: RecordHeader::new::<TradeMsg>(Venue::Binance, 7, ts, ts),
-            price: Price::from_raw(price_raw),
-            size: Size::from_raw(size_raw),
+            price: Price::from_raw(price_raw.into()),
+            size: Size::from_raw(size_raw.into()),
             trade_id: 0,
             trade_id_hi: 0,
             side: 0,
@@ -192,7 +193,11 @@ mod tests {
                 bar.close = ts.last().unwrap().price;
                 bar.volume = Size::from_raw(ts.iter().map(|t| t.size.raw()).sum());
                 bar.trade_count = ts.len() as u32;
-                bar.set_notional(ts.iter().map(|t| notional(t.price, t.size)).sum());
+                bar.set_notional(
+                    ts.iter()
+                        .map(|t| notional(t.price, t.size))
+                        .fold(Notional::ZERO, |a, n| a.checked_add(n).unwrap()),
+                );
                 bar
             })
             .collect()
@@ -208,7 +213,7 @@ mod tests {
         out
     }
 
-    fn key(bar: &BarMsg) -> (u64, u32, i64, i64, i64, i64, i64, u32, i128) {
+    fn key(bar: &BarMsg) -> (u64, u32, i128, i128, i128, i128, i128, u32, Notional) {
         (
             bar.hd.ts_event,
             bar.interval_s,

@@ -3,7 +3,7 @@
 //! Trades become 1-second bars as they arrive ([`BarBuilder`]); those are stored in the
 //! journal like any record. A query for any whole-second interval (1s, 5s, 1m, 4h, 1d,
 //! custom) folds the stored 1-second bars into UTC-aligned buckets ([`aggregate`]).
-//! Because notional (Σ price × size) is kept exactly in an `i128`, folding bars loses
+//! Because notional (Σ price × size) is kept exactly (256 bits at scale 42), folding bars loses
 //! nothing: an aggregated bar equals the bar computed straight from the trades.
 
 mod aggregate;
@@ -12,7 +12,7 @@ mod builder;
 pub use aggregate::{aggregate, Aggregator, FillPolicy};
 pub use builder::{BarBuilder, BarBuilderStats, AMEND_WINDOW_SECS};
 
-use tickd_bus::decimal::{notional, Price, NOTIONAL_SCALE};
+use tickd_bus::decimal::{notional, Notional, Price};
 use tickd_bus::record::{BarMsg, TradeMsg};
 use tickd_bus::{Flags, RecordHeader, Venue};
 
@@ -52,8 +52,7 @@ pub fn bar_from_trade(trade: &TradeMsg, start: u64, interval_s: u32) -> BarMsg {
         low: trade.price,
         close: trade.price,
         volume: trade.size,
-        notional_lo: 0,
-        notional_hi: 0,
+        notional: Notional::ZERO,
     };
     bar.set_notional(notional(trade.price, trade.size));
     bar
@@ -77,7 +76,10 @@ pub fn add_trade(bar: &mut BarMsg, trade: &TradeMsg) {
         .volume
         .checked_add(trade.size)
         .unwrap_or(tickd_bus::Size::MAX);
-    bar.set_notional(bar.notional() + notional(trade.price, trade.size));
+    bar.set_notional(
+        bar.notional()
+            .saturating_add(notional(trade.price, trade.size)),
+    );
     bar.hd.ts_recv = bar.hd.ts_recv.max(trade.hd.ts_recv);
 }
 
@@ -91,20 +93,12 @@ pub fn merge(into: &mut BarMsg, later: &BarMsg) {
         .volume
         .checked_add(later.volume)
         .unwrap_or(tickd_bus::Size::MAX);
-    into.set_notional(into.notional() + later.notional());
+    into.set_notional(into.notional().saturating_add(later.notional()));
     into.hd.ts_recv = into.hd.ts_recv.max(later.hd.ts_recv);
 }
 
 /// Volume-weighted average price, truncated toward zero to the price scale (display
 /// only: the exact value is `notional / volume`). `None` for an empty bar.
 pub fn vwap(bar: &BarMsg) -> Option<Price> {
-    let volume = i128::from(bar.volume.raw());
-    if volume == 0 {
-        return None;
-    }
-    // notional has scale 17, volume scale 8, so the quotient has scale 9 = Price's.
-    debug_assert_eq!(NOTIONAL_SCALE - tickd_bus::Size::SCALE, Price::SCALE);
-    i64::try_from(bar.notional() / volume)
-        .ok()
-        .map(Price::from_raw)
+    bar.vwap()
 }

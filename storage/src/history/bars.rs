@@ -7,6 +7,12 @@
 //! [`BarBuilder`] the writer uses, so both paths give the same bars. The 1-second
 //! stream then goes through [`aggregate`].
 //!
+//! Each whole day read is also kept as the instrument's own bar series
+//! ([`super::series`]: the day's final 1-second bars and their 1-minute rollup), so
+//! later queries read only the bars they return: 1-minute rollups for intervals that
+//! are whole minutes, 1-second bars otherwise. A day without a usable series, in a
+//! query that covers only part of it, is answered from the journal as above.
+//!
 //! Known limit: a writer that restarts (or crashes) after the cutover loses or splits
 //! the bars of the seconds it had open (the bus writer's `BarTap` flushes on a clean
 //! stop; a second that spans two sessions keeps the later session's bar). The trades
@@ -20,12 +26,14 @@ use tickd_bus::record::BarMsg;
 use tickd_bus::{RecordRef, RecordType, Venue};
 
 use super::scan::Scan;
+use super::series::Series;
 use super::{check_range, HistoryError, RangeQuery, CLOCK_SLACK_NS};
 use crate::bars::{
     aggregate, bucket_start, trade_time, Aggregator, BarBuilder, FillPolicy, AMEND_WINDOW_SECS,
     NANOS_PER_SEC,
 };
 use crate::journal::layout::{list_days, NS_PER_DAY};
+use crate::journal::IndexUse;
 
 /// Bars of `interval_s` seconds whose start is in `[from_ns, to_ns)`; each bar covers
 /// its whole interval, also past `to_ns`.
@@ -67,7 +75,10 @@ fn ceil_to(ts: u64, width: u64) -> u64 {
     ts.div_ceil(width).saturating_mul(width)
 }
 
-pub(super) fn query(dir: &Path, q: &BarQuery) -> Result<Bars, HistoryError> {
+/// How long after a day's end a record can still change its bars.
+const SLACK_AFTER_NS: u64 = CLOCK_SLACK_NS + (AMEND_WINDOW_SECS + 1) * NANOS_PER_SEC;
+
+pub(super) fn query(dir: &Path, q: &BarQuery, index: IndexUse) -> Result<Bars, HistoryError> {
     if q.interval_s == 0 {
         return Err(HistoryError::BadInterval);
     }
@@ -98,6 +109,8 @@ pub(super) fn query(dir: &Path, q: &BarQuery) -> Result<Bars, HistoryError> {
         days,
         current: None,
         error: error.clone(),
+        index,
+        minutes: q.interval_s.is_multiple_of(60),
     };
     // Open the first day now so that errors there are the caller's, not the stream's.
     seconds.current = seconds.open_next_day()?;
@@ -113,27 +126,121 @@ struct SecondBars {
     from: u64,
     to: u64,
     days: VecDeque<u64>,
-    current: Option<DayBars>,
+    current: Option<DaySource>,
     error: ErrorSlot,
+    index: IndexUse,
+    /// The interval is whole minutes: stored series give their 1-minute rollup.
+    minutes: bool,
 }
 
 impl SecondBars {
-    fn open_next_day(&mut self) -> Result<Option<DayBars>, HistoryError> {
+    fn open_next_day(&mut self) -> Result<Option<DaySource>, HistoryError> {
         let Some(day) = self.days.pop_front() else {
             return Ok(None);
         };
-        let start = (day * NS_PER_DAY).max(self.from);
-        let end = ((day + 1) * NS_PER_DAY).min(self.to);
+        let (day_start, day_end) = (day * NS_PER_DAY, (day + 1) * NS_PER_DAY);
+        let start = day_start.max(self.from);
+        let end = day_end.min(self.to);
+        if self.index == IndexUse::Auto {
+            let d = u32::try_from(day).unwrap_or(u32::MAX);
+            let series = match Series::open(&self.dir, self.venue, self.instrument_id, d) {
+                Some(series) => Some(series),
+                // A whole day is read anyway: keep it as the series.
+                None if (start, end) == (day_start, day_end) => {
+                    let before = Series::deps_now(&self.dir, self.venue, d);
+                    let stream = self.day_bars(day_start, day_end)?;
+                    Some(Series::build(
+                        &self.dir,
+                        self.venue,
+                        self.instrument_id,
+                        d,
+                        &before,
+                        stream,
+                        SLACK_AFTER_NS,
+                    ))
+                }
+                None => None,
+            };
+            if let Some(series) = series {
+                return Ok(Some(DaySource::stored(series, start, end, self.minutes)));
+            }
+        }
+        Ok(Some(DaySource::Built(Box::new(self.day_bars(start, end)?))))
+    }
+
+    fn day_bars(&self, start: u64, end: u64) -> Result<DayBars, HistoryError> {
         let q = RangeQuery {
             venue: self.venue,
             instrument_id: self.instrument_id,
             from_ns: start,
             to_ns: end,
         };
-        let after = CLOCK_SLACK_NS + (AMEND_WINDOW_SECS + 1) * NANOS_PER_SEC;
         let kinds = [RecordType::Trade, RecordType::Bar];
-        let scan = Scan::open_recv(&self.dir, &q, &kinds, CLOCK_SLACK_NS, after, &[])?;
-        Ok(Some(DayBars::new(scan)))
+        let scan = Scan::open_recv(
+            &self.dir,
+            &q,
+            &kinds,
+            CLOCK_SLACK_NS,
+            SLACK_AFTER_NS,
+            &[],
+            self.index,
+        )?;
+        Ok(DayBars::new(scan))
+    }
+}
+
+/// One day's 1-second bars (or 1-minute rollups): from its series, or built.
+enum DaySource {
+    Stored {
+        series: Series,
+        minutes: bool,
+        next: usize,
+        end: usize,
+    },
+    Built(Box<DayBars>),
+}
+
+impl DaySource {
+    fn stored(series: Series, start: u64, end: u64, minutes: bool) -> Self {
+        let bars = if minutes {
+            series.minutes()
+        } else {
+            series.seconds()
+        };
+        let (next, end) = (bars.lower_bound(start), bars.lower_bound(end));
+        DaySource::Stored {
+            series,
+            minutes,
+            next,
+            end,
+        }
+    }
+}
+
+impl Iterator for DaySource {
+    type Item = BarMsg;
+
+    fn next(&mut self) -> Option<BarMsg> {
+        match self {
+            DaySource::Built(day) => day.next(),
+            DaySource::Stored {
+                series,
+                minutes,
+                next,
+                end,
+            } => {
+                if *next >= *end {
+                    return None;
+                }
+                let bars = if *minutes {
+                    series.minutes()
+                } else {
+                    series.seconds()
+                };
+                *next += 1;
+                Some(bars.get(*next - 1))
+            }
+        }
     }
 }
 

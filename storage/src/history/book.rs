@@ -9,6 +9,7 @@ use tickd_normalizer::book::{BookReplay, Level};
 use super::scan::Scan;
 use super::{HistoryError, RangeQuery};
 use crate::journal::layout::{day_of, list_days, NS_PER_DAY};
+use crate::journal::IndexUse;
 use crate::journal::JournalError;
 
 /// One instrument's book as tickd held it at a time.
@@ -43,6 +44,7 @@ pub(super) fn book_at(
     instrument_id: u32,
     at_ns: u64,
     depth: usize,
+    index: IndexUse,
 ) -> Result<BookAt, HistoryError> {
     let until = at_ns.saturating_add(1);
     let range = |from_ns| RangeQuery {
@@ -56,7 +58,15 @@ pub(super) fn book_at(
     let days = list_days(dir, venue).map_err(io_err(dir))?;
     for &(day, _) in days.iter().rev().filter(|(d, _)| *d <= day_of(at_ns)) {
         let from = u64::from(day) * NS_PER_DAY;
-        let mut scan = Scan::open_recv(dir, &range(from), &[RecordType::BookDelta], 0, 0, &[])?;
+        let mut scan = Scan::open_recv(
+            dir,
+            &range(from),
+            &[RecordType::BookDelta],
+            0,
+            0,
+            &[],
+            index,
+        )?;
         let mut found = false;
         while let Some(record) = scan.next_ref() {
             if let RecordRef::BookDelta(d) = record {
@@ -80,7 +90,7 @@ pub(super) fn book_at(
     };
     let kinds = [RecordType::BookDelta, RecordType::Status];
     // Instrument 0: venue-wide statuses (the journal writer's lag gaps).
-    let mut scan = Scan::open_recv(dir, &range(from), &kinds, 0, 0, &[0])?;
+    let mut scan = Scan::open_recv(dir, &range(from), &kinds, 0, 0, &[0], index)?;
     let mut replay = BookReplay::new();
     let (mut snapshot_seen, mut gap, mut ts, mut bad_deltas) = (false, false, 0, 0);
     while let Some(record) = scan.next_ref() {

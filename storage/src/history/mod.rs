@@ -15,6 +15,7 @@ mod bars;
 mod bbo;
 mod book;
 mod scan;
+mod series;
 pub mod time;
 mod trades;
 
@@ -30,7 +31,7 @@ use tickd_bus::instrument::{Instrument, InstrumentRegistry, RegistryError, REGIS
 use tickd_bus::{RecordType, Venue};
 
 use crate::journal::layout::list_days;
-use crate::journal::JournalError;
+use crate::journal::{IndexUse, JournalError};
 use scan::{record_time, Scan};
 
 /// How far a record's exchange time may be from its receive time and still be found.
@@ -104,6 +105,7 @@ pub struct History {
     registry: InstrumentRegistry,
     registry_path: PathBuf,
     registry_exists: bool,
+    index: IndexUse,
 }
 
 impl History {
@@ -117,7 +119,15 @@ impl History {
             registry,
             registry_path,
             registry_exists,
+            index: IndexUse::Auto,
         })
+    }
+
+    /// Whether queries use (and build) the posting indexes and bar series: on by
+    /// default; `IndexUse::Off` reads the journal as before they existed.
+    pub fn with_index(mut self, index: IndexUse) -> History {
+        self.index = index;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -158,7 +168,7 @@ impl History {
 
     /// 1-second bars folded into `q.interval_s` bars starting in `[from, to)`.
     pub fn bars(&self, q: &BarQuery) -> Result<Bars, HistoryError> {
-        bars::query(&self.dir, q)
+        bars::query(&self.dir, q, self.index)
     }
 
     /// Trades with trade time in the range, in journal order.
@@ -168,13 +178,19 @@ impl History {
             &self.dir,
             q,
             &[RecordType::Trade],
+            self.index,
         )?))
     }
 
     /// Best bid/offer updates with time in the range, in journal order.
     pub fn bbo(&self, q: &RangeQuery) -> Result<BboIter, HistoryError> {
         check_range(q.from_ns, q.to_ns)?;
-        Ok(BboIter::new(Scan::open(&self.dir, q, &[RecordType::Bbo])?))
+        Ok(BboIter::new(Scan::open(
+            &self.dir,
+            q,
+            &[RecordType::Bbo],
+            self.index,
+        )?))
     }
 
     /// The book at `at_ns` (`ts_recv`): the last SNAPSHOT image at or before it plus
@@ -186,7 +202,7 @@ impl History {
         at_ns: u64,
         depth: usize,
     ) -> Result<BookAt, HistoryError> {
-        book::book_at(&self.dir, venue, instrument_id, at_ns, depth)
+        book::book_at(&self.dir, venue, instrument_id, at_ns, depth, self.index)
     }
 
     /// Earliest and latest record time of the instrument (trades, bbo, book, bars).
@@ -204,7 +220,7 @@ impl History {
             RecordType::BookDelta,
             RecordType::Bar,
         ];
-        let mut scan = Scan::open(&self.dir, &q, &kinds).ok()?;
+        let mut scan = Scan::open(&self.dir, &q, &kinds, self.index).ok()?;
         let mut range: Option<(u64, u64)> = None;
         while let Some(record) = scan.next_ref() {
             let t = record_time(record.header());

@@ -6,7 +6,7 @@ use tickd_bus::{RecordHeader, RecordRef, RecordType};
 
 use super::{RangeQuery, CLOCK_SLACK_NS};
 use crate::journal::reader::RecordCursor;
-use crate::journal::{Filter, JournalError, JournalReader};
+use crate::journal::{Filter, IndexUse, JournalError, JournalReader};
 
 /// A record's time: the exchange's, or tickd's receive time where the venue sent none.
 pub fn record_time(hd: &RecordHeader) -> u64 {
@@ -27,8 +27,13 @@ pub struct Scan {
 }
 
 impl Scan {
-    pub fn open(dir: &Path, q: &RangeQuery, kinds: &[RecordType]) -> Result<Scan, JournalError> {
-        Self::open_recv(dir, q, kinds, CLOCK_SLACK_NS, CLOCK_SLACK_NS, &[])
+    pub fn open(
+        dir: &Path,
+        q: &RangeQuery,
+        kinds: &[RecordType],
+        index: IndexUse,
+    ) -> Result<Scan, JournalError> {
+        Self::open_recv(dir, q, kinds, CLOCK_SLACK_NS, CLOCK_SLACK_NS, &[], index)
     }
 
     /// With explicit slack before and after the range, and extra instrument ids
@@ -40,6 +45,7 @@ impl Scan {
         before: u64,
         after: u64,
         extra_ids: &[u32],
+        index: IndexUse,
     ) -> Result<Scan, JournalError> {
         let mut filter = Filter::all()
             .venue(q.venue)
@@ -52,7 +58,7 @@ impl Scan {
             filter = filter.rtype(kind);
         }
         Ok(Scan {
-            reader: JournalReader::open(dir, filter)?,
+            reader: JournalReader::open_with(dir, filter, index)?,
             cursor: RecordCursor::default(),
             from_ns: q.from_ns,
             to_ns: q.to_ns,

@@ -5,8 +5,13 @@
 //! ```text
 //! <dir>/<venue>/<YYYY-MM-DD>/<seq:06>.seg        e.g. journal/okx/2026-11-21/000000.seg
 //! <dir>/<venue>/<YYYY-MM-DD>/<seq:06>.seg.zst    a closed segment compressed by retention
+//! <dir>/<venue>/<YYYY-MM-DD>/<seq:06>.idx        its posting index (derived, rebuilt when stale)
+//! <dir>/<venue>/<YYYY-MM-DD>/series/<id>.bars    one instrument's bars of the day (derived)
 //! <dir>/LOCK                                     flock held by the one open writer
 //! ```
+//!
+//! The `.idx` and `.bars` files are caches that readers build and check on every
+//! use ([`postings`], `crate::history`): deleting them is always safe.
 //!
 //! One series of segments per venue (the `Venue` name users type) per UTC day of
 //! `ts_recv`. A new segment starts when the day of a record's `ts_recv` moves past
@@ -15,7 +20,8 @@
 //!
 //! # File format ([`segment`])
 //!
-//! A 64-byte file header (magic `TICKDJNL`, version, venue, day, seq, crc), then
+//! A 64-byte file header (magic `TICKDJNL`, version, venue, day, seq, record layout
+//! version, crc), then
 //! blocks: a 48-byte block header (magic, payload length, record count, CRC32,
 //! min/max `ts_recv` and `ts_event`) and the records' own bytes back to back, each
 //! 8-byte aligned, so readers view them in place in a memory map.
@@ -28,20 +34,24 @@
 //! - A block with a bad checksum in the middle of a segment is reported and
 //!   skipped; the blocks after it stay readable ([`reader`] steps over damaged
 //!   headers by searching for the next block whose checksum verifies).
+//! - Readers in other processes never fault on a map: no segment is ever shrunk
+//!   in place ([`recovery`] replaces a torn one by a rename).
 //! - [`bus_writer`] consumes the bus on its own thread and never slows the
 //!   producer; records it lost are written as a `Gap` status record.
 
 pub mod bus_writer;
 pub mod index;
 pub mod layout;
+pub mod postings;
 pub mod reader;
 pub mod recovery;
 pub mod retention;
 pub mod segment;
+mod upgrade;
 pub mod writer;
 
 pub use bus_writer::{BusWriter, BusWriterConfig, BusWriterStats, RecordSource};
-pub use reader::{Filter, JournalReader, ProblemKind, ReadProblem, Records};
+pub use reader::{Filter, IndexUse, JournalReader, ProblemKind, ReadProblem, Records};
 pub use recovery::{RecoveryReport, SegmentRecovery};
 pub use retention::{RetentionPolicy, RetentionReport};
 pub use writer::{FsyncPolicy, Journal, JournalConfig, JournalStats};

@@ -10,17 +10,27 @@
 //!
 //! Records come out segment by segment (venue, then day, then seq), each segment
 //! in append order; they are not merged by time across venues.
+//!
+//! A filter that names instruments reads through each segment's posting index
+//! ([`super::postings`]): only the named instruments' records are touched, and
+//! segments with none in the range are not read at all. Indexed records come from
+//! blocks whose checksums were verified when the index was built; bytes a segment
+//! gained since are walked and verified as above.
 
 use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use memmap2::Mmap;
 use tickd_bus::{RecordHeader, RecordRef, RecordType, Venue};
 
 use super::index::BlockIndex;
 use super::layout::{list_all, SegmentFile, NS_PER_DAY};
-use super::segment::{padded, read_block, walk_blocks, BlockRead, FileHeader, HeaderError};
+use super::postings::{idx_path, SegmentIndex, PROBLEM_BAD_CHECKSUM, REBUILD_SUFFIX_BYTES};
+use super::segment::{
+    padded, read_block, walk_blocks, walk_blocks_from, BlockRead, FileHeader, HeaderError,
+};
 use super::JournalError;
 
 /// Which records to read. Empty sets mean "all"; time ranges are half-open, in ns.
@@ -118,7 +128,7 @@ pub enum ProblemKind {
 }
 
 pub(crate) enum SegmentData {
-    Mapped(Mmap),
+    Mapped(Arc<Mmap>),
     /// A decompressed segment, in `u64`s so records stay 8-byte aligned.
     Owned {
         words: Vec<u64>,
@@ -138,6 +148,8 @@ impl SegmentData {
 struct LoadedSegment {
     file: SegmentFile,
     data: SegmentData,
+    /// Offsets of matching records found through the posting index, read first.
+    hits: Vec<u64>,
     /// Checksum-verified blocks that may hold records the filter wants.
     index: BlockIndex,
 }
@@ -147,15 +159,36 @@ pub struct JournalReader {
     filter: Filter,
     segments: Vec<LoadedSegment>,
     problems: Vec<ReadProblem>,
+    use_index: bool,
+    /// `IndexUse::Off` also maps each segment afresh, as readers did before.
+    cache_maps: bool,
+}
+
+/// Whether a reader may use (and build) posting indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexUse {
+    /// Use them for filters that name instruments (the default).
+    #[default]
+    Auto,
+    /// Walk every block and map every segment afresh, as readers did before posting
+    /// indexes and the map cache existed (benchmarks compare the two).
+    Off,
 }
 
 impl JournalReader {
     pub fn open(dir: &Path, filter: Filter) -> Result<Self, JournalError> {
+        Self::open_with(dir, filter, IndexUse::Auto)
+    }
+
+    pub fn open_with(dir: &Path, filter: Filter, index: IndexUse) -> Result<Self, JournalError> {
         let files = list_all(dir).map_err(|source| JournalError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
+        prune_map_cache();
         let mut reader = Self {
+            use_index: index == IndexUse::Auto && filter.instrument_ids.is_some(),
+            cache_maps: index == IndexUse::Auto,
             filter,
             segments: Vec::new(),
             problems: Vec::new(),
@@ -173,7 +206,12 @@ impl JournalReader {
     }
 
     fn load(&mut self, file: SegmentFile) -> Result<(), JournalError> {
-        let data = load_data(&file.path, file.compressed).map_err(|source| JournalError::Io {
+        let data = if self.cache_maps {
+            load_data(&file.path, file.compressed)
+        } else {
+            load_data_uncached(&file.path, file.compressed)
+        };
+        let data = data.map_err(|source| JournalError::Io {
             path: file.path.clone(),
             source,
         })?;
@@ -183,6 +221,10 @@ impl JournalReader {
             kind,
         };
         match FileHeader::parse(bytes) {
+            Ok(header) if self.use_index => {
+                self.load_indexed(file, data, header.created_ns);
+                return Ok(());
+            }
             Ok(_) => {}
             // The writer died creating the file: a torn tail like any other.
             Err(HeaderError::Short) => {
@@ -229,8 +271,90 @@ impl JournalReader {
             good
         });
         let index = BlockIndex::from_walk(&walk);
-        self.segments.push(LoadedSegment { file, data, index });
+        self.segments.push(LoadedSegment {
+            file,
+            data,
+            hits: Vec::new(),
+            index,
+        });
         Ok(())
+    }
+
+    /// Read a segment through its posting index (built and saved first if it has
+    /// none, or if the segment grew well past it); walk only the bytes after it.
+    fn load_indexed(&mut self, file: SegmentFile, data: SegmentData, created_ns: u64) {
+        let bytes = data.bytes();
+        let path = idx_path(&file.path);
+        let len = bytes.len() as u64;
+        let index = match SegmentIndex::open(&path, created_ns, len) {
+            Some(index) if len - index.valid_end() < REBUILD_SUFFIX_BYTES => index,
+            _ => {
+                let built = SegmentIndex::build(bytes, created_ns);
+                if let Err(err) = built.save(&path) {
+                    tracing::debug!("journal index {} not saved: {err}", path.display());
+                }
+                built
+            }
+        };
+        let problem = |kind| ReadProblem {
+            path: file.path.clone(),
+            kind,
+        };
+        for p in index.problems() {
+            self.problems
+                .push(problem(if p.kind == PROBLEM_BAD_CHECKSUM {
+                    ProblemKind::BadChecksum { offset: p.start }
+                } else {
+                    ProblemKind::Damaged {
+                        start: p.start,
+                        end: p.end,
+                    }
+                }));
+        }
+        let ids = self.filter.instrument_ids.as_deref().unwrap_or_default();
+        let hits = index.offsets(ids, self.filter.rtypes, &self.filter.ts_recv);
+        // The bytes after the index, walked and verified like an unindexed segment.
+        let mut walk = walk_blocks_from(bytes, index.valid_end() as usize, false);
+        for bad in &walk.bad {
+            self.problems.push(problem(ProblemKind::Damaged {
+                start: bad.start,
+                end: bad.end,
+            }));
+        }
+        if walk.tail_len(bytes.len()) > 0 {
+            self.problems.push(problem(ProblemKind::Tail {
+                offset: walk.valid_end as u64,
+                len: walk.tail_len(bytes.len()) as u64,
+            }));
+        }
+        let (recv, event) = (&self.filter.ts_recv, &self.filter.ts_event);
+        walk.blocks.retain(|block| {
+            let h = &block.header;
+            let wanted = h.min_ts_recv < recv.end
+                && h.max_ts_recv >= recv.start
+                && h.min_ts_event < event.end
+                && h.max_ts_event >= event.start;
+            if !wanted {
+                return false;
+            }
+            let good = matches!(read_block(bytes, block.offset, true), BlockRead::Block(_));
+            if !good {
+                self.problems.push(problem(ProblemKind::BadChecksum {
+                    offset: block.offset as u64,
+                }));
+            }
+            good
+        });
+        if hits.is_empty() && walk.blocks.is_empty() {
+            return; // nothing wanted here: the segment's records are never touched
+        }
+        let index = BlockIndex::from_walk(&walk);
+        self.segments.push(LoadedSegment {
+            file,
+            data,
+            hits,
+            index,
+        });
     }
 
     /// Damaged blocks, unusable segments and torn tails met while opening.
@@ -260,21 +384,103 @@ impl JournalReader {
     }
 }
 
+/// A segment's bytes, in place where possible; layout-1 segments come back
+/// rewritten as the current layout (see [`super::upgrade`]).
 pub(crate) fn load_data(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
-    let file = std::fs::File::open(path)?;
-    if !compressed {
-        // SAFETY: segments are append-only; a live writer only appends past the
-        // mapped length, and recovery (which truncates) runs before writing starts.
-        return Ok(SegmentData::Mapped(unsafe { Mmap::map(&file)? }));
+    upgraded(load_raw(path, compressed, true)?)
+}
+
+/// [`load_data`] without the map cache: for readers that pass through segments once
+/// (the QuestDB sink's tail), whose maps are better dropped as they move on.
+pub(crate) fn load_data_uncached(path: &Path, compressed: bool) -> std::io::Result<SegmentData> {
+    upgraded(load_raw(path, compressed, false)?)
+}
+
+fn upgraded(data: SegmentData) -> std::io::Result<SegmentData> {
+    match FileHeader::parse(data.bytes()) {
+        Ok(header) if header.record_version == 1 => {
+            Ok(owned(super::upgrade::segment(data.bytes(), &header)))
+        }
+        _ => Ok(data),
     }
+}
+
+fn load_raw(path: &Path, compressed: bool, cached: bool) -> std::io::Result<SegmentData> {
+    if compressed {
+        return read_compressed(path);
+    }
+    if cached {
+        return map_cached(path).map(SegmentData::Mapped);
+    }
+    let file = std::fs::File::open(path)?;
+    // SAFETY: as in `map_cached`.
+    Ok(SegmentData::Mapped(Arc::new(unsafe { Mmap::map(&file)? })))
+}
+
+fn read_compressed(path: &Path) -> std::io::Result<SegmentData> {
+    let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
     zstd::stream::read::Decoder::new(file)?.read_to_end(&mut bytes)?;
+    Ok(owned(bytes))
+}
+
+/// Bytes copied into `u64`s, so records stay 8-byte aligned.
+fn owned(bytes: Vec<u8>) -> SegmentData {
     let mut words = vec![0u64; bytes.len().div_ceil(8)];
     bytemuck::cast_slice_mut(&mut words)[..bytes.len()].copy_from_slice(&bytes);
-    Ok(SegmentData::Owned {
+    SegmentData::Owned {
         words,
         len: bytes.len(),
-    })
+    }
+}
+
+/// Maps of segment files kept between readers of this process, so repeated queries
+/// (the gateway's history, benchmarks) do not pay to map and unmap the pages they
+/// read each time: for a query reading a few thousand scattered records, page faults
+/// and `munmap` were most of its time. An entry is used only while the path still
+/// names the same file (inode) at the same length; a grown, replaced or deleted
+/// segment is mapped anew and the old map dropped once no reader holds it.
+const MAP_CACHE_ENTRIES: usize = 128;
+
+type MapKey = (u64, u64, u64); // device, inode, length
+
+static MAP_CACHE: Mutex<Vec<(PathBuf, MapKey, Arc<Mmap>)>> = Mutex::new(Vec::new());
+
+/// A shared read-only map of the file at `path`.
+pub(crate) fn map_cached(path: &Path) -> std::io::Result<Arc<Mmap>> {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let key = (meta.dev(), meta.ino(), meta.len());
+    let mut cache = MAP_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(at) = cache.iter().position(|(p, _, _)| p == path) {
+        let (_, cached_key, map) = cache.remove(at);
+        if cached_key == key {
+            cache.push((path.to_path_buf(), key, Arc::clone(&map)));
+            return Ok(map);
+        }
+    }
+    // SAFETY: segment files are never shrunk in place: a live writer only appends
+    // past the mapped length, and recovery (in this or another process) replaces a
+    // torn segment by a rename, leaving this map's inode whole. Retention deletes
+    // or replaces whole files, which maps also survive.
+    let map = Arc::new(unsafe { Mmap::map(&file)? });
+    if cache.len() >= MAP_CACHE_ENTRIES {
+        cache.remove(0); // the least recently used
+    }
+    cache.push((path.to_path_buf(), key, Arc::clone(&map)));
+    Ok(map)
+}
+
+/// Drop every cached map whose file is gone or changed (retention deleted it, say),
+/// so its disk space is freed once no reader holds it. Every reader's open does
+/// this, and so does retention after deleting.
+pub fn prune_map_cache() {
+    use std::os::unix::fs::MetadataExt;
+    let mut cache = MAP_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|(path, key, _)| {
+        std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino(), m.len()) == *key)
+    });
 }
 
 /// Where an iteration over a reader's records stands, kept apart from the reader so
@@ -325,10 +531,25 @@ pub struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
-    /// Move to the next block's payload; false when there is none.
+    /// Move to the next indexed record or block payload; false when there is none.
+    /// Entries `0..hits.len()` of a segment are its indexed records (each read as a
+    /// one-record range), the ones after them its walked blocks.
     fn next_block(&mut self) -> bool {
         while let Some(seg) = self.reader.segments.get(self.segment) {
-            if let Some(entry) = seg.index.entries.get(self.entry) {
+            if let Some(&offset) = seg.hits.get(self.entry) {
+                self.entry += 1;
+                let bytes = seg.data.bytes();
+                let at = offset as usize;
+                let Some(record) = bytes.get(at..).and_then(|b| RecordRef::from_bytes(b).ok())
+                else {
+                    continue;
+                };
+                self.data = bytes;
+                self.pos = at;
+                self.end = at + padded(record.header().record_size());
+                return true;
+            }
+            if let Some(entry) = seg.index.entries.get(self.entry - seg.hits.len()) {
                 self.entry += 1;
                 let bytes = seg.data.bytes();
                 if let BlockRead::Block(block) = read_block(bytes, entry.offset as usize, false) {

@@ -6,6 +6,13 @@
 //! block checksum of those segments and truncates what follows the last good
 //! block. Damaged blocks *between* good ones are reported, not cut (that would
 //! lose the good blocks after them); readers skip them.
+//!
+//! Readers in other processes may have the segment memory-mapped while recovery
+//! runs (`tickd bars` or the gateway's history beside a restarting `tickd serve`).
+//! Shrinking a mapped file makes their next touch of the cut pages a SIGBUS, so
+//! recovery never truncates in place: it writes the kept prefix to a new file and
+//! renames it over the old one. Existing maps keep the old inode, whole, until they
+//! are dropped; new readers open the recovered file.
 
 use std::path::{Path, PathBuf};
 
@@ -124,8 +131,32 @@ pub fn recover_segment(path: &Path) -> Result<SegmentRecovery, JournalError> {
     result.valid_len = walk.valid_end as u64;
     result.truncated_bytes = file_len - result.valid_len;
     if result.truncated_bytes > 0 {
-        file.set_len(result.valid_len).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        replace_with_prefix(&file, path, result.valid_len).map_err(io)?;
     }
     Ok(result)
+}
+
+/// Replace `path` by a copy of its first `len` bytes (see the module docs: never
+/// shrink a file readers may have mapped).
+fn replace_with_prefix(file: &std::fs::File, path: &Path, len: u64) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".recover");
+    let tmp = PathBuf::from(tmp);
+    let mut out = std::fs::File::create(&tmp)?;
+    let copied = std::io::copy(&mut Read::by_ref(&mut &*file).take(len), &mut out)?;
+    if copied != len {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("copied {copied} of {len} bytes"),
+        ));
+    }
+    out.sync_all()?;
+    drop(out);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }

@@ -85,6 +85,10 @@ pub fn apply(
             }
         }
     }
+    if !report.deleted_days.is_empty() || !report.compressed.is_empty() {
+        // Let go of this process's maps of the removed files, so the space is freed.
+        super::reader::prune_map_cache();
+    }
     Ok(report)
 }
 

@@ -1,7 +1,8 @@
 //! The segment file format: one file header, then checksummed blocks of records.
 //!
 //! ```text
-//! offset 0   FileHeader (64 bytes): magic "TICKDJNL", version, venue, UTC day, seq, crc
+//! offset 0   FileHeader (64 bytes): magic "TICKDJNL", version, venue, UTC day, seq,
+//!            record layout version, crc
 //! offset 64  BlockHeader (48 bytes) | payload: records back to back, each padded to 8 bytes
 //!            BlockHeader (48 bytes) | payload
 //!            ...
@@ -17,8 +18,12 @@
 use bytemuck::{Pod, Zeroable};
 
 pub const FILE_MAGIC: [u8; 8] = *b"TICKDJNL";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: the header names the record layout (`record_version`). 1: no such field, the
+/// records are layout 1 (read through [`super::upgrade`]).
+pub const FORMAT_VERSION: u32 = 2;
 pub const FILE_HEADER_LEN: usize = std::mem::size_of::<FileHeader>();
+/// Record layouts a segment may hold: 1 is upgraded on load, 2 is read in place.
+pub const KNOWN_RECORD_VERSIONS: [u16; 2] = [1, tickd_bus::record::RECORD_VERSION];
 pub const BLOCK_MAGIC: u32 = u32::from_le_bytes(*b"BLK1");
 pub const BLOCK_HEADER_LEN: usize = std::mem::size_of::<BlockHeader>();
 /// Largest payload a reader accepts; anything bigger is a corrupted length.
@@ -39,7 +44,10 @@ pub struct FileHeader {
     pub seq: u32,
     /// Wall-clock time the segment was created, ns since the epoch.
     pub created_ns: u64,
-    pub _reserved: [u8; 28],
+    /// Record layout of every record in the segment (`tickd_bus::record::RECORD_VERSION`
+    /// when written; 1 for a format-1 header, whose bytes here were reserved zeros).
+    pub record_version: u16,
+    pub _reserved: [u8; 26],
     /// CRC32 of the 60 bytes before it.
     pub crc: u32,
 }
@@ -54,7 +62,8 @@ impl FileHeader {
             day,
             seq,
             created_ns,
-            _reserved: [0; 28],
+            record_version: tickd_bus::record::RECORD_VERSION,
+            _reserved: [0; 26],
             crc: 0,
         };
         header.crc = header.compute_crc();
@@ -75,10 +84,15 @@ impl FileHeader {
         if header.crc != header.compute_crc() {
             return Err(HeaderError::BadChecksum);
         }
-        if header.version != FORMAT_VERSION {
-            return Err(HeaderError::UnsupportedVersion(header.version));
+        match header.version {
+            1 => Ok(FileHeader {
+                record_version: 1,
+                ..header
+            }),
+            FORMAT_VERSION if KNOWN_RECORD_VERSIONS.contains(&header.record_version) => Ok(header),
+            FORMAT_VERSION => Err(HeaderError::UnsupportedRecordVersion(header.record_version)),
+            other => Err(HeaderError::UnsupportedVersion(other)),
         }
-        Ok(header)
     }
 }
 
@@ -93,6 +107,8 @@ pub enum HeaderError {
     BadChecksum,
     #[error("unsupported segment format version {0}")]
     UnsupportedVersion(u32),
+    #[error("segment holds record layout {0}, which this tickd does not know (it reads layouts 1 and 2)")]
+    UnsupportedRecordVersion(u16),
 }
 
 /// The 48 bytes before each block's payload.
@@ -222,11 +238,17 @@ impl BlockWalk {
 /// With `verify`, every checksum is checked; without, only headers are (and a
 /// damaged header is still stepped over with checksum-verified resync).
 pub fn walk_blocks(data: &[u8], verify: bool) -> BlockWalk {
+    walk_blocks_from(data, FILE_HEADER_LEN, verify)
+}
+
+/// [`walk_blocks`] starting at `from`, the offset of a block (or the end of the
+/// last one, where a posting index stops).
+pub fn walk_blocks_from(data: &[u8], from: usize, verify: bool) -> BlockWalk {
     let mut walk = BlockWalk {
-        valid_end: FILE_HEADER_LEN.min(data.len()),
+        valid_end: from.max(FILE_HEADER_LEN).min(data.len()),
         ..BlockWalk::default()
     };
-    let mut offset = FILE_HEADER_LEN;
+    let mut offset = from.max(FILE_HEADER_LEN);
     while offset < data.len() {
         match read_block(data, offset, verify) {
             BlockRead::Block(block) => {
@@ -267,5 +289,26 @@ mod tests {
         bytes[16] ^= 1;
         assert_eq!(FileHeader::parse(&bytes), Err(HeaderError::BadChecksum));
         assert_eq!(FileHeader::parse(&bytes[..10]), Err(HeaderError::Short));
+    }
+
+    #[test]
+    fn header_names_the_record_layout() {
+        let header = FileHeader::new(3, 20_000, 7, 123);
+        assert_eq!(std::mem::offset_of!(FileHeader, record_version), 32);
+        assert_eq!(header.record_version, tickd_bus::record::RECORD_VERSION);
+        let with = |version: u32, record_version: u16| {
+            let mut h = FileHeader {
+                version,
+                record_version,
+                ..header
+            };
+            h.crc = h.compute_crc();
+            FileHeader::parse(bytemuck::bytes_of(&h))
+        };
+        // A format-1 header had zeros there: its records are layout 1.
+        assert_eq!(with(1, 0).map(|h| h.record_version), Ok(1));
+        assert_eq!(with(2, 1).map(|h| h.record_version), Ok(1));
+        assert_eq!(with(2, 9), Err(HeaderError::UnsupportedRecordVersion(9)));
+        assert_eq!(with(3, 2), Err(HeaderError::UnsupportedVersion(3)));
     }
 }

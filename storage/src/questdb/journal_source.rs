@@ -19,7 +19,7 @@ use tickd_bus::{RecordBuf, RecordRef, Venue};
 
 use super::sink::{RecordSource, SourceBatch};
 use crate::journal::layout::{list_all, SegmentFile};
-use crate::journal::reader::{load_data, SegmentData};
+use crate::journal::reader::{load_data_uncached, SegmentData};
 use crate::journal::segment::{padded, read_block, resync, BlockRead, FileHeader, FILE_HEADER_LEN};
 
 /// Where reading one venue's series stands.
@@ -181,7 +181,7 @@ impl JournalTail {
                 day: file.day,
                 seq: file.seq,
                 compressed: file.compressed,
-                data: load_data(&file.path, file.compressed)?,
+                data: load_data_uncached(&file.path, file.compressed)?,
             });
         }
         Ok(())

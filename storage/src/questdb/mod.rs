@@ -8,12 +8,18 @@
 //! reading on from where it stopped.
 //!
 //! Prices and sizes are sent as exact decimals (ILP protocol v3 `…d` values, QuestDB
-//! 9.2 or newer): never as doubles. The tables and their DDL are in `docs/questdb.md`.
+//! 9.2 or newer), the version negotiated with the server over HTTP. Against an older
+//! server the sink refuses to start unless the user chose a fallback
+//! ([`Decimals::String`] or [`Decimals::Double`]). A clean stop sends on to the
+//! journal's end. The tables and their DDL are in `docs/questdb.md`.
 
 mod ilp;
 mod journal_source;
 mod sink;
 
-pub use ilp::{write_record, IlpError, InstrumentNames, TABLES};
+pub use ilp::{write_record, write_record_as, Decimals, IlpError, InstrumentNames, TABLES};
 pub use journal_source::{JournalTail, TailPosition, TailStats};
-pub use sink::{QuestDbConfig, QuestDbSink, QuestDbStats, RecordSource, SourceBatch};
+pub use sink::{
+    check_conf, connect, QuestDbConfig, QuestDbError, QuestDbSink, QuestDbStats, RecordSource,
+    SourceBatch,
+};

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use tickd_bus::decimal::notional;
+use tickd_bus::decimal::{notional, Notional};
 use tickd_bus::instrument::{InstrumentRegistry, REGISTRY_FILE_NAME};
 use tickd_bus::record::{BarMsg, TradeMsg};
 use tickd_bus::ring::ring;
@@ -108,7 +108,10 @@ pub fn brute_force(trades: &[TradeMsg], interval_s: u32, from: u64, to: u64) -> 
             close: ts[ts.len() - 1].price,
             volume: Size::from_raw(ts.iter().map(|t| t.size.raw()).sum()),
             count: ts.len() as u32,
-            notional: ts.iter().map(|t| notional(t.price, t.size)).sum(),
+            notional: ts
+                .iter()
+                .map(|t| notional(t.price, t.size))
+                .fold(Notional::ZERO, |a, n| a.checked_add(n).unwrap()),
         })
         .collect()
 }
@@ -124,7 +127,7 @@ pub struct BarKey {
     pub close: Price,
     pub volume: Size,
     pub count: u32,
-    pub notional: i128,
+    pub notional: Notional,
 }
 
 pub fn key(bar: &BarMsg) -> BarKey {

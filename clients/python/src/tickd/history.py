@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
+from . import _layout
 from .errors import HistoryError
 from .records import decimal_from_raw
 
@@ -114,8 +115,8 @@ def bars(venue: str, symbol: str, interval: Union[str, int] = "1m", start: TimeL
          page_bars: int = 10_000, timeout: float = 30.0) -> "pandas.DataFrame":
     """OHLCV bars starting in `[start, end)` (default: the journal's start, now), one row
     per bar with columns time (UTC), start_ns, open, high, low, close, volume, vwap,
-    trade_count, notional: those of `tickd bars --format csv`, vwap truncated to 9
-    places like it. Fetched in windows of `page_bars` bars."""
+    trade_count, notional: those of `tickd bars --format csv`, vwap truncated to a
+    price's places like it. Fetched in windows of `page_bars` bars."""
     import pandas as pd
 
     seconds = _interval_seconds(interval)
@@ -140,13 +141,27 @@ def bars(venue: str, symbol: str, interval: Union[str, int] = "1m", start: TimeL
     return frame
 
 
+def _scale(kind: str, field: str) -> int:
+    """A field's decimal scale, from the generated layout."""
+    for _name, _size, body, _wide in _layout.RECORDS.values():
+        if _name == kind:
+            for name, _offset, _width, _ty, scale, _undef in body:
+                if name == field and scale is not None:
+                    return int(scale)
+    raise KeyError(f"{kind}.{field}")
+
+
+_PRICE_SCALE, _SIZE_SCALE = _scale("bar", "close"), _scale("bar", "volume")
+
+
 def _vwap(notional: str, volume: str) -> Optional[str]:
-    """notional / volume truncated to a price's 9 places, as `tickd bars` prints it."""
-    n, v = int(Decimal(notional).scaleb(17)), int(Decimal(volume).scaleb(8))
+    """notional / volume truncated to a price's places, as `tickd bars` prints it."""
+    n = int(Decimal(notional).scaleb(_PRICE_SCALE + _SIZE_SCALE))
+    v = int(Decimal(volume).scaleb(_SIZE_SCALE))
     if v == 0:
         return None
     q = abs(n) // abs(v)
-    return str(decimal_from_raw(-q if (n < 0) != (v < 0) else q, 9))
+    return str(decimal_from_raw(-q if (n < 0) != (v < 0) else q, _PRICE_SCALE))
 
 
 def _interval_seconds(interval: Union[str, int]) -> int:

@@ -7,7 +7,7 @@
 //! `k.v` base volume, `k.q` quote volume (the exact notional), `k.n` trades.
 
 use serde::Deserialize;
-use tickd_bus::decimal::NOTIONAL_SCALE;
+use tickd_bus::decimal::{Notional, NOTIONAL_SCALE};
 use tickd_bus::record::BarMsg;
 use tickd_bus::{Flags, RecordHeader, Size};
 
@@ -75,7 +75,7 @@ pub(crate) fn decode(
         .ok_or(DecodeError::OutOfRange { field: "k.T" })?;
     let ts_event = time_ns(Some(close_time.saturating_add(1)), ctx.unit, "k.T")?;
     let quote: Size = size(req(k.q, "k.q")?, "k.q")?;
-    let notional = i128::from(quote.raw()) * 10i128.pow(NOTIONAL_SCALE - Size::SCALE);
+    let notional = Notional::from_i128_scaled(quote.raw(), NOTIONAL_SCALE - Size::SCALE);
     let mut hd = RecordHeader::new::<BarMsg>(ctx.venue, instrument_id, ts_event, ctx.ts_recv);
     hd.flags = hd.flags.union(Flags::VENUE_BAR);
     let mut bar = BarMsg {
@@ -87,8 +87,7 @@ pub(crate) fn decode(
         low: price(req(k.l, "k.l")?, "k.l")?,
         close: price(req(k.c, "k.c")?, "k.c")?,
         volume: size(req(k.v, "k.v")?, "k.v")?,
-        notional_lo: 0,
-        notional_hi: 0,
+        notional: Notional::ZERO,
     };
     bar.set_notional(notional);
     sink.push_record(&bar);
