@@ -11,6 +11,9 @@ command -v curl >/dev/null 2>&1 || packages+=(curl)
 # Headless Chromium and a font for the dashboard's browser test (gateway/tests/dashboard_chromium.rs).
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || packages+=(fonts-dejavu-core)
+# Python 3 with venv + pip for the Python client's tests (scripts/python-client-test.sh).
+command -v python3 >/dev/null 2>&1 || packages+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing: ${packages[*]}"
   $SUDO apt-get update -qq

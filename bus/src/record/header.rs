@@ -104,6 +104,16 @@ impl Flags {
     /// Replayed from the journal rather than live.
     pub const REPLAY: Flags = Flags(1 << 1);
 
+    /// Every flag with its lower-case name (as JSON and the docs spell it).
+    pub const NAMED: [(Flags, &'static str); 6] = [
+        (Flags::LAST, "last"),
+        (Flags::DERIVED, "derived"),
+        (Flags::SNAPSHOT, "snapshot"),
+        (Flags::MAYBE_BAD_BOOK, "maybe_bad_book"),
+        (Flags::REPLAY, "replay"),
+        (Flags::VENUE_BAR, "venue_bar"),
+    ];
+
     pub const fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -136,18 +146,10 @@ impl std::ops::BitOrAssign for Flags {
 
 impl std::fmt::Debug for Flags {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const NAMES: [(Flags, &str); 6] = [
-            (Flags::LAST, "LAST"),
-            (Flags::DERIVED, "DERIVED"),
-            (Flags::SNAPSHOT, "SNAPSHOT"),
-            (Flags::MAYBE_BAD_BOOK, "MAYBE_BAD_BOOK"),
-            (Flags::REPLAY, "REPLAY"),
-            (Flags::VENUE_BAR, "VENUE_BAR"),
-        ];
-        let names: Vec<&str> = NAMES
+        let names: Vec<String> = Flags::NAMED
             .iter()
             .filter(|(flag, _)| self.contains(*flag))
-            .map(|(_, name)| *name)
+            .map(|(_, name)| name.to_uppercase())
             .collect();
         write!(
             f,

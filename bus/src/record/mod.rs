@@ -10,6 +10,7 @@
 mod any;
 mod enums;
 mod header;
+pub mod schema;
 mod types;
 pub mod v1;
 
@@ -17,6 +18,8 @@ pub mod v1;
 pub mod fixtures;
 #[cfg(test)]
 mod layout_tests;
+#[cfg(test)]
+mod schema_files;
 
 pub use any::{RecordBuf, RecordError, RecordRef};
 pub use enums::{BookAction, BookSide, RecordType, Side, StatusKind, StatusReason};

@@ -9,7 +9,7 @@ use crate::decimal::{Notional, Price, Rate, Size};
 pub const LOST_UNKNOWN: u64 = u64::MAX;
 
 macro_rules! record {
-    ($(#[$meta:meta])* $name:ident = $rtype:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident = $rtype:ident $(wide $wide:expr;)? { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty),+ $(,)? }) => {
         $(#[$meta])*
         #[repr(C)]
         #[derive(
@@ -28,6 +28,17 @@ macro_rules! record {
         pub struct $name {
             pub hd: RecordHeader,
             $($(#[$fmeta])* pub $field: $ty),+
+        }
+
+        impl super::schema::HasFields for $name {
+            const FIELDS: &'static [super::schema::Field] = &[
+                $(super::schema::Field::of::<$ty>(
+                    stringify!($field),
+                    std::mem::offset_of!($name, $field),
+                    concat!($(stringify!($fmeta), "\n"),*),
+                )),+
+            ];
+            $(const WIDE: &'static [super::schema::Wide] = $wide;)?
         }
 
         impl Record for $name {

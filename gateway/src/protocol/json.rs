@@ -19,15 +19,6 @@ use tickd_bus::{Fixed, RecordBuf, RecordRef, Venue};
 
 use super::stream::{format_interval, parse_interval};
 
-const FLAG_NAMES: [(Flags, &str); 6] = [
-    (Flags::LAST, "last"),
-    (Flags::DERIVED, "derived"),
-    (Flags::SNAPSHOT, "snapshot"),
-    (Flags::MAYBE_BAD_BOOK, "maybe_bad_book"),
-    (Flags::REPLAY, "replay"),
-    (Flags::VENUE_BAR, "venue_bar"),
-];
-
 /// Append the `data` message for `record` to `out`.
 pub fn encode(out: &mut String, stream: &str, symbol: &str, record: RecordRef<'_>) {
     let hd = record.header();
@@ -42,7 +33,7 @@ pub fn encode(out: &mut String, stream: &str, symbol: &str, record: RecordRef<'_
         Escaped(symbol),
     );
     let mut first = true;
-    for (flag, name) in FLAG_NAMES {
+    for (flag, name) in Flags::NAMED {
         if hd.flags.contains(flag) {
             out.push_str(if first { "\"" } else { ",\"" });
             out.push_str(name);
@@ -255,14 +246,13 @@ pub fn decode(text: &str) -> Result<RecordBuf, JsonRecordError> {
     })?;
     let mut flags = Flags::NONE;
     for name in &d.flags {
-        let (flag, _) =
-            FLAG_NAMES
-                .iter()
-                .find(|(_, n)| n == name)
-                .ok_or_else(|| JsonRecordError::Unknown {
-                    field: "flag",
-                    value: (*name).into(),
-                })?;
+        let (flag, _) = Flags::NAMED
+            .iter()
+            .find(|(_, n)| n == name)
+            .ok_or_else(|| JsonRecordError::Unknown {
+                field: "flag",
+                value: (*name).into(),
+            })?;
         flags |= *flag;
     }
     let header = |rtype: RecordHeader| RecordHeader {
