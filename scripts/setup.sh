@@ -11,6 +11,8 @@ command -v curl >/dev/null 2>&1 || packages+=(curl)
 # Headless Chromium and a font for the dashboard's browser test (gateway/tests/dashboard_chromium.rs).
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || packages+=(fonts-dejavu-core)
+# NATS with JetStream for the scale-out tests (nats/tests/); the tests start their own server.
+command -v nats-server >/dev/null 2>&1 || packages+=(nats-server)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing: ${packages[*]}"
   $SUDO apt-get update -qq
