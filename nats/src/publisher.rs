@@ -205,9 +205,12 @@ impl Run {
                         {
                             Ok(()) => {}
                             Err(err @ registry_kv::RegistryKvError::OwnedByAnother { .. }) => {
-                                return Err(err.to_string())
+                                tracing::error!("{err}");
+                                return Err(err.to_string());
                             }
-                            Err(err) => return Err(format!("claiming {venue}: {err}")),
+                            // Ids that changed since the last run (no local registry
+                            // file): this node's registry is the truth; it overwrites.
+                            Err(err) => tracing::warn!(%venue, "registry bucket: {err}"),
                         }
                     }
                     self.store = Some(store);

@@ -157,3 +157,55 @@ pub async fn venues(store: &kv::Store) -> Result<Vec<Venue>, RegistryKvError> {
     venues.sort();
     Ok(venues)
 }
+
+/// A feed node before its feeds start: make ids venue-scoped, refuse ids another node
+/// could also hand out, and take back the ids this node published before. If the
+/// server cannot be reached within `wait`, start anyway (the publisher claims the
+/// venues when it connects); a venue owned by another node is an error.
+pub async fn prepare_feed_node(
+    settings: &crate::NatsSettings,
+    venues: &[Venue],
+    registry: &SharedRegistry,
+    wait: std::time::Duration,
+) -> Result<(), String> {
+    {
+        let mut r = registry.write().map_err(|_| "registry lock poisoned".to_string())?;
+        r.scope_ids_by_venue();
+        let outside = r.ids_outside_venue_ranges(venues);
+        if let Some(first) = outside.first() {
+            return Err(format!(
+                "{} instruments in the local registry have ids from before [nats] was set \
+                 (e.g. {} {} = id {}); feed nodes need venue-scoped ids: move the registry \
+                 file away (or use a new storage.dir) and start again",
+                outside.len(),
+                first.spec.venue,
+                first.symbol,
+                first.id
+            ));
+        }
+    }
+    let attempt = async {
+        let client = settings.connect().await?;
+        let js = async_nats::jetstream::new(client);
+        let store = settings.ensure_stream_and_bucket(&js).await?;
+        for venue in venues {
+            match claim(&store, *venue, &settings.node, registry).await {
+                Ok(()) => {}
+                Err(err @ RegistryKvError::OwnedByAnother { .. }) => return Ok(Err(err.to_string())),
+                Err(err) => tracing::warn!(%venue, "taking back this node's instrument ids: {err}"),
+            }
+        }
+        Ok::<_, async_nats::Error>(Ok(()))
+    };
+    match tokio::time::timeout(wait, attempt).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(err)) => {
+            tracing::warn!("NATS not ready at start-up ({err}); the publisher keeps trying");
+            Ok(())
+        }
+        Err(_) => {
+            tracing::warn!("NATS not reachable within {wait:?}; the publisher keeps trying");
+            Ok(())
+        }
+    }
+}
