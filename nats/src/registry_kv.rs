@@ -169,7 +169,9 @@ pub async fn prepare_feed_node(
     wait: std::time::Duration,
 ) -> Result<(), String> {
     {
-        let mut r = registry.write().map_err(|_| "registry lock poisoned".to_string())?;
+        let mut r = registry
+            .write()
+            .map_err(|_| "registry lock poisoned".to_string())?;
         r.scope_ids_by_venue();
         let outside = r.ids_outside_venue_ranges(venues);
         if let Some(first) = outside.first() {
@@ -191,7 +193,9 @@ pub async fn prepare_feed_node(
         for venue in venues {
             match claim(&store, *venue, &settings.node, registry).await {
                 Ok(()) => {}
-                Err(err @ RegistryKvError::OwnedByAnother { .. }) => return Ok(Err(err.to_string())),
+                Err(err @ RegistryKvError::OwnedByAnother { .. }) => {
+                    return Ok(Err(err.to_string()))
+                }
                 Err(err) => tracing::warn!(%venue, "taking back this node's instrument ids: {err}"),
             }
         }

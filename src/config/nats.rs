@@ -130,10 +130,22 @@ impl NatsConfig {
             );
         }
         let names = [
-            ("nats.node", &self.node, "e.g. node = \"feed-a\" (unique per node)"),
-            ("nats.subject_prefix", &self.subject_prefix, "e.g. \"tickd\""),
+            (
+                "nats.node",
+                &self.node,
+                "e.g. node = \"feed-a\" (unique per node)",
+            ),
+            (
+                "nats.subject_prefix",
+                &self.subject_prefix,
+                "e.g. \"tickd\"",
+            ),
             ("nats.stream", &self.stream, "e.g. \"TICKD\""),
-            ("nats.registry_bucket", &self.registry_bucket, "e.g. \"tickd-instruments\""),
+            (
+                "nats.registry_bucket",
+                &self.registry_bucket,
+                "e.g. \"tickd-instruments\"",
+            ),
         ];
         for (path, value, example) in names {
             if !plain_name(value) {
@@ -144,7 +156,13 @@ impl NatsConfig {
                 );
             }
         }
-        checks::in_range(errs, "nats.max_bytes", self.max_bytes, 1 << 20, i64::MAX as u64);
+        checks::in_range(
+            errs,
+            "nats.max_bytes",
+            self.max_bytes,
+            1 << 20,
+            i64::MAX as u64,
+        );
         checks::in_range(errs, "nats.replicas", self.replicas.into(), 1, 5);
         checks::in_range(
             errs,
@@ -154,7 +172,13 @@ impl NatsConfig {
             4096,
         );
         checks::in_range(errs, "nats.silence_secs", self.silence_secs, 1, 3600);
-        checks::in_range(errs, "nats.max_age_secs", self.max_age_secs, 0, 10 * 365 * 86400);
+        checks::in_range(
+            errs,
+            "nats.max_age_secs",
+            self.max_age_secs,
+            0,
+            10 * 365 * 86400,
+        );
         self.validate_auth(errs);
     }
 
@@ -173,19 +197,39 @@ impl NatsConfig {
             );
         }
         match (&self.user, &self.password) {
-            (Some(_), None) => errs.push("nats.password", "missing while user is set", "add password = \"...\""),
-            (None, Some(_)) => errs.push("nats.user", "missing while password is set", "add user = \"...\""),
+            (Some(_), None) => errs.push(
+                "nats.password",
+                "missing while user is set",
+                "add password = \"...\"",
+            ),
+            (None, Some(_)) => errs.push(
+                "nats.user",
+                "missing while password is set",
+                "add user = \"...\"",
+            ),
             _ => {}
         }
         if let Some(seed) = &self.nkey_seed {
             if !seed.0.starts_with('S') || seed.0.len() < 50 {
                 // The seed itself is never echoed.
-                errs.push("nats.nkey_seed", "not an nkey seed", "paste the seed starting with \"SU\" from `nsc` or `nk -gen user`");
+                errs.push(
+                    "nats.nkey_seed",
+                    "not an nkey seed",
+                    "paste the seed starting with \"SU\" from `nsc` or `nk -gen user`",
+                );
             }
         }
         match (&self.tls_cert, &self.tls_key) {
-            (Some(_), None) => errs.push("nats.tls_key", "missing while tls_cert is set", "set both tls_cert and tls_key, or neither"),
-            (None, Some(_)) => errs.push("nats.tls_cert", "missing while tls_key is set", "set both tls_cert and tls_key, or neither"),
+            (Some(_), None) => errs.push(
+                "nats.tls_key",
+                "missing while tls_cert is set",
+                "set both tls_cert and tls_key, or neither",
+            ),
+            (None, Some(_)) => errs.push(
+                "nats.tls_cert",
+                "missing while tls_key is set",
+                "set both tls_cert and tls_key, or neither",
+            ),
             _ => {}
         }
         let files = [
