@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use tickd_bus::record::BookDeltaMsg;
 use tickd_bus::{RecordBuf, Venue};
-use tickd_normalizer::book::apply::BookReplay;
+use tickd_normalizer::book::apply::{BookReplay, DeltaError};
 use tickd_normalizer::book::image::{emit_image, Stamp};
 
 #[derive(Default)]
@@ -23,7 +23,8 @@ pub struct PublishedBooks {
 
 impl PublishedBooks {
     /// Apply a record about to be published (anything but a book delta is ignored).
-    pub fn apply(&mut self, venue: Venue, record: &RecordBuf) -> Result<(), ()> {
+    /// A delta that cannot be applied leaves the book invalid until the next image.
+    pub fn apply(&mut self, venue: Venue, record: &RecordBuf) -> Result<(), DeltaError> {
         let Some(delta) = record.get::<BookDeltaMsg>() else {
             return Ok(());
         };
@@ -32,9 +33,9 @@ impl PublishedBooks {
             .entry((venue, delta.hd.instrument_id))
             .or_default();
         book.sequence = delta.hd.sequence;
-        if book.replay.apply(delta).is_err() {
+        if let Err(err) = book.replay.apply(delta) {
             book.replay.invalidate();
-            return Err(());
+            return Err(err);
         }
         Ok(())
     }
