@@ -231,5 +231,34 @@ fn feed_nodes_to_edge_nodes_over_nats_equal_records_and_books() {
             );
         }
     }
-    drop((sim, a, b, c, d));
+
+    // Feed node B dies: after the configured silence (2 s) both edges publish a
+    // disconnected status for its venue; A's venue is untouched.
+    let mut b = b;
+    let statuses = runtime.block_on(async {
+        let c_status = subscribe(pc, &["status.binance-usdm.*", "status.binance.*"]).await;
+        let d_status = subscribe(pd, &["status.binance-usdm.*"]).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.kill();
+        tokio::join!(
+            collect(c_status, Duration::from_secs(4)),
+            collect(d_status, Duration::from_secs(4))
+        )
+    });
+    for (name, got) in [("edge C", &statuses.0), ("edge D", &statuses.1)] {
+        let disconnected: Vec<u8> = got
+            .records
+            .values()
+            .flatten()
+            .filter_map(|r| r.get::<tickd_bus::record::StatusMsg>())
+            .filter(|s| s.kind() == Some(tickd_bus::record::StatusKind::Disconnected))
+            .map(|s| s.hd.venue)
+            .collect();
+        assert_eq!(
+            disconnected,
+            [tickd_bus::Venue::BinanceUsdm as u8],
+            "{name}: one disconnected status, for binance-usdm only"
+        );
+    }
+    drop((sim, a, c, d));
 }

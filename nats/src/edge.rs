@@ -220,6 +220,8 @@ struct VenueConsumer {
     placed: HashMap<u32, u64>,
     last_heard: Instant,
     silent: bool,
+    /// The client's connection state at the last tick.
+    connected: bool,
     scratch: Vec<RecordBuf>,
 }
 
@@ -236,6 +238,7 @@ impl VenueConsumer {
             placed: HashMap::new(),
             last_heard: Instant::now(),
             silent: false,
+            connected: true,
             scratch: Vec::new(),
         }
     }
@@ -315,7 +318,15 @@ impl VenueConsumer {
                         }
                     },
                     Some(_) = next_heartbeat(&mut heartbeats) => self.heard(),
-                    _ = tick.tick() => self.on_tick(),
+                    _ = tick.tick() => {
+                        self.on_tick();
+                        if self.reconnected() {
+                            // A restarted server may have dropped our ephemeral consumer:
+                            // make a new one from the last message handled.
+                            tracing::info!(venue = %self.venue, "reconnected to NATS; resuming after stream sequence {:?}", self.position.map(|p| p.stream_sequence));
+                            break;
+                        }
+                    }
                 }
             }
         }
@@ -475,6 +486,14 @@ impl VenueConsumer {
             }
         }
         self.producer.publish(record);
+    }
+
+    /// True once after the client got its connection back.
+    fn reconnected(&mut self) -> bool {
+        let connected =
+            self.shared.client.connection_state() == async_nats::connection::State::Connected;
+        let was = std::mem::replace(&mut self.connected, connected);
+        connected && !was
     }
 
     fn known(&self, id: u32) -> bool {

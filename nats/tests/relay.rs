@@ -1,118 +1,18 @@
 //! Feed-node publishers → a real nats-server → an edge consumer, in one process: the
 //! edge's rings get every record byte for byte, in order; book images join the
-//! deltas with no gap or duplicate; lost records become an exact gap; a silent feed
-//! node becomes a disconnected status.
+//! deltas with no gap or duplicate; a silent feed node becomes a disconnected status.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use tickd_bus::record::{BookSide, StatusKind, StatusMsg, StatusReason, TradeMsg};
-use tickd_bus::ring::{ring, Consumer, Producer, TryRecv};
-use tickd_bus::{
-    Flags, InstrumentKind, InstrumentRegistry, InstrumentSpec, Price, RecordBuf, RecordHeader,
-    SharedRegistry, Size, Venue,
-};
+use std::time::Duration;
+
+use common::*;
+use tickd_bus::record::{StatusKind, StatusMsg, StatusReason, TradeMsg};
+use tickd_bus::ring::ring;
+use tickd_bus::{InstrumentKind, InstrumentRegistry, RecordBuf, Venue};
 use tickd_nats::testkit::NatsServer;
-use tickd_nats::{spawn_edge, spawn_publisher, NatsSettings};
+use tickd_nats::{spawn_edge, spawn_publisher};
 use tickd_normalizer::book::apply::BookReplay;
-use tickd_normalizer::book::image::{clear_delta, set_delta, Stamp};
-use tickd_normalizer::book::Level;
-
-fn settings(server: &NatsServer, node: &str) -> NatsSettings {
-    let mut s = NatsSettings {
-        servers: vec![server.url()],
-        node: node.into(),
-        silence: Duration::from_millis(800),
-        ..NatsSettings::default()
-    };
-    s.stream.max_age = Duration::from_secs(600);
-    s.stream.max_bytes = 64 << 20;
-    s
-}
-
-fn feed_registry(venue: Venue, kind: InstrumentKind) -> (SharedRegistry, u32) {
-    let mut r = InstrumentRegistry::new();
-    r.scope_ids_by_venue();
-    let id = r
-        .upsert(InstrumentSpec {
-            venue,
-            raw_symbol: "BTCUSDT".into(),
-            base: "BTC".into(),
-            quote: "USDT".into(),
-            kind,
-            tick_size: Price::parse_str("0.01").unwrap(),
-            step_size: Size::parse_str("0.001").unwrap(),
-        })
-        .unwrap();
-    (r.into_shared(), id)
-}
-
-fn trade(venue: Venue, id: u32, seq: u64) -> RecordBuf {
-    let mut hd = RecordHeader::new::<TradeMsg>(venue, id, seq, seq);
-    hd.sequence = seq;
-    let mut t: TradeMsg = bytemuck::Zeroable::zeroed();
-    t.hd = hd;
-    t.price = Price::from_int(100 + (seq % 7) as i64).unwrap();
-    t.size = Size::from_int(1).unwrap();
-    t.trade_id = seq;
-    RecordBuf::new(&t)
-}
-
-fn delta(venue: Venue, id: u32, seq: u64, price: i64, size: i64) -> RecordBuf {
-    let stamp = Stamp {
-        venue,
-        instrument_id: id,
-        ts_event: seq,
-        ts_recv: seq,
-    };
-    let level = Level::new(
-        Price::from_int(price).unwrap(),
-        Size::from_int(size).unwrap(),
-    );
-    let side = if price < 100 {
-        BookSide::Bid
-    } else {
-        BookSide::Ask
-    };
-    // The first record opens the book: an empty image.
-    let mut d = if seq == 1 {
-        clear_delta(&stamp, seq, Flags::SNAPSHOT | Flags::LAST)
-    } else {
-        set_delta(&stamp, side, level, seq, Flags::LAST)
-    };
-    d.hd.sequence = seq;
-    RecordBuf::new(&d)
-}
-
-/// Reads a ring until `until` holds or the time is up.
-fn collect(
-    consumer: &mut Consumer,
-    out: &mut Vec<RecordBuf>,
-    until: impl Fn(&[RecordBuf]) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !until(out) && Instant::now() < deadline {
-        match consumer.recv_timeout(Duration::from_millis(20)) {
-            TryRecv::Record(r) => out.push(r),
-            TryRecv::Lagged(n) => panic!("edge ring lagged {n}"),
-            TryRecv::Empty => {}
-            TryRecv::Closed => break,
-        }
-    }
-}
-
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn publish_all(producer: &mut Producer, records: &[RecordBuf]) {
-    for r in records {
-        producer.publish(r);
-    }
-}
 
 #[test]
 fn two_feed_nodes_reach_an_edge_in_order_with_books_seeded_at_the_seam() {

@@ -52,19 +52,7 @@ pub fn run(args: Args) -> CmdResult {
         .build()?;
     let duration = duration_arg(args.duration)?;
     runtime.block_on(async move {
-        let registry = open_registry(&config)?;
-        if let Some(nats) = &config.nats {
-            let venues: Vec<Venue> = config.enabled_venues().map(|(v, _)| v).collect();
-            tickd_nats::registry_kv::prepare_feed_node(
-                &nats.settings(None),
-                &venues,
-                &registry,
-                NATS_START_WAIT,
-            )
-            .await
-            .map_err(Failure::Invalid)?;
-        }
-        let mut engine = Engine::start_with_registry(&config, registry)?;
+        let mut engine = Engine::start_feed_node(&config).await?;
         engine.start_services(&config).await?;
         engine.run_until_stopped(args.status_every, duration).await
     })
@@ -95,11 +83,26 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    pub fn start(config: &Config) -> Result<Self, Failure> {
-        Self::start_with_registry(config, open_registry(config)?)
+    /// Open the registry and start the feeds. With `[nats]` in the config (a feed node)
+    /// the registry is prepared first: venue-scoped ids, this node's ids taken back
+    /// from the bucket.
+    pub async fn start_feed_node(config: &Config) -> Result<Self, Failure> {
+        let registry = open_registry(config)?;
+        if let Some(nats) = &config.nats {
+            let venues: Vec<Venue> = config.enabled_venues().map(|(v, _)| v).collect();
+            tickd_nats::registry_kv::prepare_feed_node(
+                &nats.settings(None),
+                &venues,
+                &registry,
+                NATS_START_WAIT,
+            )
+            .await
+            .map_err(Failure::Invalid)?;
+        }
+        Self::start_with_registry(config, registry)
     }
 
-    pub fn start_with_registry(config: &Config, registry: SharedRegistry) -> Result<Self, Failure> {
+    fn start_with_registry(config: &Config, registry: SharedRegistry) -> Result<Self, Failure> {
         let (trigger, shutdown) = shutdown_channel();
         let mut feeds = Vec::new();
         let mut rings = Vec::new();

@@ -113,8 +113,14 @@ pub fn node_config(
         "{venue_section}\n[storage]\nenabled = true\ndir = {data:?}\nfsync = \"never\"\n\n\
          [gateway]\nlisten = \"127.0.0.1:{http_port}\"\n\n\
          [nats]\nservers = [\"{nats_url}\"]\nnode = \"{name}\"\nmax_age_secs = 600\n\
-         max_bytes = 67108864\nsilence_secs = 2\n",
-        data = data.display().to_string()
+         max_bytes = 67108864\nsilence_secs = 2\n{edge_venues}",
+        data = data.display().to_string(),
+        // Edges name their venues: discovery would only find those registered so far.
+        edge_venues = if venue.is_none() {
+            "venues = [\"binance\", \"binance-usdm\"]\n"
+        } else {
+            ""
+        },
     );
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
