@@ -30,6 +30,8 @@ pub enum DecodeError {
     UnknownMessage,
     #[error("unknown symbol {symbol}")]
     UnknownSymbol { symbol: ShortText },
+    #[error("binary frame of {len} bytes on a venue that sends only text")]
+    UnexpectedBinary { len: usize },
 }
 
 /// The kind of a [`DecodeError`], for counting.
@@ -44,10 +46,11 @@ pub enum DecodeErrorKind {
     UnknownEvent,
     UnknownMessage,
     UnknownSymbol,
+    UnexpectedBinary,
 }
 
 impl DecodeErrorKind {
-    pub const ALL: [DecodeErrorKind; 9] = [
+    pub const ALL: [DecodeErrorKind; 10] = [
         DecodeErrorKind::FrameTooLarge,
         DecodeErrorKind::MalformedJson,
         DecodeErrorKind::NestingTooDeep,
@@ -57,6 +60,7 @@ impl DecodeErrorKind {
         DecodeErrorKind::UnknownEvent,
         DecodeErrorKind::UnknownMessage,
         DecodeErrorKind::UnknownSymbol,
+        DecodeErrorKind::UnexpectedBinary,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -72,6 +76,7 @@ impl DecodeErrorKind {
             DecodeErrorKind::UnknownEvent => "unknown_event",
             DecodeErrorKind::UnknownMessage => "unknown_message",
             DecodeErrorKind::UnknownSymbol => "unknown_symbol",
+            DecodeErrorKind::UnexpectedBinary => "unexpected_binary",
         }
     }
 
@@ -98,6 +103,7 @@ impl DecodeError {
             DecodeError::UnknownEvent { .. } => DecodeErrorKind::UnknownEvent,
             DecodeError::UnknownMessage => DecodeErrorKind::UnknownMessage,
             DecodeError::UnknownSymbol { .. } => DecodeErrorKind::UnknownSymbol,
+            DecodeError::UnexpectedBinary { .. } => DecodeErrorKind::UnexpectedBinary,
         }
     }
 

@@ -6,11 +6,14 @@
 //! - [`binance`]: Binance spot and USD-M futures (decode, encode for the simulator,
 //!   and the depth-sync procedure);
 //! - [`book`]: per-instrument L2 books;
+//! - [`engine`]: the shapes a venue implements (frame decoder, book events,
+//!   sequencing rule) and the one generic book sync;
 //! - [`sink`]: where decoded records go;
 //! - [`symbols`]: raw venue symbol → instrument id, for the hot path.
 
 pub mod binance;
 pub mod book;
+pub mod engine;
 pub mod error;
 pub mod sink;
 pub mod stats;

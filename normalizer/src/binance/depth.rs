@@ -23,13 +23,4 @@ pub struct DepthDiff<'a> {
 }
 
 /// A full book image: the REST `/api/v3/depth` or `/fapi/v1/depth` response.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DepthSnapshot {
-    pub last_update_id: u64,
-    /// `E` (futures only), ns; 0 when absent.
-    pub ts_event: u64,
-    /// Best first.
-    pub bids: Vec<Level>,
-    /// Best first.
-    pub asks: Vec<Level>,
-}
+pub type DepthSnapshot = crate::engine::BookSnapshot;

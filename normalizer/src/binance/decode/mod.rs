@@ -11,6 +11,7 @@
 mod book_ticker;
 mod control;
 mod depth;
+mod engine;
 mod exchange_info;
 mod force_order;
 mod frame;

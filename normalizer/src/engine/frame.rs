@@ -1,0 +1,71 @@
+//! What a venue's decoder reads: WebSocket frames and REST bodies.
+
+use tickd_bus::instrument::InstrumentSpec;
+
+use super::{BookSnapshot, VenueEvent};
+use crate::error::DecodeError;
+use crate::sink::RecordSink;
+use crate::symbols::SymbolMap;
+
+/// One WebSocket data frame as received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
+    Text(&'a [u8]),
+    /// Binary frames (HTX gzip, some venues' compressed books); the decoder inflates.
+    Binary(&'a [u8]),
+}
+
+impl<'a> Frame<'a> {
+    pub fn bytes(&self) -> &'a [u8] {
+        match self {
+            Frame::Text(b) | Frame::Binary(b) => b,
+        }
+    }
+}
+
+/// Which REST body the feed hands over (it knows what it asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestKind {
+    /// The venue's instrument list.
+    Instruments,
+    /// A book snapshot for one instrument.
+    BookSnapshot { instrument_id: u32 },
+    /// A polled open-interest value (venues without a stream for it).
+    OpenInterest,
+}
+
+/// What a REST body decoded to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RestEvent {
+    /// `n` records were pushed to the sink.
+    Records(usize),
+    Snapshot(BookSnapshot),
+    Instruments(Vec<InstrumentSpec>),
+}
+
+/// A venue's wire format, one decoder per connection (or per replayed venue).
+///
+/// Records that need no state beyond the frame (trades, best bid/offer, funding,
+/// liquidations, bars) go straight to `sink` with `header.sequence = 0` (the feed
+/// numbers its streams); everything else is returned as a [`VenueEvent`]. Broken
+/// input is a typed error, never a panic.
+pub trait FrameDecoder {
+    fn decode<'a, S: RecordSink>(
+        &'a mut self,
+        frame: Frame<'a>,
+        ts_recv: u64,
+        sink: &mut S,
+    ) -> Result<VenueEvent<'a>, DecodeError>;
+
+    fn decode_rest<S: RecordSink>(
+        &mut self,
+        kind: RestKind,
+        body: &[u8],
+        ts_recv: u64,
+        sink: &mut S,
+    ) -> Result<RestEvent, DecodeError>;
+
+    /// Raw symbol → instrument id: the feed fills it from the registry (replay
+    /// learns symbols as the capture lists them).
+    fn symbols_mut(&mut self) -> &mut SymbolMap;
+}

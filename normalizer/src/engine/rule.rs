@@ -1,0 +1,90 @@
+//! A venue's book sequencing rule, and its trade-id kind.
+
+use tickd_bus::LOST_UNKNOWN;
+
+use super::BookEvent;
+use crate::book::L2Book;
+
+/// Where a book's image comes from when it needs one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotSource {
+    /// Fetched over REST and spliced onto the buffered stream (Binance).
+    Rest,
+    /// Pushed on the stream after subscribing (OKX, Bybit); a resync resubscribes.
+    Pushed,
+    /// Asked for with a message on the stream (HTX spot `req`).
+    Requested,
+    /// Only a fresh subscription brings one (Kraken): a resync resubscribes.
+    Resubscribe,
+}
+
+/// How a book event relates to what the book already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Everything in it was already applied: a duplicate, dropped without a gap.
+    Stale,
+    /// Apply it.
+    Continues,
+    /// Updates were lost: `lost` when the ids say how many ([`LOST_UNKNOWN`]
+    /// otherwise), `expected` the id that should have come (for the gap record).
+    Gap { lost: u64, expected: u64 },
+}
+
+impl Link {
+    /// A gap whose size the ids cannot tell.
+    pub const fn gap_unknown(expected: u64) -> Link {
+        Link::Gap {
+            lost: LOST_UNKNOWN,
+            expected,
+        }
+    }
+}
+
+/// How one venue's book events link to each other and to snapshots. One value per
+/// book ([`super::BookSync`] owns it), so it may carry per-instrument facts (price
+/// formats for a checksum).
+pub trait SequenceRule {
+    fn snapshot_source(&self) -> SnapshotSource;
+
+    /// With [`SnapshotSource::Pushed`]: an update that comes while no snapshot was
+    /// pushed asks for a REST snapshot to splice onto (OKX, once the stream's own
+    /// snapshot is gone). Ignored for other sources.
+    fn rest_splice_fallback(&self) -> bool {
+        false
+    }
+
+    /// A REST snapshot at `snapshot_id` is older than the first buffered event and
+    /// cannot be spliced (Binance spot: `lastUpdateId < U`): fetch again.
+    fn snapshot_too_old(&self, _snapshot_id: u64, _first_buffered: &BookEvent<'_>) -> bool {
+        false
+    }
+
+    /// A buffered event entirely covered by a snapshot at `snapshot_id` (dropped at
+    /// the splice).
+    fn covered_by_snapshot(&self, snapshot_id: u64, ev: &BookEvent<'_>) -> bool;
+
+    /// The first event applied on top of a snapshot at `snapshot_id`.
+    fn bridges(&self, snapshot_id: u64, ev: &BookEvent<'_>) -> Link;
+
+    /// Steady state: the event after `last` (the last id applied or buffered).
+    fn links(&self, last: u64, ev: &BookEvent<'_>) -> Link;
+
+    /// The venue's checksum of `book`, compared with [`BookEvent::checksum`] after
+    /// every event that carries one; `None`: this venue has no checksum.
+    fn checksum(&self, _book: &L2Book) -> Option<u32> {
+        None
+    }
+}
+
+/// What a venue's trade ids promise, for the exactly-once merge across
+/// overlapping connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeIds {
+    /// Every trade of an instrument has the previous id + 1 (Binance): a hole is a
+    /// counted loss.
+    Contiguous,
+    /// Ids only increase (OKX, Coinbase): older or equal is a duplicate, holes are normal.
+    Monotonic,
+    /// No order (Bybit UUIDs): duplicates are found by remembering recent ids.
+    Opaque,
+}
