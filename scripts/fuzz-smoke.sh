@@ -21,10 +21,12 @@ fi
 
 samples="$root/testdata/exchanges/samples"
 seed() {
-    local target="$1" prefix="$2"
+    local target="$1" prefix="$2" venues="${3:-binance_spot binance_usdm}"
     mkdir -p "corpus/$target"
     local n=0
-    for file in "$samples"/binance_spot/*.jsonl "$samples"/binance_usdm/*.jsonl; do
+    local files=()
+    for venue in $venues; do files+=("$samples/$venue"/*.jsonl); done
+    for file in "${files[@]}"; do
         while IFS= read -r line; do
             [ -n "$line" ] || continue
             n=$((n + 1))
@@ -40,6 +42,7 @@ seed() {
 }
 seed binance_ws '\x00 \x01 \x02 \x03'
 seed binance_rest ''
+seed okx_ws '' okx
 
 if [ -n "${FUZZ_SECONDS:-}" ]; then
     limit="-max_total_time=$FUZZ_SECONDS"

@@ -37,6 +37,7 @@ fn data_dir(dir: &Path) {
             kind: InstrumentKind::Spot,
             tick_size: Price::parse_str("0.01").unwrap(),
             step_size: Size::parse_str("0.00001").unwrap(),
+            contract: None,
         })
         .unwrap();
     }

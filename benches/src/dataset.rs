@@ -72,6 +72,7 @@ pub fn generate(dir: &Path, spec: Spec) -> std::io::Result<()> {
                 kind: InstrumentKind::Spot,
                 tick_size: Price::from_raw(10_000_000),
                 step_size: Size::from_raw(1_000),
+                contract: None,
             })
             .map_err(|e| other(&e))?;
     }

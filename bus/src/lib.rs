@@ -15,8 +15,8 @@ pub mod venue;
 pub use channel::Channel;
 pub use decimal::{DecimalError, Fixed, Price, Rate, Size};
 pub use instrument::{
-    Date, Instrument, InstrumentKind, InstrumentRegistry, InstrumentSpec, OptionRight,
-    RegistryError, SharedRegistry,
+    ContractSpec, ContractType, Date, Instrument, InstrumentKind, InstrumentRegistry,
+    InstrumentSpec, OptionRight, RegistryError, SharedRegistry,
 };
 pub use record::{Flags, Record, RecordBuf, RecordHeader, RecordRef, RecordType, LOST_UNKNOWN};
 pub use venue::Venue;

@@ -75,6 +75,7 @@ async fn server(opts: Opts) {
             kind: InstrumentKind::Spot,
             tick_size: Price::from_raw(1),
             step_size: Size::from_raw(1),
+            contract: None,
         };
         ids.push(registry.upsert(spec).expect("instrument"));
     }

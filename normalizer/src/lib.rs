@@ -15,6 +15,7 @@ pub mod binance;
 pub mod book;
 pub mod engine;
 pub mod error;
+pub mod okx;
 pub mod sink;
 pub mod stats;
 pub mod symbols;

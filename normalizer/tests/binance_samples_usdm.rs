@@ -284,6 +284,7 @@ fn exchange_info_lists_trading_instruments() {
             kind,
             tick_size: p(tick),
             step_size: q(step),
+            contract: None,
         };
     let spot = decode_exchange_info(
         BinanceMarket::Spot,

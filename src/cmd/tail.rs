@@ -229,6 +229,7 @@ mod tests {
                 kind: InstrumentKind::Spot,
                 tick_size: Price::from_raw(1),
                 step_size: Size::from_raw(1),
+                contract: None,
             })
             .unwrap();
         let (mut producer, handle) = ring(1024);

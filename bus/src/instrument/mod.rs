@@ -20,6 +20,7 @@
 //!     kind: InstrumentKind::Perpetual,
 //!     tick_size: Price::parse_str("0.1")?,
 //!     step_size: Size::parse_str("0.01")?,
+//!     contract: None,
 //! })?;
 //! registry.save()?;
 //!
@@ -30,6 +31,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod contract;
 mod error;
 mod kind;
 mod persist;
@@ -37,12 +39,15 @@ mod registry;
 mod spec;
 
 #[cfg(test)]
+mod contract_tests;
+#[cfg(test)]
 mod persist_tests;
 #[cfg(test)]
 mod scoped_tests;
 #[cfg(test)]
 mod tests;
 
+pub use contract::{ContractSpec, ContractType};
 pub use error::RegistryError;
 pub use kind::{Date, InstrumentKind, OptionRight};
 pub use persist::{temp_path, FORMAT_VERSION, REGISTRY_FILE_NAME};

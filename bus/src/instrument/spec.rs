@@ -1,5 +1,6 @@
 //! What a venue tells us about one instrument, and the registered instrument.
 
+use super::contract::ContractSpec;
 use super::kind::InstrumentKind;
 use crate::decimal::{Price, Size};
 use crate::venue::Venue;
@@ -25,6 +26,10 @@ pub struct InstrumentSpec {
     pub tick_size: Price,
     /// Smallest size increment (lot size).
     pub step_size: Size,
+    /// Contract terms, for derivatives whose sizes are in contracts (OKX swaps and
+    /// futures); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractSpec>,
 }
 
 impl InstrumentSpec {
@@ -73,6 +78,12 @@ impl InstrumentSpec {
                 "step size must be positive, got {}",
                 self.step_size
             ));
+        }
+        if let Some(contract) = self.contract.take() {
+            if self.kind == InstrumentKind::Spot {
+                return Err("a spot instrument has no contract terms".to_string());
+            }
+            self.contract = Some(contract.validated()?);
         }
         Ok(self)
     }

@@ -32,6 +32,7 @@ pub(super) fn spec(
         kind,
         tick_size: price("0.01"),
         step_size: size("0.00001"),
+        contract: None,
     }
 }
 

@@ -58,6 +58,7 @@ pub async fn start_with_journal(config: GatewayConfig, journal: Option<PathBuf>)
             kind: InstrumentKind::Spot,
             tick_size: Price::parse_str("0.01").unwrap(),
             step_size: Size::parse_str("0.00001").unwrap(),
+            contract: None,
         };
         let id = registry.upsert(spec).unwrap();
         let symbol: &'static str = match (base, venue) {

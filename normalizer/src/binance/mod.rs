@@ -3,7 +3,7 @@
 //! Wire format reference: `shared/exchanges/binance_spot.md` and
 //! `binance_usdm_futures.md` (copied facts are cited in each file).
 
-mod decode;
+pub(crate) mod decode;
 mod depth;
 pub mod encode;
 mod market;

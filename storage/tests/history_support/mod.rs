@@ -39,6 +39,7 @@ pub fn registry(dir: &Path) {
             kind,
             tick_size: Price::parse_str("0.01").unwrap(),
             step_size: Size::parse_str("0.00001").unwrap(),
+            contract: None,
         })
         .unwrap();
     }

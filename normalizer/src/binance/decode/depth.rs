@@ -125,10 +125,10 @@ impl<'de> Visitor<'de> for BookSeed<'_> {
 
 /// A `[[price, qty], ...]` array appended to `out` (cleared first, so a repeated
 /// key keeps the last array, as for every other key).
-struct LevelsSeed<'s> {
-    field: &'static str,
-    out: &'s mut Vec<Level>,
-    error: &'s mut Option<DecodeError>,
+pub(crate) struct LevelsSeed<'s> {
+    pub field: &'static str,
+    pub out: &'s mut Vec<Level>,
+    pub error: &'s mut Option<DecodeError>,
 }
 
 impl<'de> DeserializeSeed<'de> for LevelsSeed<'_> {

@@ -124,6 +124,7 @@ fn spec_of(market: BinanceMarket, row: &SymbolInfo) -> Result<Option<InstrumentS
         kind,
         tick_size: DecodeError::decimal("tickSize", Price::parse(tick.as_bytes()))?,
         step_size: DecodeError::decimal("stepSize", Size::parse(step.as_bytes()))?,
+        contract: None,
     }))
 }
 

@@ -10,15 +10,15 @@
 
 mod book_ticker;
 mod control;
-mod depth;
+pub(crate) mod depth;
 mod engine;
 mod exchange_info;
 mod force_order;
 mod frame;
-mod json;
+pub(crate) mod json;
 mod mark_price;
 mod rest;
-mod route;
+pub(crate) mod route;
 mod trade;
 
 use tickd_bus::record::MarkFundingMsg;
