@@ -89,6 +89,7 @@ fn registry() -> (tickd_bus::SharedRegistry, u32) {
             kind: InstrumentKind::Spot,
             tick_size: Price::from_int(1).unwrap_or(Price::UNDEF),
             step_size: Size::from_int(1).unwrap_or(Size::ZERO),
+            contract: None,
         })
         .expect("a valid instrument");
     (r.into_shared(), id)

@@ -40,6 +40,7 @@ pub fn feed_registry(venue: Venue, kind: InstrumentKind) -> (SharedRegistry, u32
             kind,
             tick_size: Price::parse_str("0.01").unwrap(),
             step_size: Size::parse_str("0.001").unwrap(),
+            contract: None,
         })
         .unwrap();
     (r.into_shared(), id)
