@@ -303,6 +303,9 @@ impl VenueConsumer {
                 first = false;
             }
             let mut tick = tokio::time::interval(Duration::from_millis(50));
+            // Reconnections are counted from here (the client may still be connecting).
+            self.connected =
+                self.shared.client.connection_state() == async_nats::connection::State::Connected;
             loop {
                 tokio::select! {
                     biased;

@@ -240,13 +240,18 @@ impl Run {
         if !self.set_up().await? {
             return Ok(());
         }
-        let requests = subject::book_request(&self.settings.subject_prefix, Venue::Binance)
-            .replace(Venue::Binance.as_str(), "*");
-        let mut requests = self
-            .client
-            .subscribe(requests)
-            .await
-            .map_err(|e| format!("subscribing to snapshot requests: {e}"))?;
+        // Only this node's venues: another feed node answers for its own.
+        let mut subscriptions = Vec::new();
+        for venue in self.venues.iter().map(|v| v.venue) {
+            let subject = subject::book_request(&self.settings.subject_prefix, venue);
+            let subscription = self
+                .client
+                .subscribe(subject)
+                .await
+                .map_err(|e| format!("subscribing to snapshot requests: {e}"))?;
+            subscriptions.push(subscription);
+        }
+        let mut requests = futures_util::stream::select_all(subscriptions);
         let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
         let mut stopped = self.stopped.clone();
         loop {
