@@ -98,6 +98,9 @@ impl Flags {
     pub const SNAPSHOT: Flags = Flags(1 << 5);
     /// Sent while the book is known to be wrong (after a gap, before the next snapshot).
     pub const MAYBE_BAD_BOOK: Flags = Flags(1 << 2);
+    /// A bar the exchange computed (Binance `kline`, OKX `candle`), not one tickd
+    /// built from trades.
+    pub const VENUE_BAR: Flags = Flags(1 << 4);
     /// Replayed from the journal rather than live.
     pub const REPLAY: Flags = Flags(1 << 1);
 
@@ -133,12 +136,13 @@ impl std::ops::BitOrAssign for Flags {
 
 impl std::fmt::Debug for Flags {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const NAMES: [(Flags, &str); 5] = [
+        const NAMES: [(Flags, &str); 6] = [
             (Flags::LAST, "LAST"),
             (Flags::DERIVED, "DERIVED"),
             (Flags::SNAPSHOT, "SNAPSHOT"),
             (Flags::MAYBE_BAD_BOOK, "MAYBE_BAD_BOOK"),
             (Flags::REPLAY, "REPLAY"),
+            (Flags::VENUE_BAR, "VENUE_BAR"),
         ];
         let names: Vec<&str> = NAMES
             .iter()
