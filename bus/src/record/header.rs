@@ -98,6 +98,9 @@ impl Flags {
     pub const SNAPSHOT: Flags = Flags(1 << 5);
     /// Sent while the book is known to be wrong (after a gap, before the next snapshot).
     pub const MAYBE_BAD_BOOK: Flags = Flags(1 << 2);
+    /// A bar the exchange computed (Binance `kline`, OKX `candle`), not one tickd
+    /// built from trades.
+    pub const VENUE_BAR: Flags = Flags(1 << 4);
     /// Replayed from the journal rather than live.
     pub const REPLAY: Flags = Flags(1 << 1);
 
