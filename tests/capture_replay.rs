@@ -86,19 +86,23 @@ fn a_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
 
     // The simulator's own replay reads the same file.
     let entries = tickd_feed::sim::load_capture(&capture).expect("sim reads the capture");
-    assert_eq!(
-        entries.len() as u64,
-        summary.ws_frames + summary.rest_bodies
-    );
+    let lines = summary.ws_frames + summary.rest_bodies + summary.connection_events;
+    assert!(summary.connection_events >= 1, "{summary:?}");
+    assert_eq!(entries.len() as u64, lines);
 
     let a = replay_file(&capture, Some(&dir.path().join("a")), false).expect("replay a");
     let b = replay_file(&capture, Some(&dir.path().join("b")), false).expect("replay b");
-    assert_eq!(a.read.lines, summary.ws_frames + summary.rest_bodies);
+    assert_eq!(a.read.lines, lines);
     assert_eq!((a.read.malformed, a.read.truncated), (0, 0));
     let venue = &a.replay.venues["binance"];
     assert_eq!(venue.decode_errors, 0);
     assert_eq!(venue.unknown_symbols, 0);
     assert!(venue.snapshots_applied >= 1, "{venue:?}");
+    // The recorded connects come back as status records.
+    assert!(
+        venue.records.get("status").copied().unwrap_or(0) >= 1,
+        "{venue:?}"
+    );
     assert_eq!(venue.trades_by_symbol, sent);
     assert!(a.journal_records > 0);
     assert_eq!(a.journal_records, b.journal_records);

@@ -117,6 +117,70 @@ fn replay_of_the_book_sample_gives_the_book_records_every_time() {
 }
 
 #[test]
+fn replay_of_a_venue_tickd_cannot_replay_says_so_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("other.jsonl");
+    let other = serde_json::json!({"ts_recv": 1, "venue": "bybit", "conn": 1, "kind": "ws",
+        "url": "wss://stream.bybit.com/v5/public/spot", "data": "{}"});
+    std::fs::write(&capture, format!("{other}\n")).unwrap();
+    let out = tickd(&["replay", capture.to_str().unwrap(), "--stats", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot replay \"bybit\" (1 lines)"),
+        "{stderr}"
+    );
+    let stats: Value = serde_json::from_slice(&out.stdout).expect("the counts still print");
+    assert_eq!(stats["unsupported_venues"]["bybit"], 1, "{stats}");
+}
+
+#[test]
+fn books_that_never_synced_are_reported() {
+    // The REST snapshot comes before the diffs it belongs to: the book never asked
+    // for it, so it never syncs and its deltas are missing.
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("early_snapshot.jsonl");
+    let samples: Vec<&str> = SAMPLE.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut lines = vec![line(
+        1,
+        "rest",
+        "http://h/api/v3/exchangeInfo",
+        EXCHANGE_INFO,
+    )];
+    for (i, text) in samples
+        .iter()
+        .filter(|t| t.contains("lastUpdateId"))
+        .enumerate()
+    {
+        lines.push(line(
+            2 + i as u64,
+            "rest",
+            "http://h/api/v3/depth?symbol=GNTBTC&limit=1000",
+            text,
+        ));
+    }
+    for (i, text) in samples
+        .iter()
+        .filter(|t| !t.contains("lastUpdateId"))
+        .enumerate()
+    {
+        lines.push(line(10 + i as u64, "ws", "ws://h/stream", text));
+    }
+    std::fs::write(&capture, lines.join("\n")).unwrap();
+    let out = tickd(&["replay", capture.to_str().unwrap(), "--stats", "json"]);
+    let stats = stdout_json(&out);
+    assert_eq!(
+        stats["venues"]["binance"]["books_never_synced"][0], "GNTBTC",
+        "{stats}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 book(s) never synced") && stderr.contains("GNTBTC"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn replay_of_a_missing_file_is_a_usage_error() {
     let out = tickd(&["replay", "/nonexistent/capture.jsonl"]);
     assert_eq!(out.status.code(), Some(2));

@@ -70,7 +70,7 @@ impl fmt::Display for Venue {
 
 /// An unknown venue name; the message lists the valid ones.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown venue {0:?}; valid venues: binance, binance-usdm, okx, bybit, coinbase, kraken")]
+#[error("unknown venue {0:?}; valid venues: {names}", names = Venue::names())]
 pub struct UnknownVenue(pub String);
 
 impl FromStr for Venue {

@@ -1,9 +1,12 @@
 //! One logical WebSocket connection of a venue: connect (with backoff), send the
-//! venue's subscribe messages paced within its control-message budget, forward
-//! data frames to the venue core, and reconnect when told or when the socket dies.
+//! venue's subscribe messages paced within its control-message budget, write the
+//! application messages the core asks for (resubscriptions, answers to the venue's
+//! pings) and the venue's keep-alive when the connection is idle, forward text and
+//! binary data frames to the venue core, and reconnect when told or when the
+//! socket dies.
 //!
-//! Venue-agnostic: the venue supplies the URL and the ready-made subscribe
-//! messages; pings are answered by tungstenite with the same payload.
+//! Venue-agnostic: the venue supplies the URL, the ready-made messages and its
+//! keep-alive dialect; WebSocket pings are answered by tungstenite.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -14,6 +17,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
+use crate::capture::CaptureKind;
+use crate::engine::adapter::{Keepalive, Outbound};
 use crate::runtime::{now_ns, Shutdown};
 use crate::ws::{self, Message};
 
@@ -21,11 +26,13 @@ use crate::ws::{self, Message};
 #[derive(Debug, Clone)]
 pub struct ConnSpec {
     pub url: String,
-    /// Text messages sent after every (re)connect, in order.
-    pub subscribe: Vec<String>,
+    /// Messages sent after every (re)connect, in order.
+    pub subscribe: Vec<Outbound>,
     /// Spacing between control messages (the venue's per-second budget, with room
     /// left for pongs).
     pub control_interval: Duration,
+    /// The venue's application-level keep-alive.
+    pub keepalive: Keepalive,
     pub connect_timeout: Duration,
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
@@ -49,6 +56,7 @@ pub enum ConnEvent {
         conn: u32,
         ts_recv: u64,
         data: Bytes,
+        binary: bool,
     },
     /// The socket closed; the task reconnects after `retry_in` unless stopped.
     Disconnected {
@@ -73,6 +81,10 @@ pub enum ConnCommand {
     Reconnect { reason: String },
     /// Close for good (rotation done, shutdown).
     Stop,
+    /// Write an application message on the open socket, paced with the other
+    /// control messages (dropped if the socket is down: a reconnect subscribes
+    /// afresh).
+    Send(Outbound),
 }
 
 /// Handle kept by the core.
@@ -115,18 +127,23 @@ async fn run_connection(
 ) {
     let mut backoff = Backoff::new(spec.backoff_base, spec.backoff_cap);
     let mut attempt = 0u32;
-    loop {
+    'connect: loop {
         if shutdown.is_triggered() {
             break;
         }
         let connect = ws::connect(&spec.url, spec.connect_timeout);
-        let socket = tokio::select! {
-            r = connect => r,
-            _ = shutdown.wait() => break,
-            cmd = commands.recv() => match cmd {
-                Some(ConnCommand::Reconnect { .. }) => continue,
-                Some(ConnCommand::Stop) | None => break,
-            },
+        tokio::pin!(connect);
+        let socket = loop {
+            tokio::select! {
+                r = &mut connect => break r,
+                _ = shutdown.wait() => break 'connect,
+                cmd = commands.recv() => match cmd {
+                    Some(ConnCommand::Reconnect { .. }) => continue 'connect,
+                    // Nothing to write on yet: the new socket subscribes afresh.
+                    Some(ConnCommand::Send(_)) => {}
+                    Some(ConnCommand::Stop) | None => break 'connect,
+                },
+            }
         };
         let socket = match socket {
             Ok(socket) => socket,
@@ -145,6 +162,9 @@ async fn run_connection(
                 continue;
             }
         };
+        if let Some(tap) = &spec.tap {
+            tap.connection(CaptureKind::Connect, conn, &spec.url, now_ns(), "");
+        }
         if events
             .send(ConnEvent::Connected { conn, attempt })
             .await
@@ -167,6 +187,9 @@ async fn run_connection(
         match ended {
             Ended::Stop => break,
             Ended::Reconnect(reason) => {
+                if let Some(tap) = &spec.tap {
+                    tap.connection(CaptureKind::Disconnect, conn, &spec.url, now_ns(), &reason);
+                }
                 let retry_in = backoff.next_delay();
                 let _ = events
                     .send(ConnEvent::Disconnected {
@@ -193,7 +216,7 @@ async fn wait_or_stop(
     tokio::select! {
         _ = tokio::time::sleep(delay) => false,
         _ = shutdown.wait() => true,
-        cmd = commands.recv() => !matches!(cmd, Some(ConnCommand::Reconnect { .. })),
+        cmd = commands.recv() => !matches!(cmd, Some(ConnCommand::Reconnect { .. } | ConnCommand::Send(_))),
     }
 }
 
@@ -208,12 +231,27 @@ async fn serve_socket(
     shutdown: &mut Shutdown,
     backoff: &mut Backoff,
 ) -> Ended {
-    let mut pending: VecDeque<&str> = spec.subscribe.iter().map(String::as_str).collect();
+    let mut pending: VecDeque<Outbound> = spec.subscribe.iter().cloned().collect();
     let total = pending.len();
+    let mut subscribed = total == 0;
+    if subscribed {
+        let _ = events
+            .send(ConnEvent::Subscribed {
+                conn,
+                attempt,
+                messages: 0,
+            })
+            .await;
+    }
     let mut next_send = Instant::now();
     let mut got_data = false;
+    let mut last_read = Instant::now();
     let tap_url: std::sync::Arc<str> = spec.url.as_str().into();
     let reason = loop {
+        let idle_deadline = match &spec.keepalive {
+            Keepalive::Idle { idle, .. } => Some(last_read + *idle),
+            Keepalive::None => None,
+        };
         tokio::select! {
             biased;
             _ = shutdown.wait() => {
@@ -225,6 +263,7 @@ async fn serve_socket(
                     let _ = socket.close(None).await;
                     break reason;
                 }
+                Some(ConnCommand::Send(message)) => pending.push_back(message),
                 Some(ConnCommand::Stop) | None => {
                     let _ = socket.close(None).await;
                     return Ended::Stop;
@@ -232,9 +271,10 @@ async fn serve_socket(
             },
             msg = socket.next() => {
                 let ts_recv = now_ns();
-                let data = match msg {
-                    Some(Ok(Message::Text(text))) => Bytes::from(text),
-                    Some(Ok(Message::Binary(data))) => data,
+                last_read = Instant::now();
+                let (data, binary) = match msg {
+                    Some(Ok(Message::Text(text))) => (Bytes::from(text), false),
+                    Some(Ok(Message::Binary(data))) => (data, true),
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                     Some(Ok(Message::Close(frame))) => {
                         break match frame {
@@ -251,25 +291,50 @@ async fn serve_socket(
                     backoff.reset();
                 }
                 if let Some(tap) = &spec.tap {
-                    tap.ws(conn, &tap_url, ts_recv, &data);
+                    tap.ws(conn, &tap_url, ts_recv, &data, binary);
                 }
-                if events.send(ConnEvent::Frame { conn, ts_recv, data }).await.is_err() {
+                if events.send(ConnEvent::Frame { conn, ts_recv, data, binary }).await.is_err() {
                     return Ended::Stop;
                 }
             }
             _ = tokio::time::sleep_until(next_send), if !pending.is_empty() => {
-                let Some(text) = pending.pop_front() else { continue };
-                if let Err(err) = socket.send(Message::text(text)).await {
-                    break format!("subscribe failed: {err}");
+                let Some(message) = pending.pop_front() else { continue };
+                if let Err(err) = socket.send(to_message(message)).await {
+                    break format!("send failed: {err}");
                 }
                 next_send = Instant::now() + spec.control_interval;
-                if pending.is_empty() {
+                if pending.is_empty() && !subscribed {
+                    subscribed = true;
                     let _ = events.send(ConnEvent::Subscribed { conn, attempt, messages: total }).await;
                 }
+            }
+            _ = sleep_until_opt(idle_deadline) => {
+                // Idle: the venue's keep-alive goes out (its answer resets the clock).
+                if let Keepalive::Idle { message, .. } = &spec.keepalive {
+                    if let Err(err) = socket.send(to_message(message.clone())).await {
+                        break format!("keep-alive failed: {err}");
+                    }
+                }
+                last_read = Instant::now();
             }
         }
     };
     Ended::Reconnect(reason)
+}
+
+fn to_message(message: Outbound) -> Message {
+    match message {
+        Outbound::Text(text) => Message::text(text),
+        Outbound::Binary(data) => Message::binary(data),
+    }
+}
+
+/// Sleep until `deadline`, or forever without one.
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(test)]
@@ -277,11 +342,24 @@ mod tests {
     use super::*;
     use crate::runtime::shutdown_channel;
 
+    /// Run `body` on a current-thread runtime inside a `LocalSet` (as a venue thread).
+    fn on_local_runtime(body: impl std::future::Future<Output = ()>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, body);
+    }
+
     fn spec(url: String) -> ConnSpec {
         ConnSpec {
             url,
-            subscribe: vec!["sub-1".into(), "sub-2".into()],
+            subscribe: vec![
+                Outbound::Text("sub-1".into()),
+                Outbound::Text("sub-2".into()),
+            ],
             control_interval: Duration::from_millis(20),
+            keepalive: Keepalive::None,
             connect_timeout: Duration::from_secs(2),
             backoff_base: Duration::from_millis(10),
             backoff_cap: Duration::from_millis(50),
@@ -311,12 +389,7 @@ mod tests {
 
     #[test]
     fn subscribes_forwards_frames_and_reconnects() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async {
+        on_local_runtime(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let server = tokio::spawn(server(listener, 3));
@@ -353,14 +426,66 @@ mod tests {
         });
     }
 
+    /// The venue's keep-alive goes out when the connection is idle, application
+    /// messages are written on the open socket, and binary frames come back tagged.
+    #[test]
+    fn writes_keepalives_and_messages_and_forwards_binary_frames() {
+        on_local_runtime(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+                let mut texts = Vec::new();
+                // sub-1, sub-2, then (idle) the keep-alive, then the core's message.
+                while texts.len() < 4 {
+                    match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                        Ok(Some(Ok(Message::Text(t)))) => {
+                            if t.as_str() == "ping" {
+                                ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+                            }
+                            texts.push(t.to_string());
+                        }
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+                ws.close(None).await.ok();
+                texts
+            });
+            let (trigger, shutdown) = shutdown_channel();
+            let (tx, mut rx) = mpsc::channel(64);
+            let mut spec = spec(format!("ws://{addr}/ws"));
+            spec.keepalive = Keepalive::Idle {
+                idle: Duration::from_millis(150),
+                message: Outbound::Text("ping".into()),
+            };
+            let handle = spawn_connection(3, spec, tx, shutdown);
+            let mut binary_frames = Vec::new();
+            while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await
+            {
+                match ev {
+                    ConnEvent::Frame { data, binary, .. } => {
+                        assert!(binary);
+                        binary_frames.push(data.to_vec());
+                        handle.send(ConnCommand::Send(Outbound::Text("resubscribe".into())));
+                    }
+                    ConnEvent::Disconnected { .. } => break,
+                    _ => {}
+                }
+            }
+            handle.send(ConnCommand::Stop);
+            trigger.trigger();
+            assert_eq!(binary_frames, vec![vec![1u8, 2, 3]]);
+            assert_eq!(
+                server.await.unwrap(),
+                ["sub-1", "sub-2", "ping", "resubscribe"]
+            );
+        });
+    }
+
     #[test]
     fn unreachable_endpoint_reports_failures_with_backoff() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async {
+        on_local_runtime(async {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = listener.local_addr().unwrap();
             drop(listener);

@@ -7,14 +7,16 @@
 //! - [`sequencer`], [`publisher`], [`status`], [`stats`]: what goes on the bus and
 //!   what is counted.
 //!
-//! One folder per venue implements [`venue::VenueFeed`]: [`binance`] (spot and
-//! USD-M). `docs/adding-a-venue.md` is the checklist for the next one.
+//! [`engine`] is the one venue engine (a sans-I/O core driven live or from a
+//! capture); one folder per venue family implements its adapter: [`binance`] (spot
+//! and USD-M). `docs/adding-a-venue.md` is the checklist for the next one.
 
 pub mod backoff;
 pub mod binance;
 pub mod capture;
 pub mod connection;
 pub mod endpoint;
+pub mod engine;
 pub mod merge;
 pub mod publisher;
 pub mod replay;

@@ -10,7 +10,6 @@ use tickd_bus::instrument::InstrumentRegistry;
 use tickd_bus::record::{StatusKind, StatusMsg};
 use tickd_bus::ring::{ring, TryRecv};
 use tickd_bus::{Channel, Venue};
-use tickd_feed::binance::BinanceFeed;
 use tickd_feed::runtime::shutdown_channel;
 use tickd_feed::venue::{spawn_venue, VenueSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -79,7 +78,7 @@ async fn rejected_subscription_is_a_status_record() {
     let (trigger, shutdown) = shutdown_channel();
     let registry = InstrumentRegistry::new().into_shared();
     let feed = spawn_venue(
-        Box::new(BinanceFeed::for_venue(Venue::Binance).expect("binance")),
+        tickd_feed::engine::registry::feed(Venue::Binance).expect("binance"),
         settings,
         producer,
         registry.clone(),

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use tickd_bus::instrument::InstrumentRegistry;
 use tickd_bus::ring::ring;
 use tickd_bus::{Channel, Venue};
-use tickd_feed::binance::BinanceFeed;
 use tickd_feed::runtime::shutdown_channel;
 use tickd_feed::sim::{SimConfig, SimServer, SimSymbol};
 use tickd_feed::venue::{spawn_venue, FeedFuture, VenueContext, VenueFeed, VenueSettings};
@@ -98,7 +97,7 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// The Binance feed, marking its thread as the counted one before it starts.
-struct CountedFeed(BinanceFeed);
+struct CountedFeed(Box<dyn VenueFeed>);
 
 impl VenueFeed for CountedFeed {
     fn venue(&self) -> Venue {
@@ -106,7 +105,7 @@ impl VenueFeed for CountedFeed {
     }
     fn run(self: Box<Self>, ctx: VenueContext) -> FeedFuture {
         COUNTED_THREAD.with(|c| c.set(true));
-        Box::new(self.0).run(ctx)
+        self.0.run(ctx)
     }
 }
 
@@ -145,7 +144,7 @@ fn feed_hot_path_allocates_only_the_websocket_read_buffer() {
     let (producer, handle) = ring(1 << 16);
     let _consumer = handle.subscribe(); // a reader, as in production (the producer never waits)
     let (trigger, shutdown) = shutdown_channel();
-    let feed = CountedFeed(BinanceFeed::for_venue(Venue::Binance).expect("binance"));
+    let feed = CountedFeed(tickd_feed::engine::registry::feed(Venue::Binance).expect("binance"));
     let venue = spawn_venue(
         Box::new(feed),
         settings,

@@ -13,13 +13,15 @@ pub enum MessageKind {
     PartialDepth,
     MarkPrice,
     ForceOrder,
+    /// Exchange candles (`kline`, `candle*`).
+    Kline,
     /// Subscribe acks, subscription lists, control error replies.
     Control,
     ServerShutdown,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 9] = [
+    pub const ALL: [MessageKind; 10] = [
         MessageKind::Trade,
         MessageKind::AggTrade,
         MessageKind::BookTicker,
@@ -27,6 +29,7 @@ impl MessageKind {
         MessageKind::PartialDepth,
         MessageKind::MarkPrice,
         MessageKind::ForceOrder,
+        MessageKind::Kline,
         MessageKind::Control,
         MessageKind::ServerShutdown,
     ];
@@ -41,6 +44,7 @@ impl MessageKind {
             MessageKind::PartialDepth => "partial_depth",
             MessageKind::MarkPrice => "mark_price",
             MessageKind::ForceOrder => "force_order",
+            MessageKind::Kline => "kline",
             MessageKind::Control => "control",
             MessageKind::ServerShutdown => "server_shutdown",
         }

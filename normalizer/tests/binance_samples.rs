@@ -274,10 +274,10 @@ fn unknown_symbols_and_events_are_counted_not_fatal() {
         let frame = decoder.decode(line.as_bytes(), TS_RECV, &mut sink).unwrap();
         assert_eq!(frame, BinanceFrame::UnknownSymbol);
     }
-    let kline = br#"{"e":"kline","E":1,"s":"BNBBTC","k":{}}"#;
-    let err = decoder.decode(kline, TS_RECV, &mut sink).unwrap_err();
+    let ticker = br#"{"e":"24hrTicker","E":1,"s":"BNBBTC"}"#;
+    let err = decoder.decode(ticker, TS_RECV, &mut sink).unwrap_err();
     assert_eq!(err.kind(), DecodeErrorKind::UnknownEvent);
-    assert!(err.to_string().contains("kline"), "{err}");
+    assert!(err.to_string().contains("24hrTicker"), "{err}");
     assert!(sink.is_empty());
     let stats = decoder.stats();
     assert_eq!(stats.unknown_symbol(), 3);
@@ -290,6 +290,50 @@ fn unknown_symbols_and_events_are_counted_not_fatal() {
         decoder.decode(line.as_bytes(), TS_RECV, &mut sink).unwrap(),
         BinanceFrame::Records(1)
     );
+}
+
+/// A closed `kline` (the documented shape, `binance_spot.md` §4) is a bar flagged
+/// VENUE_BAR; an open one is nothing yet.
+#[test]
+fn closed_klines_are_venue_bars() {
+    use tickd_bus::record::BarMsg;
+    use tickd_bus::{Flags, Price, Size};
+    let mut decoder = BinanceDecoder::new(BinanceMarket::Spot, SymbolMap::new());
+    decoder.symbols_mut().insert("BNBBTC", BNBBTC);
+    let mut sink = Vec::new();
+    let frame = |closed: bool| {
+        format!(
+            r#"{{"stream":"bnbbtc@kline_1m","data":{{"e":"kline","E":1672515782136,"s":"BNBBTC","k":{{"t":1672515720000,"T":1672515779999,"s":"BNBBTC","i":"1m","f":100,"L":200,"o":"0.0010","c":"0.0020","h":"0.0025","l":"0.0015","v":"1000","n":100,"x":{closed},"q":"1.0000","V":"500","Q":"0.500","B":"123456"}}}}}}"#
+        )
+    };
+    let (open_frame, closed_frame) = (frame(false), frame(true));
+    let open = decoder
+        .decode(open_frame.as_bytes(), TS_RECV, &mut sink)
+        .unwrap();
+    assert_eq!(open, BinanceFrame::Records(0));
+    assert!(sink.is_empty());
+    let closed = decoder
+        .decode(closed_frame.as_bytes(), TS_RECV, &mut sink)
+        .unwrap();
+    assert_eq!(closed, BinanceFrame::Records(1));
+    let bar = sink[0].get::<BarMsg>().expect("a bar record");
+    assert!(bar.hd.flags.contains(Flags::VENUE_BAR));
+    assert_eq!(
+        bar.hd.ts_event, 1_672_515_780_000_000_000,
+        "the candle's end"
+    );
+    assert_eq!(bar.interval_s, 60);
+    assert_eq!(bar.trade_count, 100);
+    assert_eq!(bar.open, Price::parse_str("0.0010").unwrap());
+    assert_eq!(bar.high, Price::parse_str("0.0025").unwrap());
+    assert_eq!(bar.low, Price::parse_str("0.0015").unwrap());
+    assert_eq!(bar.close, Price::parse_str("0.0020").unwrap());
+    assert_eq!(bar.volume, Size::parse_str("1000").unwrap());
+    assert_eq!(
+        tickd_bus::decimal::format_i128(bar.notional(), tickd_bus::decimal::NOTIONAL_SCALE),
+        "1"
+    );
+    assert_eq!(decoder.stats().ok(MessageKind::Kline), 2);
 }
 
 #[test]

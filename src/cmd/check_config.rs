@@ -39,6 +39,15 @@ pub fn run(args: Args) -> CmdResult {
         if venues.len() == 1 { "" } else { "s" },
         venues.join(", ")
     );
+    // Enabled venues no adapter feeds yet: valid config, but `serve` skips them.
+    for (venue, _) in config.enabled_venues() {
+        if tickd_feed::engine::registry::adapter(venue).is_none() {
+            println!(
+                "note: {venue} has no feed yet and will be skipped (feeds: {})",
+                tickd_feed::engine::registry::registered_names()
+            );
+        }
+    }
     if args.print {
         let text = toml::to_string(&config)
             .map_err(|e| anyhow::anyhow!("cannot print the configuration: {e}"))?;

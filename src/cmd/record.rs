@@ -9,7 +9,6 @@ use std::time::Duration;
 use tickd_bus::instrument::{InstrumentRegistry, REGISTRY_FILE_NAME};
 use tickd_bus::ring::{ring, Bus};
 use tickd_bus::Venue;
-use tickd_feed::binance::BinanceFeed;
 use tickd_feed::capture::{CaptureSummary, CaptureWriter};
 use tickd_feed::runtime::shutdown_channel;
 use tickd_feed::venue::{spawn_venue, VenueSettings};
@@ -143,7 +142,7 @@ pub async fn record(
     let mut bus = Bus::new();
     for mut s in settings {
         let venue = s.venue;
-        let Some(feed) = BinanceFeed::for_venue(venue) else {
+        let Some(feed) = tickd_feed::engine::registry::feed(venue) else {
             tracing::warn!(%venue, "no feed for this venue yet; not recorded");
             continue;
         };
@@ -157,9 +156,10 @@ pub async fn record(
         planned.push((feed, s, producer));
     }
     if planned.is_empty() {
-        return Err(Failure::Invalid(
-            "no venue to record (binance and binance-usdm have feeds)".into(),
-        ));
+        return Err(Failure::Invalid(format!(
+            "no venue to record ({} have feeds)",
+            tickd_feed::engine::registry::registered_names()
+        )));
     }
     let journal_writer = match journal {
         Some(dir) => {
@@ -177,14 +177,8 @@ pub async fn record(
     for (feed, s, producer) in planned {
         let venue = s.venue;
         tracing::info!(%venue, symbols = s.symbols.len(), ws = %s.ws_url, "recording");
-        let handle = spawn_venue(
-            Box::new(feed),
-            s,
-            producer,
-            registry.clone(),
-            shutdown.clone(),
-        )
-        .map_err(|e| Failure::Runtime(e.into()))?;
+        let handle = spawn_venue(feed, s, producer, registry.clone(), shutdown.clone())
+            .map_err(|e| Failure::Runtime(e.into()))?;
         feeds.push(handle);
     }
     let status = async {

@@ -89,6 +89,29 @@ pub fn run(args: Args) -> CmdResult {
             "the capture says its recorder dropped {dropped} frames: this data has holes"
         );
     }
+    for (venue, v) in &summary.replay.venues {
+        if !v.books_never_synced.is_empty() {
+            eprintln!(
+                "{venue}: {} book(s) never synced, their book records are missing: {}",
+                v.books_never_synced.len(),
+                v.books_never_synced.join(", ")
+            );
+        }
+    }
+    if !summary.replay.unsupported_venues.is_empty() {
+        let venues: Vec<String> = summary
+            .replay
+            .unsupported_venues
+            .iter()
+            .map(|(venue, lines)| format!("{venue:?} ({lines} lines)"))
+            .collect();
+        return Err(Failure::Invalid(format!(
+            "{}: tickd cannot replay {}; replayable venues: {}",
+            args.file.display(),
+            venues.join(", "),
+            tickd_feed::engine::registry::registered_names()
+        )));
+    }
     Ok(())
 }
 
@@ -200,7 +223,7 @@ pub fn table(s: &ReplaySummary) -> String {
         let records: Vec<String> = v.records.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(
             out,
-            "{venue:<13} frames {} rest {} | records: {} | decode errors {} unknown symbols {} gaps {} resyncs {} snapshots {}{}",
+            "{venue:<13} frames {} rest {} | records: {} | decode errors {} unknown symbols {} gaps {} resyncs {} snapshots {}{}{}",
             v.ws_frames,
             v.rest_bodies,
             if records.is_empty() { "none".into() } else { records.join(", ") },
@@ -209,6 +232,11 @@ pub fn table(s: &ReplaySummary) -> String {
             v.gaps,
             v.resyncs,
             v.snapshots_applied,
+            if v.books_never_synced.is_empty() {
+                String::new()
+            } else {
+                format!(" | books never synced: {}", v.books_never_synced.join(", "))
+            },
             if v.capture_dropped > 0 {
                 format!(" | LOSSY CAPTURE: {} frames dropped by the recorder", v.capture_dropped)
             } else {

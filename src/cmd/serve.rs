@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use tickd_bus::instrument::{InstrumentRegistry, SharedRegistry, REGISTRY_FILE_NAME};
 use tickd_bus::ring::{ring, RingHandle};
 use tickd_bus::Venue;
-use tickd_feed::binance::BinanceFeed;
 use tickd_feed::runtime::{shutdown_channel, ShutdownTrigger};
 use tickd_feed::stats::{status_line, CounterSnapshot};
 use tickd_feed::venue::{spawn_venue, VenueFeed, VenueHandle, VenueSettings};
@@ -83,8 +82,8 @@ impl Engine {
         let mut feeds = Vec::new();
         let mut rings = Vec::new();
         for (venue, venue_config) in config.enabled_venues() {
-            let feed: Box<dyn VenueFeed> = match BinanceFeed::for_venue(venue) {
-                Some(feed) => Box::new(feed),
+            let feed: Box<dyn VenueFeed> = match tickd_feed::engine::registry::feed(venue) {
+                Some(feed) => feed,
                 None => {
                     tracing::warn!(%venue, "no feed for this venue yet (see docs/adding-a-venue.md); skipped");
                     continue;
@@ -103,9 +102,10 @@ impl Engine {
             rings.push((venue, handle));
         }
         if feeds.is_empty() {
-            return Err(Failure::Invalid(
-                "no enabled venue has a feed yet (binance and binance-usdm do)".into(),
-            ));
+            return Err(Failure::Invalid(format!(
+                "no enabled venue has a feed yet ({} do)",
+                tickd_feed::engine::registry::registered_names()
+            )));
         }
         Ok(Self {
             feeds,

@@ -250,10 +250,10 @@ impl VenueConfig {
             Venue::Bybit => one_of(errs, &depth_path, depth, &[1, 50, 200, 1000]),
             Venue::Okx | Venue::Coinbase => checks::in_range(errs, &depth_path, depth, 1, 5000),
         }
-        let max_streams = match venue {
-            Venue::BinanceUsdm => 200,
-            _ => 1024,
-        };
+        // The venue's own limit, from its adapter (one definition for config, feed
+        // and simulator); venues without a feed yet get a generous bound.
+        let max_streams = tickd_feed::engine::registry::adapter(venue)
+            .map_or(1024, |a| a.limits(venue).streams_per_connection as u64);
         checks::in_range(
             errs,
             &join(path, "streams_per_connection"),

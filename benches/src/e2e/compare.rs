@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use tickd_bus::instrument::InstrumentRegistry;
 use tickd_bus::ring::{ring, TryRecv};
 use tickd_bus::{Channel, RecordBuf, RecordType, Venue};
-use tickd_feed::binance::BinanceFeed;
 use tickd_feed::runtime::shutdown_channel;
 use tickd_feed::sim::{SimConfig, SimServer, SimSymbol};
 use tickd_feed::venue::{spawn_venue, VenueSettings};
@@ -90,10 +89,10 @@ fn tickd_side(
     let (producer, handle) = ring(1 << 18);
     let mut consumer = handle.subscribe();
     let (trigger, shutdown) = shutdown_channel();
-    let feed =
-        BinanceFeed::for_venue(Venue::Binance).ok_or_else(|| anyhow::anyhow!("no binance feed"))?;
+    let feed = tickd_feed::engine::registry::feed(Venue::Binance)
+        .ok_or_else(|| anyhow::anyhow!("no binance feed"))?;
     let venue = spawn_venue(
-        Box::new(feed),
+        feed,
         s,
         producer,
         InstrumentRegistry::new().into_shared(),

@@ -9,7 +9,6 @@ use hdrhistogram::Histogram;
 use tickd_bus::instrument::InstrumentRegistry;
 use tickd_bus::ring::{ring, Bus, TryRecv};
 use tickd_bus::{Channel, RecordHeader, RecordType, Venue};
-use tickd_feed::binance::BinanceFeed;
 use tickd_feed::runtime::shutdown_channel;
 use tickd_feed::sim::{SendTimeUnit, SimConfig, SimServer, SimSymbol};
 use tickd_feed::venue::{spawn_venue, VenueSettings};
@@ -139,10 +138,10 @@ pub fn run(s: &Scenario) -> anyhow::Result<Outcome> {
     bus.add(ring_handle.clone());
     let registry = InstrumentRegistry::new().into_shared();
     let (trigger, shutdown) = shutdown_channel();
-    let feed =
-        BinanceFeed::for_venue(Venue::Binance).ok_or_else(|| anyhow::anyhow!("no binance feed"))?;
+    let feed = tickd_feed::engine::registry::feed(Venue::Binance)
+        .ok_or_else(|| anyhow::anyhow!("no binance feed"))?;
     let handle = spawn_venue(
-        Box::new(feed),
+        feed,
         feed_settings(&sim, &config),
         producer,
         registry.clone(),

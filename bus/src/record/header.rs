@@ -136,12 +136,13 @@ impl std::ops::BitOrAssign for Flags {
 
 impl std::fmt::Debug for Flags {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const NAMES: [(Flags, &str); 5] = [
+        const NAMES: [(Flags, &str); 6] = [
             (Flags::LAST, "LAST"),
             (Flags::DERIVED, "DERIVED"),
             (Flags::SNAPSHOT, "SNAPSHOT"),
             (Flags::MAYBE_BAD_BOOK, "MAYBE_BAD_BOOK"),
             (Flags::REPLAY, "REPLAY"),
+            (Flags::VENUE_BAR, "VENUE_BAR"),
         ];
         let names: Vec<&str> = NAMES
             .iter()

@@ -7,8 +7,6 @@
 //! pongs included; USD-M splits streams over `/public` (book data, bookTicker and —
 //! per tardis-node, live-tested — `@trade`) and `/market` (markPrice, forceOrder).
 
-use std::time::Duration;
-
 use tickd_bus::channel::Channel;
 use tickd_normalizer::binance::BinanceMarket;
 
@@ -70,15 +68,6 @@ pub fn route(market: BinanceMarket, channel: Channel) -> Route {
         (BinanceMarket::Spot, _) => Route::Spot,
         (_, Channel::Funding | Channel::Liquidations) => Route::UsdmMarket,
         _ => Route::UsdmPublic,
-    }
-}
-
-/// Spacing of control messages: 4 of spot's 5 per second, 8 of USD-M's 10, leaving
-/// room for pongs (they count too).
-pub fn control_interval(market: BinanceMarket) -> Duration {
-    match market {
-        BinanceMarket::Spot => Duration::from_millis(250),
-        BinanceMarket::UsdmFutures => Duration::from_millis(125),
     }
 }
 

@@ -12,6 +12,10 @@ pub enum CaptureKind {
     Rest,
     /// The recorder dropped frames (its queue was full): `data` is how many.
     Loss,
+    /// A connection opened (`url`, `conn`); `data` is the reason's name.
+    Connect,
+    /// A connection closed; `data` is the reason's name.
+    Disconnect,
 }
 
 /// One frame or response, owned (what readers yield).
@@ -28,8 +32,12 @@ pub struct CaptureLine {
     /// The connection's or request's URL.
     #[serde(default)]
     pub url: String,
-    /// The raw text.
+    /// The raw text (absent for a binary frame).
+    #[serde(default)]
     pub data: String,
+    /// A binary frame, exactly as received, base64 (standard alphabet, padded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_b64: Option<String>,
 }
 
 /// The same fields, borrowed (what the writer serializes without copying).
@@ -40,7 +48,10 @@ pub struct CaptureLineRef<'a> {
     pub conn: u64,
     pub kind: CaptureKind,
     pub url: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
     pub data: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_b64: Option<&'a str>,
 }
 
 impl CaptureLine {
@@ -52,6 +63,20 @@ impl CaptureLine {
             kind: self.kind,
             url: &self.url,
             data: &self.data,
+            data_b64: self.data_b64.as_deref(),
+        }
+    }
+
+    /// The frame's bytes and whether it was binary; `None` for base64 that does not
+    /// decode.
+    pub fn frame(&self) -> Option<(std::borrow::Cow<'_, [u8]>, bool)> {
+        use base64::Engine as _;
+        match &self.data_b64 {
+            Some(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .ok()
+                .map(|bytes| (bytes.into(), true)),
+            None => Some((self.data.as_bytes().into(), false)),
         }
     }
 }

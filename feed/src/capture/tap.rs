@@ -21,6 +21,8 @@ pub(crate) struct TapItem {
     pub kind: CaptureKind,
     pub url: Arc<str>,
     pub data: Bytes,
+    /// A binary WebSocket frame (written base64 as `data_b64`).
+    pub binary: bool,
 }
 
 /// A venue's handle on a capture writer. Cheap to clone.
@@ -56,7 +58,7 @@ impl FrameTap {
 
     /// A WebSocket data frame of connection `conn` (whose URL is `url`).
     #[inline]
-    pub fn ws(&self, conn: u32, url: &Arc<str>, ts_recv: u64, data: &Bytes) {
+    pub fn ws(&self, conn: u32, url: &Arc<str>, ts_recv: u64, data: &Bytes, binary: bool) {
         self.send(TapItem {
             ts_recv,
             venue: self.venue,
@@ -64,6 +66,20 @@ impl FrameTap {
             kind: CaptureKind::Ws,
             url: url.clone(),
             data: data.clone(),
+            binary,
+        });
+    }
+
+    /// Connection `conn` opened (`Connect`) or closed (`Disconnect`, `why` as data).
+    pub fn connection(&self, kind: CaptureKind, conn: u32, url: &str, ts_recv: u64, why: &str) {
+        self.send(TapItem {
+            ts_recv,
+            venue: self.venue,
+            conn,
+            kind,
+            url: Arc::from(url),
+            data: Bytes::copy_from_slice(why.as_bytes()),
+            binary: false,
         });
     }
 
@@ -76,6 +92,7 @@ impl FrameTap {
             kind: CaptureKind::Rest,
             url: Arc::from(url),
             data: Bytes::copy_from_slice(body),
+            binary: false,
         });
     }
 

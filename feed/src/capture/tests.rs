@@ -18,9 +18,15 @@ fn write_capture(path: &std::path::Path, frames: u64) -> CaptureSummary {
     );
     for i in 0..frames {
         let frame = format!(r#"{{"e":"trade","t":{i},"note":"quote \" and \\ and é"}}"#);
-        spot.ws(1, &url, 10 + i, &Bytes::from(frame));
+        spot.ws(1, &url, 10 + i, &Bytes::from(frame), false);
     }
-    spot.ws(2, &url, 9_999, &Bytes::from_static(b"\xff\xfe not utf8"));
+    spot.ws(
+        2,
+        &url,
+        9_999,
+        &Bytes::from_static(b"\xff\xfe not utf8"),
+        false,
+    );
     writer.finish().unwrap()
 }
 
@@ -57,6 +63,60 @@ fn plain_and_zstd_round_trip() {
 }
 
 #[test]
+fn binary_frames_and_connection_events_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.jsonl");
+    let writer = CaptureWriter::create(&path).unwrap();
+    let tap = writer.tap(Venue::Binance);
+    let url: Arc<str> = "ws://127.0.0.1:1/ws".into();
+    let gzip_like: Vec<u8> = (0..=255u8).collect();
+    tap.connection(CaptureKind::Connect, 4, &url, 1, "");
+    tap.ws(4, &url, 2, &Bytes::from(gzip_like.clone()), true);
+    tap.connection(CaptureKind::Disconnect, 4, &url, 3, "closed by server");
+    let summary = writer.finish().unwrap();
+    assert_eq!((summary.ws_frames, summary.connection_events), (1, 2));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(r#""data_b64":"AAECAwQF"#), "{text}");
+    let (lines, _) = read_all(&path);
+    let kinds: Vec<CaptureKind> = lines.iter().map(|l| l.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            CaptureKind::Connect,
+            CaptureKind::Ws,
+            CaptureKind::Disconnect
+        ]
+    );
+    let (frame, binary) = lines[1].frame().expect("valid base64");
+    assert!(binary);
+    assert_eq!(frame.as_ref(), gzip_like.as_slice());
+    assert_eq!(lines[2].data, "closed by server");
+    // Replay shows the connection events as status records.
+    let mut replayer = crate::replay::Replayer::new(Default::default());
+    let mut statuses = Vec::new();
+    for line in &lines {
+        replayer.push(line, &mut |r| {
+            if let Some(s) = r.get::<tickd_bus::record::StatusMsg>() {
+                statuses.push((s.kind().unwrap(), s.reason().unwrap(), s.conn));
+            }
+        });
+    }
+    use tickd_bus::record::{StatusKind, StatusReason};
+    assert_eq!(
+        statuses,
+        [
+            (StatusKind::Connected, StatusReason::Startup, 4),
+            (StatusKind::Disconnected, StatusReason::ConnectionLost, 4)
+        ]
+    );
+    assert_eq!(
+        replayer.stats().venues["binance"].decode_errors,
+        1,
+        "Binance sends no binary"
+    );
+}
+
+#[test]
 fn a_full_queue_drops_and_the_capture_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lossy.jsonl");
@@ -66,7 +126,7 @@ fn a_full_queue_drops_and_the_capture_says_so() {
     let frame = Bytes::from(vec![b'x'; 4096]);
     let mut sent = 0u64;
     while tap.dropped() == 0 && sent < 5_000_000 {
-        tap.ws(1, &url, sent, &frame);
+        tap.ws(1, &url, sent, &frame, false);
         sent += 1;
     }
     assert!(tap.dropped() > 0, "a queue of 1 never filled");

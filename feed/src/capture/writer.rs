@@ -35,8 +35,10 @@ pub struct CaptureSummary {
     pub data_bytes: u64,
     /// Frames the taps dropped because the writer fell behind: the capture is lossy.
     pub dropped: u64,
-    /// Frames that were not valid UTF-8 (stored with replacement characters).
+    /// Text frames that were not valid UTF-8 (stored with replacement characters).
     pub not_utf8: u64,
+    /// Connect and disconnect lines.
+    pub connection_events: u64,
 }
 
 /// Live counters (for status lines while recording).
@@ -180,11 +182,11 @@ fn write_loop(
         if let Some(item) = &item {
             last_ts = item.ts_recv;
             write_item(output.writer(), item, &mut summary)?;
-            let counter = match item.kind {
-                CaptureKind::Rest => &counters.rest_bodies,
-                _ => &counters.ws_frames,
+            match item.kind {
+                CaptureKind::Rest => counters.rest_bodies.fetch_add(1, Relaxed),
+                CaptureKind::Ws => counters.ws_frames.fetch_add(1, Relaxed),
+                _ => 0,
             };
-            counter.fetch_add(1, Relaxed);
             counters
                 .data_bytes
                 .fetch_add(item.data.len() as u64, Relaxed);
@@ -201,8 +203,13 @@ fn write_loop(
 }
 
 fn write_item(out: &mut dyn Write, item: &TapItem, summary: &mut CaptureSummary) -> io::Result<()> {
+    use base64::Engine as _;
     let lossy;
+    let b64 = item
+        .binary
+        .then(|| base64::engine::general_purpose::STANDARD.encode(&item.data));
     let data = match std::str::from_utf8(&item.data) {
+        _ if item.binary => "",
         Ok(text) => text,
         Err(_) => {
             summary.not_utf8 += 1;
@@ -212,7 +219,8 @@ fn write_item(out: &mut dyn Write, item: &TapItem, summary: &mut CaptureSummary)
     };
     match item.kind {
         CaptureKind::Rest => summary.rest_bodies += 1,
-        _ => summary.ws_frames += 1,
+        CaptureKind::Ws => summary.ws_frames += 1,
+        _ => summary.connection_events += 1,
     }
     summary.data_bytes += item.data.len() as u64;
     write_line(
@@ -224,6 +232,7 @@ fn write_item(out: &mut dyn Write, item: &TapItem, summary: &mut CaptureSummary)
             kind: item.kind,
             url: &item.url,
             data,
+            data_b64: b64.as_deref(),
         },
     )
 }
@@ -259,6 +268,7 @@ fn write_losses(
                 kind: CaptureKind::Loss,
                 url: "",
                 data: &lost.to_string(),
+                data_b64: None,
             },
         )?;
     }

@@ -10,6 +10,8 @@ pub struct ReplayStats {
     pub venues: BTreeMap<String, VenueReplayStats>,
     /// Lines of venues without a replayable feed.
     pub unsupported_lines: u64,
+    /// Those lines by the venue name they carry.
+    pub unsupported_venues: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -39,6 +41,9 @@ pub struct VenueReplayStats {
     pub duplicates: u64,
     /// Frames the recorder dropped (from the capture's `loss` lines): lossy input.
     pub capture_dropped: u64,
+    /// Books that received events but never a usable image (e.g. their REST
+    /// snapshots come before their diffs in the file): their deltas are missing.
+    pub books_never_synced: Vec<String>,
 }
 
 impl ReplayStats {

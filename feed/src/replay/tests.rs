@@ -20,6 +20,7 @@ fn line(ts_recv: u64, kind: CaptureKind, url: &str, data: &str) -> CaptureLine {
         kind,
         url: url.into(),
         data: data.into(),
+        data_b64: None,
     }
 }
 
@@ -154,4 +155,31 @@ fn damage_is_counted_not_fatal() {
     assert_eq!(v.capture_dropped, 17);
     assert_eq!(stats.unsupported_lines, 1);
     assert_eq!(v.records.get("book"), Some(&11));
+}
+
+#[test]
+fn a_recorded_disconnect_resyncs_the_books_that_connection_carried() {
+    let mut lines = sample_capture();
+    let mut disconnect = line(
+        9_000,
+        CaptureKind::Disconnect,
+        "ws://127.0.0.1:9/stream",
+        "closed",
+    );
+    disconnect.conn = 1;
+    lines.push(disconnect);
+    let (records, _, stats) = replay(&lines);
+    let statuses: Vec<(StatusKind, StatusReason)> = records
+        .iter()
+        .filter_map(|r| r.get::<StatusMsg>())
+        .map(|s| (s.kind().unwrap(), s.reason().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (StatusKind::Disconnected, StatusReason::ConnectionLost),
+            (StatusKind::BookResync, StatusReason::ConnectionLost)
+        ]
+    );
+    assert_eq!(stats.venues["binance"].resyncs, 1);
 }

@@ -219,6 +219,7 @@ mod tests {
             },
             url: url.into(),
             data: data.into(),
+            data_b64: None,
         }
     }
 

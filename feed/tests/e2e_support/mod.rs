@@ -9,7 +9,6 @@ use tickd_bus::instrument::{InstrumentRegistry, SharedRegistry};
 use tickd_bus::record::{BookAction, BookDeltaMsg, BookSide, StatusKind, StatusMsg, TradeMsg};
 use tickd_bus::ring::{ring, Consumer, TryRecv};
 use tickd_bus::{Channel, Flags, RecordBuf, RecordType, Venue};
-use tickd_feed::binance::BinanceFeed;
 use tickd_feed::runtime::{shutdown_channel, ShutdownTrigger};
 use tickd_feed::sim::{SimConfig, SimMarketHandle, SimServer, SimSymbol};
 use tickd_feed::stats::CounterSnapshot;
@@ -84,15 +83,9 @@ pub fn start_feed(settings: VenueSettings) -> FeedRun {
     let consumer = ring_handle.subscribe_oldest();
     let registry = InstrumentRegistry::new().into_shared();
     let (trigger, shutdown) = shutdown_channel();
-    let feed = BinanceFeed::for_venue(venue).expect("binance venue");
-    let handle = spawn_venue(
-        Box::new(feed),
-        settings,
-        producer,
-        registry.clone(),
-        shutdown,
-    )
-    .expect("venue thread starts");
+    let feed = tickd_feed::engine::registry::feed(venue).expect("a registered venue");
+    let handle = spawn_venue(feed, settings, producer, registry.clone(), shutdown)
+        .expect("venue thread starts");
     FeedRun {
         venue,
         handle,

@@ -11,12 +11,9 @@ pub type Params = HashMap<String, String>;
 pub fn venue(params: &Params) -> Result<Venue, String> {
     let text = params
         .get("venue")
-        .ok_or("missing venue; venues: binance, binance-usdm, okx, bybit, coinbase, kraken")?;
-    text.parse().map_err(|_| {
-        format!(
-            "unknown venue {text:?}; venues: binance, binance-usdm, okx, bybit, coinbase, kraken"
-        )
-    })
+        .ok_or_else(|| format!("missing venue; venues: {}", Venue::names()))?;
+    text.parse()
+        .map_err(|_| format!("unknown venue {text:?}; venues: {}", Venue::names()))
 }
 
 pub fn instrument(

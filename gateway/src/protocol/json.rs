@@ -19,12 +19,13 @@ use tickd_bus::{Fixed, RecordBuf, RecordRef, Venue};
 
 use super::stream::{format_interval, parse_interval};
 
-const FLAG_NAMES: [(Flags, &str); 5] = [
+const FLAG_NAMES: [(Flags, &str); 6] = [
     (Flags::LAST, "last"),
     (Flags::DERIVED, "derived"),
     (Flags::SNAPSHOT, "snapshot"),
     (Flags::MAYBE_BAD_BOOK, "maybe_bad_book"),
     (Flags::REPLAY, "replay"),
+    (Flags::VENUE_BAR, "venue_bar"),
 ];
 
 /// Append the `data` message for `record` to `out`.

@@ -36,7 +36,7 @@ pub enum PatternError {
     Shape(String),
     #[error("unknown channel {0:?}; channels: trades, bbo, book, funding, liquidations, oi, status, bars.<interval> (bars.1s, bars.1m, bars.1h, ...)")]
     UnknownChannel(String),
-    #[error("unknown venue {0:?}; venues: binance, binance-usdm, okx, bybit, coinbase, kraken")]
+    #[error("unknown venue {0:?}; venues: {names}", names = Venue::names())]
     UnknownVenue(String),
     #[error(
         "bad symbol {0:?}: use letters, digits and '-' (BTC-USDT), or a venue symbol (BTCUSDT)"

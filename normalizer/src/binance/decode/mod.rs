@@ -16,6 +16,7 @@ mod exchange_info;
 mod force_order;
 mod frame;
 pub(crate) mod json;
+mod kline;
 mod mark_price;
 mod rest;
 pub(crate) mod route;
@@ -99,7 +100,8 @@ const fn default_backend(kind: MessageKind) -> JsonBackend {
         | MessageKind::DepthDiff
         | MessageKind::PartialDepth
         | MessageKind::MarkPrice
-        | MessageKind::ForceOrder => JsonBackend::SimdJson,
+        | MessageKind::ForceOrder
+        | MessageKind::Kline => JsonBackend::SimdJson,
         MessageKind::Control | MessageKind::ServerShutdown => JsonBackend::Sonic,
     }
 }
@@ -316,6 +318,7 @@ impl Core {
             "depthUpdate" => return self.decode_depth_update(body, stream, levels),
             "markPriceUpdate" => MessageKind::MarkPrice,
             "forceOrder" => MessageKind::ForceOrder,
+            "kline" => MessageKind::Kline,
             "serverShutdown" => return self.decode_shutdown(body),
             other => {
                 return Err(DecodeError::UnknownEvent {
@@ -338,6 +341,7 @@ impl Core {
             }
             MessageKind::BookTicker => book_ticker::decode(body, backend, simd, &ctx, sink),
             MessageKind::MarkPrice => mark_price::decode(body, backend, simd, &ctx, sink),
+            MessageKind::Kline => kline::decode(body, backend, simd, &ctx, sink),
             _ => force_order::decode(body, backend, simd, &ctx, sink),
         }?;
         Ok((kind, decoded))

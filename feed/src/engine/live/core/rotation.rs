@@ -10,12 +10,13 @@ use tickd_bus::record::StatusReason;
 
 use super::Core;
 use crate::connection::ConnCommand;
+use crate::engine::adapter::VenueAdapter;
 use crate::runtime::now_ns;
 use crate::stats::VenueStats;
 use crate::status;
 use crate::watchdog::Stale;
 
-impl Core {
+impl<A: VenueAdapter> Core<A> {
     /// Reconnect connections whose data stopped.
     pub(super) fn check_watchdogs(&mut self, now: Instant) {
         let mut stale = Vec::new();
@@ -31,7 +32,7 @@ impl Core {
             let Some(c) = self.conns.get_mut(&id) else {
                 continue;
             };
-            VenueStats::add(&self.publisher.stats().counters.stale_reconnects, 1);
+            VenueStats::add(&self.core.stats().counters.stale_reconnects, 1);
             c.pending_reason = Some(StatusReason::StaleStream);
             let text = match why {
                 Stale::Connection { silent_for } => format!("no data for {silent_for:.1?}"),
@@ -111,8 +112,8 @@ impl Core {
                 c.handle.send(ConnCommand::Stop);
                 if c.up {
                     c.up = false;
-                    VenueStats::sub(&self.publisher.stats().counters.connections_up, 1);
-                    self.publisher.publish(&status::disconnected(
+                    VenueStats::sub(&self.core.stats().counters.connections_up, 1);
+                    self.core.publisher().publish(&status::disconnected(
                         self.venue,
                         old,
                         StatusReason::LifetimeRotation,
@@ -133,7 +134,7 @@ impl Core {
         s.secondary = Some(id);
         s.merge.begin_overlap();
         s.overlap_started = Some(Instant::now());
-        VenueStats::add(&self.publisher.stats().counters.rotations, 1);
+        VenueStats::add(&self.core.stats().counters.rotations, 1);
         tracing::info!(venue = %self.venue, slot, new_conn = id, ?why, "rotating connection with overlap");
     }
 }

@@ -1,5 +1,5 @@
-//! The Binance venue core: one task on the venue thread that owns the decoder, the
-//! books, the merge state and the publisher, fed by its connection tasks and REST
+//! The live driver: one task on the venue thread that owns the [`VenueCore`], the
+//! connections' bookkeeping and the REST pacing, fed by its connection tasks and REST
 //! fetches through channels (so no state is shared or locked).
 
 mod rest;
@@ -13,19 +13,16 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use tickd_bus::record::StatusReason;
-use tickd_bus::{Channel, RecordType, Venue};
-use tickd_normalizer::binance::{
-    depth_weight, BinanceBookSync, BinanceDecoder, BinanceFrame, BinanceMarket, SyncAction,
-    SyncState, TimeUnit,
-};
+use tickd_bus::{Channel, Venue};
+use tickd_normalizer::engine::{Frame, SyncAction, SyncState};
 use tickd_normalizer::SymbolMap;
 
 use self::rest::RestDone;
-use super::gate::Gate;
-use super::streams::{self, PlannedConn, StreamSub};
 use crate::backoff::Backoff;
 use crate::connection::{spawn_connection, ConnCommand, ConnEvent, ConnHandle, ConnSpec};
-use crate::merge::{Merge, Role, Verdict};
+use crate::engine::adapter::{PlannedConn, StreamSub, VenueAdapter};
+use crate::engine::core::{Books, Step, VenueCore};
+use crate::merge::{Merge, Role};
 use crate::publisher::Publisher;
 use crate::rest::RestClient;
 use crate::rest_budget::RestBudget;
@@ -39,6 +36,7 @@ const TICK: Duration = Duration::from_millis(100);
 
 struct Slot {
     spec: ConnSpec,
+    plan: PlannedConn,
     streams: Vec<StreamSub>,
     primary: Option<u32>,
     secondary: Option<u32>,
@@ -62,8 +60,8 @@ struct Conn {
     ever_up: bool,
 }
 
+/// A book's REST pacing (its sync state is in the core).
 struct Book {
-    sync: BinanceBookSync,
     raw: String,
     queued: bool,
     in_flight: bool,
@@ -71,13 +69,11 @@ struct Book {
     retry: Backoff,
 }
 
-pub struct Core {
+pub struct Core<A: VenueAdapter> {
     venue: Venue,
-    market: BinanceMarket,
+    adapter: A,
     settings: VenueSettings,
-    publisher: Publisher,
-    decoder: BinanceDecoder,
-    symbols: SymbolMap,
+    core: VenueCore<A>,
     rest: RestClient,
     slots: Vec<Slot>,
     conns: HashMap<u32, Conn>,
@@ -87,7 +83,8 @@ pub struct Core {
     snapshots_in_flight: usize,
     snapshot_weight: u32,
     budget: RestBudget,
-    oi_symbols: Vec<String>,
+    /// `(raw symbol, REST path)` of instruments whose open interest is polled.
+    oi_polls: Vec<(String, String)>,
     next_oi: Instant,
     events_tx: mpsc::Sender<ConnEvent>,
     events_rx: mpsc::Receiver<ConnEvent>,
@@ -95,12 +92,11 @@ pub struct Core {
     rest_rx: mpsc::UnboundedReceiver<RestDone>,
     shutdown: Shutdown,
     decode_errors_logged: u64,
-    touched: Vec<(u32, u8)>,
 }
 
-impl Core {
+impl<A: VenueAdapter> Core<A> {
     pub fn new(
-        market: BinanceMarket,
+        adapter: A,
         settings: VenueSettings,
         publisher: Publisher,
         instruments: &[(u32, String)],
@@ -111,34 +107,32 @@ impl Core {
             .iter()
             .map(|(id, raw)| (raw.clone(), *id))
             .collect();
-        let mut decoder = BinanceDecoder::new(market, symbols.clone());
-        if settings.time_unit_micros && market == BinanceMarket::Spot {
-            decoder.set_time_unit(TimeUnit::Micros);
-        }
-        let snapshot_weight =
-            depth_weight(market, settings.book_depth).map_err(|e| e.to_string())?;
+        let decoder = adapter.decoder(venue, symbols, &settings);
+        let limits = adapter.limits(venue);
+        let snapshot_weight = adapter.snapshot_weight(venue, settings.book_depth)?;
         let per_minute = settings
             .snapshot_requests_per_minute
             .max(1)
             .saturating_mul(snapshot_weight);
-        let budget = RestBudget::new(per_minute.min(
-            tickd_normalizer::binance::weights::weight_limit_per_minute(market),
-        ));
+        let budget = RestBudget::new(per_minute.min(limits.rest_weight_per_minute));
         let (events_tx, events_rx) = mpsc::channel(8192);
         let (rest_tx, rest_rx) = mpsc::unbounded_channel();
         let channels = &settings.channels;
+        let mut core = VenueCore::new(
+            adapter,
+            venue,
+            decoder,
+            publisher,
+            Books::Configured,
+            settings.max_buffered_events,
+        );
         let mut books = HashMap::new();
         if channels.contains(&Channel::Book) {
             for (id, raw) in instruments {
+                core.add_book(*id);
                 books.insert(
                     *id,
                     Book {
-                        sync: BinanceBookSync::new(
-                            venue,
-                            *id,
-                            market,
-                            settings.max_buffered_events,
-                        ),
                         raw: raw.clone(),
                         queued: false,
                         in_flight: false,
@@ -148,55 +142,45 @@ impl Core {
                 );
             }
         }
-        let oi_symbols = if market == BinanceMarket::UsdmFutures && channels.contains(&Channel::Oi)
-        {
-            instruments.iter().map(|(_, raw)| raw.clone()).collect()
+        let oi_polls = if channels.contains(&Channel::Oi) {
+            instruments
+                .iter()
+                .filter_map(|(_, raw)| {
+                    let path = adapter.open_interest_path(venue, raw)?;
+                    Some((raw.clone(), path))
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        let planned = streams::plan(
-            market,
-            instruments,
-            channels,
-            settings.streams_per_connection,
-        );
-        let slots = planned
+        let slots = adapter
+            .plan(venue, instruments, &settings)
             .into_iter()
-            .map(
-                |PlannedConn {
-                     route,
-                     streams: subs,
-                 }| Slot {
-                    spec: ConnSpec {
-                        url: streams::connection_url(
-                            market,
-                            &settings.ws_url,
-                            route,
-                            settings.time_unit_micros,
-                        ),
-                        subscribe: streams::subscribe_messages(&subs, 1),
-                        control_interval: streams::control_interval(market),
-                        connect_timeout: Duration::from_secs(10),
-                        backoff_base: settings.backoff_base,
-                        backoff_cap: settings.backoff_cap,
-                        tap: settings.tap.clone(),
-                    },
-                    streams: subs,
-                    primary: None,
-                    secondary: None,
-                    merge: Merge::new(),
-                    overlap_started: None,
-                    rotation_not_before: None,
+            .map(|plan| Slot {
+                spec: ConnSpec {
+                    url: plan.url.clone(),
+                    subscribe: plan.subscribe.clone(),
+                    control_interval: limits.control_interval(),
+                    keepalive: adapter.keepalive(venue),
+                    connect_timeout: Duration::from_secs(10),
+                    backoff_base: settings.backoff_base,
+                    backoff_cap: settings.backoff_cap,
+                    tap: settings.tap.clone(),
                 },
-            )
+                streams: plan.streams.clone(),
+                plan,
+                primary: None,
+                secondary: None,
+                merge: Merge::new(),
+                overlap_started: None,
+                rotation_not_before: None,
+            })
             .collect();
-        VenueStats::set(&publisher.stats().counters.books_total, books.len() as u64);
+        VenueStats::set(&core.stats().counters.books_total, books.len() as u64);
         Ok(Self {
             venue,
-            market,
-            publisher,
-            decoder,
-            symbols,
+            adapter,
+            core,
             rest: RestClient::with_tap(settings.tap.clone()),
             slots,
             conns: HashMap::new(),
@@ -206,7 +190,7 @@ impl Core {
             snapshots_in_flight: 0,
             snapshot_weight,
             budget,
-            oi_symbols,
+            oi_polls,
             next_oi: Instant::now(),
             events_tx,
             events_rx,
@@ -214,7 +198,6 @@ impl Core {
             rest_rx,
             shutdown,
             decode_errors_logged: 0,
-            touched: Vec::with_capacity(64),
             settings,
         })
     }
@@ -290,13 +273,14 @@ impl Core {
     }
 
     fn on_event(&mut self, event: ConnEvent) {
-        let counters = &self.publisher.stats().counters;
+        let counters = &self.core.stats().counters;
         match event {
             ConnEvent::Frame {
                 conn,
                 ts_recv,
                 data,
-            } => self.on_frame(conn, ts_recv, data),
+                binary,
+            } => self.on_frame(conn, ts_recv, data, binary),
             ConnEvent::Connected { conn, attempt } => {
                 let role = self.role(conn);
                 let Some(c) = self.conns.get_mut(&conn) else {
@@ -320,8 +304,12 @@ impl Core {
                 c.ever_up = true;
                 VenueStats::add(&counters.connections_up, 1);
                 tracing::info!(venue = %self.venue, conn, url = %self.slots[c.slot].spec.url, ?reason, "connected");
-                self.publisher
-                    .publish(&status::connected(self.venue, conn, reason, now_ns()));
+                self.core.publisher().publish(&status::connected(
+                    self.venue,
+                    conn,
+                    reason,
+                    now_ns(),
+                ));
             }
             ConnEvent::Subscribed {
                 conn,
@@ -335,7 +323,7 @@ impl Core {
                 if attempt > 0 {
                     let streams = self.slots[c.slot].streams.len() as u64;
                     tracing::info!(venue = %self.venue, conn, streams, messages, "resubscribed");
-                    self.publisher.publish(&status::resubscribed(
+                    self.core.publisher().publish(&status::resubscribed(
                         self.venue,
                         conn,
                         streams,
@@ -380,7 +368,7 @@ impl Core {
     }
 
     fn on_disconnected(&mut self, conn: u32, reason: &str, retry_in: Duration) {
-        let counters = &self.publisher.stats().counters;
+        let counters = &self.core.stats().counters;
         let role = self.role(conn);
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -399,7 +387,8 @@ impl Core {
             "disconnected: {reason}; reconnecting in {:.1} s", retry_in.as_secs_f64()
         );
         let ts = now_ns();
-        self.publisher
+        self.core
+            .publisher()
             .publish(&status::disconnected(self.venue, conn, status_reason, ts));
         match role {
             Some((slot, Role::Secondary)) => {
@@ -420,7 +409,8 @@ impl Core {
                             continue;
                         }
                         if let Some(book) = self.books.get_mut(&s.instrument_id) {
-                            book.sync.on_disconnect(ts, &mut self.publisher);
+                            self.core
+                                .on_disconnect(std::iter::once(s.instrument_id), ts);
                             book.in_flight = false;
                         }
                     }
@@ -430,99 +420,85 @@ impl Core {
         }
     }
 
-    fn on_frame(&mut self, conn: u32, ts_recv: u64, data: Bytes) {
-        let counters = &self.publisher.stats().counters;
+    fn on_frame(&mut self, conn: u32, ts_recv: u64, data: Bytes, binary: bool) {
+        let counters = &self.core.stats().counters;
         VenueStats::add(&counters.messages, 1);
         VenueStats::add(&counters.bytes, data.len() as u64);
         let Some((slot_index, role)) = self.role(conn) else {
             return; // a connection being closed
         };
-        let Self {
-            venue,
-            market,
-            publisher,
-            decoder,
-            slots,
-            conns,
-            books,
-            snapshot_queue,
-            decode_errors_logged,
-            touched: touched_buf,
-            ..
-        } = self;
-        let slot = &mut slots[slot_index];
-        let Some(c) = conns.get_mut(&conn) else {
+        let slot = &mut self.slots[slot_index];
+        let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
         c.data_frames += 1;
-        // Reused across frames: no allocation per message.
-        let mut touched = std::mem::take(touched_buf);
-        touched.clear();
-        let mut gate = Gate {
-            venue: *venue,
-            out: publisher,
-            merge: &mut slot.merge,
-            role,
-            touched: &mut touched,
+        let frame = if binary {
+            Frame::Binary(&data)
+        } else {
+            Frame::Text(&data)
         };
-        let result = decoder.decode(&data, ts_recv, &mut gate);
+        let result = self
+            .core
+            .on_frame(conn, role, &mut slot.merge, ts_recv, frame);
         let now = Instant::now().into_std();
         let mut rotate_now = false;
         match result {
-            Ok(BinanceFrame::Depth(diff)) => {
-                let key = (diff.instrument_id, RecordType::BookDelta as u8);
-                touched.push(key);
-                let span = crate::binance::depth_span(&diff, *market);
-                let verdict = slot.merge.check(key, span, role);
-                // The book sync flags the primary's gaps itself; the secondary passes
-                // only exact continuations while the primary is still up.
-                let pass = !matches!(
-                    (role, verdict),
-                    (_, Verdict::Duplicate)
-                        | (
-                            Role::Secondary,
-                            Verdict::Ahead | Verdict::AcceptAfterGap { .. }
-                        )
-                );
-                if pass {
-                    if let Some(book) = books.get_mut(&diff.instrument_id) {
-                        if book.sync.on_diff(&diff, ts_recv, publisher) == SyncAction::FetchSnapshot
-                            && !book.queued
-                        {
-                            book.queued = true;
-                            snapshot_queue.push_back(diff.instrument_id);
-                        }
-                    }
-                } else {
-                    VenueStats::add(&publisher.stats().counters.duplicates, 1);
-                }
-            }
-            Ok(BinanceFrame::ControlError { id, code, msg }) => {
-                VenueStats::add(&publisher.stats().counters.rejected_subscriptions, 1);
-                tracing::warn!(venue = %venue, conn, ?id, code, "venue rejected a request: {msg}");
-                publisher.publish(&status::subscription_rejected(*venue, conn, code, ts_recv));
-            }
-            Ok(BinanceFrame::ServerShutdown { .. }) => {
-                tracing::warn!(venue = %venue, conn, "server announced a shutdown; opening a new connection");
-                rotate_now = role == Role::Primary;
-            }
-            Ok(_) => {}
+            Ok(Step::Book {
+                instrument_id,
+                action,
+            }) => self.on_book_action(slot_index, instrument_id, action),
+            Ok(Step::Send(message)) => c.handle.send(ConnCommand::Send(message)),
+            Ok(Step::Rotate) => rotate_now = role == Role::Primary,
+            Ok(Step::None | Step::UnknownSymbol) => {}
             Err(err) => {
-                VenueStats::add(&publisher.stats().counters.decode_errors, 1);
-                *decode_errors_logged += 1;
-                if decode_errors_logged.is_power_of_two() {
-                    tracing::warn!(venue = %venue, conn, error = %err, count = *decode_errors_logged, "undecodable frame");
+                VenueStats::add(&self.core.stats().counters.decode_errors, 1);
+                self.decode_errors_logged += 1;
+                if self.decode_errors_logged.is_power_of_two() {
+                    tracing::warn!(venue = %self.venue, conn, error = %err, count = self.decode_errors_logged, "undecodable frame");
                 }
             }
         }
         // Only data feeds the watchdog; acks and control replies are heartbeats.
-        for key in &touched {
-            let index = c.stream_index.get(key).copied();
-            c.watchdog.on_data(index, now);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            for key in self.core.touched() {
+                let index = c.stream_index.get(key).copied();
+                c.watchdog.on_data(index, now);
+            }
         }
-        *touched_buf = touched;
         if rotate_now {
             self.start_rotation(slot_index, StatusReason::ServerShutdown);
+        }
+    }
+
+    /// Carry out what a book asked for.
+    fn on_book_action(&mut self, slot: usize, instrument_id: u32, action: SyncAction) {
+        match action {
+            SyncAction::FetchSnapshot => {
+                if let Some(book) = self.books.get_mut(&instrument_id) {
+                    if !book.queued {
+                        book.queued = true;
+                        self.snapshot_queue.push_back(instrument_id);
+                    }
+                }
+            }
+            SyncAction::Resubscribe | SyncAction::RequestSnapshot => {
+                let s = &self.slots[slot];
+                let messages = self.adapter.resubscribe(&s.plan, instrument_id);
+                if messages.is_empty() {
+                    tracing::warn!(venue = %self.venue, instrument_id, "book needs a fresh image but the venue has no resubscribe message; reconnecting");
+                }
+                if let Some(c) = s.primary.and_then(|p| self.conns.get(&p)) {
+                    if messages.is_empty() {
+                        c.handle.send(ConnCommand::Reconnect {
+                            reason: format!("book {instrument_id} needs a fresh image"),
+                        });
+                    }
+                    for message in messages {
+                        c.handle.send(ConnCommand::Send(message));
+                    }
+                }
+            }
+            SyncAction::None => {}
         }
     }
 
@@ -533,13 +509,13 @@ impl Core {
         self.pump_snapshots(now);
         self.poll_open_interest(now);
         let (mut synced, mut levels, mut overflows, mut refetched) = (0, 0, 0, 0);
-        for book in self.books.values() {
-            synced += u64::from(book.sync.state() == SyncState::Synced);
-            levels += book.sync.book().len() as u64;
-            overflows += book.sync.stats().buffer_overflows;
-            refetched += book.sync.stats().snapshots_refetched;
+        for (_, book) in self.core.books() {
+            synced += u64::from(book.state() == SyncState::Synced);
+            levels += book.book().len() as u64;
+            overflows += book.stats().buffer_overflows;
+            refetched += book.stats().snapshots_refetched;
         }
-        let counters = &self.publisher.stats().counters;
+        let counters = &self.core.stats().counters;
         VenueStats::set(&counters.books_synced, synced);
         VenueStats::set(&counters.book_levels, levels);
         VenueStats::set(&counters.buffer_overflows, overflows);

@@ -1,11 +1,14 @@
 //! The sink a frame's records pass through before the bus: exactly-once for trades
-//! across overlapping connections (by trade id), loss flagged by a gap record, and
-//! records from a rotation's new connection held back until it takes over.
+//! across overlapping connections (by trade id, as the venue's [`TradeIds`] kind
+//! allows), loss flagged by a gap record where ids are contiguous, and records
+//! from a rotation's new connection held back until it takes over.
 
 use tickd_bus::record::{StatusReason, TradeMsg};
 use tickd_bus::{RecordBuf, RecordType, Venue};
+use tickd_normalizer::engine::TradeIds;
 use tickd_normalizer::RecordSink;
 
+use super::recent::RecentIds;
 use crate::merge::{Merge, Role, Span, Verdict};
 use crate::publisher::Publisher;
 use crate::stats::VenueStats;
@@ -16,6 +19,9 @@ pub struct Gate<'a> {
     pub out: &'a mut Publisher,
     pub merge: &'a mut Merge,
     pub role: Role,
+    pub trade_ids: TradeIds,
+    /// Opaque trade ids seen lately (only for [`TradeIds::Opaque`]).
+    pub recent: &'a mut RecentIds,
     /// Stream keys `(instrument, rtype)` that delivered data in this frame.
     pub touched: &'a mut Vec<(u32, u8)>,
 }
@@ -25,12 +31,25 @@ impl RecordSink for Gate<'_> {
         let header = *record.header();
         self.touched.push((header.instrument_id, header.rtype));
         if let Some(trade) = record.get::<TradeMsg>() {
+            if self.trade_ids == TradeIds::Opaque {
+                let id = (header.instrument_id, trade.trade_id, trade.trade_id_hi);
+                if self.recent.insert(id) {
+                    self.out.push(record);
+                } else {
+                    VenueStats::add(&self.out.stats().counters.duplicates, 1);
+                }
+                return;
+            }
             let key = (header.instrument_id, RecordType::Trade as u8);
             match self
                 .merge
                 .check(key, Span::single(trade.trade_id), self.role)
             {
                 Verdict::Accept => self.out.push(record),
+                // Monotonic ids skip by design: only contiguous ids tell a loss.
+                Verdict::AcceptAfterGap { .. } if self.trade_ids == TradeIds::Monotonic => {
+                    self.out.push(record)
+                }
                 Verdict::AcceptAfterGap { expected, lost } => {
                     self.out.publish(&status::gap(
                         self.venue,

@@ -1,17 +1,8 @@
-//! Instruments from `GET /api/v3/exchangeInfo` (spot) or `/fapi/v1/exchangeInfo`
-//! (USD-M) into the registry, and the configured symbols resolved to ids. The body
-//! is decoded by `tickd_normalizer::binance::decode_exchange_info`.
+//! A venue's instrument list into the registry, and the configured symbols resolved
+//! to ids.
 
 use tickd_bus::instrument::{InstrumentRegistry, InstrumentSpec};
 use tickd_bus::Venue;
-use tickd_normalizer::binance::BinanceMarket;
-
-pub fn exchange_info_path(market: BinanceMarket) -> &'static str {
-    match market {
-        BinanceMarket::Spot => "/api/v3/exchangeInfo",
-        BinanceMarket::UsdmFutures => "/fapi/v1/exchangeInfo",
-    }
-}
 
 /// Whether `spec` is what the user meant by `wanted` (raw `BTCUSDT` or `BTC-USDT[-PERP]`).
 fn matches(spec: &InstrumentSpec, wanted: &str) -> bool {
@@ -66,7 +57,7 @@ pub fn from_registry(
 mod tests {
     use super::*;
     use tickd_bus::instrument::InstrumentKind;
-    use tickd_normalizer::binance::decode_exchange_info;
+    use tickd_normalizer::binance::{decode_exchange_info, BinanceMarket};
 
     const BODY: &str = r#"{"timezone":"UTC","symbols":[
       {"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","contractType":"PERPETUAL",

@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use tickd_normalizer::binance::{
-    decode_open_interest, decode_rest_depth, BinanceMarket, SyncAction, SyncState,
-};
+use tickd_normalizer::engine::{RestKind, SyncAction, SyncState};
 
 use super::Core;
+use crate::engine::adapter::VenueAdapter;
 use crate::rest::RestError;
 use crate::runtime::now_ns;
 use crate::stats::VenueStats;
@@ -29,7 +28,7 @@ pub(super) enum RestDone {
     },
 }
 
-impl Core {
+impl<A: VenueAdapter> Core<A> {
     pub(super) fn pump_snapshots(&mut self, now: Instant) {
         let mut deferred = Vec::new();
         while self.snapshots_in_flight < MAX_SNAPSHOTS_IN_FLIGHT {
@@ -50,15 +49,11 @@ impl Core {
             book.queued = false;
             book.in_flight = true;
             self.snapshots_in_flight += 1;
-            VenueStats::add(&self.publisher.stats().counters.rest_requests, 1);
-            let path = match self.market {
-                BinanceMarket::Spot => "/api/v3/depth",
-                BinanceMarket::UsdmFutures => "/fapi/v1/depth",
-            };
-            let url = format!(
-                "{}{path}?symbol={}&limit={}",
-                self.settings.rest_url, book.raw, self.settings.book_depth
-            );
+            VenueStats::add(&self.core.stats().counters.rest_requests, 1);
+            let path = self
+                .adapter
+                .snapshot_path(self.venue, &book.raw, self.settings.book_depth);
+            let url = format!("{}{path}", self.settings.rest_url);
             let rest = self.rest.clone();
             let tx = self.rest_tx.clone();
             tokio::task::spawn_local(async move {
@@ -76,20 +71,17 @@ impl Core {
     }
 
     pub(super) fn poll_open_interest(&mut self, now: Instant) {
-        if self.oi_symbols.is_empty() || now < self.next_oi {
+        if self.oi_polls.is_empty() || now < self.next_oi {
             return;
         }
         self.next_oi = now + self.settings.oi_poll;
-        for raw in &self.oi_symbols {
+        for (_, path) in &self.oi_polls {
             // Weight 1 each; skipped this round when the budget is spent.
             if !self.budget.try_spend(1, now.into_std()) {
                 break;
             }
-            VenueStats::add(&self.publisher.stats().counters.rest_requests, 1);
-            let url = format!(
-                "{}/fapi/v1/openInterest?symbol={raw}",
-                self.settings.rest_url
-            );
+            VenueStats::add(&self.core.stats().counters.rest_requests, 1);
+            let url = format!("{}{path}", self.settings.rest_url);
             let rest = self.rest.clone();
             let tx = self.rest_tx.clone();
             tokio::task::spawn_local(async move {
@@ -100,7 +92,7 @@ impl Core {
     }
 
     pub(super) fn on_rest_error(&mut self, err: &RestError) {
-        let counters = &self.publisher.stats().counters;
+        let counters = &self.core.stats().counters;
         if err.is_rate_limit() {
             VenueStats::add(&counters.rest_rate_limited, 1);
             let wait = err.retry_after().unwrap_or(DEFAULT_RATE_LIMIT_PAUSE);
@@ -118,7 +110,10 @@ impl Core {
             RestDone::Snapshot { instrument, result } => {
                 self.snapshots_in_flight = self.snapshots_in_flight.saturating_sub(1);
                 let parsed = match result {
-                    Ok(body) => decode_rest_depth(&body).map_err(|e| e.to_string()),
+                    Ok(body) => self
+                        .core
+                        .decode_snapshot(instrument, &body, ts_recv)
+                        .map_err(|e| e.to_string()),
                     Err(err) => {
                         self.on_rest_error(&err);
                         Err(err.to_string())
@@ -130,10 +125,15 @@ impl Core {
                 let was_in_flight = std::mem::replace(&mut book.in_flight, false);
                 let action = match parsed {
                     Ok(snapshot) if was_in_flight => {
-                        let action = book
-                            .sync
-                            .on_snapshot(snapshot, ts_recv, &mut self.publisher);
-                        if book.sync.state() == SyncState::Synced {
+                        let action = self
+                            .core
+                            .apply_snapshot(instrument, snapshot, ts_recv)
+                            .unwrap_or(SyncAction::None);
+                        let synced = self
+                            .core
+                            .book(instrument)
+                            .is_some_and(|b| b.state() == SyncState::Synced);
+                        if synced {
                             book.retry.reset();
                             book.not_before = None;
                         } else {
@@ -148,7 +148,9 @@ impl Core {
                         tracing::debug!(venue = %self.venue, instrument, "snapshot failed: {why}");
                         book.not_before = Some(Instant::now() + book.retry.next_delay());
                         if was_in_flight {
-                            book.sync.on_snapshot_failed()
+                            self.core
+                                .snapshot_failed(instrument)
+                                .unwrap_or(SyncAction::None)
                         } else {
                             SyncAction::None
                         }
@@ -160,10 +162,13 @@ impl Core {
                 }
             }
             RestDone::OpenInterest { result } => match result {
-                Ok(body) => match decode_open_interest(&body, &self.symbols, ts_recv) {
-                    Ok(record) => self.publisher.publish(&record),
+                Ok(body) => match self
+                    .core
+                    .on_rest_records(RestKind::OpenInterest, &body, ts_recv)
+                {
+                    Ok(_) => {}
                     Err(err) => {
-                        VenueStats::add(&self.publisher.stats().counters.decode_errors, 1);
+                        VenueStats::add(&self.core.stats().counters.decode_errors, 1);
                         tracing::debug!(venue = %self.venue, "open interest: {err}");
                     }
                 },

@@ -1,0 +1,136 @@
+//! What a venue family implements to run on the engine: [`VenueAdapter`].
+//!
+//! Everything venue-specific that is not wire format (that is the normalizer's
+//! [`FrameDecoder`] and [`SequenceRule`]) lives here: limits, endpoints, the
+//! connection plan, subscribe messages, keep-alive dialect, trade-id kind, and how a
+//! captured REST URL maps back to what was asked.
+
+use std::time::Duration;
+
+use tickd_bus::{Channel, Venue};
+use tickd_normalizer::engine::{FrameDecoder, SequenceRule, TradeIds};
+use tickd_normalizer::SymbolMap;
+
+use crate::venue::VenueSettings;
+
+/// A venue's limits, defined once: config validation, the feed and the simulator
+/// all read them from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueLimits {
+    /// Streams (channel × instrument) one connection may carry.
+    pub streams_per_connection: usize,
+    /// Control messages (subscribe, ping, ...) the venue accepts per second on one
+    /// connection.
+    pub messages_per_second: u32,
+    /// The venue closes a connection after this long.
+    pub connection_lifetime: Duration,
+    /// REST request weight allowed per minute (per IP).
+    pub rest_weight_per_minute: u32,
+    /// Connections the venue lets one IP open per second (0: no stated limit).
+    pub connections_per_second: u32,
+}
+
+impl VenueLimits {
+    /// Spacing of control messages: the venue's budget with a fifth left for
+    /// pongs and keep-alives.
+    pub fn control_interval(&self) -> Duration {
+        let per_second = (u64::from(self.messages_per_second) * 4 / 5).max(1);
+        Duration::from_nanos(1_000_000_000 / per_second)
+    }
+}
+
+/// A message written on a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+/// How a connection is kept alive beyond WebSocket pings (which tungstenite
+/// answers by itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keepalive {
+    /// Nothing to send (Binance: the server pings, tungstenite pongs).
+    None,
+    /// Send `message` when nothing was received for `idle` (OKX `"ping"` < 30 s,
+    /// Bybit `{"op":"ping"}`).
+    Idle { idle: Duration, message: Outbound },
+}
+
+/// One stream a connection carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSub {
+    /// The venue's name for it (watchdog messages, subscription lists).
+    pub name: String,
+    pub instrument_id: u32,
+    pub channel: Channel,
+}
+
+/// One connection of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedConn {
+    pub url: String,
+    pub streams: Vec<StreamSub>,
+    /// Sent after every (re)connect, in order, paced by the venue's limits.
+    pub subscribe: Vec<Outbound>,
+}
+
+/// A REST request the feed makes, as `path?query` after the configured REST base.
+pub type RestPath = String;
+
+/// What a captured REST URL was (replay maps bodies back to requests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestTarget {
+    Instruments,
+    /// A book snapshot of this raw symbol.
+    BookSnapshot(String),
+    /// A polled open interest of this raw symbol.
+    OpenInterest(String),
+}
+
+/// A venue family (Binance spot + USD-M is one). Static dispatch: the engine is
+/// generic over it, so the hot path has no virtual calls.
+pub trait VenueAdapter: Copy + Send + Sync + 'static {
+    type Decoder: FrameDecoder + Send;
+    type Rule: SequenceRule + Clone + Send;
+
+    /// The venues this adapter feeds.
+    fn venues(&self) -> &'static [Venue];
+    fn limits(&self, venue: Venue) -> VenueLimits;
+    /// Production `(ws, rest)` endpoints.
+    fn default_urls(&self, venue: Venue) -> (&'static str, &'static str);
+    fn trade_ids(&self, venue: Venue) -> TradeIds;
+    fn keepalive(&self, venue: Venue) -> Keepalive;
+
+    fn decoder(&self, venue: Venue, symbols: SymbolMap, settings: &VenueSettings) -> Self::Decoder;
+    /// A connection's URL says how it decodes (Binance spot `timeUnit=MICROSECOND`):
+    /// replay reads it from the capture.
+    fn configure_from_url(&self, _decoder: &mut Self::Decoder, _url: &str) {}
+    fn rule(&self, venue: Venue, instrument_id: u32) -> Self::Rule;
+
+    fn instruments_path(&self, venue: Venue) -> RestPath;
+    fn snapshot_path(&self, venue: Venue, raw_symbol: &str, depth: u32) -> RestPath;
+    /// REST weight of one snapshot at `depth` (an error for a depth the venue refuses).
+    fn snapshot_weight(&self, venue: Venue, depth: u32) -> Result<u32, String>;
+    /// Open interest by polling, for venues without a stream for it.
+    fn open_interest_path(&self, _venue: Venue, _raw_symbol: &str) -> Option<RestPath> {
+        None
+    }
+    /// What a captured REST URL asked for.
+    fn classify_rest(&self, venue: Venue, url: &str) -> Option<RestTarget>;
+    /// The raw symbol a frame is about, for replay to register it from a captured
+    /// instrument list the first time it appears (may parse slowly).
+    fn peek_symbol(&self, frame: &[u8]) -> Option<String>;
+
+    fn plan(
+        &self,
+        venue: Venue,
+        instruments: &[(u32, String)],
+        settings: &VenueSettings,
+    ) -> Vec<PlannedConn>;
+    /// Messages that make the venue send a fresh image of one instrument's book on
+    /// an open connection (unsubscribe + subscribe); empty for REST-snapshot venues.
+    fn resubscribe(&self, _conn: &PlannedConn, _instrument_id: u32) -> Vec<Outbound> {
+        Vec::new()
+    }
+}
