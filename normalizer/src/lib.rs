@@ -6,6 +6,7 @@
 //! - [`binance`]: Binance spot and USD-M futures (decode, encode for the simulator,
 //!   and the depth-sync procedure);
 //! - [`book`]: per-instrument L2 books;
+//! - [`bybit`]: Bybit v5 spot, linear and inverse (decode, the `u` rule, requests);
 //! - [`engine`]: the shapes a venue implements (frame decoder, book events,
 //!   sequencing rule) and the one generic book sync;
 //! - [`sink`]: where decoded records go;
@@ -13,6 +14,7 @@
 
 pub mod binance;
 pub mod book;
+pub mod bybit;
 pub mod engine;
 pub mod error;
 pub mod okx;

@@ -103,15 +103,19 @@ impl Flags {
     pub const VENUE_BAR: Flags = Flags(1 << 4);
     /// Replayed from the journal rather than live.
     pub const REPLAY: Flags = Flags(1 << 1);
+    /// A trade the venue reports as a block trade (Bybit `BT`), negotiated off the
+    /// book.
+    pub const BLOCK_TRADE: Flags = Flags(1 << 3);
 
     /// Every flag with its lower-case name (as JSON and the docs spell it).
-    pub const NAMED: [(Flags, &'static str); 6] = [
+    pub const NAMED: [(Flags, &'static str); 7] = [
         (Flags::LAST, "last"),
         (Flags::DERIVED, "derived"),
         (Flags::SNAPSHOT, "snapshot"),
         (Flags::MAYBE_BAD_BOOK, "maybe_bad_book"),
         (Flags::REPLAY, "replay"),
         (Flags::VENUE_BAR, "venue_bar"),
+        (Flags::BLOCK_TRADE, "block_trade"),
     ];
 
     pub const fn contains(self, other: Flags) -> bool {

@@ -68,4 +68,13 @@ pub trait FrameDecoder {
     /// Raw symbol → instrument id: the feed fills it from the registry (replay
     /// learns symbols as the capture lists them).
     fn symbols_mut(&mut self) -> &mut SymbolMap;
+
+    /// Which of the venue's markets the next frames come from, for a venue whose
+    /// frames do not say and whose symbols repeat across markets served on
+    /// different URLs (Bybit's `BTCUSDT` is the spot pair on `/v5/public/spot` and
+    /// the perpetual on `/linear`). The engine sets it before every frame from the
+    /// connection's URL (the feed adapter's `market_of_url`); 0 where the venue
+    /// does not need it, and other venues ignore it.
+    #[inline]
+    fn set_market(&mut self, _market: u8) {}
 }

@@ -130,7 +130,7 @@ fn spec_of(market: BinanceMarket, row: &SymbolInfo) -> Result<Option<InstrumentS
 
 /// The UTC calendar date of a millisecond timestamp (Howard Hinnant's
 /// `civil_from_days`).
-fn utc_date(ms: u64) -> Result<Date, DecodeError> {
+pub(crate) fn utc_date(ms: u64) -> Result<Date, DecodeError> {
     let out_of_range = DecodeError::OutOfRange {
         field: "deliveryDate",
     };

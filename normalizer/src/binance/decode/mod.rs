@@ -12,7 +12,7 @@ mod book_ticker;
 mod control;
 pub(crate) mod depth;
 mod engine;
-mod exchange_info;
+pub(crate) mod exchange_info;
 mod force_order;
 mod frame;
 pub(crate) mod json;
