@@ -145,6 +145,7 @@ CODES = {
         4: "maybe_bad_book",
         2: "replay",
         16: "venue_bar",
+        8: "block_trade",
     },
     "Side": {
         0: "unknown",
