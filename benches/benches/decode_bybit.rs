@@ -13,7 +13,8 @@ use tickd_normalizer::engine::{Frame, FrameDecoder, VenueEvent};
 use tickd_normalizer::SymbolMap;
 
 const TRADES: &str = include_str!("../../testdata/exchanges/samples/bybit/trades.jsonl");
-const BOOK_SMALL: &str = include_str!("../../testdata/exchanges/samples/bybit/book_small_samples.jsonl");
+const BOOK_SMALL: &str =
+    include_str!("../../testdata/exchanges/samples/bybit/book_small_samples.jsonl");
 const TICKERS: &str = include_str!("../../testdata/exchanges/samples/bybit/tickers.jsonl");
 const BOOK: &str = include_str!("../../testdata/exchanges/samples/bybit/book.jsonl");
 
@@ -32,10 +33,25 @@ fn bench_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode_bybit");
     let cases = [
         ("public_trade_3", Category::Inverse, line(TRADES, 0), None),
-        ("orderbook1_bbo", Category::Linear, line(BOOK_SMALL, 0), None),
-        ("tickers_delta", Category::Inverse, line(TICKERS, 1), Some(line(TICKERS, 0))),
+        (
+            "orderbook1_bbo",
+            Category::Linear,
+            line(BOOK_SMALL, 0),
+            None,
+        ),
+        (
+            "tickers_delta",
+            Category::Inverse,
+            line(TICKERS, 1),
+            Some(line(TICKERS, 0)),
+        ),
         ("orderbook_delta", Category::Linear, line(BOOK, 1), None),
-        ("orderbook_snapshot_500", Category::Linear, line(BOOK, 0), None),
+        (
+            "orderbook_snapshot_500",
+            Category::Linear,
+            line(BOOK, 0),
+            None,
+        ),
     ];
     for (kind, category, frame, state) in cases {
         group.throughput(Throughput::Bytes(frame.len() as u64));

@@ -13,6 +13,7 @@
 
 pub mod backoff;
 pub mod binance;
+pub mod bybit;
 pub mod capture;
 pub mod connection;
 pub mod endpoint;

@@ -37,7 +37,10 @@ impl Reference {
         }
         for (key, side) in [("b", &mut self.bids), ("a", &mut self.asks)] {
             for level in v["data"][key].as_array().unwrap() {
-                let (price, size) = (fixed(level[0].as_str().unwrap()), fixed(level[1].as_str().unwrap()));
+                let (price, size) = (
+                    fixed(level[0].as_str().unwrap()),
+                    fixed(level[1].as_str().unwrap()),
+                );
                 if size == 0 {
                     side.remove(&price);
                 } else {
@@ -73,7 +76,11 @@ fn the_real_session_rebuilds_the_reference_book_after_every_event() {
             panic!("line {i}: not a book event")
         };
         assert_eq!(ev.snapshot, i == 0);
-        assert_eq!(sync.on_event(&ev, TS_RECV, &mut out), SyncAction::None, "line {i}");
+        assert_eq!(
+            sync.on_event(&ev, TS_RECV, &mut out),
+            SyncAction::None,
+            "line {i}"
+        );
         assert_eq!(sync.state(), SyncState::Synced);
         assert_eq!(sync.last_update_id(), Some(20254869 + i as u64));
         reference.apply(line);
@@ -81,7 +88,8 @@ fn the_real_session_rebuilds_the_reference_book_after_every_event() {
         assert!(!book.is_crossed(), "line {i}");
         let bids: Vec<(i128, i128)> = book.bids().map(as_fixed).collect();
         let asks: Vec<(i128, i128)> = book.asks().map(as_fixed).collect();
-        let want_bids: Vec<(i128, i128)> = reference.bids.iter().rev().map(|(p, s)| (*p, *s)).collect();
+        let want_bids: Vec<(i128, i128)> =
+            reference.bids.iter().rev().map(|(p, s)| (*p, *s)).collect();
         let want_asks: Vec<(i128, i128)> = reference.asks.iter().map(|(p, s)| (*p, *s)).collect();
         assert_eq!(bids, want_bids, "bids after line {i}");
         assert_eq!(asks, want_asks, "asks after line {i}");
@@ -112,13 +120,22 @@ fn a_skipped_u_resyncs_and_a_u_1_snapshot_replaces_the_book() {
         };
         sync.on_event(&ev, TS_RECV, &mut out)
     };
-    assert_eq!(feed(frame("snapshot", 100, "1"), &mut sync), SyncAction::None);
+    assert_eq!(
+        feed(frame("snapshot", 100, "1"), &mut sync),
+        SyncAction::None
+    );
     assert_eq!(feed(frame("delta", 101, "2"), &mut sync), SyncAction::None);
     // 102 lost: the one instrument resubscribes.
-    assert_eq!(feed(frame("delta", 103, "3"), &mut sync), SyncAction::Resubscribe);
+    assert_eq!(
+        feed(frame("delta", 103, "3"), &mut sync),
+        SyncAction::Resubscribe
+    );
     assert_eq!(sync.state(), SyncState::AwaitingSnapshot);
     assert_eq!(sync.stats().gaps, 1);
-    assert_eq!(feed(frame("snapshot", 200, "4"), &mut sync), SyncAction::None);
+    assert_eq!(
+        feed(frame("snapshot", 200, "4"), &mut sync),
+        SyncAction::None
+    );
     assert_eq!(sync.state(), SyncState::Synced);
     assert_eq!(feed(frame("delta", 201, "5"), &mut sync), SyncAction::None);
     // Bybit restarted: `u == 1` snapshot, then 2, 3, ...
@@ -159,9 +176,19 @@ fn instruments_pages() {
             expiry: Date::new(2026, 12, 25).unwrap()
         }
     );
-    assert_eq!((specs[0].tick_size, specs[0].step_size), (p("0.10"), q("0.001")));
+    assert_eq!(
+        (specs[0].tick_size, specs[0].step_size),
+        (p("0.10"), q("0.001"))
+    );
     let contract = specs[0].contract.as_ref().unwrap();
-    assert_eq!((contract.kind, contract.value, contract.settle_currency.as_str()), (ContractType::Linear, q("1"), "USDT"));
+    assert_eq!(
+        (
+            contract.kind,
+            contract.value,
+            contract.settle_currency.as_str()
+        ),
+        (ContractType::Linear, q("1"), "USDT")
+    );
     assert_eq!(
         next_page_cursor(LINEAR_PAGE.as_bytes()).unwrap().as_deref(),
         Some("first%3D1%26last%3D5")
@@ -180,7 +207,11 @@ fn instruments_pages() {
     assert_eq!(specs[0].normalized_symbol(), "BTC-USD-PERP");
     let contract = specs[0].contract.as_ref().unwrap();
     assert_eq!(
-        (contract.kind, contract.value_currency.as_str(), contract.settle_currency.as_str()),
+        (
+            contract.kind,
+            contract.value_currency.as_str(),
+            contract.settle_currency.as_str()
+        ),
         (ContractType::Inverse, "USD", "BTC")
     );
 
@@ -194,6 +225,10 @@ fn rest_orderbook() {
     let snapshot = decode_rest_book(body.as_bytes()).unwrap();
     assert_eq!(snapshot.last_update_id, 230704);
     assert_eq!(snapshot.ts_event, ms(1716863719031));
-    assert_eq!(snapshot.asks, [lv("65557.7", "16.606555"), lv("65557.8", "0.1")], "best first");
+    assert_eq!(
+        snapshot.asks,
+        [lv("65557.7", "16.606555"), lv("65557.8", "0.1")],
+        "best first"
+    );
     assert_eq!(snapshot.bids, [lv("65485.47", "47.081829")]);
 }

@@ -66,11 +66,18 @@ fn typed_errors() {
     ];
     for (frame, kind) in cases {
         let err = error_of(&frame);
-        assert_eq!(err.kind(), kind, "{}: {err}", String::from_utf8_lossy(&frame));
+        assert_eq!(
+            err.kind(),
+            kind,
+            "{}: {err}",
+            String::from_utf8_lossy(&frame)
+        );
     }
     let mut sink: Vec<RecordBuf> = Vec::new();
     assert_eq!(
-        decoder().decode(Frame::Binary(b"\x1f\x8b"), TS_RECV, &mut sink).map(|_| ()),
+        decoder()
+            .decode(Frame::Binary(b"\x1f\x8b"), TS_RECV, &mut sink)
+            .map(|_| ()),
         Err(DecodeError::UnexpectedBinary { len: 2 })
     );
 }
@@ -80,16 +87,32 @@ fn unknown_instruments_are_dropped_not_errors() {
     let mut d = decoder();
     for frame in [BOOK, TRADE, TICKER] {
         let frame = frame.replace("BTCUSDT", "DOGEUSDT");
-        assert_eq!(decode_line(&mut d, &frame), Out::Other("UnknownSymbol".into()));
+        assert_eq!(
+            decode_line(&mut d, &frame),
+            Out::Other("UnknownSymbol".into())
+        );
     }
 }
 
 #[test]
 fn hostile_rest_bodies() {
-    for body in [&b""[..], b"{}", br#"{"retCode":0,"result":{"list":[]}}"#, b"[1,2", br#"{"retCode":0,"result":{"category":"option","list":[]}}"#] {
-        assert!(decode_instruments(body).is_err(), "{}", String::from_utf8_lossy(body));
+    for body in [
+        &b""[..],
+        b"{}",
+        br#"{"retCode":0,"result":{"list":[]}}"#,
+        b"[1,2",
+        br#"{"retCode":0,"result":{"category":"option","list":[]}}"#,
+    ] {
+        assert!(
+            decode_instruments(body).is_err(),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
     }
-    assert!(decode_rest_book(br#"{"retCode":0,"result":{"b":[],"a":[]}}"#).is_err(), "no u");
+    assert!(
+        decode_rest_book(br#"{"retCode":0,"result":{"b":[],"a":[]}}"#).is_err(),
+        "no u"
+    );
 }
 
 /// The six ticker fields tickd reads, and a value for one: a decimal or `""`.
@@ -104,7 +127,13 @@ const FIELDS: [&str; 6] = [
 
 fn field_values() -> impl Strategy<Value = Vec<(usize, String)>> {
     prop::collection::vec(
-        (0..FIELDS.len(), prop_oneof![Just(String::new()), (1u64..10_000_000).prop_map(|v| v.to_string())]),
+        (
+            0..FIELDS.len(),
+            prop_oneof![
+                Just(String::new()),
+                (1u64..10_000_000).prop_map(|v| v.to_string())
+            ],
+        ),
         0..6,
     )
 }
@@ -116,7 +145,8 @@ fn state_of(map: &HashMap<&str, String>) -> TickerState {
         mark_price: get("markPrice").map_or(Price::UNDEF, p),
         index_price: get("indexPrice").map_or(Price::UNDEF, p),
         funding_rate: get("fundingRate").map_or(Rate::UNDEF, |t| Rate::parse_str(t).unwrap()),
-        next_funding_time: get("nextFundingTime").map_or(0, |t| t.parse::<u64>().unwrap() * 1_000_000),
+        next_funding_time: get("nextFundingTime")
+            .map_or(0, |t| t.parse::<u64>().unwrap() * 1_000_000),
         open_interest: get("openInterest").map_or(Size::UNDEF, q),
         open_interest_value: get("openInterestValue").map_or(Size::UNDEF, q),
     }

@@ -6,8 +6,8 @@
 mod bybit_common;
 
 use bybit_common::*;
-use tickd_bus::record::{BarMsg, BboMsg, Side, TradeMsg};
 use tickd_bus::decimal::{Notional, NOTIONAL_SCALE};
+use tickd_bus::record::{BarMsg, BboMsg, Side, TradeMsg};
 use tickd_bus::{Flags, RecordBuf, Size};
 use tickd_normalizer::bybit::request::{decode_client_frame, Op};
 use tickd_normalizer::bybit::Category;
@@ -18,12 +18,47 @@ fn trades_keep_their_uuids_whole() {
     let got = decode_file("trades.jsonl");
     let expected: [Vec<RecordBuf>; 3] = [
         vec![
-            trade("BTCUSD", 1680673823564, "28560.50", "5823", "0cbf2330-952d-5d03-a462-4bf826c867af", Buy),
-            trade("BTCUSD", 1680673823564, "28560.50", "3", "912e56de-9ed6-5f4f-9421-f0ff5a42d84a", Buy),
-            trade("BTCUSD", 1680673823564, "28560.50", "5593", "cb558b74-cf72-5157-b53b-93944db336ad", Buy),
+            trade(
+                "BTCUSD",
+                1680673823564,
+                "28560.50",
+                "5823",
+                "0cbf2330-952d-5d03-a462-4bf826c867af",
+                Buy,
+            ),
+            trade(
+                "BTCUSD",
+                1680673823564,
+                "28560.50",
+                "3",
+                "912e56de-9ed6-5f4f-9421-f0ff5a42d84a",
+                Buy,
+            ),
+            trade(
+                "BTCUSD",
+                1680673823564,
+                "28560.50",
+                "5593",
+                "cb558b74-cf72-5157-b53b-93944db336ad",
+                Buy,
+            ),
         ],
-        vec![trade("LTCUSDT", 1680688979983, "94.53", "0.4", "4c7b6bdc-b4a3-5716-9c7b-bbe01dc7072f", Buy)],
-        vec![trade("BTCUSDT", 1672304486865, "16578.50", "0.001", "20f43950-d8dd-5b31-9112-a178eb6023af", Buy)],
+        vec![trade(
+            "LTCUSDT",
+            1680688979983,
+            "94.53",
+            "0.4",
+            "4c7b6bdc-b4a3-5716-9c7b-bbe01dc7072f",
+            Buy,
+        )],
+        vec![trade(
+            "BTCUSDT",
+            1672304486865,
+            "16578.50",
+            "0.001",
+            "20f43950-d8dd-5b31-9112-a178eb6023af",
+            Buy,
+        )],
     ];
     assert_eq!(got.len(), expected.len());
     for (out, want) in got.iter().zip(&expected) {
@@ -55,7 +90,10 @@ fn spot_numeric_ids_and_block_trades() {
     });
     assert_eq!(records(&out), [want]);
     assert_eq!(
-        records(&out)[0].get::<TradeMsg>().unwrap().trade_id_string(),
+        records(&out)[0]
+            .get::<TradeMsg>()
+            .unwrap()
+            .trade_id_string(),
         "2290000000061666327"
     );
 }
@@ -65,14 +103,28 @@ fn tickers_merge_deltas_into_the_full_state() {
     let got = decode_file("tickers.jsonl");
     let expected: [Vec<RecordBuf>; 5] = [
         vec![
-            mark_funding("BTCUSD", 1680673822577, "28560.00", "28566.94", Some("0.0001"), 1680681600000),
+            mark_funding(
+                "BTCUSD",
+                1680673822577,
+                "28560.00",
+                "28566.94",
+                Some("0.0001"),
+                1680681600000,
+            ),
             // Inverse: `openInterestValue` is in BTC, not the quote.
             open_interest("BTCUSD", 1680673822577, "449736676", None),
         ],
         // The delta changed open interest and funding; mark, index and next funding
         // time come from the snapshot.
         vec![
-            mark_funding("BTCUSD", 1680673822776, "28560.00", "28566.94", Some("0.0001"), 1680681600000),
+            mark_funding(
+                "BTCUSD",
+                1680673822776,
+                "28560.00",
+                "28566.94",
+                Some("0.0001"),
+                1680681600000,
+            ),
             open_interest("BTCUSD", 1680673822776, "449736674", None),
         ],
         // A future: no funding (`""`).
@@ -83,7 +135,14 @@ fn tickers_merge_deltas_into_the_full_state() {
         // Only book and basis fields changed: nothing to publish.
         vec![],
         vec![
-            mark_funding("BTCUSDT", 1680673821770, "28552.81", "28562.25", Some("0.0001"), 1680681600000),
+            mark_funding(
+                "BTCUSDT",
+                1680673821770,
+                "28552.81",
+                "28562.25",
+                Some("0.0001"),
+                1680681600000,
+            ),
             open_interest("BTCUSDT", 1680673821770, "52774.528", Some("1506861070.82")),
         ],
     ];
@@ -134,12 +193,22 @@ fn small_books_and_level_one_as_bbo() {
     assert_eq!(got.len(), 5);
     assert_eq!(
         records(&got[0]),
-        [bbo("BTCUSDT", 1680673820717, ("28552.00", "0.047"), ("28552.10", "25.433"))]
+        [bbo(
+            "BTCUSDT",
+            1680673820717,
+            ("28552.00", "0.047"),
+            ("28552.10", "25.433")
+        )]
     );
     // An `orderbook.1` delta (older captures) continuing `u`: the bid changed.
     assert_eq!(
         records(&got[1]),
-        [bbo("BTCUSDT", 1680673821137, ("28552.00", "0.012"), ("28552.10", "25.433"))]
+        [bbo(
+            "BTCUSDT",
+            1680673821137,
+            ("28552.00", "0.012"),
+            ("28552.10", "25.433")
+        )]
     );
     assert_eq!(
         got[2],
@@ -175,7 +244,12 @@ fn a_level_one_delta_moves_the_top() {
     let delta = &sample("book_small_samples.jsonl")[4];
     assert_eq!(
         records(&decode_line(&mut d, delta)),
-        [bbo("BTCUSDT", 1682092584425, ("27991.70", "0.777"), ("27994.40", "0.058"))]
+        [bbo(
+            "BTCUSDT",
+            1682092584425,
+            ("27991.70", "0.777"),
+            ("27994.40", "0.058")
+        )]
     );
     assert_eq!(d.dropped_deltas(), 0);
 }
@@ -254,7 +328,9 @@ fn failures_become_rejections() {
     let options_failed = r#"{"success":true,"conn_id":"c","data":{"failTopics":["orderbook.7.X"],"successTopics":[]},"type":"COMMAND_RESP"}"#;
     assert_eq!(
         decode_line(&mut d, options_failed),
-        Out::Other(r#"Reply(Rejected { id: None, code: 0, msg: "failTopics: orderbook.7.X" })"#.into())
+        Out::Other(
+            r#"Reply(Rejected { id: None, code: 0, msg: "failTopics: orderbook.7.X" })"#.into()
+        )
     );
 }
 
@@ -272,7 +348,11 @@ fn confirmed_klines_become_venue_bars() {
     let out = decode_line(&mut d, &kline(true));
     let bar = records(&out)[0].get::<BarMsg>().unwrap();
     assert!(bar.hd.flags.contains(Flags::VENUE_BAR));
-    assert_eq!(bar.hd.ts_event, ms(1672324800000 + 300_000), "stamped at the close");
+    assert_eq!(
+        bar.hd.ts_event,
+        ms(1672324800000 + 300_000),
+        "stamped at the close"
+    );
     assert_eq!(bar.interval_s, 300);
     assert_eq!(
         (bar.open, bar.high, bar.low, bar.close, bar.volume),
@@ -293,5 +373,7 @@ fn confirmed_klines_become_venue_bars() {
     let mut sink = Vec::new();
     use tickd_normalizer::engine::{Frame, FrameDecoder};
     let month = kline(true).replace("kline.5.", "kline.M.");
-    assert!(d.decode(Frame::Text(month.as_bytes()), TS_RECV, &mut sink).is_err());
+    assert!(d
+        .decode(Frame::Text(month.as_bytes()), TS_RECV, &mut sink)
+        .is_err());
 }

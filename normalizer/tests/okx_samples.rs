@@ -469,7 +469,10 @@ fn confirmed_candles_are_venue_bars() {
         assert_eq!(bar.volume, q("45247"), "contracts, the venue's unit");
         assert_eq!(
             bar.notional(),
-            tickd_bus::decimal::Notional::from_i128_scaled(q("5").raw(), tickd_bus::decimal::NOTIONAL_SCALE - tickd_bus::Size::SCALE),
+            tickd_bus::decimal::Notional::from_i128_scaled(
+                q("5").raw(),
+                tickd_bus::decimal::NOTIONAL_SCALE - tickd_bus::Size::SCALE
+            ),
             "volCcyQuote"
         );
         assert_eq!(bar.trade_count, 0);

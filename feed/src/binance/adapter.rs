@@ -131,7 +131,7 @@ impl VenueAdapter for BinanceAdapter {
     }
 
     /// The combined stream's name before `@`, or the event's `"s"`.
-    fn peek_symbol(&self, frame: &[u8]) -> Option<String> {
+    fn peek_symbol(&self, _market: u8, frame: &[u8]) -> Option<String> {
         #[derive(serde::Deserialize)]
         struct Event {
             s: Option<String>,

@@ -106,6 +106,13 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     /// A connection's URL says how it decodes (Binance spot `timeUnit=MICROSECOND`):
     /// replay reads it from the capture.
     fn configure_from_url(&self, _decoder: &mut Self::Decoder, _url: &str) {}
+    /// Which of the venue's markets a connection to `url` serves, for venues whose
+    /// frames do not say and whose symbols repeat across markets (Bybit: one URL per
+    /// category). The engine hands it to the decoder before each of the
+    /// connection's frames (`FrameDecoder::set_market`); 0 for the others.
+    fn market_of_url(&self, _venue: Venue, _url: &str) -> u8 {
+        0
+    }
     fn rule(&self, venue: Venue, instrument_id: u32) -> Self::Rule;
 
     fn instruments_path(&self, venue: Venue) -> RestPath;
@@ -113,6 +120,11 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     /// (OKX `instType=SPOT|SWAP|FUTURES`); the lists are joined.
     fn instruments_paths(&self, venue: Venue) -> Vec<RestPath> {
         vec![self.instruments_path(venue)]
+    }
+    /// The next page of an instrument list whose page at `path` returned `body`,
+    /// for venues that paginate it (Bybit `cursor`); `None` on the last page.
+    fn next_instruments_path(&self, _venue: Venue, _path: &str, _body: &[u8]) -> Option<RestPath> {
+        None
     }
     fn snapshot_path(&self, venue: Venue, raw_symbol: &str, depth: u32) -> RestPath;
     /// REST weight of one snapshot at `depth` (an error for a depth the venue refuses).
@@ -124,8 +136,9 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     /// What a captured REST URL asked for.
     fn classify_rest(&self, venue: Venue, url: &str) -> Option<RestTarget>;
     /// The raw symbol a frame is about, for replay to register it from a captured
-    /// instrument list the first time it appears (may parse slowly).
-    fn peek_symbol(&self, frame: &[u8]) -> Option<String>;
+    /// instrument list the first time it appears (may parse slowly). `market` is
+    /// [`VenueAdapter::market_of_url`] of the frame's connection.
+    fn peek_symbol(&self, market: u8, frame: &[u8]) -> Option<String>;
 
     fn plan(
         &self,

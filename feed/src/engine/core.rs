@@ -141,12 +141,13 @@ impl<A: VenueAdapter> VenueCore<A> {
     }
 
     /// One data frame from connection `conn` (whose streams `merge` tracks, in the
-    /// connection's `role`).
+    /// connection's `role`), serving the adapter's `market` (`market_of_url`).
     #[inline]
     pub fn on_frame(
         &mut self,
         conn: u32,
         role: Role,
+        market: u8,
         merge: &mut Merge,
         ts_recv: u64,
         frame: Frame<'_>,
@@ -173,6 +174,7 @@ impl<A: VenueAdapter> VenueCore<A> {
             recent,
             touched,
         };
+        decoder.set_market(market);
         let event = decoder.decode(frame, ts_recv, &mut gate)?;
         Ok(match event {
             VenueEvent::Records(_) | VenueEvent::Pong | VenueEvent::ConnSeq(_) => Step::None,

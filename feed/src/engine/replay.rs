@@ -36,6 +36,8 @@ pub struct AdapterReplay<A: VenueAdapter> {
     url_seen: bool,
     /// The books each connection carried (by the book events it delivered).
     books_by_conn: HashMap<u32, HashSet<u32>>,
+    /// Each connection's market (`market_of_url` of its URL).
+    market_by_conn: HashMap<u32, u8>,
 }
 
 impl<A: VenueAdapter> AdapterReplay<A> {
@@ -60,6 +62,7 @@ impl<A: VenueAdapter> AdapterReplay<A> {
             consumer,
             url_seen: false,
             books_by_conn: HashMap::new(),
+            market_by_conn: HashMap::new(),
         }
     }
 
@@ -79,10 +82,16 @@ impl<A: VenueAdapter> AdapterReplay<A> {
     }
 
     /// False when the frame's symbol is not known yet.
-    fn decode(&mut self, conn: u32, ts_recv: u64, frame: Frame<'_>) -> Result<bool, ()> {
+    fn decode(
+        &mut self,
+        conn: u32,
+        market: u8,
+        ts_recv: u64,
+        frame: Frame<'_>,
+    ) -> Result<bool, ()> {
         let step = self
             .core
-            .on_frame(conn, Role::Primary, &mut self.merge, ts_recv, frame);
+            .on_frame(conn, Role::Primary, market, &mut self.merge, ts_recv, frame);
         let book_delta = RecordType::BookDelta as u8;
         for &(instrument, rtype) in self.core.touched() {
             if rtype == book_delta {
@@ -131,7 +140,12 @@ impl<A: VenueAdapter> VenueReplay for AdapterReplay<A> {
             Frame::Text(frame)
         };
         let conn = u32::try_from(line.conn).unwrap_or(u32::MAX);
-        match self.decode(conn, line.ts_recv, frame) {
+        let (adapter, venue) = (self.core.adapter(), self.core.venue());
+        let market = *self
+            .market_by_conn
+            .entry(conn)
+            .or_insert_with(|| adapter.market_of_url(venue, &line.url));
+        match self.decode(conn, market, line.ts_recv, frame) {
             Ok(true) => {}
             Ok(false) => {
                 // The first frame of a symbol: register it from the captured
@@ -139,10 +153,10 @@ impl<A: VenueAdapter> VenueReplay for AdapterReplay<A> {
                 let learned = self
                     .core
                     .adapter()
-                    .peek_symbol(frame.bytes())
+                    .peek_symbol(market, frame.bytes())
                     .and_then(|symbol| self.resolve(&symbol, registry))
                     .is_some();
-                if !learned || !matches!(self.decode(conn, line.ts_recv, frame), Ok(true)) {
+                if !learned || !matches!(self.decode(conn, market, line.ts_recv, frame), Ok(true)) {
                     stats.unknown_symbols += 1;
                 }
             }

@@ -208,7 +208,7 @@ impl VenueAdapter for OkxAdapter {
     }
 
     /// `arg.instId`, or `data[0].instId` (liquidations are subscribed by instType).
-    fn peek_symbol(&self, frame: &[u8]) -> Option<String> {
+    fn peek_symbol(&self, _market: u8, frame: &[u8]) -> Option<String> {
         #[derive(serde::Deserialize)]
         struct Arg {
             #[serde(rename = "instId")]

@@ -165,11 +165,14 @@ fn keepalive_rest_and_symbols() {
         Some(RestTarget::Instruments)
     );
     assert_eq!(
-        a.peek_symbol(br#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[]}"#),
+        a.peek_symbol(
+            0,
+            br#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[]}"#
+        ),
         Some("BTC-USDT".into())
     );
     assert_eq!(
-        a.peek_symbol(br#"{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[],"instId":"MINA-USDT-SWAP"}]}"#),
+        a.peek_symbol(0, br#"{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[],"instId":"MINA-USDT-SWAP"}]}"#),
         Some("MINA-USDT-SWAP".into())
     );
 }

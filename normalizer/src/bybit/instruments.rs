@@ -132,7 +132,10 @@ fn spec_of(category: Category, row: &Row) -> Result<InstrumentSpec, DecodeError>
     let symbol = req(non_empty(&row.symbol), "symbol")?;
     let base = req(non_empty(&row.base_coin), "baseCoin")?.to_string();
     let quote = req(non_empty(&row.quote_coin), "quoteCoin")?.to_string();
-    let tick = row.price_filter.as_ref().and_then(|f| non_empty(&f.tick_size));
+    let tick = row
+        .price_filter
+        .as_ref()
+        .and_then(|f| non_empty(&f.tick_size));
     let lot = row.lot_size_filter.as_ref();
     let (kind, step, contract) = match category {
         Category::Spot => (
@@ -154,7 +157,11 @@ fn spec_of(category: Category, row: &Row) -> Result<InstrumentSpec, DecodeError>
                         })?,
                     }
                 }
-                _ => return Err(DecodeError::OutOfRange { field: "contractType" }),
+                _ => {
+                    return Err(DecodeError::OutOfRange {
+                        field: "contractType",
+                    })
+                }
             };
             let settle = req(non_empty(&row.settle_coin), "settleCoin")?.to_string();
             let (value_currency, kind_of_contract) = match category {

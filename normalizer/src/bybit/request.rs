@@ -105,7 +105,8 @@ mod tests {
             r#"{"req_id":"test","op":"subscribe","args":["orderbook.1.BTCUSDT","publicTrade.BTCUSDT","orderbook.1.ETHUSDT"]}"#
         );
         assert_eq!(Request::ping().to_text(), r#"{"op":"ping"}"#);
-        let unsubscribe = br#"{"op":"unsubscribe","args":["publicTrade.ETHUSD"],"req_id":"customised_id"}"#;
+        let unsubscribe =
+            br#"{"op":"unsubscribe","args":["publicTrade.ETHUSD"],"req_id":"customised_id"}"#;
         assert_eq!(
             decode_client_frame(unsubscribe),
             Ok(Request {

@@ -86,7 +86,11 @@ mod tests {
         );
         assert_eq!(rule.links(100, &delta(7)), Link::gap_unknown(101));
         assert_eq!(rule.bridges(20254869, &delta(20254870)), Link::Continues);
-        assert_eq!(rule.bridges(1, &delta(2)), Link::Continues, "after a restart");
+        assert_eq!(
+            rule.bridges(1, &delta(2)),
+            Link::Continues,
+            "after a restart"
+        );
         assert!(rule.covered_by_snapshot(1, &delta(5_000)));
         assert_eq!(rule.checksum(&crate::book::L2Book::new()), None);
     }

@@ -36,6 +36,8 @@ const TICK: Duration = Duration::from_millis(100);
 
 struct Slot {
     spec: ConnSpec,
+    /// The adapter's market number for the slot's URL (`market_of_url`).
+    market: u8,
     plan: PlannedConn,
     streams: Vec<StreamSub>,
     primary: Option<u32>,
@@ -167,6 +169,7 @@ impl<A: VenueAdapter> Core<A> {
                     backoff_cap: settings.backoff_cap,
                     tap: settings.tap.clone(),
                 },
+                market: adapter.market_of_url(venue, &plan.url),
                 streams: plan.streams.clone(),
                 plan,
                 primary: None,
@@ -439,7 +442,7 @@ impl<A: VenueAdapter> Core<A> {
         };
         let result = self
             .core
-            .on_frame(conn, role, &mut slot.merge, ts_recv, frame);
+            .on_frame(conn, role, slot.market, &mut slot.merge, ts_recv, frame);
         let now = Instant::now().into_std();
         let mut rotate_now = false;
         match result {

@@ -3,6 +3,7 @@
 
 mod core;
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use tickd_bus::Venue;
@@ -34,6 +35,10 @@ impl<A: VenueAdapter> VenueFeed for EngineFeed<A> {
     }
 }
 
+/// A bound on a paginated instrument list (Bybit: 1000 rows a page), so a venue
+/// that keeps returning a cursor cannot hold the feed in its startup loop.
+const MAX_INSTRUMENT_PAGES: usize = 100;
+
 async fn run<A: VenueAdapter>(adapter: A, ctx: VenueContext) -> Result<(), FeedError> {
     let VenueContext {
         settings,
@@ -49,22 +54,25 @@ async fn run<A: VenueAdapter>(adapter: A, ctx: VenueContext) -> Result<(), FeedE
     // Instruments: exchangeInfo, retried with backoff; a saved registry that already
     // knows every configured symbol lets the feed start without it.
     let rest = RestClient::with_tap(settings.tap.clone());
-    // Some venues list one market per request (OKX: SPOT, SWAP, FUTURES): all of them.
-    let urls: Vec<String> = adapter
-        .instruments_paths(venue)
-        .iter()
+    // Some venues list one market per request (OKX: SPOT, SWAP, FUTURES): all of them,
+    // and every page of a paginated list (Bybit's `cursor`).
+    let paths = adapter.instruments_paths(venue);
+    let url = paths
+        .first()
         .map(|path| format!("{}{path}", settings.rest_url))
-        .collect();
-    let url = urls.first().cloned().unwrap_or_default();
+        .unwrap_or_default();
     let mut decoder = adapter.decoder(venue, SymbolMap::new(), &settings);
     let mut backoff = Backoff::new(settings.backoff_base, settings.backoff_cap);
     let found = loop {
         let mut pause = Duration::ZERO;
         let mut specs = Vec::new();
         let mut failure = None;
-        for url in &urls {
+        let mut queue: VecDeque<String> = paths.iter().cloned().collect();
+        let mut pages = 0;
+        while let Some(path) = queue.pop_front() {
+            let url = format!("{}{path}", settings.rest_url);
             let attempt = tokio::select! {
-                r = rest.get(url) => r,
+                r = rest.get(&url) => r,
                 _ = shutdown.wait() => return Ok(()),
             };
             failure = match attempt {
@@ -76,7 +84,17 @@ async fn run<A: VenueAdapter>(adapter: A, ctx: VenueContext) -> Result<(), FeedE
                 ) {
                     Ok(RestEvent::Instruments(mut list)) => {
                         specs.append(&mut list);
-                        None
+                        pages += 1;
+                        match adapter.next_instruments_path(venue, &path, &response.body) {
+                            Some(_) if pages >= MAX_INSTRUMENT_PAGES => Some(format!(
+                                "instrument list longer than {MAX_INSTRUMENT_PAGES} pages"
+                            )),
+                            Some(next) => {
+                                queue.push_front(next);
+                                None
+                            }
+                            None => None,
+                        }
                     }
                     Ok(_) => Some("the instrument list did not decode to instruments".to_string()),
                     Err(err) => Some(err.to_string()),

@@ -60,7 +60,9 @@ pub(super) fn decode(reply: Reply<'_>) -> Result<VenueEvent<'static>, DecodeErro
 fn rejected(id: Option<u64>, msg: Option<String>, topics: &[String]) -> VenueEvent<'static> {
     let mut msg = msg.unwrap_or_default();
     if !topics.is_empty() {
-        msg = format!("{msg} failTopics: {}", topics.join(",")).trim().into();
+        msg = format!("{msg} failTopics: {}", topics.join(","))
+            .trim()
+            .into();
     }
     VenueEvent::Reply(ControlReply::Rejected { id, code: 0, msg })
 }

@@ -3,9 +3,7 @@
 //! `allLiquidation` and the older `liquidation`. Prices and sizes are strings.
 
 use serde::Deserialize;
-use tickd_bus::record::{
-    BboMsg, LiquidationMsg, MarkFundingMsg, OpenInterestMsg, Side, TradeMsg,
-};
+use tickd_bus::record::{BboMsg, LiquidationMsg, MarkFundingMsg, OpenInterestMsg, Side, TradeMsg};
 use tickd_bus::{Flags, Price, Record, RecordHeader, Size, Venue};
 
 use super::{ms_ns, Head, Top};
@@ -106,9 +104,7 @@ pub(super) fn trades(
 /// The best bid and offer an `orderbook.1` stream stands at (an empty side is
 /// `UNDEF` with size 0).
 pub(super) fn bbo_record(instrument_id: u32, head: &Head, top: &Top) -> BboMsg {
-    let split = |l: Option<Level>| {
-        l.map_or((Price::UNDEF, Size::ZERO), |l| (l.price, l.size))
-    };
+    let split = |l: Option<Level>| l.map_or((Price::UNDEF, Size::ZERO), |l| (l.price, l.size));
     let (bid_price, bid_size) = split(top.bid);
     let (ask_price, ask_size) = split(top.ask);
     BboMsg {

@@ -8,8 +8,8 @@
 //! [`DecodeError`], never a panic.
 
 mod book;
-mod engine;
 mod control;
+mod engine;
 mod kline;
 mod market;
 
@@ -197,14 +197,16 @@ impl BybitDecoder {
                     _ => return Err(unknown(topic)),
                 }
             }
-            "publicTrade" => self.with_symbol(rest, |id, _| market::trades(id, data, &head, sink))?,
+            "publicTrade" => {
+                self.with_symbol(rest, |id, _| market::trades(id, data, &head, sink))?
+            }
             "tickers" => self.merge_ticker(rest, data, &head, sink)?,
             "allLiquidation" => {
                 self.with_symbol(rest, |id, _| market::liquidations(id, data, &head, sink))?
             }
-            "liquidation" => {
-                self.with_symbol(rest, |id, _| market::legacy_liquidation(id, data, &head, sink))?
-            }
+            "liquidation" => self.with_symbol(rest, |id, _| {
+                market::legacy_liquidation(id, data, &head, sink)
+            })?,
             "kline" => {
                 let (interval, symbol) = rest.split_once('.').ok_or_else(|| unknown(topic))?;
                 let interval_s = kline::interval_secs(interval).ok_or_else(|| unknown(topic))?;

@@ -1,0 +1,239 @@
+//! The Bybit adapter's plan, messages and REST mapping, and a replay of a capture
+//! built from the real samples (several connections and categories, an overlap,
+//! channels tickd did not ask for).
+
+mod replay;
+
+use tickd_bus::{Channel, Venue};
+use tickd_normalizer::bybit::request::{decode_client_frame, Op, Request, MAX_ARGS_CHARS};
+
+use super::adapter::{book_depth, BybitAdapter};
+use crate::engine::adapter::{Keepalive, Outbound, RestTarget, VenueAdapter};
+use crate::venue::VenueSettings;
+
+const ALL: [Channel; 6] = [
+    Channel::Trades,
+    Channel::Bbo,
+    Channel::Book,
+    Channel::Funding,
+    Channel::Oi,
+    Channel::Liquidations,
+];
+
+fn settings(channels: &[Channel]) -> VenueSettings {
+    let mut s = VenueSettings::new(
+        Venue::Bybit,
+        "ws://127.0.0.1:1/v5/public/",
+        "http://127.0.0.1:1",
+    );
+    s.channels = channels.to_vec();
+    s.book_depth = 200;
+    s.streams_per_connection = 400;
+    s
+}
+
+fn request(message: &Outbound) -> Request {
+    let Outbound::Text(text) = message else {
+        panic!("binary")
+    };
+    decode_client_frame(text.as_bytes()).unwrap()
+}
+
+fn topics(messages: &[Outbound]) -> Vec<String> {
+    messages.iter().flat_map(|m| request(m).args).collect()
+}
+
+#[test]
+fn one_connection_per_category_with_derivative_channels_only_where_they_exist() {
+    let instruments = vec![
+        (1, "spot:BTCUSDT".to_string()),
+        (2, "linear:BTCUSDT".to_string()),
+        (3, "inverse:BTCUSD".to_string()),
+        (4, "linear:BTC-26DEC25".to_string()),
+    ];
+    let plan = BybitAdapter.plan(Venue::Bybit, &instruments, &settings(&ALL));
+    let urls: Vec<&str> = plan.iter().map(|c| c.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "ws://127.0.0.1:1/v5/public/spot",
+            "ws://127.0.0.1:1/v5/public/linear",
+            "ws://127.0.0.1:1/v5/public/inverse",
+        ]
+    );
+    assert_eq!(
+        topics(&plan[0].subscribe),
+        [
+            "publicTrade.BTCUSDT",
+            "orderbook.1.BTCUSDT",
+            "orderbook.200.BTCUSDT"
+        ],
+        "spot has no tickers funding, oi or liquidations"
+    );
+    assert_eq!(
+        topics(&plan[1].subscribe),
+        [
+            "publicTrade.BTCUSDT",
+            "orderbook.1.BTCUSDT",
+            "orderbook.200.BTCUSDT",
+            "tickers.BTCUSDT",
+            "allLiquidation.BTCUSDT",
+            "publicTrade.BTC-26DEC25",
+            "orderbook.1.BTC-26DEC25",
+            "orderbook.200.BTC-26DEC25",
+            "tickers.BTC-26DEC25",
+            "allLiquidation.BTC-26DEC25",
+        ],
+        "funding and oi share one tickers topic"
+    );
+    assert_eq!(plan[1].subscribe.len(), 1, "one request on linear");
+    assert_eq!(
+        plan[1].streams.len(),
+        12,
+        "a stream per channel for the watchdog"
+    );
+    assert!(plan[2].streams.iter().all(|s| s.instrument_id == 3));
+    for conn in &plan {
+        for m in &conn.subscribe {
+            assert_eq!(request(m).op, Op::Subscribe);
+        }
+    }
+}
+
+#[test]
+fn spot_subscribes_ten_args_per_request() {
+    let instruments: Vec<(u32, String)> = (1..=7).map(|i| (i, format!("spot:C{i}USDT"))).collect();
+    let plan = BybitAdapter.plan(
+        Venue::Bybit,
+        &instruments,
+        &settings(&[Channel::Trades, Channel::Book]),
+    );
+    assert_eq!(plan.len(), 1);
+    let sizes: Vec<usize> = plan[0]
+        .subscribe
+        .iter()
+        .map(|m| request(m).args.len())
+        .collect();
+    assert_eq!(sizes, [10, 4]);
+}
+
+#[test]
+fn args_over_21000_characters_open_another_connection() {
+    let instruments: Vec<(u32, String)> = (1..=2000)
+        .map(|i| (i, format!("linear:LONGNAME{i:05}USDT")))
+        .collect();
+    let mut s = settings(&[Channel::Trades, Channel::Book]);
+    s.streams_per_connection = 100_000;
+    let plan = BybitAdapter.plan(Venue::Bybit, &instruments, &s);
+    assert!(plan.len() > 1);
+    let mut seen = 0;
+    for conn in &plan {
+        let args = topics(&conn.subscribe);
+        let chars: usize = args.iter().map(String::len).sum();
+        assert!(chars < MAX_ARGS_CHARS, "{chars}");
+        assert!(conn.streams.len() <= 400, "the venue's stream limit");
+        seen += conn.streams.len();
+    }
+    assert_eq!(seen, 4000, "every stream planned once");
+}
+
+#[test]
+fn a_gap_resubscribes_that_one_book() {
+    let instruments = vec![
+        (1, "spot:BTCUSDT".to_string()),
+        (2, "spot:ETHUSDT".to_string()),
+    ];
+    let plan = BybitAdapter.plan(
+        Venue::Bybit,
+        &instruments,
+        &settings(&[Channel::Trades, Channel::Book]),
+    );
+    let messages = BybitAdapter.resubscribe(&plan[0], 2);
+    let requests: Vec<Request> = messages.iter().map(request).collect();
+    assert_eq!(
+        requests
+            .iter()
+            .map(|r| (r.op, r.args.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (Op::Unsubscribe, vec!["orderbook.200.ETHUSDT".to_string()]),
+            (Op::Subscribe, vec!["orderbook.200.ETHUSDT".to_string()]),
+        ]
+    );
+    assert!(BybitAdapter.resubscribe(&plan[0], 9).is_empty());
+}
+
+#[test]
+fn depths_keepalive_limits_and_ids() {
+    assert_eq!(
+        [1, 50, 51, 200, 500, 1000, 5000].map(book_depth),
+        [50, 50, 200, 200, 1000, 1000, 1000]
+    );
+    let Keepalive::Idle { idle, message } = BybitAdapter.keepalive(Venue::Bybit) else {
+        panic!("bybit pings")
+    };
+    assert_eq!(idle.as_secs(), 20);
+    assert_eq!(message, Outbound::Text(r#"{"op":"ping"}"#.into()));
+    assert_eq!(
+        BybitAdapter.trade_ids(Venue::Bybit),
+        tickd_normalizer::engine::TradeIds::Opaque
+    );
+    assert!(BybitAdapter.snapshot_weight(Venue::Bybit, 1000).is_ok());
+    assert!(BybitAdapter.snapshot_weight(Venue::Bybit, 5000).is_err());
+    let limits = BybitAdapter.limits(Venue::Bybit);
+    assert!(
+        limits.connections_per_second * 300 <= 500,
+        "500 connections per 5 minutes"
+    );
+}
+
+#[test]
+fn urls_markets_rest_paths_and_peeks() {
+    let a = BybitAdapter;
+    let v = Venue::Bybit;
+    assert_eq!(
+        a.market_of_url(v, "wss://stream.bybit.com/v5/public/spot"),
+        1
+    );
+    assert_eq!(a.market_of_url(v, "ws://127.0.0.1:9/v5/public/inverse"), 3);
+    assert_eq!(a.market_of_url(v, "ws://127.0.0.1:9/elsewhere"), 0);
+    assert_eq!(
+        a.instruments_paths(v),
+        [
+            "/v5/market/instruments-info?category=spot&limit=1000",
+            "/v5/market/instruments-info?category=linear&limit=1000",
+            "/v5/market/instruments-info?category=inverse&limit=1000",
+        ]
+    );
+    let page = br#"{"retCode":0,"result":{"category":"linear","list":[],"nextPageCursor":"first%3D1%26last%3D5"}}"#;
+    let first = "/v5/market/instruments-info?category=linear&limit=1000";
+    let next = a.next_instruments_path(v, first, page).unwrap();
+    assert_eq!(next, format!("{first}&cursor=first%3D1%26last%3D5"));
+    assert_eq!(
+        a.next_instruments_path(v, &next, page).unwrap(),
+        next,
+        "the cursor is replaced, not appended twice"
+    );
+    let last = br#"{"retCode":0,"result":{"category":"linear","list":[],"nextPageCursor":""}}"#;
+    assert_eq!(a.next_instruments_path(v, first, last), None);
+    assert_eq!(
+        a.classify_rest(v, &format!("http://h{next}")),
+        Some(RestTarget::Instruments)
+    );
+    assert_eq!(
+        a.classify_rest(
+            v,
+            "http://h/v5/market/orderbook?category=spot&symbol=BTCUSDT&limit=50"
+        ),
+        Some(RestTarget::BookSnapshot("spot:BTCUSDT".into()))
+    );
+    assert_eq!(
+        a.snapshot_path(v, "inverse:BTCUSD", 50),
+        "/v5/market/orderbook?category=inverse&symbol=BTCUSD&limit=50"
+    );
+    assert_eq!(a.classify_rest(v, "http://h/v5/market/time"), None);
+    let frame = br#"{"topic":"kline.5.BTCUSDT","type":"snapshot","ts":1,"data":[]}"#;
+    assert_eq!(a.peek_symbol(1, frame).as_deref(), Some("spot:BTCUSDT"));
+    assert_eq!(a.peek_symbol(2, frame).as_deref(), Some("linear:BTCUSDT"));
+    assert_eq!(a.peek_symbol(2, br#"{"op":"pong"}"#), None);
+}
