@@ -24,9 +24,9 @@ fn line(text: &str, n: usize) -> &str {
 
 fn bench_decode(c: &mut Criterion) {
     let symbols: SymbolMap = [
-        ("inverse:BTCUSD".to_string(), 1),
-        ("linear:BTCUSDT".to_string(), 2),
-        ("linear:XRPUSDT".to_string(), 3),
+        ("inverse/BTCUSD".to_string(), 1),
+        ("linear/BTCUSDT".to_string(), 2),
+        ("linear/XRPUSDT".to_string(), 3),
     ]
     .into_iter()
     .collect();

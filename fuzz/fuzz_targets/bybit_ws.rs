@@ -13,7 +13,7 @@ use tickd_normalizer::engine::{Frame, FrameDecoder, VenueEvent};
 use tickd_normalizer::SymbolMap;
 
 fn symbols() -> SymbolMap {
-    ["spot:BTCUSDT", "linear:BTCUSDT", "linear:BTCPERP", "linear:BTC-26DEC25", "inverse:BTCUSD"]
+    ["spot/BTCUSDT", "linear/BTCUSDT", "linear/BTCPERP", "linear/BTC-26DEC25", "inverse/BTCUSD"]
         .iter()
         .enumerate()
         .map(|(i, s)| (s.to_string(), i as u32 + 1))

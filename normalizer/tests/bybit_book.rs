@@ -165,9 +165,9 @@ fn instruments_pages() {
     assert_eq!(
         names,
         [
-            ("linear:BTCUSDT".to_string(), "BTC-USDT-PERP".to_string()),
-            ("linear:BTCPERP".into(), "BTC-USDC-PERP".into()),
-            ("linear:BTC-25DEC26".into(), "BTC-USDT-20261225".into()),
+            ("linear/BTCUSDT".to_string(), "BTC-USDT-PERP".to_string()),
+            ("linear/BTCPERP".into(), "BTC-USDC-PERP".into()),
+            ("linear/BTC-25DEC26".into(), "BTC-USDT-20261225".into()),
         ]
     );
     assert_eq!(
@@ -196,7 +196,7 @@ fn instruments_pages() {
 
     let spot = r#"{"retCode":0,"retMsg":"OK","result":{"category":"spot","list":[{"symbol":"BTCUSDT","baseCoin":"BTC","quoteCoin":"USDT","innovation":"0","status":"Trading","marginTrading":"both","lotSizeFilter":{"basePrecision":"0.000001","quotePrecision":"0.00000001","minOrderQty":"0.000048","maxOrderQty":"71.73956243","minOrderAmt":"1","maxOrderAmt":"2000000"},"priceFilter":{"tickSize":"0.01"}}],"nextPageCursor":""}}"#;
     let specs = decode_instruments(spot.as_bytes()).unwrap();
-    assert_eq!(specs[0].raw_symbol, "spot:BTCUSDT");
+    assert_eq!(specs[0].raw_symbol, "spot/BTCUSDT");
     assert_eq!(specs[0].normalized_symbol(), "BTC-USDT");
     assert_eq!(specs[0].step_size, q("0.000001"));
     assert!(specs[0].contract.is_none());

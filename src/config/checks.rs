@@ -120,11 +120,16 @@ pub fn symbol_syntax(value: &str) -> Result<(), String> {
 }
 
 /// The key two spellings of one instrument share, for duplicate detection:
-/// upper-case, separators removed, a `-PERP` suffix dropped (`BTC-USDT-PERP` and raw
-/// `BTCUSDT` on binance-usdm are the same contract).
-pub fn symbol_identity(value: &str) -> String {
+/// upper-case, separators removed, and on a venue whose raw perpetual symbols are the
+/// bare pair (`perp_is_bare`: binance-usdm) a `-PERP` suffix dropped (`BTC-USDT-PERP`
+/// and raw `BTCUSDT` are the same contract there). On venues listing spot and
+/// perpetuals together (okx, bybit) `BTC-USDT` and `BTC-USDT-PERP` are two instruments.
+pub fn symbol_identity(value: &str, perp_is_bare: bool) -> String {
     let upper = value.to_ascii_uppercase();
-    let base = upper.strip_suffix("-PERP").unwrap_or(&upper);
+    let base = match upper.strip_suffix("-PERP") {
+        Some(base) if perp_is_bare => base,
+        _ => &upper,
+    };
     base.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
 }
 
@@ -243,9 +248,22 @@ mod tests {
         ] {
             assert!(symbol_syntax(bad).is_err(), "{bad}");
         }
-        assert_eq!(symbol_identity("btc-usdt"), symbol_identity("BTCUSDT"));
-        assert_eq!(symbol_identity("BTC-USDT-PERP"), symbol_identity("BTCUSDT"));
-        assert_ne!(symbol_identity("ETH-USDT"), symbol_identity("BTCUSDT"));
+        assert_eq!(
+            symbol_identity("btc-usdt", false),
+            symbol_identity("BTCUSDT", false)
+        );
+        assert_eq!(
+            symbol_identity("BTC-USDT-PERP", true),
+            symbol_identity("BTCUSDT", true)
+        );
+        assert_ne!(
+            symbol_identity("BTC-USDT-PERP", false),
+            symbol_identity("BTC-USDT", false)
+        );
+        assert_ne!(
+            symbol_identity("ETH-USDT", true),
+            symbol_identity("BTCUSDT", true)
+        );
     }
 
     #[test]

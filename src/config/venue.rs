@@ -167,7 +167,8 @@ impl VenueConfig {
                 );
                 continue;
             }
-            if let Some(first) = seen.insert(checks::symbol_identity(symbol), i) {
+            let perp_is_bare = venue == Venue::BinanceUsdm;
+            if let Some(first) = seen.insert(checks::symbol_identity(symbol, perp_is_bare), i) {
                 // Name the earlier spelling, not its index: indices may shift when
                 // elements with type errors were dropped before these rules ran.
                 errs.push(

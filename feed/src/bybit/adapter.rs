@@ -9,7 +9,7 @@
 //! (merged snapshot + deltas), liquidations → `allLiquidation`. Funding, oi and
 //! liquidations exist on linear and inverse only.
 //!
-//! Raw symbols are `category:SYMBOL` (`linear:BTCUSDT`): each category has its own
+//! Raw symbols are `category/SYMBOL` (`linear/BTCUSDT`): each category has its own
 //! URL (`<ws_url>/spot`, `/linear`, `/inverse`) and its own connections.
 
 use std::time::Duration;
@@ -255,7 +255,7 @@ impl VenueAdapter for BybitAdapter {
             };
             for (id, raw) in instruments {
                 let Some((c, symbol)) = Category::split_raw(raw) else {
-                    tracing::warn!(raw, "not a bybit raw symbol (category:SYMBOL); skipped");
+                    tracing::warn!(raw, "not a bybit raw symbol (category/SYMBOL); skipped");
                     continue;
                 };
                 if c != category {

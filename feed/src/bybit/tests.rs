@@ -46,10 +46,10 @@ fn topics(messages: &[Outbound]) -> Vec<String> {
 #[test]
 fn one_connection_per_category_with_derivative_channels_only_where_they_exist() {
     let instruments = vec![
-        (1, "spot:BTCUSDT".to_string()),
-        (2, "linear:BTCUSDT".to_string()),
-        (3, "inverse:BTCUSD".to_string()),
-        (4, "linear:BTC-26DEC25".to_string()),
+        (1, "spot/BTCUSDT".to_string()),
+        (2, "linear/BTCUSDT".to_string()),
+        (3, "inverse/BTCUSD".to_string()),
+        (4, "linear/BTC-26DEC25".to_string()),
     ];
     let plan = BybitAdapter.plan(Venue::Bybit, &instruments, &settings(&ALL));
     let urls: Vec<&str> = plan.iter().map(|c| c.url.as_str()).collect();
@@ -102,7 +102,7 @@ fn one_connection_per_category_with_derivative_channels_only_where_they_exist() 
 
 #[test]
 fn spot_subscribes_ten_args_per_request() {
-    let instruments: Vec<(u32, String)> = (1..=7).map(|i| (i, format!("spot:C{i}USDT"))).collect();
+    let instruments: Vec<(u32, String)> = (1..=7).map(|i| (i, format!("spot/C{i}USDT"))).collect();
     let plan = BybitAdapter.plan(
         Venue::Bybit,
         &instruments,
@@ -120,7 +120,7 @@ fn spot_subscribes_ten_args_per_request() {
 #[test]
 fn args_over_21000_characters_open_another_connection() {
     let instruments: Vec<(u32, String)> = (1..=2000)
-        .map(|i| (i, format!("linear:LONGNAME{i:05}USDT")))
+        .map(|i| (i, format!("linear/LONGNAME{i:05}USDT")))
         .collect();
     let mut s = settings(&[Channel::Trades, Channel::Book]);
     s.streams_per_connection = 100_000;
@@ -140,8 +140,8 @@ fn args_over_21000_characters_open_another_connection() {
 #[test]
 fn a_gap_resubscribes_that_one_book() {
     let instruments = vec![
-        (1, "spot:BTCUSDT".to_string()),
-        (2, "spot:ETHUSDT".to_string()),
+        (1, "spot/BTCUSDT".to_string()),
+        (2, "spot/ETHUSDT".to_string()),
     ];
     let plan = BybitAdapter.plan(
         Venue::Bybit,
@@ -225,15 +225,15 @@ fn urls_markets_rest_paths_and_peeks() {
             v,
             "http://h/v5/market/orderbook?category=spot&symbol=BTCUSDT&limit=50"
         ),
-        Some(RestTarget::BookSnapshot("spot:BTCUSDT".into()))
+        Some(RestTarget::BookSnapshot("spot/BTCUSDT".into()))
     );
     assert_eq!(
-        a.snapshot_path(v, "inverse:BTCUSD", 50),
+        a.snapshot_path(v, "inverse/BTCUSD", 50),
         "/v5/market/orderbook?category=inverse&symbol=BTCUSD&limit=50"
     );
     assert_eq!(a.classify_rest(v, "http://h/v5/market/time"), None);
     let frame = br#"{"topic":"kline.5.BTCUSDT","type":"snapshot","ts":1,"data":[]}"#;
-    assert_eq!(a.peek_symbol(1, frame).as_deref(), Some("spot:BTCUSDT"));
-    assert_eq!(a.peek_symbol(2, frame).as_deref(), Some("linear:BTCUSDT"));
+    assert_eq!(a.peek_symbol(1, frame).as_deref(), Some("spot/BTCUSDT"));
+    assert_eq!(a.peek_symbol(2, frame).as_deref(), Some("linear/BTCUSDT"));
     assert_eq!(a.peek_symbol(2, br#"{"op":"pong"}"#), None);
 }

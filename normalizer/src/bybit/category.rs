@@ -52,23 +52,23 @@ impl Category {
         Category::from_name(path.trim_end_matches('/').rsplit('/').next()?)
     }
 
-    /// `spot:BTCUSDT`: tickd's raw symbol for a Bybit symbol of this category.
+    /// `spot/BTCUSDT`: tickd's raw symbol for a Bybit symbol of this category.
     pub fn raw_symbol(self, symbol: &str) -> String {
-        format!("{}:{symbol}", self.as_str())
+        format!("{}/{symbol}", self.as_str())
     }
 
-    /// The category and venue symbol of a tickd raw symbol (`linear:BTCUSDT`).
+    /// The category and venue symbol of a tickd raw symbol (`linear/BTCUSDT`).
     pub fn split_raw(raw: &str) -> Option<(Category, &str)> {
-        let (category, symbol) = raw.split_once(':')?;
+        let (category, symbol) = raw.split_once('/')?;
         Some((Category::from_name(category)?, symbol))
     }
 
-    /// `spot:`: the raw-symbol prefix.
+    /// `spot/`: the raw-symbol prefix.
     pub(crate) const fn prefix(self) -> &'static str {
         match self {
-            Category::Spot => "spot:",
-            Category::Linear => "linear:",
-            Category::Inverse => "inverse:",
+            Category::Spot => "spot/",
+            Category::Linear => "linear/",
+            Category::Inverse => "inverse/",
         }
     }
 }

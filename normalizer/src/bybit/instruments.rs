@@ -3,7 +3,7 @@
 //! `GET /v5/market/orderbook` → a book image.
 //!
 //! Only `status: Trading` rows. Raw symbols are qualified by the body's `category`
-//! (`linear:BTCUSDT`, [`Category::raw_symbol`]). Spot: base/quote coins, tick
+//! (`linear/BTCUSDT`, [`Category::raw_symbol`]). Spot: base/quote coins, tick
 //! `priceFilter.tickSize`, step `lotSizeFilter.basePrecision`. Linear and inverse:
 //! `contractType` `LinearPerpetual`/`InversePerpetual` are perpetuals,
 //! `LinearFutures`/`InverseFutures` futures expiring at `deliveryTime`; the step is

@@ -7,7 +7,7 @@
 //! each file). Bybit serves each category on its own URL and reuses raw symbols
 //! across them (`BTCUSDT` is the spot pair on `/v5/public/spot` and the perpetual on
 //! `/v5/public/linear`), so tickd's raw symbol is the category and the symbol
-//! (`spot:BTCUSDT`, `linear:BTCUSDT`, [`Category::raw_symbol`]) and the decoder is
+//! (`spot/BTCUSDT`, `linear/BTCUSDT`, [`Category::raw_symbol`]) and the decoder is
 //! told which category a frame's connection serves (`FrameDecoder::set_market`).
 //!
 //! - [`BybitDecoder`] (the engine's `FrameDecoder`): `publicTrade`, `orderbook.N`

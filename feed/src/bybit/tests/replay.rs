@@ -174,9 +174,9 @@ fn a_multi_connection_capture_replays_every_frame_and_every_trade_once() {
             .unwrap_or_else(|| panic!("{raw}"))
             .id
     };
-    assert_ne!(id("spot:BTCUSDT"), id("linear:BTCUSDT"));
+    assert_ne!(id("spot/BTCUSDT"), id("linear/BTCUSDT"));
     assert!(
-        registry.by_raw(Venue::Bybit, "linear:LTCUSDT").is_some(),
+        registry.by_raw(Venue::Bybit, "linear/LTCUSDT").is_some(),
         "page 2 of the cursor"
     );
 
@@ -198,12 +198,12 @@ fn a_multi_connection_capture_replays_every_frame_and_every_trade_once() {
     let spot_bbo = out
         .iter()
         .filter_map(|r| r.get::<BboMsg>())
-        .filter(|b| b.hd.instrument_id == id("spot:BTCUSDT"))
+        .filter(|b| b.hd.instrument_id == id("spot/BTCUSDT"))
         .count();
     assert_eq!(spot_bbo, 1, "orderbook.1 on the spot connection");
 
     // The book, rebuilt from its records, is never crossed and ends 500 a side.
-    let xrp = id("linear:XRPUSDT");
+    let xrp = id("linear/XRPUSDT");
     let mut book = BookReplay::new();
     let mut events = 0;
     for r in out.iter().filter(|r| r.header().instrument_id == xrp) {
