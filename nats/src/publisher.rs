@@ -196,8 +196,14 @@ impl Run {
     async fn set_up(&mut self) -> Result<bool, String> {
         let js = jetstream::new(self.client.clone());
         let mut delay = Duration::from_millis(100);
+        let mut stopped = self.stopped.clone();
         loop {
-            match self.settings.ensure_stream_and_bucket(&js).await {
+            // A stop does not wait for a JetStream request that cannot be answered.
+            let attempt = tokio::select! {
+                attempt = self.settings.ensure_stream_and_bucket(&js) => attempt,
+                _ = stopped.wait_for(|s| *s) => return Ok(false),
+            };
+            match attempt {
                 Ok(store) => {
                     for venue in self.venues.iter().map(|v| v.venue) {
                         match registry_kv::claim(&store, venue, &self.settings.node, &self.registry)
@@ -227,7 +233,6 @@ impl Run {
                     tracing::warn!("NATS stream/bucket not ready, retrying in {delay:?}: {err}");
                 }
             }
-            let mut stopped = self.stopped.clone();
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = stopped.wait_for(|s| *s) => return Ok(false),

@@ -102,6 +102,13 @@ impl Default for NatsSettings {
     }
 }
 
+/// True for the log events that would show a secret: async-nats traces every protocol
+/// operation it writes, the CONNECT with the password or token included. The binary's
+/// log filter drops them whatever `RUST_LOG` asks for.
+pub fn log_holds_secrets(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() == tracing::Level::TRACE && meta.target().starts_with("async_nats::connection")
+}
+
 /// Heartbeats from a feed node, per venue.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(500);
 

@@ -11,17 +11,26 @@ pub struct NatsServer {
     pub port: u16,
     store: tempfile::TempDir,
     child: Option<Child>,
+    /// Extra command-line options (credentials, TLS), kept across restarts.
+    extra: Vec<String>,
 }
 
 impl NatsServer {
     /// Start nats-server with JetStream and wait until it accepts connections.
     pub fn start() -> std::io::Result<NatsServer> {
+        Self::start_with(&[])
+    }
+
+    /// The same with extra options, e.g. `["--user", "u", "--pass", "p"]` or
+    /// `["--tls", "--tlscert", CERT, "--tlskey", KEY]`.
+    pub fn start_with(extra: &[&str]) -> std::io::Result<NatsServer> {
         let port = free_port()?;
         let store = tempfile::tempdir()?;
         let mut server = NatsServer {
             port,
             store,
             child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         server.spawn()?;
         Ok(server)
@@ -46,6 +55,7 @@ impl NatsServer {
                 "-sd",
             ])
             .arg(self.store.path())
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;

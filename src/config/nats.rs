@@ -121,9 +121,21 @@ impl NatsConfig {
             );
         }
         for (i, server) in self.servers.iter().enumerate() {
+            let path = format!("nats.servers[{i}]");
+            // Server URLs are logged; credentials in one would be too (and echoed here).
+            if url::Url::parse(server)
+                .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
+            {
+                errs.push(
+                    &path,
+                    "the URL holds credentials, which would be logged",
+                    "remove them; use user + password, token, nkey_seed or creds_file",
+                );
+                continue;
+            }
             checks::url(
                 errs,
-                &format!("nats.servers[{i}]"),
+                &path,
                 server,
                 &["nats", "tls"],
                 "nats://127.0.0.1:4222",
@@ -349,5 +361,18 @@ mod tests {
         let settings = config.settings(None);
         assert!(!format!("{settings:?}").contains("very-secret"));
         assert!(settings.tls.is_some(), "a client certificate implies TLS");
+    }
+
+    #[test]
+    fn credentials_in_a_server_url_are_refused_without_echoing_them() {
+        let config = NatsConfig {
+            servers: vec!["nats://feed:pw-very-secret@127.0.0.1:4222".into()],
+            node: "feed-a".into(),
+            ..NatsConfig::default()
+        };
+        let found = problems(&config).join("\n");
+        assert!(found.contains("nats.servers[0]"), "{found}");
+        assert!(found.contains("credentials"), "{found}");
+        assert!(!found.contains("very-secret"), "{found}");
     }
 }
