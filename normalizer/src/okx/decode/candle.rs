@@ -70,9 +70,10 @@ pub(super) fn candles(
             .and_then(|ms| ms.checked_mul(1_000_000))
             .ok_or(DecodeError::OutOfRange { field: "ts" })?;
         let quote: Size = size(field(7, "volCcyQuote")?, "volCcyQuote")?;
+        let notional = Notional::from_i128_scaled(quote.raw(), NOTIONAL_SCALE - Size::SCALE);
         let mut hd = RecordHeader::new::<BarMsg>(Venue::Okx, instrument_id, close_ns, ctx.ts_recv);
         hd.flags = hd.flags.union(Flags::VENUE_BAR);
-        let bar = BarMsg {
+        let mut bar = BarMsg {
             hd,
             interval_s,
             trade_count: 0,
@@ -81,8 +82,9 @@ pub(super) fn candles(
             low: price(field(3, "l")?, "l")?,
             close: price(field(4, "c")?, "c")?,
             volume: size(field(5, "vol")?, "vol")?,
-            notional: Notional::from_i128_scaled(quote.raw(), NOTIONAL_SCALE - Size::SCALE),
+            notional: Notional::ZERO,
         };
+        bar.set_notional(notional);
         sink.push_record(&bar);
         pushed += 1;
         Ok(())
