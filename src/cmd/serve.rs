@@ -137,6 +137,8 @@ impl Engine {
             .map(|f| (f.venue, (Instant::now(), f.stats.counters.snapshot())))
             .collect();
         let mut saved = false;
+        let stop = crate::shutdown::stop_requested();
+        tokio::pin!(stop);
         loop {
             let until_deadline = async {
                 match deadline {
@@ -145,8 +147,8 @@ impl Engine {
                 }
             };
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {
-                    tracing::info!("Ctrl-C: stopping");
+                signal = &mut stop => {
+                    tracing::info!("{signal}: stopping");
                     break;
                 }
                 _ = until_deadline => break,

@@ -3,6 +3,7 @@
 //!
 //! Each consumes the venues' bus rings with its own cursor, so none can slow the feeds.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use tickd_bus::instrument::SharedRegistry;
@@ -93,10 +94,13 @@ impl Services {
         )
         .await
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("gateway: {e}")))?;
+        let quic = gateway
+            .quic_addr()
+            .map_or_else(|| "off".to_string(), |addr| addr.to_string());
         tracing::info!(
             http = %format!("http://{}", gateway.local_addr()),
             ws = %format!("ws://{}/v1/stream", gateway.local_addr()),
-            quic = ?gateway.quic_addr(),
+            %quic,
             "gateway listening (dashboard at the http address)"
         );
         Ok(Services {
@@ -120,7 +124,16 @@ impl Services {
         if let Some(writer) = self.writer.take() {
             let stats = writer.stats().clone();
             match writer.stop() {
-                Ok(()) => tracing::info!(?stats, "journal writer stopped"),
+                Ok(()) => {
+                    let count = |c: &std::sync::atomic::AtomicU64| c.load(Relaxed);
+                    tracing::info!(
+                        records = count(&stats.records),
+                        records_lost = count(&stats.records_lost),
+                        gaps_written = count(&stats.gaps_written),
+                        append_errors = count(&stats.append_errors),
+                        "journal writer stopped"
+                    )
+                }
                 Err(err) => tracing::error!("journal writer: {err}"),
             }
         }

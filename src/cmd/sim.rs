@@ -339,9 +339,11 @@ pub fn run(args: Args) -> CmdResult {
         eprintln!("tickd sim: serving on {} (ws://{0}/ws/<stream>, http://{0}/api/v3/depth?symbol=..)", sim.local_addr());
         let every = Duration::from_secs(args.stats_every.max(1));
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let stop = crate::shutdown::stop_requested();
+        tokio::pin!(stop);
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
+                _ = &mut stop => break,
                 _ = tick.tick(), if args.stats_every > 0 => {
                     let s = sim.stats();
                     eprintln!(
