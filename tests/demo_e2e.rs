@@ -347,3 +347,31 @@ fn json_log_format_writes_one_object_per_line() {
         "{gateway}"
     );
 }
+
+#[test]
+fn listen_and_data_are_overridden_without_editing_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("elsewhere");
+    // The built-in demo config, moved by flags and environment alone.
+    let out = Command::new(TICKD)
+        .args(["demo", "--duration", "3", "--status-every", "0"])
+        .args(["--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0"])
+        .env("TICKD_DATA", &data)
+        .output()
+        .expect("run tickd demo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("http=http://127.0.0.1:"), "{stderr}");
+    assert!(
+        std::fs::read_dir(&data).is_ok_and(|d| d.count() > 0),
+        "TICKD_DATA holds the journal: {stderr}"
+    );
+
+    let out = Command::new(TICKD)
+        .args(["demo", "--duration", "1", "--listen", "nowhere"])
+        .output()
+        .expect("run tickd demo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--listen/TICKD_LISTEN"), "{stderr}");
+}

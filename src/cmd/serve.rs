@@ -16,7 +16,7 @@ use tickd_feed::stats::{status_line, CounterSnapshot};
 use tickd_feed::venue::{spawn_venue, VenueFeed, VenueHandle, VenueSettings};
 
 use super::services::Services;
-use crate::config::{load_config, Config, TimeUnit, VenueConfig};
+use crate::config::{load_config, Config, Overrides, TimeUnit, VenueConfig};
 use crate::exit::{CmdResult, Failure};
 
 /// Connect to the venues in a configuration and serve their data until Ctrl-C
@@ -28,7 +28,8 @@ use crate::exit::{CmdResult, Failure};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
     tickd serve -c configs/tickd.toml        # the real exchanges
-    tickd serve -c configs/demo.toml         # against a running `tickd sim`")]
+    tickd serve -c configs/demo.toml         # against a running `tickd sim`
+    TICKD_LISTEN=0.0.0.0:8080 TICKD_DATA=/var/lib/tickd tickd serve -c /etc/tickd/tickd.toml")]
 pub struct Args {
     /// Configuration file
     #[arg(short, long, value_name = "FILE", default_value = "configs/tickd.toml")]
@@ -41,10 +42,15 @@ pub struct Args {
     /// Stop after this many seconds instead of waiting for Ctrl-C (scripts, CI)
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let config = load_config(&args.config).map_err(|errs| Failure::config(&args.config, &errs))?;
+    let mut config =
+        load_config(&args.config).map_err(|errs| Failure::config(&args.config, &errs))?;
+    apply_overrides(&args.overrides, &mut config, &args.config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -53,6 +59,18 @@ pub fn run(args: Args) -> CmdResult {
         let mut engine = Engine::start(&config)?;
         engine.start_services(&config).await?;
         engine.run_until_stopped(args.status_every, duration).await
+    })
+}
+
+/// The command line's `--listen`/`--data`/`--sim-listen` (or `TICKD_*`) over the file.
+pub(crate) fn apply_overrides(
+    overrides: &Overrides,
+    config: &mut Config,
+    file: &std::path::Path,
+) -> Result<(), Failure> {
+    overrides.apply(config).map_err(|errs| {
+        let source = format!("{} with {}", file.display(), overrides.describe());
+        Failure::config(std::path::Path::new(&source), &errs)
     })
 }
 

@@ -37,7 +37,7 @@ pub struct Args {
     pub config: Option<PathBuf>,
 
     /// Address to serve on [default: 127.0.0.1:9100]
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", env = "TICKD_SIM_LISTEN")]
     pub listen: Option<SocketAddr>,
 
     /// Spot symbols: a count (BTCUSDT, ETHUSDT, ... generated), a comma list of raw
