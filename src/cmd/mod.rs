@@ -12,6 +12,7 @@ pub mod bars;
 pub mod check_config;
 pub mod demo;
 pub mod gateway_runtime;
+pub(crate) mod observe;
 pub mod record;
 pub mod replay;
 pub mod serve;

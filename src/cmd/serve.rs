@@ -15,6 +15,7 @@ use tickd_feed::runtime::{shutdown_channel, ShutdownTrigger};
 use tickd_feed::stats::{status_line, CounterSnapshot};
 use tickd_feed::venue::{spawn_venue, VenueFeed, VenueHandle, VenueSettings};
 
+use super::observe::FeedView;
 use super::services::Services;
 use crate::config::{load_config, Config, Overrides, TimeUnit, VenueConfig};
 use crate::exit::{CmdResult, Failure};
@@ -136,7 +137,18 @@ impl Engine {
 
     /// Start the journal writer, the QuestDB sink and the gateway on the rings.
     pub async fn start_services(&mut self, config: &Config) -> Result<(), Failure> {
-        self.services = Some(Services::start(config, &self.rings, &self.registry).await?);
+        let services = Services::start(config, &self.rings, &self.registry).await?;
+        let feeds = self
+            .feeds
+            .iter()
+            .zip(&self.rings)
+            .map(|(feed, (venue, ring))| {
+                let stale_after = config.venues.get(venue).map_or(0, |v| v.stale_after_secs);
+                FeedView::new(*venue, feed.stats.clone(), ring.clone(), stale_after)
+            })
+            .collect();
+        services.observe(feeds, config);
+        self.services = Some(services);
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //! Each consumes the venues' bus rings with its own cursor, so none can slow the feeds.
 
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tickd_bus::instrument::SharedRegistry;
@@ -17,6 +18,7 @@ use tickd_storage::journal::{
 use tickd_storage::questdb::{JournalTail, QuestDbConfig, QuestDbSink};
 
 use super::gateway_runtime::runtime_config;
+use super::observe::{FeedSide, FeedView};
 use crate::config::{self, Config};
 use crate::exit::Failure;
 
@@ -108,6 +110,21 @@ impl Services {
             questdb,
             gateway: Some(gateway),
         })
+    }
+
+    /// Adds the feeds, the journal writer, the QuestDB sink and the process to the
+    /// gateway's `/metrics` and `/v1/status`.
+    pub fn observe(&self, feeds: Vec<FeedView>, config: &Config) {
+        let Some(gateway) = &self.gateway else {
+            return;
+        };
+        let side = FeedSide::new(
+            feeds,
+            self.writer.as_ref().map(|w| Arc::clone(w.stats())),
+            config.storage.enabled.then(|| config.storage.dir.clone()),
+            self.questdb.as_ref().map(|q| Arc::clone(q.stats())),
+        );
+        gateway.metrics().add_source(Arc::new(side));
     }
 
     /// First step of a shutdown, before the feeds stop: close subscriber connections.
