@@ -27,6 +27,8 @@ if $tests; then
   # promtool and systemd-analyze check deploy/ (tests/deploy_monitoring.rs).
   command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
   command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
+  # NATS with JetStream for the scale-out tests (nats/tests/); the tests start their own server.
+  command -v nats-server >/dev/null 2>&1 || packages+=(nats-server)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing: ${packages[*]}"

@@ -4,6 +4,8 @@
 
 use std::io::IsTerminal;
 
+use tracing_subscriber::filter::{filter_fn, FilterExt};
+use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 
 use crate::exit::Failure;
@@ -29,18 +31,28 @@ pub fn init(level: Option<&str>, format: LogFormat) -> Result<(), Failure> {
         })?,
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    // Never a line from code that could print NATS credentials.
+    let filter = filter.and(filter_fn(|meta| {
+        !tickd_nats::settings::log_holds_secrets(meta)
+    }));
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     // A second init (tests calling into the CLI twice) keeps the first subscriber.
     let _ = match format {
-        LogFormat::Text => builder
-            .with_ansi(std::io::stderr().is_terminal())
+        LogFormat::Text => tracing_subscriber::registry()
+            .with(
+                layer
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_filter(filter),
+            )
             .try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(
+                layer
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_filter(filter),
+            )
             .try_init(),
     };
     Ok(())
