@@ -24,6 +24,7 @@
 
 mod category;
 mod decode;
+pub mod encode;
 pub mod instruments;
 pub mod request;
 pub mod rule;
