@@ -9,7 +9,7 @@
 //! does not send a trade count (0). Month candles (`1M`, `3M`) have no fixed length
 //! and are refused.
 
-use tickd_bus::decimal::NOTIONAL_SCALE;
+use tickd_bus::decimal::{Notional, NOTIONAL_SCALE};
 use tickd_bus::record::BarMsg;
 use tickd_bus::{Flags, RecordHeader, Size, Venue};
 
@@ -70,7 +70,7 @@ pub(super) fn candles(
             .and_then(|ms| ms.checked_mul(1_000_000))
             .ok_or(DecodeError::OutOfRange { field: "ts" })?;
         let quote: Size = size(field(7, "volCcyQuote")?, "volCcyQuote")?;
-        let notional = i128::from(quote.raw()) * 10i128.pow(NOTIONAL_SCALE - Size::SCALE);
+        let notional = Notional::from_i128_scaled(quote.raw(), NOTIONAL_SCALE - Size::SCALE);
         let mut hd = RecordHeader::new::<BarMsg>(Venue::Okx, instrument_id, close_ns, ctx.ts_recv);
         hd.flags = hd.flags.union(Flags::VENUE_BAR);
         let mut bar = BarMsg {
@@ -82,8 +82,7 @@ pub(super) fn candles(
             low: price(field(3, "l")?, "l")?,
             close: price(field(4, "c")?, "c")?,
             volume: size(field(5, "vol")?, "vol")?,
-            notional_lo: 0,
-            notional_hi: 0,
+            notional: Notional::ZERO,
         };
         bar.set_notional(notional);
         sink.push_record(&bar);
