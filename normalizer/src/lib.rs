@@ -5,6 +5,8 @@
 //!
 //! - [`binance`]: Binance spot and USD-M futures (decode, encode for the simulator,
 //!   and the depth-sync procedure);
+//! - [`kraken`]: Kraken spot WebSocket v2 (checksummed books);
+//! - [`okx`]: OKX v5;
 //! - [`book`]: per-instrument L2 books;
 //! - [`engine`]: the shapes a venue implements (frame decoder, book events,
 //!   sequencing rule) and the one generic book sync;
@@ -15,6 +17,7 @@ pub mod binance;
 pub mod book;
 pub mod engine;
 pub mod error;
+pub mod kraken;
 pub mod okx;
 pub mod sink;
 pub mod stats;

@@ -111,6 +111,9 @@ code_enum! {
         SubscriptionRejected = 5 => "subscription_rejected",
         /// Subscriptions were sent again after a reconnect.
         Resubscribed = 6 => "resubscribed",
+        /// The venue announced its trading state (Kraken `status`): `reason` is
+        /// `venue_online`, `venue_maintenance`, `venue_cancel_only` or `venue_post_only`.
+        VenueStatus = 7 => "venue_status",
     }
 }
 
@@ -148,5 +151,13 @@ code_enum! {
         MalformedFrame = 14 => "malformed_frame",
         /// The REST snapshot could not be fetched.
         SnapshotFailed = 15 => "snapshot_failed",
+        /// The venue trades normally.
+        VenueOnline = 16 => "venue_online",
+        /// The venue is down for maintenance: books may freeze.
+        VenueMaintenance = 17 => "venue_maintenance",
+        /// The venue accepts only cancels: books may freeze.
+        VenueCancelOnly = 18 => "venue_cancel_only",
+        /// The venue accepts only post-only orders.
+        VenuePostOnly = 19 => "venue_post_only",
     }
 }

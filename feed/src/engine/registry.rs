@@ -48,7 +48,11 @@ impl<A: VenueAdapter> Adapter for A {
 }
 
 /// Every venue adapter, one line each.
-pub static ADAPTERS: &[&dyn Adapter] = &[&crate::binance::BinanceAdapter, &crate::okx::OkxAdapter];
+pub static ADAPTERS: &[&dyn Adapter] = &[
+    &crate::binance::BinanceAdapter,
+    &crate::okx::OkxAdapter,
+    &crate::kraken::KrakenAdapter,
+];
 
 /// The adapter that feeds `venue`.
 pub fn adapter(venue: Venue) -> Option<&'static dyn Adapter> {

@@ -68,4 +68,8 @@ pub trait FrameDecoder {
     /// Raw symbol → instrument id: the feed fills it from the registry (replay
     /// learns symbols as the capture lists them).
     fn symbols_mut(&mut self) -> &mut SymbolMap;
+
+    /// The registry's facts about an instrument the feed carries, given before its
+    /// book is created (Kraken keeps each pair's precision for its checksum).
+    fn learn_instrument(&mut self, _instrument_id: u32, _spec: &InstrumentSpec) {}
 }

@@ -17,7 +17,7 @@
 //! - [`request`]: what a client sends (`ping`, subscribe/unsubscribe), both ways.
 
 pub mod checksum;
-mod decode;
+pub(crate) mod decode;
 pub mod encode;
 mod frame;
 pub mod instruments;

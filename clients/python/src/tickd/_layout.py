@@ -166,6 +166,7 @@ CODES = {
         4: "book_resync",
         5: "subscription_rejected",
         6: "resubscribed",
+        7: "venue_status",
     },
     "StatusReason": {
         0: "none",
@@ -184,5 +185,9 @@ CODES = {
         13: "startup",
         14: "malformed_frame",
         15: "snapshot_failed",
+        16: "venue_online",
+        17: "venue_maintenance",
+        18: "venue_cancel_only",
+        19: "venue_post_only",
     },
 }
