@@ -151,13 +151,16 @@ code_enum! {
         MalformedFrame = 14 => "malformed_frame",
         /// The REST snapshot could not be fetched.
         SnapshotFailed = 15 => "snapshot_failed",
+        /// Records between a feed node and an edge node were lost on the way (beyond
+        /// the NATS stream's retention, or never stored).
+        RelayLost = 16 => "relay_lost",
         /// The venue trades normally.
-        VenueOnline = 16 => "venue_online",
+        VenueOnline = 17 => "venue_online",
         /// The venue is down for maintenance: books may freeze.
-        VenueMaintenance = 17 => "venue_maintenance",
+        VenueMaintenance = 18 => "venue_maintenance",
         /// The venue accepts only cancels: books may freeze.
-        VenueCancelOnly = 18 => "venue_cancel_only",
+        VenueCancelOnly = 19 => "venue_cancel_only",
         /// The venue accepts only post-only orders.
-        VenuePostOnly = 19 => "venue_post_only",
+        VenuePostOnly = 20 => "venue_post_only",
     }
 }
