@@ -97,7 +97,7 @@ fn replay(lines: &[CaptureLine]) -> Replayed {
     let mut replayer = Replayer::new(InstrumentRegistry::new());
     let mut records = Vec::new();
     for l in lines {
-        replayer.push(l, &mut |r| records.push(r.clone()));
+        replayer.push(l, &mut |r| records.push(*r));
     }
     let (registry, stats) = replayer.finish();
     Replayed {

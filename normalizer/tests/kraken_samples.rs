@@ -187,13 +187,14 @@ fn unknown_symbols_are_reported_not_decoded() {
 fn hostile_frames_are_typed_errors() {
     let book = |body: &str| format!(r#"{{"channel":"book","type":"update","data":[{body}]}}"#);
     let ok_level = r#"{"price":1.5,"qty":2}"#;
-    let cases: Vec<(String, fn(&DecodeError) -> bool)> = vec![
-        (book(&format!(r#"{{"symbol":"BTC/USD","bids":[{{"price":"1.5","qty":2}}],"asks":[],"checksum":1}}"#)), |e| matches!(e, DecodeError::OutOfRange { field: "bids" })),
+    type Case = (String, fn(&DecodeError) -> bool);
+    let cases: Vec<Case> = vec![
+        (book(r#"{"symbol":"BTC/USD","bids":[{"price":"1.5","qty":2}],"asks":[],"checksum":1}"#), |e| matches!(e, DecodeError::OutOfRange { field: "bids" })),
         (book(&format!(r#"{{"symbol":"BTC/USD","bids":[{ok_level}],"asks":[]}}"#)), |e| matches!(e, DecodeError::MissingField { field: "checksum" })),
         (book(&format!(r#"{{"symbol":"BTC/USD","bids":[{ok_level}],"asks":[],"checksum":4294967296}}"#)), |e| matches!(e, DecodeError::OutOfRange { field: "checksum" })),
-        (book(&format!(r#"{{"symbol":"BTC/USD","bids":[{{"price":1e400,"qty":1}}],"asks":[],"checksum":1}}"#)), |e| matches!(e, DecodeError::BadDecimal { .. })),
-        (book(&format!(r#"{{"symbol":"BTC/USD","bids":[],"asks":[],"checksum":1,"timestamp":"yesterday"}}"#)), |e| matches!(e, DecodeError::OutOfRange { field: "timestamp" })),
-        (book(&format!(r#"{{"symbol":"BTC/USD","bids":[],"asks":[],"checksum":1}},{{"symbol":"BTC/USD"}}"#)), |e| matches!(e, DecodeError::OutOfRange { field: "data" })),
+        (book(r#"{"symbol":"BTC/USD","bids":[{"price":1e400,"qty":1}],"asks":[],"checksum":1}"#), |e| matches!(e, DecodeError::BadDecimal { .. })),
+        (book(r#"{"symbol":"BTC/USD","bids":[],"asks":[],"checksum":1,"timestamp":"yesterday"}"#), |e| matches!(e, DecodeError::OutOfRange { field: "timestamp" })),
+        (book(r#"{"symbol":"BTC/USD","bids":[],"asks":[],"checksum":1},{"symbol":"BTC/USD"}"#), |e| matches!(e, DecodeError::OutOfRange { field: "data" })),
         (r#"{"channel":"book","type":"delta","data":[]}"#.into(), |e| matches!(e, DecodeError::UnknownEvent { .. })),
         (r#"{"channel":"bogus","data":[]}"#.into(), |e| matches!(e, DecodeError::UnknownEvent { .. })),
         (r#"{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"up","price":1,"qty":1,"trade_id":1}]}"#.into(), |e| matches!(e, DecodeError::OutOfRange { field: "side" })),

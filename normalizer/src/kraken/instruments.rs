@@ -112,7 +112,7 @@ fn places<const S: u32>(step: Fixed<S>) -> u8 {
         return 0;
     }
     let mut zeros = 0;
-    while raw % 10 == 0 && zeros < S {
+    while raw.is_multiple_of(10) && zeros < S {
         raw /= 10;
         zeros += 1;
     }
