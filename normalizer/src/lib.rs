@@ -5,6 +5,8 @@
 //!
 //! - [`binance`]: Binance spot and USD-M futures (decode, encode for the simulator,
 //!   and the depth-sync procedure);
+//! - [`kraken`]: Kraken spot WebSocket v2 (checksummed books);
+//! - [`okx`]: OKX v5;
 //! - [`book`]: per-instrument L2 books;
 //! - [`bybit`]: Bybit v5 spot, linear and inverse (decode, the `u` rule, requests);
 //! - [`engine`]: the shapes a venue implements (frame decoder, book events,
@@ -17,6 +19,7 @@ pub mod book;
 pub mod bybit;
 pub mod engine;
 pub mod error;
+pub mod kraken;
 pub mod okx;
 pub mod sink;
 pub mod stats;

@@ -111,6 +111,9 @@ code_enum! {
         SubscriptionRejected = 5 => "subscription_rejected",
         /// Subscriptions were sent again after a reconnect.
         Resubscribed = 6 => "resubscribed",
+        /// The venue announced its trading state (Kraken `status`): `reason` is
+        /// `venue_online`, `venue_maintenance`, `venue_cancel_only` or `venue_post_only`.
+        VenueStatus = 7 => "venue_status",
     }
 }
 
@@ -151,5 +154,13 @@ code_enum! {
         /// Records between a feed node and an edge node were lost on the way (beyond
         /// the NATS stream's retention, or never stored).
         RelayLost = 16 => "relay_lost",
+        /// The venue trades normally.
+        VenueOnline = 17 => "venue_online",
+        /// The venue is down for maintenance: books may freeze.
+        VenueMaintenance = 18 => "venue_maintenance",
+        /// The venue accepts only cancels: books may freeze.
+        VenueCancelOnly = 19 => "venue_cancel_only",
+        /// The venue accepts only post-only orders.
+        VenuePostOnly = 20 => "venue_post_only",
     }
 }

@@ -114,6 +114,11 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
         0
     }
     fn rule(&self, venue: Venue, instrument_id: u32) -> Self::Rule;
+    /// The rule of one book, from what the decoder knows of the instrument (Kraken:
+    /// the pair's precision and the acknowledged depth). Defaults to [`Self::rule`].
+    fn book_rule(&self, venue: Venue, instrument_id: u32, _decoder: &Self::Decoder) -> Self::Rule {
+        self.rule(venue, instrument_id)
+    }
 
     fn instruments_path(&self, venue: Venue) -> RestPath;
     /// Every instrument-list request, for venues that list one market per request

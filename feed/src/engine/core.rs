@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use tickd_bus::{RecordType, Venue};
 use tickd_normalizer::engine::{
-    BookSnapshot, BookSync, ControlReply, Frame, FrameDecoder, Notice, RestEvent, RestKind,
-    SyncAction, TradeIds, VenueEvent,
+    BookEvent, BookSnapshot, BookSync, ControlReply, Frame, FrameDecoder, Notice, RestEvent,
+    RestKind, SyncAction, TradeIds, VenueEvent,
 };
 use tickd_normalizer::error::DecodeError;
 use tickd_normalizer::SymbolMap;
@@ -60,6 +60,19 @@ pub struct VenueCore<A: VenueAdapter> {
     recent: RecentIds,
     /// Stream keys `(instrument, rtype)` that delivered data in the last frame.
     touched: Vec<(u32, u8)>,
+    /// The last frame was the venue's heartbeat.
+    heartbeat: bool,
+}
+
+/// What the driver does for a book's answer.
+fn book_step(action: SyncAction, ev: &BookEvent<'_>) -> Step {
+    match action {
+        SyncAction::None => Step::None,
+        action => Step::Book {
+            instrument_id: ev.instrument_id,
+            action,
+        },
+    }
 }
 
 impl<A: VenueAdapter> VenueCore<A> {
@@ -82,6 +95,7 @@ impl<A: VenueAdapter> VenueCore<A> {
             trade_ids: adapter.trade_ids(venue),
             recent: RecentIds::default(),
             touched: Vec::with_capacity(64),
+            heartbeat: false,
         }
     }
 
@@ -107,6 +121,16 @@ impl<A: VenueAdapter> VenueCore<A> {
 
     pub fn symbols_mut(&mut self) -> &mut SymbolMap {
         self.decoder.symbols_mut()
+    }
+
+    /// The registry's facts about an instrument, for its decoder and book rule:
+    /// given before [`Self::add_book`].
+    pub fn learn_instrument(
+        &mut self,
+        instrument_id: u32,
+        spec: &tickd_bus::instrument::InstrumentSpec,
+    ) {
+        self.decoder.learn_instrument(instrument_id, spec);
     }
 
     pub fn add_book(&mut self, instrument_id: u32) {
@@ -135,9 +159,16 @@ impl<A: VenueAdapter> VenueCore<A> {
         BookSync::new(
             self.venue,
             instrument_id,
-            self.adapter.rule(self.venue, instrument_id),
+            self.adapter
+                .book_rule(self.venue, instrument_id, &self.decoder),
             self.max_buffered_events,
         )
+    }
+
+    /// Frames since the last data frame were only the venue's heartbeats: the
+    /// connection is alive though no stream delivered (set by the last frame).
+    pub fn heartbeat(&self) -> bool {
+        self.heartbeat
     }
 
     /// One data frame from connection `conn` (whose streams `merge` tracks, in the
@@ -163,6 +194,7 @@ impl<A: VenueAdapter> VenueCore<A> {
             trade_ids,
             recent,
             touched,
+            heartbeat,
         } = self;
         touched.clear();
         let mut gate = Gate {
@@ -175,9 +207,14 @@ impl<A: VenueAdapter> VenueCore<A> {
             touched,
         };
         decoder.set_market(market);
+        *heartbeat = false;
         let event = decoder.decode(frame, ts_recv, &mut gate)?;
         Ok(match event {
             VenueEvent::Records(_) | VenueEvent::Pong | VenueEvent::ConnSeq(_) => Step::None,
+            VenueEvent::Heartbeat => {
+                *heartbeat = true;
+                Step::None
+            }
             VenueEvent::Book(ev) => {
                 let key = (ev.instrument_id, RecordType::BookDelta as u8);
                 touched.push(key);
@@ -210,22 +247,32 @@ impl<A: VenueAdapter> VenueCore<A> {
                     std::collections::hash_map::Entry::Vacant(e)
                         if *which_books == Books::OnDemand =>
                     {
-                        e.insert(BookSync::new(
+                        // The rule reads the decoder, which the event borrows: copy
+                        // the event's levels out (once per book) to free it.
+                        let (bids, asks) = (ev.bids.to_vec(), ev.asks.to_vec());
+                        let ev = BookEvent {
+                            instrument_id: ev.instrument_id,
+                            snapshot: ev.snapshot,
+                            first: ev.first,
+                            last: ev.last,
+                            prev: ev.prev,
+                            checksum: ev.checksum,
+                            ts_event: ev.ts_event,
+                            bids: &bids,
+                            asks: &asks,
+                        };
+                        let rule = adapter.book_rule(*venue, ev.instrument_id, decoder);
+                        let book = e.insert(BookSync::new(
                             *venue,
                             ev.instrument_id,
-                            adapter.rule(*venue, ev.instrument_id),
+                            rule,
                             *max_buffered_events,
-                        ))
+                        ));
+                        return Ok(book_step(book.on_event(&ev, ts_recv, publisher), &ev));
                     }
                     std::collections::hash_map::Entry::Vacant(_) => return Ok(Step::None),
                 };
-                match book.on_event(&ev, ts_recv, publisher) {
-                    SyncAction::None => Step::None,
-                    action => Step::Book {
-                        instrument_id: ev.instrument_id,
-                        action,
-                    },
-                }
+                book_step(book.on_event(&ev, ts_recv, publisher), &ev)
             }
             VenueEvent::Reply(ControlReply::Rejected { id, code, msg }) => {
                 VenueStats::add(&publisher.stats().counters.rejected_subscriptions, 1);

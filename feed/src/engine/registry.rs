@@ -59,6 +59,7 @@ pub static ADAPTERS: &[&dyn Adapter] = &[
     &crate::binance::BinanceAdapter,
     &crate::okx::OkxAdapter,
     &crate::bybit::BybitAdapter,
+    &crate::kraken::KrakenAdapter,
 ];
 
 /// The adapter that feeds `venue`.

@@ -73,11 +73,15 @@ impl<A: VenueAdapter> AdapterReplay<A> {
             return Some(id);
         }
         let venue = self.core.venue();
-        let id = match registry.by_raw(venue, raw) {
-            Some(instrument) => instrument.id,
-            None => registry.upsert(self.listed.get(raw)?.clone()).ok()?,
+        let (id, spec) = match registry.by_raw(venue, raw) {
+            Some(instrument) => (instrument.id, instrument.spec.clone()),
+            None => {
+                let spec = self.listed.get(raw)?.clone();
+                (registry.upsert(spec.clone()).ok()?, spec)
+            }
         };
         self.core.symbols_mut().insert(raw, id);
+        self.core.learn_instrument(id, &spec);
         Some(id)
     }
 

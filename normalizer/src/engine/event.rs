@@ -18,6 +18,9 @@ pub enum VenueEvent<'a> {
     },
     /// The venue's answer to our own keep-alive ping (OKX `pong`): liveness only.
     Pong,
+    /// The venue's own "connection alive, nothing to send" message (Kraken
+    /// `heartbeat`): keeps the connection's watchdog from firing, no stream's.
+    Heartbeat,
     Notice(Notice),
     /// A per-connection sequence number (Coinbase `sequence_num`): a jump means
     /// this connection lost messages.

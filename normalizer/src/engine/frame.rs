@@ -77,4 +77,7 @@ pub trait FrameDecoder {
     /// does not need it, and other venues ignore it.
     #[inline]
     fn set_market(&mut self, _market: u8) {}
+    /// The registry's facts about an instrument the feed carries, given before its
+    /// book is created (Kraken keeps each pair's precision for its checksum).
+    fn learn_instrument(&mut self, _instrument_id: u32, _spec: &InstrumentSpec) {}
 }

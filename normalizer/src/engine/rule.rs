@@ -69,6 +69,14 @@ pub trait SequenceRule {
     /// Steady state: the event after `last` (the last id applied or buffered).
     fn links(&self, last: u64, ev: &BookEvent<'_>) -> Link;
 
+    /// Levels a side the venue keeps for this book (Kraken: the subscribed depth).
+    /// When set, each side is truncated to it after every image and event, before
+    /// the checksum, and a delete is published for each level dropped: the venue
+    /// sends no deletion for a level a better one pushes out of its window.
+    fn depth(&self) -> Option<usize> {
+        None
+    }
+
     /// The venue's checksum of `book`, compared with [`BookEvent::checksum`] after
     /// every event that carries one; `None`: this venue has no checksum.
     fn checksum(&self, _book: &L2Book) -> Option<u32> {

@@ -167,6 +167,7 @@ CODES = {
         4: "book_resync",
         5: "subscription_rejected",
         6: "resubscribed",
+        7: "venue_status",
     },
     "StatusReason": {
         0: "none",
@@ -186,5 +187,9 @@ CODES = {
         14: "malformed_frame",
         15: "snapshot_failed",
         16: "relay_lost",
+        17: "venue_online",
+        18: "venue_maintenance",
+        19: "venue_cancel_only",
+        20: "venue_post_only",
     },
 }

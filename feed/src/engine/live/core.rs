@@ -12,6 +12,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use tickd_bus::instrument::InstrumentSpec;
 use tickd_bus::record::StatusReason;
 use tickd_bus::{Channel, Venue};
 use tickd_normalizer::engine::{Frame, SyncAction, SyncState};
@@ -102,6 +103,7 @@ impl<A: VenueAdapter> Core<A> {
         settings: VenueSettings,
         publisher: Publisher,
         instruments: &[(u32, String)],
+        specs: &[(u32, InstrumentSpec)],
         shutdown: Shutdown,
     ) -> Result<Self, String> {
         let venue = settings.venue;
@@ -128,6 +130,9 @@ impl<A: VenueAdapter> Core<A> {
             Books::Configured,
             settings.max_buffered_events,
         );
+        for (id, spec) in specs {
+            core.learn_instrument(*id, spec);
+        }
         let mut books = HashMap::new();
         if channels.contains(&Channel::Book) {
             for (id, raw) in instruments {
@@ -466,11 +471,15 @@ impl<A: VenueAdapter> Core<A> {
                 }
             }
         }
-        // Only data feeds the watchdog; acks and control replies are heartbeats.
+        // Only data feeds the watchdog; acks and control replies do not.
         if let Some(c) = self.conns.get_mut(&conn) {
             for key in self.core.touched() {
                 let index = c.stream_index.get(key).copied();
                 c.watchdog.on_data(index, now);
+            }
+            // The venue's heartbeat says the connection is alive (no stream is).
+            if self.core.heartbeat() {
+                c.watchdog.on_data(None, now);
             }
         }
         if rotate_now {

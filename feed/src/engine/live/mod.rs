@@ -154,8 +154,18 @@ async fn run<A: VenueAdapter>(adapter: A, ctx: VenueContext) -> Result<(), FeedE
         }
     };
     tracing::info!(%venue, instruments = found.len(), "instruments loaded");
-    let core =
-        core::Core::new(adapter, settings, publisher, &found, shutdown).map_err(config_error)?;
+    // What the registry knows of each instrument (Kraken: its precision).
+    let specs: Vec<_> = registry
+        .read()
+        .map(|reg| {
+            found
+                .iter()
+                .filter_map(|(id, _)| Some((*id, reg.get(*id)?.spec.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let core = core::Core::new(adapter, settings, publisher, &found, &specs, shutdown)
+        .map_err(config_error)?;
     core.run().await;
     Ok(())
 }

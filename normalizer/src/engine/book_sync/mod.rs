@@ -20,7 +20,9 @@
 //!    `BookResync` statuses, throws the book away and goes back to 1 (keeping the
 //!    socket; a REST rule fetches, the others ask the feed to resubscribe or
 //!    request). Sizes are absolute; 0 deletes; deleting an absent level is normal.
-//! 5. When an event carries the venue's checksum and the rule computes one, they
+//! 5. A rule with a [`SequenceRule::depth`] keeps each side to that many levels
+//!    (images and events), publishing a delete for each level it drops.
+//! 6. When an event carries the venue's checksum and the rule computes one, they
 //!    must agree, or the book resyncs (reason `ChecksumMismatch`).
 //!
 //! A crossed or locked book after an event triggers the same resync (reason
@@ -225,6 +227,9 @@ impl<R: SequenceRule> BookSync<R> {
             return self.refetch();
         }
         self.book.replace(snapshot.bids, snapshot.asks);
+        if let Some(depth) = self.rule.depth() {
+            self.book.truncate(depth);
+        }
         if self.book.is_crossed() {
             self.stats.crossed += 1;
             self.book.clear();
@@ -292,6 +297,9 @@ impl<R: SequenceRule> BookSync<R> {
         }
         self.book
             .replace(ev.bids.iter().copied(), ev.asks.iter().copied());
+        if let Some(depth) = self.rule.depth() {
+            self.book.truncate(depth);
+        }
         if self.book.is_crossed() {
             self.stats.crossed += 1;
             return self.fail_pushed(StatusReason::CrossedBook, ev, ts_recv, out);
@@ -417,6 +425,7 @@ impl<R: SequenceRule> BookSync<R> {
                 }
             }
         }
+        self.truncate_to_depth();
         self.last_update_id = Some(ev.last);
         self.stats.events_applied += 1;
         if self.book.is_crossed() {
@@ -451,6 +460,26 @@ impl<R: SequenceRule> BookSync<R> {
         }
         self.publish_top_if_changed(&stamp, out);
         SyncAction::None
+    }
+
+    /// Drops the levels beyond the rule's depth, recording each as a delete.
+    fn truncate_to_depth(&mut self) {
+        let Some(depth) = self.rule.depth() else {
+            return;
+        };
+        if self.book.bid_len() <= depth && self.book.ask_len() <= depth {
+            return;
+        }
+        let zero = tickd_bus::Size::ZERO;
+        for level in self.book.bids().skip(depth) {
+            self.changes
+                .push((BookSide::Bid, Level::new(level.price, zero)));
+        }
+        for level in self.book.asks().skip(depth) {
+            self.changes
+                .push((BookSide::Ask, Level::new(level.price, zero)));
+        }
+        self.book.truncate(depth);
     }
 
     /// The venue sent a checksum, the rule computes one, and they differ.

@@ -1,0 +1,9 @@
+//! Kraken spot, WebSocket v2 (`kraken`) on the venue engine: the adapter
+//! (connection plan, subscribe and resubscribe messages, the `ping` keep-alive,
+//! limits, REST paths). The wire format is `tickd_normalizer::kraken`.
+
+mod adapter;
+#[cfg(test)]
+mod tests;
+
+pub use adapter::{KrakenAdapter, PING_AFTER_IDLE, REST_URL, WS_URL};
