@@ -273,6 +273,7 @@ async fn keys_are_required_when_anonymous_access_is_off() {
                 max_connections: 1,
                 max_subscriptions: 1,
                 max_messages_per_sec: 50,
+                ..KeyLimits::default()
             },
         }],
         ..test_config()

@@ -292,6 +292,51 @@ async fn bad_from_values_get_bad_time_and_no_journal_gets_bad_request() {
     f.gateway.shutdown().await;
 }
 
+/// Sequence numbers restart at 1 in each server run: a replay `from` an earlier run's
+/// start must give all of that run's records and then all of this run's, not compare
+/// one run's numbers with the other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_across_two_server_runs_gives_both_runs_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Some(dir.path().to_path_buf());
+    // Run 1: twelve trades, journaled; then the server stops.
+    let mut first = start_with_journal(test_config(), journal.clone()).await;
+    let run1 = publish_history(&mut first, 12).await;
+    write_journal(dir.path(), &run1);
+    first.gateway.shutdown().await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // Run 2: numbering starts over at 1; five trades before the subscription.
+    let mut second = start_with_journal(test_config(), journal).await;
+    let run2 = publish_history(&mut second, 5).await;
+    write_journal(dir.path(), &run2);
+    let config =
+        ws_client(&second, &["trades.binance.BTC-USDT"], Encoding::Json).from("2020-01-01");
+    let mut client = subscribed(config).await;
+    let live: Vec<RecordBuf> = (6..=8)
+        .map(|i| second.publish(second.trade(BTC.0, BTC.1, i)))
+        .collect();
+    let (run1, run2) = (btc(&run1), btc(&run2));
+    let (got, other) = collect(&mut client, run1.len() + run2.len() + live.len()).await;
+    let replayed: Vec<RecordBuf> = run1.iter().chain(&run2).copied().collect();
+    for (have, want) in got.iter().zip(&replayed) {
+        assert!(have.header().flags.contains(tickd_bus::Flags::REPLAY));
+        let mut plain = *have;
+        plain.header_mut().flags = want.header().flags;
+        assert_eq!(&plain, want);
+    }
+    assert_eq!(&got[replayed.len()..], &live[..]);
+    let seqs: Vec<u64> = got.iter().map(|r| r.header().sequence).collect();
+    let want: Vec<u64> = (1..=12).chain(1..=8).collect();
+    assert_eq!(seqs, want);
+    assert!(
+        other
+            .iter()
+            .all(|e| !matches!(e, Event::Gap { reason, .. } if reason != "sequence_jump")),
+        "{other:?}"
+    );
+    second.gateway.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_book_replay_starts_with_the_book_image_at_from_then_deltas() {
     use tickd_bus::record::{BookAction, BookSide};

@@ -195,6 +195,10 @@ pub fn emit<T>(
 pub fn run(args: Args) -> CmdResult {
     let r = resolve(&args.range)?;
     let trades = r.history.trades(&r.query()).map_err(invalid)?;
+    // Damage is never skipped silently: say what was stepped over, and where.
+    for problem in trades.problems().iter().filter(|p| p.is_damage()) {
+        eprintln!("warning: {problem}");
+    }
     let format = args.range.format;
     let written = emit(
         trades,

@@ -14,6 +14,8 @@ pub enum Out {
     Text(String),
     /// Send `closing` with this reason, then close.
     Close(String),
+    /// As `Close`, with this WebSocket close code (1009: a frame was too large).
+    CloseCode(String, u16),
 }
 
 pub struct Outbox {
@@ -67,6 +69,14 @@ impl Outbox {
 
     pub fn push(&self, message: ServerMessage) {
         self.queue.lock().push_back(Out::Text(message.to_json()));
+        self.notify.notify_one();
+    }
+
+    /// Close with a WebSocket close code (QUIC has none: there it is a plain close).
+    pub fn close_with_code(&self, reason: impl Into<String>, code: u16) {
+        self.queue
+            .lock()
+            .push_back(Out::CloseCode(reason.into(), code));
         self.notify.notify_one();
     }
 

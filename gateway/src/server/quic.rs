@@ -110,6 +110,11 @@ async fn serve(conn: Connection, shared: Shared) {
         encoding,
         Box::new(|| Arc::new(Notify::new())),
     );
+    let mut session = session;
+    session.set_budget(crate::fanout::Budget::new(
+        shared.config.max_connection_buffer_bytes,
+        Some(Arc::clone(&shared.buffers)),
+    ));
     let hello = session.hello();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(
@@ -186,7 +191,9 @@ async fn control_writer(
             let (text, last) = match out {
                 Out::Text(text) => (text, false),
                 Out::Close(reason) if reason.is_empty() => return,
-                Out::Close(reason) => (ServerMessage::Closing { reason }.to_json(), true),
+                Out::Close(reason) | Out::CloseCode(reason, _) => {
+                    (ServerMessage::Closing { reason }.to_json(), true)
+                }
             };
             if send
                 .write_all(format!("{text}\n").as_bytes())

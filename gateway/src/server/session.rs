@@ -45,6 +45,11 @@ pub struct Session {
     make_notify: Box<dyn Fn() -> Arc<Notify> + Send>,
     /// The journal `from` replays out of, and where replay errors are reported.
     replay: Option<(PathBuf, Replies)>,
+    /// Whether any `subscribe` was accepted (connections that never subscribe are
+    /// closed after `idle_timeout_ms`).
+    subscribed: bool,
+    /// This connection's byte budget for queued records (child of the server's).
+    budget: Option<Arc<crate::fanout::Budget>>,
 }
 
 impl Session {
@@ -65,6 +70,8 @@ impl Session {
             rate,
             make_notify,
             replay: None,
+            subscribed: false,
+            budget: None,
         }
     }
 
@@ -72,6 +79,16 @@ impl Session {
     /// while replaying (after the ack) go to `replies`.
     pub fn enable_replay(&mut self, journal: Option<PathBuf>, replies: Replies) {
         self.replay = journal.map(|dir| (dir, replies));
+    }
+
+    /// Charges every subscription's queued records to `budget`.
+    pub fn set_budget(&mut self, budget: Arc<crate::fanout::Budget>) {
+        self.budget = Some(budget);
+    }
+
+    /// No `subscribe` was ever accepted on this connection.
+    pub fn never_subscribed(&self) -> bool {
+        !self.subscribed
     }
 
     pub fn queues(&self) -> impl Iterator<Item = &Arc<SubQueue>> {
@@ -221,11 +238,12 @@ impl Session {
             return;
         }
         for (name, pattern) in fresh {
-            let queue = Arc::new(SubQueue::new(
-                policy,
-                self.config.subscriber_queue,
-                (self.make_notify)(),
-            ));
+            let mut queue =
+                SubQueue::new(policy, self.config.subscriber_queue, (self.make_notify)());
+            if let Some(budget) = &self.budget {
+                queue = queue.with_budget(Arc::clone(budget));
+            }
+            let queue = Arc::new(queue);
             if from.is_some() {
                 queue.hold_for_replay();
             }
@@ -241,6 +259,7 @@ impl Session {
                         journal: journal.clone(),
                         registry: self.router.registry().clone(),
                         positions,
+                        run_start_ns: self.router.started_ns(),
                         queue: Arc::clone(&queue),
                         max_records: self.config.max_replay_records,
                     },
@@ -260,6 +279,7 @@ impl Session {
                 queue,
             });
         }
+        self.subscribed = true;
         out.replies
             .push(ack(id, "subscribe", resolved.into_iter().collect()));
     }

@@ -36,6 +36,7 @@ pub async fn upgrade(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
     let encoding = match params.get("encoding").map(String::as_str) {
@@ -49,12 +50,7 @@ pub async fn upgrade(
                 .into_response()
         }
     };
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let key = bearer.or_else(|| params.get("api_key").cloned());
+    let key = super::auth::presented_key(&headers, uri.query());
     let admission = shared.auth.admit(key.as_deref());
     // Frames up to the configured limit are checked by `read_loop`, which can still
     // answer with `error` and `closing`; far larger ones are cut off by tungstenite
@@ -100,6 +96,11 @@ async fn serve(
         encoding,
         Box::new(move || Arc::clone(&shared_notify)),
     );
+    let mut session = session;
+    session.set_budget(crate::fanout::Budget::new(
+        shared.config.max_connection_buffer_bytes,
+        Some(Arc::clone(&shared.buffers)),
+    ));
     let hello = session.hello().to_json();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(notify, shared.config.max_pending_requests));
@@ -118,7 +119,8 @@ async fn serve(
         write_loop(&mut sink, &session, &outbox, &shared).await;
     }
     reader.abort();
-    let _ = sink.close().await;
+    // Bounded too: a client that does not read would hold the close frame forever.
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
     drop(session);
     shared.metrics.connection_closed();
 }
@@ -199,7 +201,8 @@ fn frame_too_large(outbox: &Outbox, shared: &Shared) {
             shared.config.max_frame_bytes
         ),
     ));
-    outbox.close("frame too large");
+    // 1009 (message too big), as documented, rather than a close without a code.
+    outbox.close_with_code("frame too large", 1009);
 }
 
 pub fn error_kind(code: ErrorCode) -> &'static str {
@@ -217,7 +220,10 @@ type Sink = SplitSink<WebSocket, Message>;
 
 async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, shared: &Shared) {
     let heartbeat = Duration::from_millis(shared.config.heartbeat_ms.max(1));
-    let send_timeout = heartbeat.max(Duration::from_secs(10)) * 3;
+    let write_timeout = Duration::from_millis(shared.config.write_timeout_ms.max(1));
+    let send_timeout = write_timeout;
+    let idle_limit = Duration::from_millis(shared.config.idle_timeout_ms.max(1));
+    let opened = Instant::now();
     let mut shutdown = shared.shutdown.clone();
     let mut last_sent = Instant::now();
     let mut items = Vec::new();
@@ -236,6 +242,19 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
                         let closing = ServerMessage::Closing { reason }.to_json();
                         let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
                     }
+                    return;
+                }
+                Out::CloseCode(reason, code) => {
+                    let closing = ServerMessage::Closing {
+                        reason: reason.clone(),
+                    }
+                    .to_json();
+                    let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
+                    let frame = axum::extract::ws::CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
+                    let _ = send(sink, Message::Close(Some(frame)), send_timeout).await;
                     return;
                 }
             }
@@ -258,23 +277,27 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
             frames.clear();
             ts.clear();
             encode_items(&items, encoding, &mut frames, &mut ts);
-            let mut bytes = 0;
-            for frame in frames.drain(..) {
-                bytes += frame.len();
-                let message = match frame {
-                    Frame::Text(text) => Message::Text(text.into()),
-                    Frame::Binary(data) => Message::Binary(data.into()),
-                };
-                if sink.feed(message).await.is_err() {
-                    return;
-                }
-            }
+            let bytes: usize = frames.iter().map(Frame::len).sum();
             if bytes > 0 {
-                if !matches!(
-                    tokio::time::timeout(send_timeout, sink.flush()).await,
-                    Ok(Ok(()))
-                ) {
-                    return;
+                // One deadline for the whole batch: a client that stops reading blocks
+                // in `feed` as soon as the socket is full, and is dropped by policy.
+                let batch = async {
+                    for frame in frames.drain(..) {
+                        let message = match frame {
+                            Frame::Text(text) => Message::Text(text.into()),
+                            Frame::Binary(data) => Message::Binary(data.into()),
+                        };
+                        sink.feed(message).await?;
+                    }
+                    sink.flush().await
+                };
+                match tokio::time::timeout(write_timeout, batch).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        slow_consumer(shared, write_timeout);
+                        return;
+                    }
                 }
                 shared.metrics.sent(items.len() as u64, bytes);
                 shared.metrics.latencies(Hop::Send, ts.iter().copied());
@@ -288,7 +311,16 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
         let idle = last_sent.elapsed();
         tokio::select! {
             _ = outbox.notify.notified() => {}
-            _ = tokio::time::sleep(heartbeat.saturating_sub(idle)) => {
+            _ = tokio::time::sleep(heartbeat.saturating_sub(idle).min(idle_limit)) => {
+                if opened.elapsed() >= idle_limit && session.lock().never_subscribed() {
+                    shared.metrics.error("idle_before_subscribe");
+                    let reason = format!(
+                        "no subscription within {} ms of connecting", idle_limit.as_millis()
+                    );
+                    let closing = ServerMessage::Closing { reason }.to_json();
+                    let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
+                    return;
+                }
                 if last_sent.elapsed() >= heartbeat {
                     let beat = ServerMessage::Heartbeat { ts: now_ns() }.to_json();
                     if !send(sink, Message::Text(beat.into()), send_timeout).await
@@ -306,6 +338,18 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
             }
         }
     }
+}
+
+/// The socket took longer than the write timeout: the client is not reading.
+fn slow_consumer(shared: &Shared, timeout: Duration) {
+    shared
+        .metrics
+        .slow_disconnects
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(
+        "gateway: closed a connection whose socket took over {} ms to take a write",
+        timeout.as_millis()
+    );
 }
 
 async fn send(sink: &mut Sink, message: Message, timeout: Duration) -> bool {

@@ -61,6 +61,20 @@ impl Bars {
     pub fn take_error(&self) -> Option<HistoryError> {
         self.error.lock().ok().and_then(|mut slot| slot.take())
     }
+
+    /// Takes the error after the iterator itself has moved (into a streamed response).
+    pub fn error_handle(&self) -> BarsError {
+        BarsError(Arc::clone(&self.error))
+    }
+}
+
+/// See [`Bars::error_handle`].
+pub struct BarsError(ErrorSlot);
+
+impl BarsError {
+    pub fn take(&self) -> Option<HistoryError> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
 }
 
 impl Iterator for Bars {
