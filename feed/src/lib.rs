@@ -18,6 +18,7 @@ pub mod connection;
 pub mod endpoint;
 pub mod engine;
 pub mod merge;
+pub mod okx;
 pub mod publisher;
 pub mod replay;
 pub mod rest;

@@ -42,7 +42,7 @@ fn typed_errors() {
         (b"{}".to_vec(), UnknownMessage),
         (br#"{"arg":{"instId":"BTC-USDT"},"data":[]}"#.to_vec(), MissingField),
         (br#"{"arg":{"channel":"trades","instId":"BTC-USDT"}}"#.to_vec(), MissingField),
-        (br#"{"arg":{"channel":"candle7m","instId":"BTC-USDT"},"data":[]}"#.to_vec(), UnknownEvent),
+        (br#"{"arg":{"channel":"candle1M","instId":"BTC-USDT"},"data":[]}"#.to_vec(), UnknownEvent),
         (trade(&ok_trade.replace(r#""px":"1""#, r#""px":"1x""#)).into_bytes(), BadDecimal),
         (trade(&ok_trade.replace(r#""tradeId":"1""#, r#""tradeId":"abc""#)).into_bytes(), OutOfRange),
         (trade(&ok_trade.replace(r#""side":"buy""#, r#""side":"up""#)).into_bytes(), OutOfRange),

@@ -428,3 +428,60 @@ fn rest_books_body() {
     let refused = br#"{"code":"50011","msg":"Too Many Requests","data":[]}"#;
     assert!(decode_rest_books(refused).is_err());
 }
+
+/// Candles in the shape of OKX's v5 documentation (`candle1D` push on the business
+/// URL): `[ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]`; no sample file has
+/// them.
+#[test]
+fn confirmed_candles_are_venue_bars() {
+    use tickd_bus::record::BarMsg;
+    use tickd_bus::Flags;
+    let mut d = decoder();
+    let frame = |channel: &str, confirm: &str| {
+        format!(
+            r#"{{"arg":{{"channel":"{channel}","instId":"BTC-USDT-SWAP"}},"data":[["1597026383085","8533.02","8553.74","8527.17","8548.26","45247","529.5858061","5.0","{confirm}"]]}}"#
+        )
+    };
+    assert_eq!(
+        decode_line(&mut d, &frame("candle1m", "0")),
+        Out::Records(vec![]),
+        "an open candle is not a bar yet"
+    );
+    for (channel, secs) in [
+        ("candle1m", 60u32),
+        ("candle4H", 14_400),
+        ("candle1Dutc", 86_400),
+        ("candle1s", 1),
+    ] {
+        let out = decode_line(&mut d, &frame(channel, "1"));
+        let bar = *records(&out)[0].get::<BarMsg>().unwrap();
+        assert_eq!(bar.interval_s, secs, "{channel}");
+        assert!(bar.hd.flags.contains(Flags::VENUE_BAR));
+        assert_eq!(
+            bar.hd.ts_event,
+            ms(1597026383085 + u64::from(secs) * 1000),
+            "stamped at the close"
+        );
+        assert_eq!(
+            (bar.open, bar.high, bar.low, bar.close),
+            (p("8533.02"), p("8553.74"), p("8527.17"), p("8548.26"))
+        );
+        assert_eq!(bar.volume, q("45247"), "contracts, the venue's unit");
+        assert_eq!(bar.notional().to_string(), "5", "volCcyQuote");
+        assert_eq!(bar.trade_count, 0);
+    }
+    let mut sink = Vec::new();
+    for bad in ["candle1M", "candle0m", "candlem"] {
+        assert!(
+            d.decode(frame(bad, "1").as_bytes(), TS_RECV, &mut sink)
+                .is_err(),
+            "{bad}"
+        );
+    }
+    let short = r#"{"arg":{"channel":"candle1m","instId":"BTC-USDT-SWAP"},"data":[["1597026383085","1","1","1","1","1","1","1"]]}"#;
+    assert_eq!(
+        decode_line(&mut d, short),
+        Out::Records(vec![]),
+        "no confirm flag: still open"
+    );
+}

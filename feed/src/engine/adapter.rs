@@ -109,6 +109,11 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn rule(&self, venue: Venue, instrument_id: u32) -> Self::Rule;
 
     fn instruments_path(&self, venue: Venue) -> RestPath;
+    /// Every instrument-list request, for venues that list one market per request
+    /// (OKX `instType=SPOT|SWAP|FUTURES`); the lists are joined.
+    fn instruments_paths(&self, venue: Venue) -> Vec<RestPath> {
+        vec![self.instruments_path(venue)]
+    }
     fn snapshot_path(&self, venue: Venue, raw_symbol: &str, depth: u32) -> RestPath;
     /// REST weight of one snapshot at `depth` (an error for a depth the venue refuses).
     fn snapshot_weight(&self, venue: Venue, depth: u32) -> Result<u32, String>;

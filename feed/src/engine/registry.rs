@@ -48,7 +48,7 @@ impl<A: VenueAdapter> Adapter for A {
 }
 
 /// Every venue adapter, one line each.
-pub static ADAPTERS: &[&dyn Adapter] = &[&crate::binance::BinanceAdapter];
+pub static ADAPTERS: &[&dyn Adapter] = &[&crate::binance::BinanceAdapter, &crate::okx::OkxAdapter];
 
 /// The adapter that feeds `venue`.
 pub fn adapter(venue: Venue) -> Option<&'static dyn Adapter> {

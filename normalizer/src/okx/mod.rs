@@ -13,13 +13,15 @@
 //!   keeps OKX books with it;
 //! - [`checksum`]: the CRC32 over the top 25 levels, verified whenever it is nonzero;
 //! - [`instruments`]: `/api/v5/public/instruments` and `/api/v5/market/books` bodies;
-//! - [`encode`]: the same frames written out, for the simulator.
+//! - [`encode`]: the same frames written out, for the simulator;
+//! - [`request`]: what a client sends (`ping`, subscribe/unsubscribe), both ways.
 
 pub mod checksum;
 mod decode;
 pub mod encode;
 mod frame;
 pub mod instruments;
+pub mod request;
 pub mod rule;
 
 pub use decode::{OkxDecoder, MAX_FRAME_BYTES};

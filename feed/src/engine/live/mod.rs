@@ -49,52 +49,68 @@ async fn run<A: VenueAdapter>(adapter: A, ctx: VenueContext) -> Result<(), FeedE
     // Instruments: exchangeInfo, retried with backoff; a saved registry that already
     // knows every configured symbol lets the feed start without it.
     let rest = RestClient::with_tap(settings.tap.clone());
-    let url = format!("{}{}", settings.rest_url, adapter.instruments_path(venue));
+    // Some venues list one market per request (OKX: SPOT, SWAP, FUTURES): all of them.
+    let urls: Vec<String> = adapter
+        .instruments_paths(venue)
+        .iter()
+        .map(|path| format!("{}{path}", settings.rest_url))
+        .collect();
+    let url = urls.first().cloned().unwrap_or_default();
     let mut decoder = adapter.decoder(venue, SymbolMap::new(), &settings);
     let mut backoff = Backoff::new(settings.backoff_base, settings.backoff_cap);
     let found = loop {
         let mut pause = Duration::ZERO;
-        let attempt = tokio::select! {
-            r = rest.get(&url) => r,
-            _ = shutdown.wait() => return Ok(()),
-        };
-        let failure = match attempt {
-            Ok(response) => match decoder.decode_rest(
-                RestKind::Instruments,
-                &response.body,
-                now_ns(),
-                &mut Vec::new(),
-            ) {
-                Ok(RestEvent::Instruments(specs)) => {
-                    let mut reg = registry
-                        .write()
-                        .map_err(|_| config_error("instrument registry lock poisoned".into()))?;
-                    let (found, missing) =
-                        instruments::register(&mut reg, specs, &settings.symbols);
-                    if !missing.is_empty() {
-                        tracing::warn!(%venue, ?missing, "symbols not in the venue's instrument list (or not trading); skipped");
+        let mut specs = Vec::new();
+        let mut failure = None;
+        for url in &urls {
+            let attempt = tokio::select! {
+                r = rest.get(url) => r,
+                _ = shutdown.wait() => return Ok(()),
+            };
+            failure = match attempt {
+                Ok(response) => match decoder.decode_rest(
+                    RestKind::Instruments,
+                    &response.body,
+                    now_ns(),
+                    &mut Vec::new(),
+                ) {
+                    Ok(RestEvent::Instruments(mut list)) => {
+                        specs.append(&mut list);
+                        None
                     }
-                    if found.is_empty() {
-                        return Err(config_error(format!(
-                            "none of the configured symbols {:?} is trading on {venue}",
-                            settings.symbols
-                        )));
+                    Ok(_) => Some("the instrument list did not decode to instruments".to_string()),
+                    Err(err) => Some(err.to_string()),
+                },
+                Err(err) => {
+                    // 429/418: the venue's Retry-After wins over our backoff.
+                    if err.is_rate_limit() {
+                        VenueStats::add(&publisher.stats().counters.rest_rate_limited, 1);
                     }
-                    break found;
+                    if let Some(wait) = err.retry_after() {
+                        pause = pause.max(wait);
+                    }
+                    Some(err.to_string())
                 }
-                Ok(_) => "the instrument list did not decode to instruments".to_string(),
-                Err(err) => err.to_string(),
-            },
-            Err(err) => {
-                // 429/418: the venue's Retry-After wins over our backoff.
-                if err.is_rate_limit() {
-                    VenueStats::add(&publisher.stats().counters.rest_rate_limited, 1);
-                }
-                if let Some(wait) = err.retry_after() {
-                    pause = pause.max(wait);
-                }
-                err.to_string()
+            };
+            if failure.is_some() {
+                break;
             }
+        }
+        let Some(failure) = failure else {
+            let mut reg = registry
+                .write()
+                .map_err(|_| config_error("instrument registry lock poisoned".into()))?;
+            let (found, missing) = instruments::register(&mut reg, specs, &settings.symbols);
+            if !missing.is_empty() {
+                tracing::warn!(%venue, ?missing, "symbols not in the venue's instrument list (or not trading); skipped");
+            }
+            if found.is_empty() {
+                return Err(config_error(format!(
+                    "none of the configured symbols {:?} is trading on {venue}",
+                    settings.symbols
+                )));
+            }
+            break found;
         };
         let known = registry
             .read()

@@ -25,7 +25,7 @@ pub(super) struct Ctx<'c> {
 
 impl Ctx<'_> {
     /// The frame's instrument, `None` if the map does not hold it.
-    fn instrument(&self) -> Result<Option<u32>, DecodeError> {
+    pub fn instrument(&self) -> Result<Option<u32>, DecodeError> {
         let inst_id = req(self.inst_id, "arg.instId")?;
         Ok(self.symbols.get(inst_id))
     }
@@ -43,14 +43,14 @@ pub(super) struct Pushed {
 }
 
 impl Pushed {
-    fn records(records: usize) -> Self {
+    pub fn records(records: usize) -> Self {
         Self {
             records,
             unknown: 0,
         }
     }
 
-    const UNKNOWN: Pushed = Pushed {
+    pub const UNKNOWN: Pushed = Pushed {
         records: 0,
         unknown: 1,
     };

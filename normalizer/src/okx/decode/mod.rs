@@ -7,6 +7,7 @@
 //! [`DecodeError`], never a panic.
 
 pub(crate) mod book;
+mod candle;
 mod control;
 mod engine;
 pub(crate) mod fields;
@@ -153,6 +154,7 @@ impl OkxDecoder {
             "index-tickers" => market::index_price(data, &ctx, sink),
             "open-interest" => market::open_interest(data, &ctx, sink),
             "liquidation-orders" => market::liquidations(data, &ctx, sink),
+            other if other.starts_with("candle") => candle::candles(other, data, &ctx, sink),
             other => {
                 return Err(DecodeError::UnknownEvent {
                     event: ShortText::new(other),
