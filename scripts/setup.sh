@@ -14,6 +14,8 @@ command -v curl >/dev/null 2>&1 || packages+=(curl)
 # Python 3 with venv + pip for the Python client's tests (scripts/python-client-test.sh).
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
+# NATS with JetStream for the scale-out tests (nats/tests/); the tests start their own server.
+command -v nats-server >/dev/null 2>&1 || packages+=(nats-server)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing: ${packages[*]}"
   $SUDO apt-get update -qq

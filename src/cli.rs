@@ -22,7 +22,13 @@ The real exchanges, set in one TOML file (check it first):
 
     tickd check-config configs/tickd.toml
     tickd serve -c configs/tickd.toml
-    tickd tail 'trades.binance.*'";
+    tickd tail 'trades.binance.*'
+
+Scale-out (docs/scale-out.md): feed nodes publish to NATS JetStream with a [nats]
+section in their config; edge nodes serve subscribers from NATS:
+
+    tickd serve -c feed.toml       # feed node: [venues.*] + [nats]
+    tickd gateway -c edge.toml     # edge node: [nats] + [gateway], no venues";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 2 invalid input or configuration, 1 failure at run time.
@@ -47,6 +53,7 @@ pub enum Command {
     CheckConfig(cmd::check_config::Args),
     Sim(Box<cmd::sim::Args>),
     Serve(cmd::serve::Args),
+    Gateway(cmd::gateway::Args),
     Demo(cmd::demo::Args),
     Record(cmd::record::Args),
     Replay(cmd::replay::Args),

@@ -1,6 +1,8 @@
 //! Logging to stderr with `tracing-subscriber`: `--log-level` if given, else `RUST_LOG`,
 //! else `info`.
 
+use tracing_subscriber::filter::{filter_fn, FilterExt};
+use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 
 use crate::exit::Failure;
@@ -16,10 +18,12 @@ pub fn init(level: Option<&str>) -> Result<(), Failure> {
         })?,
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
-    // A second init (tests calling into the CLI twice) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_filter(filter.and(filter_fn(|meta| {
+            !tickd_nats::settings::log_holds_secrets(meta)
+        })));
+    // A second init (tests calling into the CLI twice) keeps the first subscriber.
+    let _ = tracing_subscriber::registry().with(layer).try_init();
     Ok(())
 }

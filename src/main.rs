@@ -11,6 +11,7 @@ fn main() -> std::process::ExitCode {
         Command::CheckConfig(args) => cmd::check_config::run(args),
         Command::Sim(args) => cmd::sim::run(*args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Gateway(args) => cmd::gateway::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Record(args) => cmd::record::run(args),
         Command::Replay(args) => cmd::replay::run(args),

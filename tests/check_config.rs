@@ -25,7 +25,11 @@ fn text(out: &Output) -> (String, String) {
 
 #[test]
 fn shipped_configs_are_valid() {
-    for file in ["configs/demo.toml", "configs/tickd.toml"] {
+    for file in [
+        "configs/demo.toml",
+        "configs/tickd.toml",
+        "configs/feed-node.toml",
+    ] {
         let out = tickd(&["check-config", file]);
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{file}: {stdout}{stderr}");
@@ -36,6 +40,38 @@ fn shipped_configs_are_valid() {
             "{stdout}"
         );
     }
+    // An edge node's config has no venues: it reads them from NATS.
+    let out = tickd(&["check-config", "configs/edge-node.toml"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+}
+
+#[test]
+fn nats_section_problems_are_all_reported_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad-nats.toml");
+    std::fs::write(
+        &path,
+        "[nats]\nservers = [\"http://x\"]\nnode = \"\"\ntoken = \"tok-do-not-print\"\n\
+         user = \"u\"\npassword = \"pw-do-not-print\"\nmax_records_per_message = 0\nbogus = 1\n",
+    )
+    .unwrap();
+    let out = tickd(&["check-config", &path.display().to_string()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    for expected in [
+        "nats.bogus",
+        "nats.servers[0]",
+        "nats.node",
+        "more than one way",
+        "nats.max_records_per_message",
+    ] {
+        assert!(stderr.contains(expected), "{expected} missing:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("do-not-print") && !stdout.contains("do-not-print"),
+        "{stderr}"
+    );
 }
 
 /// Runs check-config on `tests/configs/<file>` and checks that exactly `expected`
@@ -224,7 +260,11 @@ fn missing_file_is_invalid_input() {
 
 #[test]
 fn printed_config_reads_back_identically() {
-    for file in ["configs/demo.toml", "configs/tickd.toml"] {
+    for file in [
+        "configs/demo.toml",
+        "configs/tickd.toml",
+        "configs/feed-node.toml",
+    ] {
         let out = tickd(&["check-config", "--print", file]);
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{stderr}");

@@ -8,7 +8,8 @@ use crate::exit::{CmdResult, Failure};
 /// Check a config file and report every problem with its field path and how to fix it
 ///
 /// Reads the TOML file and checks every section: [bus], [venues.<name>], [sim], [storage]
-/// (+ [storage.questdb]) and [gateway] (+ [[gateway.api_keys]]): unknown keys, value types,
+/// (+ [storage.questdb]), [gateway] (+ [[gateway.api_keys]]) and [nats] (servers, node and
+/// stream names, limits, one credential method, TLS files): unknown keys, value types,
 /// venue names, channels each venue offers, symbol syntax and duplicates, URL schemes,
 /// listen addresses and ports, core ids that exist on this machine, TLS files, API keys
 /// and limits. All problems are listed, one per line, as `path: problem — how to fix`.

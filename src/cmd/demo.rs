@@ -55,7 +55,7 @@ pub fn run(args: Args) -> CmdResult {
         let addr = sim.local_addr();
         point_venues_at(&mut config, addr);
         tracing::info!("demo: simulator on {addr}; starting the feeds");
-        let mut engine = Engine::start(&config)?;
+        let mut engine = Engine::start_feed_node(&config).await?;
         engine.start_services(&config).await?;
         let result = engine.run_until_stopped(args.status_every, duration).await;
         let stats = sim.stats();

@@ -11,6 +11,7 @@
 pub mod bars;
 pub mod check_config;
 pub mod demo;
+pub mod gateway;
 pub mod gateway_runtime;
 pub mod record;
 pub mod replay;

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tickd_bus::instrument::{InstrumentRegistry, SharedRegistry, REGISTRY_FILE_NAME};
@@ -50,11 +51,14 @@ pub fn run(args: Args) -> CmdResult {
         .build()?;
     let duration = duration_arg(args.duration)?;
     runtime.block_on(async move {
-        let mut engine = Engine::start(&config)?;
+        let mut engine = Engine::start_feed_node(&config).await?;
         engine.start_services(&config).await?;
         engine.run_until_stopped(args.status_every, duration).await
     })
 }
+
+/// How long a feed node waits for NATS at start-up before starting its feeds anyway.
+const NATS_START_WAIT: Duration = Duration::from_secs(3);
 
 pub(crate) fn duration_arg(secs: Option<f64>) -> Result<Option<Duration>, Failure> {
     secs.map(|s| {
@@ -73,11 +77,31 @@ pub(crate) struct Engine {
     trigger: ShutdownTrigger,
     /// Journal, QuestDB sink and gateway, once started.
     services: Option<Services>,
+    /// The NATS publisher of a feed node (`[nats]` in the config).
+    publisher: Option<tickd_nats::PublisherHandle>,
 }
 
 impl Engine {
-    pub fn start(config: &Config) -> Result<Self, Failure> {
+    /// Open the registry and start the feeds. With `[nats]` in the config (a feed node)
+    /// the registry is prepared first: venue-scoped ids, this node's ids taken back
+    /// from the bucket.
+    pub async fn start_feed_node(config: &Config) -> Result<Self, Failure> {
         let registry = open_registry(config)?;
+        if let Some(nats) = &config.nats {
+            let venues: Vec<Venue> = config.enabled_venues().map(|(v, _)| v).collect();
+            tickd_nats::registry_kv::prepare_feed_node(
+                &nats.settings(None),
+                &venues,
+                &registry,
+                NATS_START_WAIT,
+            )
+            .await
+            .map_err(Failure::Invalid)?;
+        }
+        Self::start_with_registry(config, registry)
+    }
+
+    fn start_with_registry(config: &Config, registry: SharedRegistry) -> Result<Self, Failure> {
         let (trigger, shutdown) = shutdown_channel();
         let mut feeds = Vec::new();
         let mut rings = Vec::new();
@@ -113,12 +137,23 @@ impl Engine {
             registry,
             trigger,
             services: None,
+            publisher: None,
         })
     }
 
     /// Start the journal writer, the QuestDB sink and the gateway on the rings.
     pub async fn start_services(&mut self, config: &Config) -> Result<(), Failure> {
         self.services = Some(Services::start(config, &self.rings, &self.registry).await?);
+        if let Some(nats) = &config.nats {
+            let settings = nats.settings(None);
+            tracing::info!(
+                servers = ?settings.servers, node = %settings.node, stream = %settings.stream.name,
+                "feed node: publishing to NATS"
+            );
+            let publisher =
+                tickd_nats::spawn_publisher(settings, self.rings.clone(), self.registry.clone())?;
+            self.publisher = Some(publisher);
+        }
         Ok(())
     }
 
@@ -151,6 +186,16 @@ impl Engine {
                 }
                 _ = until_deadline => break,
                 _ = tick.tick(), if status_every > 0 => {
+                    if let Some(publisher) = &self.publisher {
+                        let s = publisher.stats();
+                        tracing::info!(
+                            "nats: {} records in {} messages, {} lost to lag, {} publish errors",
+                            s.records.load(Ordering::Relaxed),
+                            s.messages.load(Ordering::Relaxed),
+                            s.records_lost.load(Ordering::Relaxed),
+                            s.publish_errors.load(Ordering::Relaxed)
+                        );
+                    }
                     for (feed, (_, ring)) in self.feeds.iter().zip(&self.rings) {
                         let now = (Instant::now(), feed.stats.counters.snapshot());
                         if let Some((at, prev)) = last.insert(feed.venue, now) {
@@ -168,7 +213,16 @@ impl Engine {
             services.stop_gateway().await;
         }
         let services = self.services.take();
+        let publisher = self.publisher.take();
         let result = self.stop();
+        // After the feeds: the publisher sends what the rings still hold.
+        if let Some(publisher) = publisher {
+            let stats = publisher.stats().clone();
+            match publisher.stop() {
+                Ok(()) => tracing::info!(?stats, "NATS publisher stopped"),
+                Err(err) => tracing::error!("NATS publisher: {err}"),
+            }
+        }
         if let Some(services) = services {
             services.stop_storage();
         }
@@ -216,7 +270,7 @@ impl Engine {
 }
 
 /// The registry lives next to the journal when storage is enabled, else in memory.
-fn open_registry(config: &Config) -> Result<SharedRegistry, Failure> {
+pub(crate) fn open_registry(config: &Config) -> Result<SharedRegistry, Failure> {
     if !config.storage.enabled {
         return Ok(InstrumentRegistry::new().into_shared());
     }

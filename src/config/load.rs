@@ -12,7 +12,7 @@ use super::lenient::{self, Removed};
 use super::{checks, Channel, Config, VenueConfig};
 
 /// The top-level sections.
-const SECTIONS: [&str; 5] = ["bus", "venues", "sim", "storage", "gateway"];
+const SECTIONS: [&str; 6] = ["bus", "venues", "sim", "storage", "gateway", "nats"];
 
 /// Reads, parses and validates the config at `path`.
 pub fn load_config(path: impl AsRef<Path>) -> Result<Config, ConfigErrors> {
@@ -62,6 +62,7 @@ pub fn parse_config_with_cores(text: &str, cores: usize) -> Result<Config, Confi
             "sim" => parts.sim = section(&key, value, &mut errs, r),
             "storage" => parts.storage = section(&key, value, &mut errs, r),
             "gateway" => parts.gateway = section(&key, value, &mut errs, r),
+            "nats" => parts.nats = section(&key, value, &mut errs, r),
             "venues" => parts.venues = venues(value, &mut errs, r),
             _ => errs.0.push(unknown_name("", &key, "section", &SECTIONS)),
         }
@@ -76,6 +77,8 @@ struct Parts {
     sim: Option<super::SimConfig>,
     storage: Option<super::StorageConfig>,
     gateway: Option<super::GatewayConfig>,
+    /// Absent unless written.
+    nats: Option<super::NatsConfig>,
 }
 
 impl Default for Parts {
@@ -87,6 +90,7 @@ impl Default for Parts {
             sim: Some(Default::default()),
             storage: Some(Default::default()),
             gateway: Some(Default::default()),
+            nats: None,
         }
     }
 }
@@ -108,6 +112,7 @@ impl Parts {
             sim: self.sim.unwrap_or_default(),
             storage: self.storage.unwrap_or_default(),
             gateway: self.gateway.unwrap_or_default(),
+            nats: self.nats,
         };
         let mut rules = ConfigErrors::default();
         config.validate_sections(cores, &mut rules);

@@ -7,6 +7,7 @@
 //! [sim]               # SimConfig
 //! [storage]           # StorageConfig (+ [storage.questdb])
 //! [gateway]           # GatewayConfig (+ [[gateway.api_keys]])
+//! [nats]              # NatsConfig: scale-out (feed node or edge node)
 //! ```
 //!
 //! [`load_config`] reports every problem at once, each as `path: problem — how to fix`.
@@ -21,6 +22,7 @@ pub mod gateway;
 mod lenient;
 mod load;
 mod names;
+pub mod nats;
 pub mod sim;
 pub mod storage;
 pub mod venue;
@@ -35,6 +37,7 @@ pub use channel::{Channel, TimeUnit};
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway::{ApiKey, GatewayConfig};
 pub use load::{load_config, parse_config, parse_config_with_cores};
+pub use nats::NatsConfig;
 pub use sim::SimConfig;
 pub use storage::{FsyncPolicy, QuestDbConfig, StorageConfig};
 pub use venue::VenueConfig;
@@ -58,6 +61,9 @@ pub struct Config {
     /// Subscriber-facing servers.
     #[serde(default)]
     pub gateway: GatewayConfig,
+    /// Scale-out over NATS JetStream: `tickd serve` publishes, `tickd gateway` consumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats: Option<NatsConfig>,
 }
 
 impl Config {
@@ -91,9 +97,17 @@ impl Config {
         self.sim.validate(errs);
         self.storage.validate(errs);
         self.gateway.validate(errs);
+        if let Some(nats) = &self.nats {
+            nats.validate(errs);
+        }
     }
 
+    /// A feed config needs a venue; an edge node's config (`[nats]`, for `tickd
+    /// gateway`) may have none.
     pub(crate) fn check_some_venue_enabled(&self, errs: &mut ConfigErrors) {
+        if self.nats.is_some() && self.venues.is_empty() {
+            return;
+        }
         if self.enabled_venues().next().is_none() {
             let problem = if self.venues.is_empty() {
                 "no venues configured"

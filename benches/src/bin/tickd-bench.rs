@@ -2,6 +2,8 @@
 //! (simulator → feed → bus → gateway → subscribers on loopback, plus the TCP floor).
 //! `tickd-bench compare --python PY --script cf_bench.py [--quick] [--out FILE.json]`:
 //! tickd against cryptofeed on the same simulator stream.
+//! `tickd-bench nats [--quick] [--out FILE.json]`: the NATS hop of a scale-out
+//! deployment (records/s per batch size, latency feed node vs edge node).
 //! `scripts/bench.sh` and `scripts/compare-cryptofeed.sh` build and run it.
 
 use std::path::PathBuf;
@@ -13,11 +15,13 @@ use tickd_benches::e2e::sweep::run_all;
 
 const USAGE: &str = "usage: tickd-bench [--quick] [--out FILE.json]
        tickd-bench compare --python PY --script cf_bench.py [--quick] [--out FILE.json]
+       tickd-bench nats [--quick] [--out FILE.json]
   --quick   a short run (~30 s)
   --out     where the JSON report goes (default: target/bench/e2e.json, compare.json)";
 
 struct Args {
     compare: bool,
+    nats: bool,
     quick: bool,
     out: Option<PathBuf>,
     python: Option<PathBuf>,
@@ -27,6 +31,7 @@ struct Args {
 fn parse() -> Result<Args, String> {
     let mut a = Args {
         compare: false,
+        nats: false,
         quick: false,
         out: None,
         python: None,
@@ -35,6 +40,9 @@ fn parse() -> Result<Args, String> {
     let mut args = std::env::args().skip(1).peekable();
     if args.peek().map(String::as_str) == Some("compare") {
         a.compare = true;
+        args.next();
+    } else if args.peek().map(String::as_str) == Some("nats") {
+        a.nats = true;
         args.next();
     }
     while let Some(arg) = args.next() {
@@ -80,6 +88,8 @@ fn main() -> ExitCode {
     };
     let result = if args.compare {
         run_compare(&args)
+    } else if args.nats {
+        run_nats(&args)
     } else {
         run_sweep(&args)
     };
@@ -105,6 +115,24 @@ fn run_sweep(args: &Args) -> Result<(), String> {
         return Err(format!("{failed} scenario(s) failed"));
     }
     Ok(())
+}
+
+fn run_nats(args: &Args) -> Result<(), String> {
+    use tickd_benches::e2e::nats;
+    let cfg = nats::NatsBenchConfig::new(args.quick);
+    let mut rows = Vec::new();
+    for &batch in &cfg.batch_sizes {
+        eprintln!("nats: {} records, {batch} per message", cfg.records);
+        rows.push(nats::throughput(batch, cfg.records).map_err(|e| format!("{e:#}"))?);
+    }
+    eprintln!("nats: latency at {} records/s", cfg.latency_rate);
+    let latency = nats::latency(&cfg).map_err(|e| format!("{e:#}"))?;
+    println!("{}", nats::table(&rows, &latency));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/bench/nats.json"));
+    write_json(&out, &nats::json(&rows, &latency))
 }
 
 fn run_compare(args: &Args) -> Result<(), String> {

@@ -10,6 +10,7 @@
 pub mod compare;
 pub mod floor;
 pub mod hist;
+pub mod nats;
 pub mod procstat;
 pub mod report;
 pub mod scenario;

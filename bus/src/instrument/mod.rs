@@ -43,13 +43,15 @@ mod contract_tests;
 #[cfg(test)]
 mod persist_tests;
 #[cfg(test)]
+mod scoped_tests;
+#[cfg(test)]
 mod tests;
 
 pub use contract::{ContractSpec, ContractType};
 pub use error::RegistryError;
 pub use kind::{Date, InstrumentKind, OptionRight};
 pub use persist::{temp_path, FORMAT_VERSION, REGISTRY_FILE_NAME};
-pub use registry::InstrumentRegistry;
+pub use registry::{venue_id_range, InstrumentRegistry, VENUE_ID_SHIFT};
 pub use spec::{Instrument, InstrumentSpec};
 
 /// Shared between the feeds (which upsert while starting) and readers (gateway,

@@ -24,6 +24,18 @@ pub struct InstrumentRegistry {
     by_name: HashMap<Venue, HashMap<String, u32>>,
     /// Next id to hand out; persisted so ids stay unique even across removals by hand.
     pub(super) next_id: u32,
+    /// New ids come from each venue's own range ([`venue_id_range`]), so nodes that each
+    /// own different venues never hand out the same id (scale-out over NATS).
+    venue_scoped: bool,
+}
+
+/// Bits of an id below the venue in venue-scoped ids: a venue holds 2^20 - 1 instruments.
+pub const VENUE_ID_SHIFT: u32 = 20;
+
+/// The ids a venue-scoped registry hands out for `venue`: `venue << 20 | 1..`.
+pub fn venue_id_range(venue: Venue) -> std::ops::RangeInclusive<u32> {
+    let base = u32::from(venue as u8) << VENUE_ID_SHIFT;
+    (base + 1)..=(base | ((1 << VENUE_ID_SHIFT) - 1))
 }
 
 impl InstrumentRegistry {
@@ -62,12 +74,93 @@ impl InstrumentRegistry {
             self.instruments[index].spec = spec;
             return Ok(id);
         }
-        let id = self.next_id;
+        let id = if self.venue_scoped {
+            self.next_venue_id(spec.venue)?
+        } else {
+            self.next_id
+        };
         if id == 0 || id == u32::MAX {
             return Err(RegistryError::IdsExhausted);
         }
         self.insert(id, spec)?;
         Ok(id)
+    }
+
+    /// From now on hand out new ids from each venue's own range ([`venue_id_range`]).
+    /// Ids already registered keep their values; see [`Self::ids_outside_venue_ranges`].
+    pub fn scope_ids_by_venue(&mut self) {
+        self.venue_scoped = true;
+    }
+
+    /// Instruments of `venues` whose ids are not in their venue's range (registered
+    /// before ids were venue-scoped): another node could hand out the same ids.
+    pub fn ids_outside_venue_ranges(&self, venues: &[Venue]) -> Vec<&Instrument> {
+        self.instruments
+            .iter()
+            .filter(|i| venues.contains(&i.spec.venue))
+            .filter(|i| !venue_id_range(i.spec.venue).contains(&i.id))
+            .collect()
+    }
+
+    fn next_venue_id(&self, venue: Venue) -> Result<u32, RegistryError> {
+        let range = venue_id_range(venue);
+        let last = self
+            .instruments
+            .iter()
+            .map(|i| i.id)
+            .filter(|id| range.contains(id))
+            .max();
+        match last {
+            None => Ok(*range.start()),
+            Some(id) if id < *range.end() => Ok(id + 1),
+            Some(_) => Err(RegistryError::IdsExhausted),
+        }
+    }
+
+    /// Take an instrument with the id another node gave it (a feed node's registry,
+    /// read by an edge node). The same id and raw symbol again updates the spec; an id
+    /// or a name already used by a different instrument is an error, never a re-point.
+    pub fn adopt(&mut self, instrument: Instrument) -> Result<(), RegistryError> {
+        let Instrument { id, spec, .. } = instrument;
+        if let Some(&index) = self.by_id.get(&id) {
+            let existing = &self.instruments[index];
+            if existing.spec.venue == spec.venue && existing.spec.raw_symbol == spec.raw_symbol {
+                if !existing.spec.same_identity(&spec) {
+                    return Err(RegistryError::SpecChanged {
+                        venue: spec.venue,
+                        raw_symbol: spec.raw_symbol.clone(),
+                        id,
+                        existing: existing.symbol.clone(),
+                        proposed: spec.normalized_symbol(),
+                    });
+                }
+                self.instruments[index].spec = spec;
+                return Ok(());
+            }
+            return Err(RegistryError::SymbolConflict {
+                venue: spec.venue,
+                name: format!("id {id}"),
+                existing_id: id,
+                existing_raw: existing.spec.raw_symbol.clone(),
+                new_raw: spec.raw_symbol,
+            });
+        }
+        let (venue, raw_symbol) = (spec.venue, spec.raw_symbol.clone());
+        let spec = spec
+            .validated()
+            .map_err(|reason| RegistryError::InvalidSpec {
+                venue,
+                raw_symbol,
+                reason,
+            })?;
+        if id == 0 {
+            return Err(RegistryError::InvalidSpec {
+                venue: spec.venue,
+                raw_symbol: spec.raw_symbol,
+                reason: "id 0 means no instrument".into(),
+            });
+        }
+        self.insert(id, spec)
     }
 
     /// Add an instrument under a given id (new ones and ones loaded from the file),

@@ -148,5 +148,8 @@ code_enum! {
         MalformedFrame = 14 => "malformed_frame",
         /// The REST snapshot could not be fetched.
         SnapshotFailed = 15 => "snapshot_failed",
+        /// Records between a feed node and an edge node were lost on the way (beyond
+        /// the NATS stream's retention, or never stored).
+        RelayLost = 16 => "relay_lost",
     }
 }

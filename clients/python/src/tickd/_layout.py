@@ -184,5 +184,6 @@ CODES = {
         13: "startup",
         14: "malformed_frame",
         15: "snapshot_failed",
+        16: "relay_lost",
     },
 }
