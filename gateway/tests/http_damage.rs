@@ -59,12 +59,26 @@ async fn a_damaged_block_is_reported_in_the_response_status_and_metrics() {
             .contains("x-tickd-journal-skipped: 1"),
         "{head}"
     );
+    // Bars too: in the JSON body, and the header and trailing comments of the CSV.
+    let bars = format!("/v1/bars?venue=binance&symbol=BTC-USDT&interval=1s&from={JAN1}");
+    let (status, body) = http_get(addr, &bars).await;
+    assert_eq!(status, 200, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["journal_skipped"]["damaged"], 1, "{body}");
+    let (_, head) = raw_head(addr, &format!("{bars}&format=csv")).await;
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-tickd-journal-skipped: 1"),
+        "{head}"
+    );
+    let (_, csv) = http_get(addr, &format!("{bars}&format=csv")).await;
+    assert!(csv.contains("# journal skipped: 1 damaged"), "{csv}");
     let (_, status_body) = http_get(addr, "/v1/status").await;
     let status_json: Value = serde_json::from_str(&status_body).unwrap();
-    assert_eq!(status_json["journal_damaged"], 2, "{status_body}");
+    assert_eq!(status_json["journal_damaged"], 5, "{status_body}");
     let (_, metrics) = http_get(addr, "/metrics").await;
     assert!(
-        metrics.contains("tickd_gateway_journal_damaged_total 2"),
+        metrics.contains("tickd_gateway_journal_damaged_total 5"),
         "{metrics}"
     );
     f.gateway.shutdown().await;

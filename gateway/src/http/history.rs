@@ -87,6 +87,18 @@ impl Skipped {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({"damaged": self.damaged, "problems": self.details})
     }
+
+    /// `# journal skipped: …` lines, for the end of a CSV body (empty when nothing was).
+    pub fn csv_comments(&self) -> String {
+        if self.damaged == 0 {
+            return String::new();
+        }
+        let mut out = format!("# journal skipped: {} damaged\n", self.damaged);
+        for line in &self.details {
+            out.push_str(&format!("# journal skipped: {line}\n"));
+        }
+        out
+    }
 }
 
 /// Bars of `interval_s` seconds starting in `[from, to)`, streamed; an error met

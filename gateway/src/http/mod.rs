@@ -139,13 +139,22 @@ async fn bars(
     let dir = shared.journal_dir.clone();
     let id = instrument.id;
     let symbol = instrument.symbol.clone();
+    let metrics = Arc::clone(&shared.metrics);
     let open = move || {
         let bars = history::bars(dir.as_deref(), venue, id, interval, (from, to))?;
         let error = bars.error_handle();
+        // Damage in the first day is known now (a header); later days' at the end.
+        let first_day = history::skipped(&bars.problems_handle().get());
+        let problems = bars.problems_handle();
+        let skipped_at_end = move || {
+            let skipped = history::skipped(&problems.get());
+            metrics.journal_skipped(&skipped);
+            skipped
+        };
         Ok(if csv {
             Prepared {
                 content_type: CSV,
-                headers: Vec::new(),
+                headers: first_day.header(),
                 head: "start_ns,open,high,low,close,volume,notional,trade_count\n".into(),
                 rows: Box::new(bars.map(|b| {
                     format!(
@@ -161,15 +170,18 @@ async fn bars(
                     )
                 })),
                 separator: "",
-                tail: Box::new(move |_| match error.take() {
-                    Some(e) => format!("# error: {e}\n"),
-                    None => String::new(),
+                tail: Box::new(move |_| {
+                    let mut tail = skipped_at_end().csv_comments();
+                    if let Some(e) = error.take() {
+                        tail.push_str(&format!("# error: {e}\n"));
+                    }
+                    tail
                 }),
             }
         } else {
             Prepared {
                 content_type: JSON,
-                headers: Vec::new(),
+                headers: first_day.header(),
                 head: format!(
                     "{{\"venue\":{},\"symbol\":{},\"bars\":[",
                     json!(venue.as_str()),
@@ -185,10 +197,13 @@ async fn bars(
                     .to_string()
                 })),
                 separator: ",",
-                tail: Box::new(move |_| match error.take() {
-                    // The status line is gone by now: say so in the body.
-                    Some(e) => format!("],\"error\":{}}}", json!(e.to_string())),
-                    None => "]}".into(),
+                tail: Box::new(move |_| {
+                    let skipped = format!("],\"journal_skipped\":{}", skipped_at_end().to_json());
+                    match error.take() {
+                        // The status line is gone by now: say so in the body.
+                        Some(e) => format!("{skipped},\"error\":{}}}", json!(e.to_string())),
+                        None => format!("{skipped}}}"),
+                    }
                 }),
             }
         })
