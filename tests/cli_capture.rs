@@ -336,3 +336,29 @@ fn ctrl_c_finishes_a_readable_zstd_capture() {
     );
     assert_eq!(stats["read"]["malformed"], 0);
 }
+
+#[test]
+fn an_unwritable_journal_dir_and_a_plain_file_named_zst_are_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("sample.jsonl");
+    write_sample_capture(&capture);
+    // A regular file where a directory should be: no directory can be made under it.
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let into = blocker.join("journal");
+    let into = into.to_str().unwrap();
+    let out = tickd(&["replay", capture.to_str().unwrap(), "--into", into]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(into), "the error names the path: {stderr}");
+    // Plain JSON Lines under a `.zst` name: said so, not "1 truncated".
+    let named_zst = dir.path().join("plain.jsonl.zst");
+    std::fs::copy(&capture, &named_zst).unwrap();
+    let out = tickd(&["replay", named_zst.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("plain.jsonl.zst") && stderr.contains("not zstd"),
+        "{stderr}"
+    );
+}

@@ -178,7 +178,8 @@ pub fn replay_file(
 }
 
 fn open_output(dir: &Path) -> Result<(InstrumentRegistry, Option<Journal>), Failure> {
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{}: {e}", dir.display())))?;
     let path = dir.join(REGISTRY_FILE_NAME);
     let registry = InstrumentRegistry::open(&path)
         .map_err(|e| Failure::Invalid(format!("{}: {e}", path.display())))?;
