@@ -407,3 +407,56 @@ async fn a_book_replay_starts_with_the_book_image_at_from_then_deltas() {
     assert_eq!(rest[2], live, "then live");
     f.gateway.shutdown().await;
 }
+
+/// Flips a byte in the payload of the oldest segment's first block (file header 64 +
+/// block header 48).
+fn damage_first_block(dir: &Path) {
+    let mut segments = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "seg") {
+                segments.push(path);
+            }
+        }
+    }
+    segments.sort();
+    let mut bytes = std::fs::read(&segments[0]).unwrap();
+    bytes[64 + 48 + 40] ^= 0xFF;
+    std::fs::write(&segments[0], &bytes).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_over_a_damaged_block_says_so_with_a_gap_status_and_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = start_with_journal(test_config(), Some(dir.path().to_path_buf())).await;
+    let history = btc(&publish_history(&mut f, 8).await);
+    let (early, late) = history.split_at(4);
+    write_journal(dir.path(), early);
+    write_journal(dir.path(), late);
+    damage_first_block(dir.path());
+    // Binary: the notice is a `status` record (kind gap, reason journal_damaged).
+    let config = ws_client(&f, &["trades.binance.BTC-USDT"], Encoding::Binary).from("2020-01-01");
+    let mut client = subscribed(config).await;
+    let live: Vec<RecordBuf> = (9..=10)
+        .map(|i| f.publish(f.trade(BTC.0, BTC.1, i)))
+        .collect();
+    let (got, other) = collect(&mut client, late.len() + live.len()).await;
+    let seqs: Vec<u64> = got.iter().map(|r| r.header().sequence).collect();
+    assert_eq!(seqs, (5..=10).collect::<Vec<u64>>(), "{other:?}");
+    assert!(
+        other.iter().any(
+            |e| matches!(e, Event::Gap { reason, lost: 0, .. } if reason == "journal_damaged")
+        ),
+        "no journal_damaged gap in {other:?}"
+    );
+    let (_, metrics) = http_get(f.gateway.local_addr(), "/metrics").await;
+    assert!(
+        metrics.contains("tickd_gateway_journal_damaged_total 1"),
+        "{metrics}"
+    );
+    f.gateway.shutdown().await;
+}

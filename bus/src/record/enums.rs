@@ -151,5 +151,7 @@ code_enum! {
         /// Records between a feed node and an edge node were lost on the way (beyond
         /// the NATS stream's retention, or never stored).
         RelayLost = 16 => "relay_lost",
+        /// A replay stepped over damaged journal blocks: records may be missing.
+        JournalDamaged = 17 => "journal_damaged",
     }
 }

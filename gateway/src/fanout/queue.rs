@@ -41,6 +41,8 @@ pub enum GapReason {
     Conflated,
     /// The gateway's own bus consumer fell a ring behind.
     GatewayLagged,
+    /// A replay stepped over damaged journal blocks (`lost` 0: the count is unknown).
+    JournalDamaged,
 }
 
 impl GapReason {
@@ -49,6 +51,7 @@ impl GapReason {
             GapReason::SlowSubscriber => "slow_subscriber",
             GapReason::Conflated => "conflated",
             GapReason::GatewayLagged => "gateway_lagged",
+            GapReason::JournalDamaged => "journal_damaged",
         }
     }
 }

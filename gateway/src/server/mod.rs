@@ -113,7 +113,7 @@ impl Gateway {
         let gate = gate::Gate::new(&shared.config, Arc::clone(&shared.metrics));
         if let Some(cert) = &files_cert {
             let config = cert.server_config(&[b"http/1.1"])?;
-            let listener = tls::TlsListener::new(tcp, config, gate)
+            let listener = tls::TlsListener::new(tcp, config, Arc::clone(&gate))
                 .map_err(|source| GatewayError::Bind { addr, source })?;
             tasks.push(tokio::spawn(async move {
                 let _ = axum::serve(listener, app)
@@ -121,7 +121,10 @@ impl Gateway {
                     .await;
             }));
         } else {
-            let listener = gate::GatedListener { tcp, gate };
+            let listener = gate::GatedListener {
+                tcp,
+                gate: Arc::clone(&gate),
+            };
             tasks.push(tokio::spawn(async move {
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(graceful)
@@ -136,7 +139,7 @@ impl Gateway {
                 None => tls::CertKey::self_signed()?,
             };
             quic_cert = cert.certs.first().cloned();
-            let (bound, task) = quic::start(addr, &cert, shared.clone())?;
+            let (bound, task) = quic::start(addr, &cert, shared.clone(), Arc::clone(&gate))?;
             quic_addr = Some(bound);
             tasks.push(task);
         }

@@ -56,9 +56,10 @@ impl Outbox {
         }
     }
 
-    pub fn refuse(&self, id: Option<u64>) {
+    /// Refuses `request`, naming its `id` so the client knows which one to resend.
+    pub fn refuse(&self, request: &[u8]) {
         self.push(ServerMessage::error(
-            id,
+            crate::protocol::request_id(request),
             ErrorCode::TooManyPendingRequests,
             format!(
                 "{} replies are waiting to be read; read them before sending more",
@@ -87,5 +88,37 @@ impl Outbox {
 
     pub fn take(&self) -> Vec<Out> {
         self.queue.lock().drain(..).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_request_it_refuses() {
+        let outbox = Outbox::new(Arc::new(Notify::new()), 1);
+        outbox.refuse(br#"{"op":"subscribe","id":42,"streams":["trades.*"]}"#);
+        outbox.refuse(b"not json");
+        let out = outbox.take();
+        let Out::Text(first) = &out[0] else {
+            panic!("{out:?}")
+        };
+        let first: ServerMessage = serde_json::from_str(first).unwrap();
+        assert!(
+            matches!(
+                first,
+                ServerMessage::Error {
+                    id: Some(42),
+                    code: ErrorCode::TooManyPendingRequests,
+                    ..
+                }
+            ),
+            "{first:?}"
+        );
+        let Out::Text(second) = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert!(!second.contains("\"id\""), "{second}");
     }
 }

@@ -15,7 +15,9 @@
 //! most the queue's capacity in memory however far back `from` is. If the journal has
 //! not yet caught up with the live position (the writer seals a block every few tens of
 //! milliseconds) its tail is re-read for up to [`CATCH_UP`]; a hole left after that
-//! goes out as a `gap` with the exact count.
+//! goes out as a `gap` with the exact count. Damaged journal blocks the replay steps
+//! over go out as a `gap` (reason `journal_damaged`, `lost` 0: unknown) on each of its
+//! streams, are logged with their place and counted in the metrics.
 //!
 //! A book stream's replay starts with the book as it stood at `from` (a SNAPSHOT
 //! image rebuilt from the journal: the last snapshot before it plus the deltas
@@ -60,6 +62,7 @@ pub struct Replay {
     pub run_start_ns: u64,
     pub queue: Arc<SubQueue>,
     pub max_records: usize,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +240,26 @@ impl Seam {
             .collect()
     }
 
+    /// Every stream of the replay: those it sent records of, and the live ones.
+    fn streams(&self) -> Vec<Arc<StreamInfo>> {
+        let mut out: Vec<Arc<StreamInfo>> = self
+            .sent
+            .values()
+            .map(|(info, _)| Arc::clone(info))
+            .collect();
+        for (key, p) in &self.positions {
+            if !self.sent.contains_key(key) {
+                out.push(Arc::new(StreamInfo {
+                    name: key.to_string(),
+                    key: key.clone(),
+                    symbol: key.symbol.clone(),
+                    instrument_id: p.instrument_id,
+                }));
+            }
+        }
+        out
+    }
+
     /// Where a re-read of the tail for `streams` starts.
     fn tail_start(&self, streams: &HashSet<StreamKey>) -> u64 {
         streams
@@ -368,6 +391,8 @@ async fn run(replay: Replay) -> Result<(), ReplayError> {
     }
     let job = Arc::clone(&replay);
     let first = blocking(move || Pass::open(&job, job.from, None)).await??;
+    let skipped = crate::http::history::skipped(first.reader.problems());
+    replay.metrics.journal_skipped(&skipped);
     let mut seam = send_pass(first, Seam::new(&replay)).await?;
     let deadline = Instant::now() + CATCH_UP;
     loop {
@@ -384,6 +409,15 @@ async fn run(replay: Replay) -> Result<(), ReplayError> {
     }
     let holes = seam.holes();
     let mut gaps = Vec::new();
+    if skipped.damaged > 0 {
+        for stream in seam.streams() {
+            gaps.push(Item::Gap {
+                stream,
+                lost: 0,
+                reason: GapReason::JournalDamaged,
+            });
+        }
+    }
     let mut upto = HashMap::new();
     for (key, (info, sent)) in &seam.sent {
         let lost = holes.get(key).copied().unwrap_or(0);

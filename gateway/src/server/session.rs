@@ -12,6 +12,7 @@ use super::auth::{Admission, RateLimiter};
 use super::replay::{self, Replay, Replies};
 use crate::config::GatewayConfig;
 use crate::fanout::{Router, SubQueue};
+use crate::metrics::Metrics;
 use crate::protocol::{
     parse_client_message, ClientMessage, Encoding, ErrorCode, Pattern, ServerMessage, SlowPolicy,
     StreamChannel, TimeSpec,
@@ -43,8 +44,9 @@ pub struct Session {
     rate: RateLimiter,
     /// Makes the wake-up handle for a new subscription's queue.
     make_notify: Box<dyn Fn() -> Arc<Notify> + Send>,
-    /// The journal `from` replays out of, and where replay errors are reported.
-    replay: Option<(PathBuf, Replies)>,
+    /// The journal `from` replays out of, where replay errors are reported, and the
+    /// metrics that count the journal damage replays step over.
+    replay: Option<(PathBuf, Replies, Arc<Metrics>)>,
     /// Whether any `subscribe` was accepted (connections that never subscribe are
     /// closed after `idle_timeout_ms`).
     subscribed: bool,
@@ -77,8 +79,13 @@ impl Session {
 
     /// Enables `subscribe` with `from`: replays come out of `journal`; errors found
     /// while replaying (after the ack) go to `replies`.
-    pub fn enable_replay(&mut self, journal: Option<PathBuf>, replies: Replies) {
-        self.replay = journal.map(|dir| (dir, replies));
+    pub fn enable_replay(
+        &mut self,
+        journal: Option<PathBuf>,
+        replies: Replies,
+        metrics: Arc<Metrics>,
+    ) {
+        self.replay = journal.map(|dir| (dir, replies, metrics));
     }
 
     /// Charges every subscription's queued records to `budget`.
@@ -250,7 +257,7 @@ impl Session {
             let (sub_id, seen, positions) = self
                 .router
                 .subscribe_at(pattern.clone(), Arc::clone(&queue));
-            if let (Some(from), Some((journal, replies))) = (from, &self.replay) {
+            if let (Some(from), Some((journal, replies, metrics))) = (from, &self.replay) {
                 replay::spawn(
                     Replay {
                         id,
@@ -262,6 +269,7 @@ impl Session {
                         run_start_ns: self.router.started_ns(),
                         queue: Arc::clone(&queue),
                         max_records: self.config.max_replay_records,
+                        metrics: Arc::clone(metrics),
                     },
                     Arc::clone(replies),
                 );

@@ -24,7 +24,7 @@ use super::session::Session;
 use super::Shared;
 use crate::fanout::SubQueue;
 use crate::metrics::{now_ns, Hop};
-use crate::protocol::{Encoding, ErrorCode, ServerMessage};
+use crate::protocol::{parse_client_message, ClientMessage, Encoding, ErrorCode, ServerMessage};
 
 /// Items drained from one queue per pass, so one busy subscription can't starve others.
 const DRAIN: usize = 256;
@@ -71,7 +71,11 @@ async fn serve(
     admission: Result<Admission, AuthError>,
     encoding: Encoding,
 ) {
-    let (mut sink, stream) = socket.split();
+    let (mut sink, mut stream) = socket.split();
+    let (admission, first) = match admission {
+        Err(AuthError::KeyRequired) => key_from_hello(&mut stream, &shared).await,
+        other => (other, None),
+    };
     let admission = match admission {
         Ok(admission) => admission,
         Err(e) => {
@@ -104,10 +108,15 @@ async fn serve(
     let hello = session.hello().to_json();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(notify, shared.config.max_pending_requests));
+    if let Some(hello) = first {
+        // The client's `hello` that carried the key: acknowledged as any other.
+        handle_text(&session, &outbox, &shared, hello.as_bytes());
+    }
     let replies = Arc::clone(&outbox);
     session.lock().enable_replay(
         shared.journal_dir.clone(),
         Arc::new(move |message| replies.push(message)),
+        Arc::clone(&shared.metrics),
     );
     let reader = tokio::spawn(read_loop(
         stream,
@@ -146,7 +155,7 @@ async fn read_loop(
                     Admit::Handle => {}
                     Admit::Refuse => {
                         shared.metrics.error("too_many_pending_requests");
-                        outbox.refuse(None);
+                        outbox.refuse(text.as_bytes());
                         continue;
                     }
                     Admit::Close => {
@@ -154,15 +163,7 @@ async fn read_loop(
                         return;
                     }
                 }
-                let outcome = session.lock().handle(text.as_bytes());
-                for reply in outcome.replies {
-                    if let ServerMessage::Error { code, .. } = &reply {
-                        shared.metrics.error(error_kind(*code));
-                    }
-                    outbox.push(reply);
-                }
-                if let Some(reason) = outcome.close {
-                    outbox.close(reason);
+                if handle_text(&session, &outbox, &shared, text.as_bytes()) {
                     return;
                 }
             }
@@ -189,6 +190,49 @@ async fn read_loop(
         }
     }
     outbox.close("");
+}
+
+/// No key at the upgrade and none is optional: the first message may be a `hello`
+/// carrying it (`api_key`), awaited as long as request headers are. Anything else, or
+/// nothing in time, is refused as a missing key.
+async fn key_from_hello(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    shared: &Shared,
+) -> (
+    Result<Admission, AuthError>,
+    Option<axum::extract::ws::Utf8Bytes>,
+) {
+    let wait = Duration::from_millis(shared.config.header_timeout_ms);
+    if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, stream.next()).await {
+        if text.len() <= shared.config.max_frame_bytes {
+            if let Ok(ClientMessage::Hello {
+                api_key: Some(key), ..
+            }) = parse_client_message(text.as_bytes())
+            {
+                return (shared.auth.admit(Some(&key)), Some(text));
+            }
+        }
+    }
+    (Err(AuthError::KeyRequired), None)
+}
+
+/// Handles one control message and queues its replies; true when the connection is
+/// to close.
+fn handle_text(session: &Mutex<Session>, outbox: &Outbox, shared: &Shared, text: &[u8]) -> bool {
+    let outcome = session.lock().handle(text);
+    for reply in outcome.replies {
+        if let ServerMessage::Error { code, .. } = &reply {
+            shared.metrics.error(error_kind(*code));
+        }
+        outbox.push(reply);
+    }
+    match outcome.close {
+        Some(reason) => {
+            outbox.close(reason);
+            true
+        }
+        None => false,
+    }
 }
 
 fn frame_too_large(outbox: &Outbox, shared: &Shared) {

@@ -185,5 +185,6 @@ CODES = {
         14: "malformed_frame",
         15: "snapshot_failed",
         16: "relay_lost",
+        17: "journal_damaged",
     },
 }
