@@ -33,6 +33,18 @@ impl Hop {
     }
 }
 
+/// Metrics and status from outside the gateway (the feeds, the journal writer, the
+/// process), added by whoever runs the gateway: `/metrics` appends each source's text and
+/// `/v1/status` adds its status object under the source's key.
+pub trait MetricsSource: Send + Sync {
+    /// Appends Prometheus text exposition lines (with their `# HELP`/`# TYPE`).
+    fn render(&self, out: &mut String);
+    /// A key and a JSON value for `/v1/status`, if the source has state to show.
+    fn status(&self) -> Option<(&'static str, serde_json::Value)> {
+        None
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     pub records_in: AtomicU64,
@@ -52,7 +64,10 @@ pub struct Metrics {
     pub http_requests: AtomicU64,
     /// Damaged journal blocks and unreadable segments history queries stepped over.
     pub journal_damaged: AtomicU64,
+    /// Clients that dropped the connection without a close frame (not an error).
+    pub disconnects_without_close: AtomicU64,
     errors: Mutex<BTreeMap<&'static str, u64>>,
+    sources: parking_lot::RwLock<Vec<std::sync::Arc<dyn MetricsSource>>>,
     hops: Mutex<Option<[Histogram<u64>; 2]>>,
 }
 
@@ -75,6 +90,25 @@ impl Metrics {
         for line in &skipped.details {
             tracing::warn!("history query skipped journal damage: {line}");
         }
+    }
+
+    pub fn disconnected_without_close(&self) {
+        self.disconnects_without_close.fetch_add(1, Relaxed);
+    }
+
+    /// Adds a source rendered after the gateway's own metrics.
+    pub fn add_source(&self, source: std::sync::Arc<dyn MetricsSource>) {
+        self.sources.write().push(source);
+    }
+
+    /// The sources' status objects, by key.
+    pub fn source_status(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.sources
+            .read()
+            .iter()
+            .filter_map(|s| s.status())
+            .map(|(key, value)| (key.to_string(), value))
+            .collect()
     }
 
     pub fn record_in(&self, bytes: usize) {
@@ -233,6 +267,11 @@ impl Metrics {
                 "damaged journal blocks and unreadable segments history queries skipped",
                 self.journal_damaged.load(Relaxed),
             ),
+            (
+                "tickd_gateway_disconnects_without_close_total",
+                "clients that dropped the connection without a close frame",
+                self.disconnects_without_close.load(Relaxed),
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(
@@ -293,6 +332,10 @@ impl Metrics {
                     "tickd_gateway_latency_seconds_count{{hop=\"{name}\"}} {total}"
                 );
             }
+        }
+        drop(guard);
+        for source in self.sources.read().iter() {
+            source.render(&mut out);
         }
         out
     }

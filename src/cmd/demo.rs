@@ -4,26 +4,28 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use tickd_bus::Venue;
-use tickd_feed::sim::{SimConfig, SimServer, SimSymbol};
+use tickd_feed::sim::{protocol_for, SimConfig, SimServer, SimSymbol};
 
-use super::serve::{duration_arg, Engine};
-use crate::config::{load_config, parse_config, Config};
+use super::serve::{apply_overrides, duration_arg, Engine};
+use crate::config::{load_config, parse_config, Config, Overrides};
 use crate::exit::{CmdResult, Failure};
 
 /// The built-in demo configuration (the same as configs/demo.toml).
 const BUILT_IN: &str = include_str!("../../configs/demo.toml");
+const BUILT_IN_NAME: &str = "<built-in demo config>";
 
-/// Run a local Binance simulator and serve it, until Ctrl-C
+/// Run the local exchange simulator and serve it, until Ctrl-C
 ///
-/// Starts the exchange simulator (synthetic Binance spot and USD-M markets on
-/// loopback) and the feeds of `tickd serve` against it, in one process. Settings come
+/// Starts the exchange simulator (a synthetic market for every configured venue it
+/// has a protocol for, on loopback) and the feeds of `tickd serve` against it, in
+/// one process. Settings come
 /// from --config, else configs/demo.toml built in. Every venue's status line is logged
 /// every --status-every seconds.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
     tickd demo                    # until Ctrl-C
-    tickd demo --duration 20      # bounded, for scripts and CI")]
+    tickd demo --duration 20      # bounded, for scripts and CI
+    tickd demo --listen 127.0.0.1:8090 --data /tmp/tickd-demo")]
 pub struct Args {
     /// Configuration file [default: the built-in configs/demo.toml]
     #[arg(short, long, value_name = "FILE")]
@@ -36,15 +38,22 @@ pub struct Args {
     /// Log each venue's status line every this many seconds (0 = never)
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub status_every: u64,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 pub fn run(args: Args) -> CmdResult {
     let mut config = match &args.config {
         Some(path) => load_config(path).map_err(|errs| Failure::config(path, &errs))?,
-        None => parse_config(BUILT_IN).map_err(|errs| {
-            Failure::config(std::path::Path::new("<built-in demo config>"), &errs)
-        })?,
+        None => parse_config(BUILT_IN)
+            .map_err(|errs| Failure::config(std::path::Path::new(BUILT_IN_NAME), &errs))?,
     };
+    let file = args
+        .config
+        .as_deref()
+        .unwrap_or(std::path::Path::new(BUILT_IN_NAME));
+    apply_overrides(&args.overrides, &mut config, file)?;
     let duration = duration_arg(args.duration)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -72,13 +81,16 @@ pub fn run(args: Args) -> CmdResult {
 }
 
 async fn start_sim(config: &Config) -> Result<SimServer, Failure> {
-    let symbols = config.sim.symbols as usize;
+    let per_venue = config.sim.symbols as usize;
+    // Every enabled venue the simulator has a protocol for (the adapter registry's).
+    let symbols: Vec<SimSymbol> = config
+        .enabled_venues()
+        .filter(|(venue, _)| protocol_for(*venue).is_some())
+        .flat_map(|(venue, _)| SimSymbol::generate(venue, per_venue))
+        .collect();
     let sim_config = |listen: SocketAddr| SimConfig {
         listen,
-        symbols: SimSymbol::generate(Venue::Binance, symbols)
-            .into_iter()
-            .chain(SimSymbol::generate(Venue::BinanceUsdm, symbols))
-            .collect(),
+        symbols: symbols.clone(),
         rate_per_sec: u32::try_from(config.sim.rate).unwrap_or(u32::MAX),
         seed: config.sim.seed,
         ..SimConfig::default()
@@ -101,10 +113,10 @@ async fn start_sim(config: &Config) -> Result<SimServer, Failure> {
     }
 }
 
-/// Every enabled Binance venue connects to the simulator.
+/// Every venue the simulator speaks connects to it; the others are disabled.
 fn point_venues_at(config: &mut Config, addr: SocketAddr) {
     for (venue, cfg) in config.venues.iter_mut() {
-        if matches!(venue, Venue::Binance | Venue::BinanceUsdm) {
+        if protocol_for(*venue).is_some() {
             cfg.ws_url = format!("ws://{addr}");
             cfg.rest_url = format!("http://{addr}");
         } else {
