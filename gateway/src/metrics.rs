@@ -201,7 +201,7 @@ impl Metrics {
     /// The Prometheus text exposition of everything.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let counters: [(&str, &str, u64); 13] = [
+        let counters: [(&str, &str, u64); 14] = [
             (
                 "tickd_gateway_records_in_total",
                 "records read from the bus",
