@@ -219,16 +219,21 @@ fn books_that_never_synced_are_reported() {
 #[test]
 fn replay_of_a_file_that_is_not_a_capture_fails() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, bytes) in [
-        ("garbage.jsonl", &b"this is not json\nneither is this\n"[..]),
-        ("plain.jsonl.zst", &b"{\"not\": \"zstd\"}\n"[..]),
+    for (name, bytes, says) in [
+        (
+            "garbage.jsonl",
+            &b"this is not json\nneither is this\n"[..],
+            "no capture lines",
+        ),
+        // Refused on opening, as what it is.
+        ("plain.jsonl.zst", &b"{\"not\": \"zstd\"}\n"[..], "not zstd"),
     ] {
         let file = dir.path().join(name);
         std::fs::write(&file, bytes).unwrap();
         let out = tickd(&["replay", file.to_str().unwrap(), "--allow-malformed"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.contains("no capture lines"), "{name}: {stderr}");
+        assert!(stderr.contains(says), "{name}: {stderr}");
     }
 }
 
