@@ -219,16 +219,21 @@ fn books_that_never_synced_are_reported() {
 #[test]
 fn replay_of_a_file_that_is_not_a_capture_fails() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, bytes) in [
-        ("garbage.jsonl", &b"this is not json\nneither is this\n"[..]),
-        ("plain.jsonl.zst", &b"{\"not\": \"zstd\"}\n"[..]),
+    for (name, bytes, says) in [
+        (
+            "garbage.jsonl",
+            &b"this is not json\nneither is this\n"[..],
+            "no capture lines",
+        ),
+        // Refused on opening, as what it is.
+        ("plain.jsonl.zst", &b"{\"not\": \"zstd\"}\n"[..], "not zstd"),
     ] {
         let file = dir.path().join(name);
         std::fs::write(&file, bytes).unwrap();
         let out = tickd(&["replay", file.to_str().unwrap(), "--allow-malformed"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.contains("no capture lines"), "{name}: {stderr}");
+        assert!(stderr.contains(says), "{name}: {stderr}");
     }
 }
 
@@ -383,4 +388,30 @@ fn ctrl_c_finishes_a_readable_zstd_capture() {
         "Ctrl-C must end the zstd frame: {stats}"
     );
     assert_eq!(stats["read"]["malformed"], 0);
+}
+
+#[test]
+fn an_unwritable_journal_dir_and_a_plain_file_named_zst_are_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("sample.jsonl");
+    write_sample_capture(&capture);
+    // A regular file where a directory should be: no directory can be made under it.
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let into = blocker.join("journal");
+    let into = into.to_str().unwrap();
+    let out = tickd(&["replay", capture.to_str().unwrap(), "--into", into]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(into), "the error names the path: {stderr}");
+    // Plain JSON Lines under a `.zst` name: said so, not "1 truncated".
+    let named_zst = dir.path().join("plain.jsonl.zst");
+    std::fs::copy(&capture, &named_zst).unwrap();
+    let out = tickd(&["replay", named_zst.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("plain.jsonl.zst") && stderr.contains("not zstd"),
+        "{stderr}"
+    );
 }

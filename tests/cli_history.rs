@@ -203,3 +203,38 @@ fn errors_say_what_exists() {
     let e = err(&tickd(&empty.path().join("nope"), &args));
     assert!(e.contains("does not exist"), "{e}");
 }
+
+/// Flip a byte in the first block's payload (file header 64 + block header 48).
+fn damage_first_block(dir: &Path) {
+    let day = std::fs::read_dir(dir.join("binance"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let segment = day.join("000000.seg");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[64 + 48 + 40] ^= 0xFF;
+    std::fs::write(&segment, &bytes).unwrap();
+}
+
+#[test]
+fn bars_and_trades_warn_about_damaged_blocks_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    data_dir(dir.path());
+    damage_first_block(dir.path());
+    for command in ["bars", "trades"] {
+        let mut args = vec![command];
+        args.extend(RANGE);
+        if command == "bars" {
+            args.extend(["--interval", "1m"]);
+        }
+        let out = tickd(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("warning: ")
+                && stderr.contains("000000.seg")
+                && stderr.contains("checksum"),
+            "{command}: {stderr}"
+        );
+    }
+}

@@ -111,6 +111,23 @@ fn demo_serves_live_subscribers_and_journals_history() {
 
     // A live subscriber through the real client.
     let url = format!("ws://{http}/v1/stream");
+    // A refused key stops `tail` at once with the server's reason: no retry loop.
+    let refused_at = std::time::Instant::now();
+    let (ok, _, stderr) = run(&[
+        "tail",
+        "trades.binance.*",
+        "--duration",
+        "3",
+        "--api-key",
+        "not-a-key",
+        "--url",
+        &url,
+    ]);
+    assert!(
+        !ok && stderr.contains("refused the API key") && !stderr.contains("reconnecting"),
+        "{stderr}"
+    );
+    assert!(refused_at.elapsed() < Duration::from_secs(3), "{stderr}");
     let (ok, stdout, stderr) = run(&[
         "tail",
         "trades.binance.*",

@@ -9,7 +9,10 @@
 //! header) every ~2 KiB of input — about 0.15 allocations per message at ~150-byte
 //! frames. The test holds the feed to exactly that bound (any per-message allocation
 //! would be ≥ 1 per message, 7x over it) and checks where the sampled allocations came
-//! from.
+//! from. On a loaded machine a second site appears: the bounded channel carrying frames
+//! from the connection task to the core is a tokio mpsc, whose 32-slot blocks are
+//! allocated when the backlog outgrows the few blocks tokio keeps for reuse (at most one
+//! per 32 frames, ~4% of the samples when the test shares a core three ways).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -39,7 +42,7 @@ static TRACE: AtomicBool = AtomicBool::new(false);
 /// Captured unresolved: symbolizing (reading debug info) on the measured thread would
 /// stall it long enough for the simulator to drop it as a slow consumer.
 static TRACES: Mutex<Vec<(usize, std::backtrace::Backtrace)>> = Mutex::new(Vec::new());
-const MAX_TRACES: usize = 5;
+const MAX_TRACES: usize = 16;
 
 thread_local! {
     static IN_TRACE: Cell<bool> = const { Cell::new(false) };
@@ -117,6 +120,10 @@ fn feed_hot_path_allocates_only_the_websocket_read_buffer() {
     let config = SimConfig {
         symbols: SimSymbol::generate(Venue::Binance, 4),
         rate_per_sec: 20_000,
+        // A debug build on a loaded machine reads slower than 20k steps/s: held back
+        // instead of dropped as a slow consumer (a drop means reconnect, resync and
+        // REST snapshots: allocations, but not the per-message ones measured here).
+        wait_for_slowest: true,
         ..SimConfig::default()
     };
     let sim = rt
@@ -169,6 +176,7 @@ fn feed_hot_path_allocates_only_the_websocket_read_buffer() {
     let (allocs1, bytes1, after) = (ALLOCS.load(Relaxed), ALLOC_BYTES.load(Relaxed), counters());
     TRACE.store(false, Relaxed);
 
+    let sim_stats = sim.stats();
     trigger.trigger();
     venue.join().expect("feed ends cleanly");
     rt.block_on(sim.shutdown());
@@ -180,8 +188,9 @@ fn feed_hot_path_allocates_only_the_websocket_read_buffer() {
         "the counter saw the feed thread's start-up allocations"
     );
     assert_eq!(
-        after.resyncs, before.resyncs,
-        "no resync during the measurement"
+        (after.resyncs, after.reconnects),
+        (before.resyncs, before.reconnects),
+        "no resync or reconnect during the measurement: feed {after:?}, simulator {sim_stats:?}"
     );
     assert!(
         records >= messages,
@@ -211,12 +220,20 @@ fn feed_hot_path_allocates_only_the_websocket_read_buffer() {
         "over {MAX_ALLOCS_PER_MESSAGE} allocations per message: {report}"
     );
     assert!(
-        sites.iter().all(|s| s.contains("FrameCodec::read_frame")),
-        "an allocation outside tungstenite's frame reader: {report}"
+        sites.iter().all(|s| allowed_site(s)),
+        "an allocation outside tungstenite's frame reader and the frame channel: {report}"
     );
 }
 
-/// An allocation site: the frames of tickd, tungstenite and the JSON parsers.
+/// tungstenite's read buffer, or the frame channel's block growth (amortised, see above):
+/// an mpsc block grown by the connection task's send, not by any other channel.
+fn allowed_site(site: &str) -> bool {
+    site.contains("FrameCodec::read_frame")
+        || (site.contains("mpsc::block::Block<T>::grow")
+            && site.contains("tickd_feed::connection::serve_socket"))
+}
+
+/// An allocation site: the frames of tickd, tungstenite, tokio's mpsc and the JSON parsers.
 fn site(size: usize, trace: &std::backtrace::Backtrace) -> String {
     let trace = trace.to_string();
     let ours: Vec<&str> = trace
@@ -224,10 +241,11 @@ fn site(size: usize, trace: &std::backtrace::Backtrace) -> String {
         .filter(|l| {
             l.contains("tickd")
                 || l.contains("tungstenite")
+                || l.contains("tokio::sync::mpsc")
                 || l.contains("sonic")
                 || l.contains("simd_json")
         })
-        .take(12)
+        .take(14)
         .collect();
     format!("{size} bytes at:\n{}", ours.join("\n"))
 }

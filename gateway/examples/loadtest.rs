@@ -86,6 +86,10 @@ async fn server(opts: Opts) {
         listen: "127.0.0.1:0".parse().expect("addr"),
         heartbeat_ms: get(&opts, "heartbeat-ms", 1000),
         max_subscriptions_per_connection: 10,
+        // Thousands of idle connections from one address that never subscribe.
+        max_connections: 100_000,
+        max_connections_per_ip: 0,
+        idle_timeout_ms: u64::MAX / 2,
         ..GatewayConfig::default()
     };
     let gateway = Gateway::start(config, bus, registry.into_shared(), None)

@@ -11,8 +11,10 @@ pub struct KeyLimits {
     pub max_connections: u32,
     /// Subscriptions across all of this key's connections.
     pub max_subscriptions: u32,
-    /// Client messages per second per connection.
+    /// Client messages per second per connection (and HTTP requests per second).
     pub max_messages_per_sec: u32,
+    /// History queries (`/v1/trades`, `/v1/bars`, `/v1/book?at=`) in flight at once.
+    pub max_history_queries: u32,
 }
 
 impl Default for KeyLimits {
@@ -21,6 +23,7 @@ impl Default for KeyLimits {
             max_connections: 10,
             max_subscriptions: 1000,
             max_messages_per_sec: 50,
+            max_history_queries: 2,
         }
     }
 }
@@ -52,6 +55,8 @@ pub struct GatewayConfig {
     /// Limits for clients without a key (when `allow_anonymous`).
     pub anonymous_limits: KeyLimits,
     pub api_keys: Vec<ApiKeyConfig>,
+    /// `/metrics` answers without a key (for a Prometheus scraper); `/health` always does.
+    pub open_metrics: bool,
     /// Largest client frame (WebSocket message or QUIC control line).
     pub max_frame_bytes: usize,
     pub max_subscriptions_per_connection: usize,
@@ -63,6 +68,26 @@ pub struct GatewayConfig {
     pub heartbeat_ms: u64,
     /// Most journal records one `subscribe` with `from` may replay.
     pub max_replay_records: usize,
+    /// History queries in flight across the server (each also counts against its key).
+    pub max_history_queries: usize,
+    /// Open TCP connections across the server (lowered at start to what the process's
+    /// open-file limit allows, less a reserve the feeds and storage never compete for).
+    pub max_connections: usize,
+    /// Open TCP connections from one address while anonymous access is allowed (0: no
+    /// cap). With keys required, each key's `max_connections` applies instead.
+    pub max_connections_per_ip: usize,
+    /// A new connection must send its request headers (or TLS hello) within this.
+    pub header_timeout_ms: u64,
+    /// A WebSocket connection that has not subscribed within this is closed.
+    pub idle_timeout_ms: u64,
+    /// A write to a subscriber's socket that takes longer than this closes the
+    /// connection (the client is not reading): the slow-subscriber policy for the socket.
+    pub write_timeout_ms: u64,
+    /// Bytes of records one connection may have queued across its subscriptions; past
+    /// it, its subscriptions' slow-subscriber policies apply as if their queues were full.
+    pub max_connection_buffer_bytes: usize,
+    /// Bytes of records queued across all connections.
+    pub max_total_buffer_bytes: usize,
 }
 
 impl Default for GatewayConfig {
@@ -79,12 +104,21 @@ impl Default for GatewayConfig {
                 ..KeyLimits::default()
             },
             api_keys: Vec::new(),
+            open_metrics: false,
             max_frame_bytes: 65_536,
             max_subscriptions_per_connection: 1000,
             max_pending_requests: 64,
             subscriber_queue: 4096,
             heartbeat_ms: 5000,
             max_replay_records: 1_000_000,
+            max_history_queries: 4,
+            max_connections: 10_000,
+            max_connections_per_ip: 1_000,
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            write_timeout_ms: 10_000,
+            max_connection_buffer_bytes: 16 << 20,
+            max_total_buffer_bytes: 1 << 30,
         }
     }
 }

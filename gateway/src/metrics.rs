@@ -62,6 +62,8 @@ pub struct Metrics {
     pub connections_total: AtomicU64,
     pub subscribers: AtomicI64,
     pub http_requests: AtomicU64,
+    /// Damaged journal blocks and unreadable segments history queries stepped over.
+    pub journal_damaged: AtomicU64,
     /// Clients that dropped the connection without a close frame (not an error).
     pub disconnects_without_close: AtomicU64,
     errors: Mutex<BTreeMap<&'static str, u64>>,
@@ -76,6 +78,18 @@ impl Metrics {
 
     pub fn errors(&self) -> BTreeMap<&'static str, u64> {
         self.errors.lock().clone()
+    }
+
+    /// Counts the damage one history query stepped over, and logs what it was.
+    pub fn journal_skipped(&self, skipped: &crate::http::history::Skipped) {
+        if skipped.damaged == 0 {
+            return;
+        }
+        self.journal_damaged
+            .fetch_add(skipped.damaged as u64, Relaxed);
+        for line in &skipped.details {
+            tracing::warn!("history query skipped journal damage: {line}");
+        }
     }
 
     pub fn disconnected_without_close(&self) {
@@ -187,7 +201,7 @@ impl Metrics {
     /// The Prometheus text exposition of everything.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let counters: [(&str, &str, u64); 13] = [
+        let counters: [(&str, &str, u64); 14] = [
             (
                 "tickd_gateway_records_in_total",
                 "records read from the bus",
@@ -247,6 +261,11 @@ impl Metrics {
                 "tickd_gateway_connections_total",
                 "connections accepted",
                 self.connections_total.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_journal_damaged_total",
+                "damaged journal blocks and unreadable segments history queries skipped",
+                self.journal_damaged.load(Relaxed),
             ),
             (
                 "tickd_gateway_disconnects_without_close_total",

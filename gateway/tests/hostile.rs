@@ -273,14 +273,37 @@ async fn keys_are_required_when_anonymous_access_is_off() {
                 max_connections: 1,
                 max_subscriptions: 1,
                 max_messages_per_sec: 50,
+                ..KeyLimits::default()
             },
         }],
         ..test_config()
     };
     let f = start(config).await;
+    // Without a key the first message must be a hello carrying one.
     let mut ws = raw(&f, "").await;
+    ws.send(Message::text(r#"{"op":"ping","id":1}"#))
+        .await
+        .unwrap();
     assert_eq!(code(reply(&mut ws).await), ErrorCode::Unauthorized);
-    let mut first = raw(&f, &format!("?api_key={KEY}")).await;
+    let mut ws = raw(&f, "").await;
+    ws.send(Message::text(r#"{"op":"hello","id":2,"api_key":"wrong"}"#))
+        .await
+        .unwrap();
+    assert_eq!(code(reply(&mut ws).await), ErrorCode::Unauthorized);
+    let mut first = raw(&f, "").await;
+    first
+        .send(Message::text(format!(
+            r#"{{"op":"hello","id":3,"api_key":"{KEY}"}}"#
+        )))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            reply(&mut first).await,
+            Some(ServerMessage::Ack { id: Some(3), .. })
+        ),
+        "the hello with the key is acknowledged"
+    );
     still_serves(&mut first).await;
     // One connection per key: the second is refused with the reason.
     let mut second = raw(&f, &format!("?api_key={KEY}")).await;

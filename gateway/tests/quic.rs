@@ -91,3 +91,38 @@ async fn quic_control_stream_answers_requests_and_errors() {
     assert!(saw_hello);
     f.gateway.shutdown().await;
 }
+
+/// QUIC connections have the WebSocket's bounds: they count against the server-wide
+/// connection cap, and one that does not subscribe in time is closed with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_connections_are_capped_and_must_subscribe_in_time() {
+    let f = start(tickd_gateway::GatewayConfig {
+        quic_listen: Some("127.0.0.1:0".parse().unwrap()),
+        max_connections: 1,
+        idle_timeout_ms: 500,
+        ..test_config()
+    })
+    .await;
+    let idle = ClientConfig::new(f.quic()).reconnect(false);
+    let mut idle = tickd_gateway::client::Client::connect(idle)
+        .await
+        .expect("the first connection is admitted");
+    // The only place is taken: the next QUIC connection is refused.
+    let second = ClientConfig::new(f.quic()).reconnect(false);
+    assert!(
+        tickd_gateway::client::Client::connect(second)
+            .await
+            .is_err(),
+        "a QUIC connection past max_connections was admitted"
+    );
+    let mut reason = None;
+    while let Some(event) = idle.next_timeout(WAIT).await {
+        if let Event::Control(ServerMessage::Closing { reason: r }) = event {
+            reason = Some(r);
+            break;
+        }
+    }
+    let reason = reason.expect("closed for not subscribing");
+    assert!(reason.contains("no subscription within"), "{reason}");
+    f.gateway.shutdown().await;
+}

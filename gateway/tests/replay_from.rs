@@ -292,6 +292,51 @@ async fn bad_from_values_get_bad_time_and_no_journal_gets_bad_request() {
     f.gateway.shutdown().await;
 }
 
+/// Sequence numbers restart at 1 in each server run: a replay `from` an earlier run's
+/// start must give all of that run's records and then all of this run's, not compare
+/// one run's numbers with the other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_across_two_server_runs_gives_both_runs_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Some(dir.path().to_path_buf());
+    // Run 1: twelve trades, journaled; then the server stops.
+    let mut first = start_with_journal(test_config(), journal.clone()).await;
+    let run1 = publish_history(&mut first, 12).await;
+    write_journal(dir.path(), &run1);
+    first.gateway.shutdown().await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // Run 2: numbering starts over at 1; five trades before the subscription.
+    let mut second = start_with_journal(test_config(), journal).await;
+    let run2 = publish_history(&mut second, 5).await;
+    write_journal(dir.path(), &run2);
+    let config =
+        ws_client(&second, &["trades.binance.BTC-USDT"], Encoding::Json).from("2020-01-01");
+    let mut client = subscribed(config).await;
+    let live: Vec<RecordBuf> = (6..=8)
+        .map(|i| second.publish(second.trade(BTC.0, BTC.1, i)))
+        .collect();
+    let (run1, run2) = (btc(&run1), btc(&run2));
+    let (got, other) = collect(&mut client, run1.len() + run2.len() + live.len()).await;
+    let replayed: Vec<RecordBuf> = run1.iter().chain(&run2).copied().collect();
+    for (have, want) in got.iter().zip(&replayed) {
+        assert!(have.header().flags.contains(tickd_bus::Flags::REPLAY));
+        let mut plain = *have;
+        plain.header_mut().flags = want.header().flags;
+        assert_eq!(&plain, want);
+    }
+    assert_eq!(&got[replayed.len()..], &live[..]);
+    let seqs: Vec<u64> = got.iter().map(|r| r.header().sequence).collect();
+    let want: Vec<u64> = (1..=12).chain(1..=8).collect();
+    assert_eq!(seqs, want);
+    assert!(
+        other
+            .iter()
+            .all(|e| !matches!(e, Event::Gap { reason, .. } if reason != "sequence_jump")),
+        "{other:?}"
+    );
+    second.gateway.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_book_replay_starts_with_the_book_image_at_from_then_deltas() {
     use tickd_bus::record::{BookAction, BookSide};
@@ -360,5 +405,58 @@ async fn a_book_replay_starts_with_the_book_image_at_from_then_deltas() {
         assert_eq!(&plain, want, "then the journal's deltas from `from`");
     }
     assert_eq!(rest[2], live, "then live");
+    f.gateway.shutdown().await;
+}
+
+/// Flips a byte in the payload of the oldest segment's first block (file header 64 +
+/// block header 48).
+fn damage_first_block(dir: &Path) {
+    let mut segments = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "seg") {
+                segments.push(path);
+            }
+        }
+    }
+    segments.sort();
+    let mut bytes = std::fs::read(&segments[0]).unwrap();
+    bytes[64 + 48 + 40] ^= 0xFF;
+    std::fs::write(&segments[0], &bytes).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_over_a_damaged_block_says_so_with_a_gap_status_and_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = start_with_journal(test_config(), Some(dir.path().to_path_buf())).await;
+    let history = btc(&publish_history(&mut f, 8).await);
+    let (early, late) = history.split_at(4);
+    write_journal(dir.path(), early);
+    write_journal(dir.path(), late);
+    damage_first_block(dir.path());
+    // Binary: the notice is a `status` record (kind gap, reason journal_damaged).
+    let config = ws_client(&f, &["trades.binance.BTC-USDT"], Encoding::Binary).from("2020-01-01");
+    let mut client = subscribed(config).await;
+    let live: Vec<RecordBuf> = (9..=10)
+        .map(|i| f.publish(f.trade(BTC.0, BTC.1, i)))
+        .collect();
+    let (got, other) = collect(&mut client, late.len() + live.len()).await;
+    let seqs: Vec<u64> = got.iter().map(|r| r.header().sequence).collect();
+    assert_eq!(seqs, (5..=10).collect::<Vec<u64>>(), "{other:?}");
+    assert!(
+        other.iter().any(
+            |e| matches!(e, Event::Gap { reason, lost: 0, .. } if reason == "journal_damaged")
+        ),
+        "no journal_damaged gap in {other:?}"
+    );
+    let (_, metrics) = http_get(f.gateway.local_addr(), "/metrics").await;
+    assert!(
+        metrics.contains("tickd_gateway_journal_damaged_total 1"),
+        "{metrics}"
+    );
     f.gateway.shutdown().await;
 }

@@ -7,7 +7,7 @@ use tickd_storage::bars::{vwap, FillPolicy};
 use tickd_storage::history::time::{format_time, parse_interval};
 use tickd_storage::history::BarQuery;
 
-use super::trades::{emit, resolve, Format, RangeArgs};
+use super::trades::{emit, resolve, warn_damage, Format, RangeArgs};
 use crate::exit::{CmdResult, Failure};
 
 /// Print OHLCV bars of one instrument over a time range, read from the journal
@@ -60,6 +60,7 @@ pub fn run(args: Args) -> CmdResult {
         .bars(&q)
         .map_err(|e| Failure::Invalid(e.to_string()))?;
     let format = args.range.format;
+    let problems = bars.problems_handle();
     let written = emit(
         bars.by_ref(),
         |out, bar| write_bar(out, format, bar),
@@ -73,6 +74,7 @@ pub fn run(args: Args) -> CmdResult {
             Format::Json => Ok(()),
         },
     )?;
+    warn_damage(&problems.get());
     if let Some(err) = bars.take_error() {
         return Err(Failure::Runtime(err.into()));
     }

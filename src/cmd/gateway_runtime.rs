@@ -57,6 +57,7 @@ pub fn runtime_config(config: &GatewayConfig) -> Result<tickd_gateway::GatewayCo
             .transpose()?,
         tls,
         allow_anonymous: config.allow_anonymous,
+        open_metrics: config.open_metrics,
         anonymous_limits: KeyLimits {
             max_connections: u32::MAX,
             // Anonymous clients are limited per connection, not as one shared key.
@@ -72,6 +73,7 @@ pub fn runtime_config(config: &GatewayConfig) -> Result<tickd_gateway::GatewayCo
                     max_connections: k.max_connections,
                     max_subscriptions: k.max_subscriptions,
                     max_messages_per_sec: k.max_messages_per_sec,
+                    ..KeyLimits::default()
                 },
             })
             .collect(),
@@ -81,6 +83,14 @@ pub fn runtime_config(config: &GatewayConfig) -> Result<tickd_gateway::GatewayCo
         subscriber_queue: config.subscriber_queue as usize,
         heartbeat_ms: defaults.heartbeat_ms,
         max_replay_records: defaults.max_replay_records,
+        max_history_queries: defaults.max_history_queries,
+        max_connections: defaults.max_connections,
+        max_connections_per_ip: defaults.max_connections_per_ip,
+        header_timeout_ms: defaults.header_timeout_ms,
+        idle_timeout_ms: defaults.idle_timeout_ms,
+        write_timeout_ms: defaults.write_timeout_ms,
+        max_connection_buffer_bytes: defaults.max_connection_buffer_bytes,
+        max_total_buffer_bytes: defaults.max_total_buffer_bytes,
     })
 }
 

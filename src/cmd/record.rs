@@ -127,7 +127,8 @@ pub async fn record(
 ) -> Result<CaptureSummary, Failure> {
     let registry = match journal {
         Some(dir) => {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::Runtime(anyhow::anyhow!("{}: {e}", dir.display())))?;
             let path = dir.join(REGISTRY_FILE_NAME);
             InstrumentRegistry::open(&path)
                 .map_err(|e| Failure::Invalid(format!("{}: {e}", path.display())))?

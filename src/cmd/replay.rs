@@ -265,7 +265,8 @@ fn newest_per_venue(dir: &Path) -> Result<[u64; 256], Failure> {
 }
 
 fn open_output(dir: &Path) -> Result<(InstrumentRegistry, Option<Journal>), Failure> {
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{}: {e}", dir.display())))?;
     let path = dir.join(REGISTRY_FILE_NAME);
     let registry = InstrumentRegistry::open(&path)
         .map_err(|e| Failure::Invalid(format!("{}: {e}", path.display())))?;

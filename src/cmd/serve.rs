@@ -340,7 +340,9 @@ pub(crate) fn open_registry(config: &Config) -> Result<SharedRegistry, Failure> 
     if !config.storage.enabled {
         return Ok(InstrumentRegistry::new().into_shared());
     }
-    std::fs::create_dir_all(&config.storage.dir)?;
+    let dir = &config.storage.dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("storage dir {}: {e}", dir.display())))?;
     let path = config.storage.dir.join(REGISTRY_FILE_NAME);
     let registry = InstrumentRegistry::open(&path)
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("{}: {e}", path.display())))?;

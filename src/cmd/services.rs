@@ -50,11 +50,8 @@ impl Services {
                     storage.dir.display()
                 ))
             })?;
-            if !recovery.is_clean() {
-                tracing::warn!(
-                    truncated_bytes = recovery.truncated_bytes(),
-                    "journal recovery cut a torn tail (records after the last whole block)"
-                );
+            for line in recovery.describe() {
+                tracing::warn!("journal recovery: {line}");
             }
             // From the oldest record still in each ring: the feeds started first.
             let source = BarTap::new(bus.subscribe_all_oldest());

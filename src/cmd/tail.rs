@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tickd_gateway::client::display::{gap_line, json_line, readable};
 use tickd_gateway::client::{cert_from_pem_file, Client, ClientConfig, Event, Transport};
-use tickd_gateway::protocol::{Encoding, Pattern, ServerMessage, SlowPolicy};
+use tickd_gateway::protocol::{Encoding, ErrorCode, Pattern, ServerMessage, SlowPolicy};
 
 use crate::exit::{CmdResult, Failure};
 
@@ -173,6 +173,16 @@ async fn tail(
             } else {
                 format!("GAP {stream}: {lost} records lost ({reason})")
             }),
+            Event::Control(ServerMessage::Error {
+                code: ErrorCode::Unauthorized,
+                message,
+                ..
+            }) => {
+                // Reconnecting cannot help a refused key: stop with the server's reason.
+                return Err(Failure::Invalid(format!(
+                    "the server refused the API key: {message}"
+                )));
+            }
             Event::Control(ServerMessage::Error { code, message, .. }) => {
                 eprintln!("server error ({code:?}): {message}");
                 None

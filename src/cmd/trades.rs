@@ -9,6 +9,7 @@ use tickd_bus::record::TradeMsg;
 use tickd_bus::Venue;
 use tickd_storage::history::time::{format_time, parse_time};
 use tickd_storage::history::{History, RangeQuery};
+use tickd_storage::journal::ReadProblem;
 
 use crate::exit::{CmdResult, Failure};
 
@@ -192,9 +193,17 @@ pub fn emit<T>(
     }
 }
 
+/// Damage is never skipped silently: say on stderr what was stepped over, and where.
+pub fn warn_damage(problems: &[ReadProblem]) {
+    for problem in problems.iter().filter(|p| p.is_damage()) {
+        eprintln!("warning: {problem}");
+    }
+}
+
 pub fn run(args: Args) -> CmdResult {
     let r = resolve(&args.range)?;
     let trades = r.history.trades(&r.query()).map_err(invalid)?;
+    warn_damage(trades.problems());
     let format = args.range.format;
     let written = emit(
         trades,

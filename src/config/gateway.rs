@@ -26,6 +26,9 @@ pub struct GatewayConfig {
     pub tls_key: Option<PathBuf>,
     /// Accept connections without an API key (with the limits below).
     pub allow_anonymous: bool,
+    /// Serve `/metrics` without an API key (for a Prometheus scraper) even when
+    /// `allow_anonymous` is false. `/health` is always open.
+    pub open_metrics: bool,
     /// Largest client frame accepted; bigger frames close the connection.
     pub max_frame_bytes: u32,
     /// Subscriptions one connection may hold.
@@ -46,6 +49,7 @@ impl Default for GatewayConfig {
             tls_cert: None,
             tls_key: None,
             allow_anonymous: true,
+            open_metrics: false,
             max_frame_bytes: 65_536,
             max_subscriptions_per_connection: 1000,
             max_pending_requests: 64,

@@ -182,13 +182,14 @@ pub fn edge_node(dir: &Path, name: &str, http: u16, nats: &str) -> Proc {
     )
 }
 
-/// A plain HTTP GET on loopback: (status, body).
+/// A plain HTTP GET on loopback: (status, body). HTTP/1.0, so that streamed history
+/// answers come whole to the close rather than in HTTP/1.1 chunks.
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut text = String::new();

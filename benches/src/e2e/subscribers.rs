@@ -110,6 +110,8 @@ pub fn start(
         listen: ([127, 0, 0, 1], 0).into(),
         quic_listen: (transport == Transport::Quic).then(|| ([127, 0, 0, 1], 0).into()),
         subscriber_queue: 65_536,
+        // Every subscriber connects from 127.0.0.1.
+        max_connections_per_ip: 0,
         ..GatewayConfig::default()
     };
     let gateway = server_rt.block_on(Gateway::start(config, bus, registry, None))?;

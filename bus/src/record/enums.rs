@@ -162,5 +162,7 @@ code_enum! {
         VenueCancelOnly = 19 => "venue_cancel_only",
         /// The venue accepts only post-only orders.
         VenuePostOnly = 20 => "venue_post_only",
+        /// A replay stepped over damaged journal blocks: records may be missing.
+        JournalDamaged = 21 => "journal_damaged",
     }
 }

@@ -53,6 +53,15 @@ pub struct CaptureReader {
     stats: ReadStats,
 }
 
+/// A zstd frame (`28 B5 2F FD`) or a skippable frame (`5? 2A 4D 18`), RFC 8878.
+fn is_zstd_magic(head: &[u8]) -> bool {
+    match head {
+        [0x28, 0xB5, 0x2F, 0xFD] => true,
+        [b0, 0x2A, 0x4D, 0x18] => b0 & 0xF0 == 0x50,
+        _ => false,
+    }
+}
+
 /// Counts the bytes taken from the file (compressed bytes for `.zst`), for progress.
 struct Counting<R> {
     inner: R,
@@ -68,9 +77,22 @@ impl<R: Read> Read for Counting<R> {
 }
 
 impl CaptureReader {
-    /// Open a capture file; `.zst` is decompressed.
+    /// Open a capture file; `.zst` is decompressed. A `.zst` file that does not start
+    /// as zstd data is refused here (`InvalidData`), not read as a torn stream.
     pub fn open(path: &Path) -> io::Result<Self> {
-        Self::from_reader(File::open(path)?, super::is_zstd(path))
+        let mut file = File::open(path)?;
+        if !super::is_zstd(path) {
+            return Self::from_reader(file, false);
+        }
+        let mut head = Vec::with_capacity(4);
+        (&mut file).take(4).read_to_end(&mut head)?;
+        if !head.is_empty() && !is_zstd_magic(&head) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "named .zst but not zstd data (it does not start with a zstd magic number)",
+            ));
+        }
+        Self::from_reader(io::Cursor::new(head).chain(file), true)
     }
 
     /// Read a capture from any byte source.

@@ -184,11 +184,33 @@ fn a_torn_zstd_stream_reads_up_to_the_tear() {
             (seed >> 33) as u8
         })
         .collect();
-    for name in ["junk.jsonl", "junk.jsonl.zst"] {
-        let p = dir.path().join(name);
-        std::fs::File::create(&p).unwrap().write_all(&junk).unwrap();
-        let (lines, stats) = read_all(&p);
-        assert!(lines.is_empty());
-        assert!(stats.malformed + stats.truncated > 0 || stats.io_error.is_some());
-    }
+    let p = dir.path().join("junk.jsonl");
+    std::fs::File::create(&p).unwrap().write_all(&junk).unwrap();
+    let (lines, stats) = read_all(&p);
+    assert!(lines.is_empty());
+    assert!(stats.malformed + stats.truncated > 0 || stats.io_error.is_some());
+    // A zstd frame header followed by garbage: a damaged stream, reported, no panic.
+    let p = dir.path().join("junk.jsonl.zst");
+    let mut framed = vec![0x28, 0xB5, 0x2F, 0xFD];
+    framed.extend_from_slice(&junk);
+    std::fs::write(&p, &framed).unwrap();
+    let (lines, stats) = read_all(&p);
+    assert!(lines.is_empty());
+    assert!(stats.malformed + stats.truncated > 0 || stats.io_error.is_some());
+}
+
+#[test]
+fn a_file_named_zst_that_is_not_zstd_is_refused_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plain.jsonl.zst");
+    let good = r#"{"ts_recv":1,"venue":"binance","conn":1,"kind":"ws","url":"u","data":"{}"}"#;
+    std::fs::write(&path, format!("{good}\n")).unwrap();
+    let err = CaptureReader::open(&path)
+        .err()
+        .expect("not read as a torn zstd stream");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("not zstd"), "{err}");
+    // An empty .zst (a recorder killed at once) is still just empty.
+    std::fs::write(&path, b"").unwrap();
+    assert!(CaptureReader::open(&path).is_ok());
 }

@@ -12,7 +12,9 @@ fn matches(spec: &InstrumentSpec, wanted: &str) -> bool {
 }
 
 /// Upsert the configured symbols found in `specs`; returns `(id, raw symbol)` per
-/// symbol, and the symbols not found.
+/// symbol, and the symbols not found. A registry with a file is saved at once when it
+/// grew: before the first record with a new id is published, so a server killed early
+/// still leaves a journal whose instruments can be named.
 pub fn register(
     registry: &mut InstrumentRegistry,
     specs: Vec<InstrumentSpec>,
@@ -20,6 +22,7 @@ pub fn register(
 ) -> (Vec<(u32, String)>, Vec<String>) {
     let mut found = Vec::new();
     let mut missing = Vec::new();
+    let before = registry.len();
     for w in wanted {
         match specs.iter().find(|s| matches(s, w)) {
             Some(spec) => match registry.upsert(spec.clone()) {
@@ -30,6 +33,11 @@ pub fn register(
                 }
             },
             None => missing.push(w.clone()),
+        }
+    }
+    if registry.len() > before && registry.path().is_some() {
+        if let Err(err) = registry.save() {
+            tracing::warn!(error = %err, "cannot save the instrument registry");
         }
     }
     (found, missing)
@@ -89,5 +97,21 @@ mod tests {
         let again = from_registry(&reg, Venue::BinanceUsdm, &wanted[..2]).unwrap();
         assert_eq!(again, found);
         assert!(from_registry(&reg, Venue::BinanceUsdm, &wanted).is_none());
+    }
+
+    #[test]
+    fn a_registry_with_a_file_is_saved_as_soon_as_it_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("instruments.json");
+        let mut reg = InstrumentRegistry::open(&path).unwrap();
+        let specs = decode_exchange_info(BinanceMarket::UsdmFutures, BODY.as_bytes()).unwrap();
+        let (found, _) = register(&mut reg, specs, &["BTC-USDT-PERP".to_string()]);
+        // Nothing else saves it: a server killed now must still have the file.
+        let saved = InstrumentRegistry::open(&path).unwrap();
+        assert_eq!(saved.len(), 1);
+        assert_eq!(
+            saved.by_raw(Venue::BinanceUsdm, "BTCUSDT").map(|i| i.id),
+            Some(found[0].0)
+        );
     }
 }

@@ -173,6 +173,11 @@ pub struct SimConfig {
     pub queue_len: usize,
     /// Cap on trade ids recorded per connection and symbol (`SimMarketHandle::trades_sent`).
     pub trade_record_cap: usize,
+    /// Synthetic source: pause the market while the slowest connection is over half a
+    /// queue behind (paused steps count as `events_behind`), so a slow client is held
+    /// back instead of dropped. For tests that measure something other than speed on a
+    /// machine of unknown speed; a real venue drops slow clients (the default).
+    pub wait_for_slowest: bool,
 }
 
 impl Default for SimConfig {
@@ -196,6 +201,7 @@ impl Default for SimConfig {
             book_depth: 50,
             queue_len: 65_536,
             trade_record_cap: 1_000_000,
+            wait_for_slowest: false,
         }
     }
 }

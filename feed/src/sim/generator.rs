@@ -1,5 +1,6 @@
 //! Drives the synthetic market at the configured rate, with bounded bursts: when it
-//! falls further behind than one burst, the excess is skipped and counted.
+//! falls further behind than one burst, the excess is skipped and counted. With
+//! `wait_for_slowest` it also skips (and counts) steps while a connection lags.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -32,6 +33,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let elapsed = start.elapsed();
         let due = (elapsed.as_nanos() * u128::from(rate) / 1_000_000_000) as u64;
         let mut n = due.saturating_sub(done);
+        if shared.config.wait_for_slowest && shared.tx.len() > shared.config.queue_len / 2 {
+            shared.counters.events_behind.fetch_add(n, Relaxed);
+            done += n;
+            continue;
+        }
         if n > burst {
             shared.counters.events_behind.fetch_add(n - burst, Relaxed);
             done += n - burst;

@@ -50,7 +50,8 @@ pub struct SimStats {
     pub connections_open: u64,
     pub frames_sent: u64,
     pub events_generated: u64,
-    /// Events the generator skipped because it could not keep up with the rate.
+    /// Events the generator skipped because it could not keep up with the rate (or,
+    /// with `wait_for_slowest`, held back for a lagging connection).
     pub events_behind: u64,
     pub rate_limit_closes: u64,
     pub pong_timeout_closes: u64,

@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 use tickd_bus::{Channel, RecordBuf};
 use tokio::sync::Notify;
 
+use super::budget::{Budget, ITEM_BYTES};
 use crate::protocol::{SlowPolicy, StreamChannel, StreamKey};
 
 /// A stream as subscribers see it: its key, its name and its normalized symbol.
@@ -40,6 +41,8 @@ pub enum GapReason {
     Conflated,
     /// The gateway's own bus consumer fell a ring behind.
     GatewayLagged,
+    /// A replay stepped over damaged journal blocks (`lost` 0: the count is unknown).
+    JournalDamaged,
 }
 
 impl GapReason {
@@ -48,6 +51,7 @@ impl GapReason {
             GapReason::SlowSubscriber => "slow_subscriber",
             GapReason::Conflated => "conflated",
             GapReason::GatewayLagged => "gateway_lagged",
+            GapReason::JournalDamaged => "journal_damaged",
         }
     }
 }
@@ -79,6 +83,9 @@ struct State {
     held_order: VecDeque<StreamKey>,
     /// A replay is being read: live records queue up but are not drained yet.
     replaying: bool,
+    /// Journal records of the replay, drained before anything live; at most
+    /// `capacity` (the replay waits for room: [`SubQueue::replay_room`]).
+    replayed: VecDeque<Item>,
     /// Per stream, the last sequence number replayed from the journal: live records
     /// up to it are duplicates and dropped.
     replayed_upto: HashMap<StreamKey, u64>,
@@ -99,6 +106,11 @@ pub struct SubQueue {
     notify: Arc<Notify>,
     closed: AtomicBool,
     close_reason: Mutex<Option<String>>,
+    /// Wakes a replay waiting for room.
+    replay_drained: Notify,
+    /// The connection's byte budget (and through it the server's): charged per record
+    /// in `items`, given back as they are drained or dropped.
+    budget: Option<Arc<Budget>>,
 }
 
 impl SubQueue {
@@ -110,6 +122,30 @@ impl SubQueue {
             notify,
             closed: AtomicBool::new(false),
             close_reason: Mutex::new(None),
+            replay_drained: Notify::new(),
+            budget: None,
+        }
+    }
+
+    /// Charges this queue's records to `budget` (a connection's, child of the server's).
+    pub fn with_budget(mut self, budget: Arc<Budget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    fn charge(&self) -> bool {
+        self.budget.as_ref().is_none_or(|b| b.take(ITEM_BYTES))
+    }
+
+    fn charge_forced(&self, records: usize) {
+        if let Some(b) = &self.budget {
+            b.force(records * ITEM_BYTES);
+        }
+    }
+
+    fn refund(&self, records: usize) {
+        if let (Some(b), true) = (&self.budget, records > 0) {
+            b.give(records * ITEM_BYTES);
         }
     }
 
@@ -162,7 +198,7 @@ impl SubQueue {
                         outcome.conflated = 1;
                     }
                 }
-            } else if st.items.len() < self.capacity {
+            } else if st.items.len() < self.capacity && self.charge() {
                 if let Some((info, lost, reason)) = st.lost.remove(key) {
                     st.items.push_back(Item::Gap {
                         stream: info,
@@ -213,6 +249,7 @@ impl SubQueue {
                             Item::Gap { .. } => true,
                         });
                         let dropped = (before - st.items.len()) as u64;
+                        self.refund(dropped as usize);
                         st.held.insert(
                             stream.key.clone(),
                             Held::Image(Arc::clone(stream), records, dropped),
@@ -259,6 +296,7 @@ impl SubQueue {
     /// image at subscribe time). May exceed `capacity` once, by the image's size.
     pub fn push_front_image(&self, stream: &Arc<StreamInfo>, records: Vec<RecordBuf>) {
         let mut st = self.state.lock();
+        self.charge_forced(records.len());
         for record in records {
             st.items.push_back(Item::Record(Arc::clone(stream), record));
         }
@@ -271,10 +309,22 @@ impl SubQueue {
     pub fn drain(&self, out: &mut Vec<Item>, max: usize) {
         let mut st = self.state.lock();
         if st.replaying {
+            let take = st.replayed.len().min(max);
+            if take > 0 {
+                out.extend(st.replayed.drain(..take));
+                drop(st);
+                self.replay_drained.notify_one();
+            }
             return;
         }
         let take = st.items.len().min(max);
+        let from = out.len();
         out.extend(st.items.drain(..take));
+        let records = out[from..]
+            .iter()
+            .filter(|item| matches!(item, Item::Record(..)))
+            .count();
+        self.refund(records);
         if !st.items.is_empty() {
             return;
         }
@@ -322,20 +372,48 @@ impl SubQueue {
         self.state.lock().replaying = true;
     }
 
-    /// Ends a replay: `replayed` (journal records, gap notices) goes out first, then
+    /// How many more replayed records the queue takes now (its capacity, less those
+    /// not yet drained): a replay reads no further ahead than this.
+    pub fn replay_room(&self) -> usize {
+        self.capacity
+            .saturating_sub(self.state.lock().replayed.len())
+    }
+
+    /// Resolves after the connection drained some replayed records.
+    pub fn replay_drained(&self) -> tokio::sync::futures::Notified<'_> {
+        self.replay_drained.notified()
+    }
+
+    /// Queues journal records of a replay (REPLAY-flagged), ahead of all live records.
+    pub fn push_replayed(&self, items: Vec<Item>) {
+        if items.is_empty() {
+            return;
+        }
+        self.state.lock().replayed.extend(items);
+        self.notify.notify_one();
+    }
+
+    /// Ends a replay: the replayed records not yet drained and `gaps` (one notice per
+    /// stream the journal could not bring up to the live position) go out first, then
     /// the held live records except those at or below `upto`, their stream's last
-    /// replayed sequence number (later duplicates are dropped on push too).
-    pub fn release_replay(&self, replayed: Vec<Item>, upto: HashMap<StreamKey, u64>) {
+    /// replayed sequence number of this run (later duplicates are dropped on push too).
+    pub fn release_replay(&self, gaps: Vec<Item>, upto: HashMap<StreamKey, u64>) {
         let mut st = self.state.lock();
+        let before = st.items.len();
         st.items.retain(|item| match item {
             Item::Record(info, record) => upto
                 .get(&info.key)
                 .is_none_or(|&last| record.header().sequence > last),
             Item::Gap { .. } => true,
         });
+        self.refund(before - st.items.len());
         let live = std::mem::take(&mut st.items);
-        st.items = replayed.into();
-        st.items.extend(live);
+        let mut items = std::mem::take(&mut st.replayed);
+        // Replayed records left join the counted items (at most a queue's worth).
+        self.charge_forced(items.len());
+        items.extend(gaps);
+        items.extend(live);
+        st.items = items;
         st.replayed_upto = upto;
         st.replaying = false;
         drop(st);
@@ -352,8 +430,15 @@ impl SubQueue {
         self.notify.notified()
     }
 
+    /// Items `drain` would take now: replayed records during a replay (live ones are
+    /// held back until it ends), else the queued items.
     pub fn len(&self) -> usize {
-        self.state.lock().items.len()
+        let st = self.state.lock();
+        if st.replaying {
+            st.replayed.len()
+        } else {
+            st.items.len()
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -382,5 +467,18 @@ impl SubQueue {
     /// Why the queue closed the connection (`None` if open or merely retired).
     pub fn close_reason(&self) -> Option<String> {
         self.close_reason.lock().clone()
+    }
+}
+
+impl Drop for SubQueue {
+    fn drop(&mut self) {
+        let records = self
+            .state
+            .get_mut()
+            .items
+            .iter()
+            .filter(|item| matches!(item, Item::Record(..)))
+            .count();
+        self.refund(records);
     }
 }

@@ -33,6 +33,9 @@ struct StreamEntry {
     book: Option<BookReplay>,
     last_sequence: u64,
     last_ts_recv: u64,
+    /// The first record of the stream routed in this server run (0: none yet).
+    first_sequence: u64,
+    first_ts_recv: u64,
 }
 
 /// Where a stream stood when a subscription was added: the last record routed before
@@ -40,8 +43,13 @@ struct StreamEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamPosition {
     pub key: StreamKey,
+    pub instrument_id: u32,
     pub last_sequence: u64,
     pub last_ts_recv: u64,
+    /// The first record routed in this server run (sequence numbers restart at 1 in
+    /// each run: only this run's are comparable with `last_sequence`).
+    pub first_sequence: u64,
+    pub first_ts_recv: u64,
 }
 
 /// Reused per record so delivery allocates nothing once warm.
@@ -87,6 +95,8 @@ pub struct Router {
     state: Arc<Mutex<State>>,
     registry: SharedRegistry,
     metrics: Arc<Metrics>,
+    /// Wall-clock start of this server run, ns.
+    started_ns: u64,
 }
 
 impl Router {
@@ -95,7 +105,14 @@ impl Router {
             state: Arc::default(),
             registry,
             metrics,
+            started_ns: crate::metrics::now_ns(),
         }
+    }
+
+    /// Wall-clock start of this server run, ns: journal records of a stream the router
+    /// has not routed yet are this run's from here on.
+    pub fn started_ns(&self) -> u64 {
+        self.started_ns
     }
 
     pub fn registry(&self) -> &SharedRegistry {
@@ -187,6 +204,10 @@ impl Router {
         let Some(entry) = entries.get_mut(index) else {
             return;
         };
+        if entry.first_ts_recv == 0 {
+            entry.first_sequence = hd.sequence;
+            entry.first_ts_recv = hd.ts_recv;
+        }
         entry.last_sequence = hd.sequence;
         entry.last_ts_recv = hd.ts_recv;
         if let Some(book) = entry.book.as_mut() {
@@ -345,6 +366,8 @@ impl Router {
             book,
             last_sequence: 0,
             last_ts_recv: 0,
+            first_sequence: 0,
+            first_ts_recv: 0,
         });
         let index = state.entries.len() - 1;
         state.by_wire.insert(wire, index);
@@ -378,8 +401,11 @@ impl Router {
             matched.push(entry.info.name.clone());
             positions.push(StreamPosition {
                 key: entry.info.key.clone(),
+                instrument_id: entry.instrument_id,
                 last_sequence: entry.last_sequence,
                 last_ts_recv: entry.last_ts_recv,
+                first_sequence: entry.first_sequence,
+                first_ts_recv: entry.first_ts_recv,
             });
             if let Some(image) = book_image(entry) {
                 queue.push_front_image(&entry.info, image);

@@ -3,10 +3,12 @@
 
 use std::path::Path;
 
-use tickd_bus::record::{BarMsg, TradeMsg};
 use tickd_bus::Venue;
 use tickd_storage::bars::FillPolicy;
-use tickd_storage::history::{BarQuery, BookAt, History, HistoryError as StorageError, RangeQuery};
+use tickd_storage::history::{
+    BarQuery, Bars, BookAt, History, HistoryError as StorageError, RangeQuery, TradeIter,
+};
+use tickd_storage::journal::ReadProblem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -37,31 +39,77 @@ fn open(dir: Option<&Path>) -> Result<History, HistoryError> {
     Ok(History::open(dir)?)
 }
 
-/// Trades of one instrument with time in `[from, to)`, at most `limit`.
+/// Trades of one instrument with time in `[from, to)`, streamed.
 pub fn trades(
     dir: Option<&Path>,
     venue: Venue,
     instrument_id: u32,
     (from_ns, to_ns): (u64, u64),
-    limit: usize,
-) -> Result<Vec<TradeMsg>, HistoryError> {
+) -> Result<TradeIter, HistoryError> {
     let query = RangeQuery {
         venue,
         instrument_id,
         from_ns,
         to_ns,
     };
-    Ok(open(dir)?.trades(&query)?.take(limit).collect())
+    Ok(open(dir)?.trades(&query)?)
 }
 
-/// Bars of `interval_s` seconds starting in `[from, to)`.
+/// The damaged parts of the journal a query stepped over, for its response.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    /// Damaged blocks and unreadable segments: their records are missing.
+    pub damaged: usize,
+    /// One line per problem (torn tails included), e.g. `okx/2026-01-01/000000.seg: ...`.
+    pub details: Vec<String>,
+}
+
+pub fn skipped(problems: &[ReadProblem]) -> Skipped {
+    let mut out = Skipped::default();
+    for p in problems {
+        if p.is_damage() {
+            out.damaged += 1;
+        }
+        out.details.push(p.to_string());
+    }
+    out
+}
+
+impl Skipped {
+    /// `X-Tickd-Journal-Skipped: N` when something was skipped.
+    pub fn header(&self) -> Vec<(&'static str, String)> {
+        if self.damaged == 0 {
+            return Vec::new();
+        }
+        vec![("x-tickd-journal-skipped", self.damaged.to_string())]
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"damaged": self.damaged, "problems": self.details})
+    }
+
+    /// `# journal skipped: …` lines, for the end of a CSV body (empty when nothing was).
+    pub fn csv_comments(&self) -> String {
+        if self.damaged == 0 {
+            return String::new();
+        }
+        let mut out = format!("# journal skipped: {} damaged\n", self.damaged);
+        for line in &self.details {
+            out.push_str(&format!("# journal skipped: {line}\n"));
+        }
+        out
+    }
+}
+
+/// Bars of `interval_s` seconds starting in `[from, to)`, streamed; an error met
+/// after the first day ends the stream ([`Bars::error_handle`]).
 pub fn bars(
     dir: Option<&Path>,
     venue: Venue,
     instrument_id: u32,
     interval_s: u32,
     (from_ns, to_ns): (u64, u64),
-) -> Result<Vec<BarMsg>, HistoryError> {
+) -> Result<Bars, HistoryError> {
     let query = BarQuery {
         venue,
         instrument_id,
@@ -70,12 +118,7 @@ pub fn bars(
         to_ns,
         fill: FillPolicy::Omit,
     };
-    let mut bars = open(dir)?.bars(&query)?;
-    let out: Vec<BarMsg> = bars.by_ref().collect();
-    match bars.take_error() {
-        Some(e) => Err(e.into()),
-        None => Ok(out),
-    }
+    Ok(open(dir)?.bars(&query)?)
 }
 
 /// The book as of `at` (ns), or `None` if no snapshot image precedes it.

@@ -5,13 +5,15 @@
 //! `tickd_storage::history` over the journal directory given to `Gateway::start`.
 
 pub mod dashboard;
+pub mod guard;
 pub mod history;
 pub mod params;
+pub mod stream;
 
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,9 +21,12 @@ use serde_json::{json, Value};
 use tickd_bus::record::BookSide;
 
 use crate::server::Shared;
+use guard::RequestKey;
 use params::Params;
+use stream::Prepared;
 
-pub fn routes() -> axum::Router<Shared> {
+/// The HTTP API, every path behind [`guard::require_key`].
+pub fn routes(shared: &Shared) -> axum::Router<Shared> {
     axum::Router::new()
         .route("/health", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
@@ -31,6 +36,10 @@ pub fn routes() -> axum::Router<Shared> {
         .route("/v1/trades", get(trades))
         .route("/v1/book", get(book))
         .merge(dashboard::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            guard::require_key,
+        ))
 }
 
 fn bad(message: String) -> Response {
@@ -50,9 +59,8 @@ fn failed(error: history::HistoryError) -> Response {
     (status, axum::Json(json!({"error": error.to_string()}))).into_response()
 }
 
-fn csv_response(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
-}
+const CSV: &str = "text/csv; charset=utf-8";
+const JSON: &str = "application/json";
 
 async fn metrics(State(shared): State<Shared>) -> Response {
     shared.metrics.http_requests.fetch_add(1, Relaxed);
@@ -79,6 +87,7 @@ async fn status(State(shared): State<Shared>) -> Response {
         "gaps": m.gaps.load(Relaxed),
         "bus_lagged_records": m.bus_lagged.load(Relaxed),
         "drops": m.drops.load(Relaxed),
+        "journal_damaged": m.journal_damaged.load(Relaxed),
         "streams": streams,
         "lag_ns": {"send": {"p50": p50, "p99": p99, "p999": p999, "max": max, "count": count}},
     });
@@ -107,7 +116,11 @@ async fn instruments(State(shared): State<Shared>, Query(p): Query<Params>) -> R
     axum::Json(list).into_response()
 }
 
-async fn bars(State(shared): State<Shared>, Query(p): Query<Params>) -> Response {
+async fn bars(
+    State(shared): State<Shared>,
+    Extension(key): Extension<RequestKey>,
+    Query(p): Query<Params>,
+) -> Response {
     let parsed = (|| {
         let (venue, instrument) = params::instrument(&p, shared.router.registry())?;
         let interval = params::interval(&p)?;
@@ -122,51 +135,90 @@ async fn bars(State(shared): State<Shared>, Query(p): Query<Params>) -> Response
         Ok(v) => v,
         Err(e) => return bad(e),
     };
+    let permits = match shared.history.acquire(&key.0) {
+        Ok(permits) => permits,
+        Err(busy) => return busy.into_response(),
+    };
     let dir = shared.journal_dir.clone();
     let id = instrument.id;
-    let result = tokio::task::spawn_blocking(move || {
-        history::bars(dir.as_deref(), venue, id, interval, (from, to))
-    })
-    .await;
-    let bars = match result {
-        Ok(Ok(bars)) => bars,
-        Ok(Err(e)) => return failed(e),
-        Err(_) => return failed(history::HistoryError::Journal("query task failed".into())),
-    };
-    if csv {
-        let mut out = String::from("start_ns,open,high,low,close,volume,notional,trade_count\n");
-        for b in &bars {
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{},{},{},{}",
-                b.hd.ts_event,
-                b.open,
-                b.high,
-                b.low,
-                b.close,
-                b.volume,
-                b.notional(),
-                b.trade_count
-            );
-        }
-        return csv_response(out);
-    }
-    let list: Vec<Value> = bars
-        .iter()
-        .map(|b| {
-            json!({
-                "start_ns": b.hd.ts_event, "interval": crate::protocol::format_interval(b.interval_s),
-                "open": b.open.to_string(), "high": b.high.to_string(), "low": b.low.to_string(),
-                "close": b.close.to_string(), "volume": b.volume.to_string(),
-                "notional": b.notional().to_string(), "trade_count": b.trade_count,
-            })
+    let symbol = instrument.symbol.clone();
+    let metrics = Arc::clone(&shared.metrics);
+    let open = move || {
+        let bars = history::bars(dir.as_deref(), venue, id, interval, (from, to))?;
+        let error = bars.error_handle();
+        // Damage in the first day is known now (a header); later days' at the end.
+        let first_day = history::skipped(&bars.problems_handle().get());
+        let problems = bars.problems_handle();
+        let skipped_at_end = move || {
+            let skipped = history::skipped(&problems.get());
+            metrics.journal_skipped(&skipped);
+            skipped
+        };
+        Ok(if csv {
+            Prepared {
+                content_type: CSV,
+                headers: first_day.header(),
+                head: "start_ns,open,high,low,close,volume,notional,trade_count\n".into(),
+                rows: Box::new(bars.map(|b| {
+                    format!(
+                        "{},{},{},{},{},{},{},{}\n",
+                        b.hd.ts_event,
+                        b.open,
+                        b.high,
+                        b.low,
+                        b.close,
+                        b.volume,
+                        b.notional(),
+                        b.trade_count
+                    )
+                })),
+                separator: "",
+                tail: Box::new(move |_| {
+                    let mut tail = skipped_at_end().csv_comments();
+                    if let Some(e) = error.take() {
+                        tail.push_str(&format!("# error: {e}\n"));
+                    }
+                    tail
+                }),
+            }
+        } else {
+            Prepared {
+                content_type: JSON,
+                headers: first_day.header(),
+                head: format!(
+                    "{{\"venue\":{},\"symbol\":{},\"bars\":[",
+                    json!(venue.as_str()),
+                    json!(symbol)
+                ),
+                rows: Box::new(bars.map(|b| {
+                    json!({
+                        "start_ns": b.hd.ts_event, "interval": crate::protocol::format_interval(b.interval_s),
+                        "open": b.open.to_string(), "high": b.high.to_string(), "low": b.low.to_string(),
+                        "close": b.close.to_string(), "volume": b.volume.to_string(),
+                        "notional": b.notional().to_string(), "trade_count": b.trade_count,
+                    })
+                    .to_string()
+                })),
+                separator: ",",
+                tail: Box::new(move |_| {
+                    let skipped = format!("],\"journal_skipped\":{}", skipped_at_end().to_json());
+                    match error.take() {
+                        // The status line is gone by now: say so in the body.
+                        Some(e) => format!("{skipped},\"error\":{}}}", json!(e.to_string())),
+                        None => format!("{skipped}}}"),
+                    }
+                }),
+            }
         })
-        .collect();
-    axum::Json(json!({"venue": venue.as_str(), "symbol": instrument.symbol, "bars": list}))
-        .into_response()
+    };
+    stream::respond(permits, open).await.unwrap_or_else(failed)
 }
 
-async fn trades(State(shared): State<Shared>, Query(p): Query<Params>) -> Response {
+async fn trades(
+    State(shared): State<Shared>,
+    Extension(key): Extension<RequestKey>,
+    Query(p): Query<Params>,
+) -> Response {
     let parsed = (|| {
         let (venue, instrument) = params::instrument(&p, shared.router.registry())?;
         let from = params::time(&p, "from", 0)?;
@@ -178,47 +230,68 @@ async fn trades(State(shared): State<Shared>, Query(p): Query<Params>) -> Respon
         Ok(v) => v,
         Err(e) => return bad(e),
     };
+    let permits = match shared.history.acquire(&key.0) {
+        Ok(permits) => permits,
+        Err(busy) => return busy.into_response(),
+    };
     let dir = shared.journal_dir.clone();
     let id = instrument.id;
-    let result = tokio::task::spawn_blocking(move || {
-        history::trades(dir.as_deref(), venue, id, (from, to), limit)
-    })
-    .await;
-    let trades = match result {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return failed(e),
-        Err(_) => return failed(history::HistoryError::Journal("query task failed".into())),
-    };
-    if csv {
-        let mut out = String::from("ts_event,ts_recv,seq,price,size,side,trade_id\n");
-        for t in &trades {
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{},{},{}",
-                t.hd.ts_event,
-                t.hd.ts_recv,
-                t.hd.sequence,
-                t.price,
-                t.size,
-                t.side().as_str(),
-                t.trade_id_string()
-            );
-        }
-        return csv_response(out);
-    }
-    let list: Vec<Value> = trades
-        .iter()
-        .map(|t| {
-            json!({"ts_event": t.hd.ts_event, "ts_recv": t.hd.ts_recv, "seq": t.hd.sequence,
-                   "price": t.price.to_string(), "size": t.size.to_string(),
-                   "side": t.side().as_str(), "trade_id": t.trade_id_string()})
+    let symbol = instrument.symbol.clone();
+    let metrics = Arc::clone(&shared.metrics);
+    let open = move || {
+        let trades = history::trades(dir.as_deref(), venue, id, (from, to))?;
+        let skipped = history::skipped(trades.problems());
+        metrics.journal_skipped(&skipped);
+        let rows = trades.take(limit);
+        Ok(if csv {
+            Prepared {
+                content_type: CSV,
+                headers: skipped.header(),
+                head: "ts_event,ts_recv,seq,price,size,side,trade_id\n".into(),
+                rows: Box::new(rows.map(|t| {
+                    format!(
+                        "{},{},{},{},{},{},{}\n",
+                        t.hd.ts_event,
+                        t.hd.ts_recv,
+                        t.hd.sequence,
+                        t.price,
+                        t.size,
+                        t.side().as_str(),
+                        t.trade_id_string()
+                    )
+                })),
+                separator: "",
+                tail: Box::new(|_| String::new()),
+            }
+        } else {
+            Prepared {
+                content_type: JSON,
+                headers: skipped.header(),
+                head: format!(
+                    "{{\"venue\":{},\"symbol\":{},\"journal_skipped\":{},\"trades\":[",
+                    json!(venue.as_str()),
+                    json!(symbol),
+                    skipped.to_json()
+                ),
+                rows: Box::new(rows.map(|t| {
+                    json!({"ts_event": t.hd.ts_event, "ts_recv": t.hd.ts_recv, "seq": t.hd.sequence,
+                           "price": t.price.to_string(), "size": t.size.to_string(),
+                           "side": t.side().as_str(), "trade_id": t.trade_id_string()})
+                    .to_string()
+                })),
+                separator: ",",
+                tail: Box::new(|_| "]}".into()),
+            }
         })
-        .collect();
-    axum::Json(json!({"venue": venue.as_str(), "symbol": instrument.symbol, "trades": list}))
-        .into_response()
+    };
+    stream::respond(permits, open).await.unwrap_or_else(failed)
 }
 
-async fn book(State(shared): State<Shared>, Query(p): Query<Params>) -> Response {
+async fn book(
+    State(shared): State<Shared>,
+    Extension(key): Extension<RequestKey>,
+    Query(p): Query<Params>,
+) -> Response {
     let parsed = (|| {
         let (venue, instrument) = params::instrument(&p, shared.router.registry())?;
         let at = match p.get("at") {
@@ -250,9 +323,16 @@ async fn book(State(shared): State<Shared>, Query(p): Query<Params>) -> Response
                 )
             }),
         Some(at) => {
+            let permits = match shared.history.acquire(&key.0) {
+                Ok(permits) => permits,
+                Err(busy) => return busy.into_response(),
+            };
             let dir = shared.journal_dir.clone();
             let id = instrument.id;
-            let query = move || history::book_at(dir.as_deref(), venue, id, at, depth);
+            let query = move || {
+                let _permits = permits;
+                history::book_at(dir.as_deref(), venue, id, at, depth)
+            };
             match tokio::task::spawn_blocking(query).await {
                 Ok(Ok(book)) => book.map(|b| (b.bids, b.asks, b.update_id, b.gap_since_snapshot)),
                 Ok(Err(e)) => return failed(e),

@@ -205,6 +205,16 @@ impl ServerMessage {
 }
 
 /// Parse one client message, mapping every failure to the error to send back.
+/// The `id` of a control message, read without the rest (for a refusal that must
+/// still name the request it refuses).
+pub fn request_id(text: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Option<u64>,
+    }
+    serde_json::from_slice::<Id>(text).ok()?.id
+}
+
 pub fn parse_client_message(
     text: &[u8],
 ) -> Result<ClientMessage, (Option<u64>, ErrorCode, String)> {

@@ -9,8 +9,8 @@ mod pattern;
 mod stream;
 
 pub use message::{
-    check_hello, parse_client_message, ClientMessage, Encoding, ErrorCode, ServerMessage,
-    SlowPolicy, TimeSpec, PROTOCOL_VERSION,
+    check_hello, parse_client_message, request_id, ClientMessage, Encoding, ErrorCode,
+    ServerMessage, SlowPolicy, TimeSpec, PROTOCOL_VERSION,
 };
 pub use pattern::{Pattern, PatternError};
 pub use stream::{format_interval, parse_interval, StreamChannel, StreamKey};

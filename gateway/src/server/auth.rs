@@ -1,9 +1,11 @@
 //! API keys, their per-key limits, and the per-connection message rate limiter.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+
+use axum::http::{header, HeaderMap};
+use parking_lot::Mutex;
 
 use crate::config::{GatewayConfig, KeyLimits};
 
@@ -15,6 +17,10 @@ pub struct KeyState {
     pub limits: KeyLimits,
     connections: AtomicU32,
     subscriptions: AtomicU32,
+    /// HTTP requests across all of this key's clients (`max_messages_per_sec`).
+    requests: Mutex<RateLimiter>,
+    /// History queries in flight with this key (`max_history_queries`).
+    pub history: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +36,9 @@ pub enum AuthError {
 }
 
 pub struct Auth {
-    keys: HashMap<String, Arc<KeyState>>,
+    /// Searched in full on every lookup, comparing in constant time, so the time an
+    /// answer takes says nothing about how much of a key a guess got right.
+    keys: Vec<(Box<[u8]>, Arc<KeyState>)>,
     anonymous: Option<Arc<KeyState>>,
 }
 
@@ -41,19 +49,20 @@ impl Auth {
             .iter()
             .map(|k| {
                 let label = format!("{}…", k.key.chars().take(4).collect::<String>());
-                (k.key.clone(), Arc::new(KeyState::new(label, k.limits)))
+                let key: Box<[u8]> = k.key.as_bytes().into();
+                (key, Arc::new(KeyState::new(label, k.limits)))
             })
             .collect();
         let anonymous = config
             .allow_anonymous
-            .then(|| Arc::new(KeyState::new("anonymous".into(), config.anonymous_limits)));
+            .then(|| Arc::new(KeyState::new(ANONYMOUS.into(), config.anonymous_limits)));
         Auth { keys, anonymous }
     }
 
     /// Admits one connection presenting `key` (or none).
     pub fn admit(&self, key: Option<&str>) -> Result<Admission, AuthError> {
         let state = match key {
-            Some(key) => self.keys.get(key).ok_or(AuthError::UnknownKey)?,
+            Some(key) => self.find(key).ok_or(AuthError::UnknownKey)?,
             None => self.anonymous.as_ref().ok_or(AuthError::KeyRequired)?,
         };
         let limit = state.limits.max_connections;
@@ -68,6 +77,41 @@ impl Auth {
             subscriptions: 0,
         })
     }
+
+    fn find(&self, presented: &str) -> Option<&Arc<KeyState>> {
+        let mut found = None;
+        for (key, state) in &self.keys {
+            if constant_time_eq(key, presented.as_bytes()) {
+                found = Some(state);
+            }
+        }
+        found
+    }
+}
+
+/// Equality whose time depends only on the lengths, not on where the bytes differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// The API key a request presents: `Authorization: Bearer KEY` (the scheme in any
+/// case), else `api_key=KEY` in the query string (less safe: URLs end up in logs).
+pub fn presented_key(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string());
+    bearer.or_else(|| {
+        url::form_urlencoded::parse(query?.as_bytes())
+            .find(|(name, _)| name == "api_key")
+            .map(|(_, value)| value.into_owned())
+    })
 }
 
 impl KeyState {
@@ -77,9 +121,21 @@ impl KeyState {
             limits,
             connections: AtomicU32::new(0),
             subscriptions: AtomicU32::new(0),
+            requests: Mutex::new(RateLimiter::new(limits.max_messages_per_sec)),
+            history: Arc::new(tokio::sync::Semaphore::new(
+                limits.max_history_queries.max(1) as usize,
+            )),
         }
     }
+
+    /// Takes one HTTP request from the key's rate (anonymous clients: never limited
+    /// here as one key; they are limited per connection and per address instead).
+    pub fn allow_request(&self) -> bool {
+        self.label == ANONYMOUS || self.requests.lock().allow()
+    }
 }
+
+const ANONYMOUS: &str = "anonymous";
 
 /// One admitted connection; gives its connection and subscriptions back on drop.
 #[derive(Debug)]
@@ -168,6 +224,7 @@ mod tests {
                     max_connections: 2,
                     max_subscriptions: 3,
                     max_messages_per_sec: 5,
+                    ..KeyLimits::default()
                 },
             }],
             ..GatewayConfig::default()
@@ -203,6 +260,30 @@ mod tests {
         assert!(b.reserve_subscriptions(2));
         b.release_subscriptions(3);
         assert!(b.reserve_subscriptions(3));
+    }
+
+    #[test]
+    fn bearer_scheme_in_any_case_then_query() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            presented_key(&headers, Some("a=1&api_key=q%2Bk")),
+            Some("q+k".into())
+        );
+        assert_eq!(presented_key(&headers, None), None);
+        headers.insert(header::AUTHORIZATION, "bEaReR  secret ".parse().unwrap());
+        assert_eq!(
+            presented_key(&headers, Some("api_key=q")),
+            Some("secret".into())
+        );
+        headers.insert(header::AUTHORIZATION, "Basic secret".parse().unwrap());
+        assert_eq!(presented_key(&headers, None), None);
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_keys() {
+        assert!(constant_time_eq(b"abcd", b"abcd"));
+        assert!(!constant_time_eq(b"abcd", b"abce"));
+        assert!(!constant_time_eq(b"abcd", b"abc"));
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub fn gap_record(stream: &StreamInfo, lost: u64, reason: GapReason) -> RecordBu
         _reserved: 0,
         reason: match reason {
             GapReason::GatewayLagged => StatusReason::BusLagged,
+            GapReason::JournalDamaged => StatusReason::JournalDamaged,
             GapReason::SlowSubscriber | GapReason::Conflated => StatusReason::None,
         } as u16,
         conn: 0,

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod encode;
+pub mod gate;
 mod outbox;
 pub mod quic;
 pub mod replay;
@@ -24,7 +25,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::serve::ListenerExt;
 use tickd_bus::ring::Bus;
 use tickd_bus::SharedRegistry;
 use tokio::sync::watch;
@@ -44,6 +44,10 @@ pub struct Shared {
     pub journal_dir: Option<PathBuf>,
     pub shutdown: watch::Receiver<bool>,
     pub started: Instant,
+    /// History queries in flight across the server.
+    pub history: Arc<crate::http::stream::HistoryLimits>,
+    /// Bytes of records queued across all connections.
+    pub buffers: Arc<crate::fanout::Budget>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +76,13 @@ impl Gateway {
         let metrics = Arc::new(Metrics::default());
         let router = Router::new(registry, Arc::clone(&metrics));
         let (shutdown_tx, shutdown) = watch::channel(false);
+        let history = Arc::new(crate::http::stream::HistoryLimits::new(
+            config.max_history_queries,
+        ));
+        let buffers = crate::fanout::Budget::new(config.max_total_buffer_bytes, None);
         let shared = Shared {
+            history,
+            buffers,
             auth: Arc::new(auth::Auth::new(&config)),
             config: Arc::new(config),
             router: router.clone(),
@@ -82,7 +92,7 @@ impl Gateway {
             started: Instant::now(),
         };
         let mut tasks = vec![router.spawn(&bus)];
-        let app = crate::http::routes()
+        let app = crate::http::routes(&shared)
             .route("/v1/stream", axum::routing::get(ws::upgrade))
             .with_state(shared.clone());
         let addr = shared.config.listen;
@@ -100,9 +110,10 @@ impl Gateway {
             Some(files) => Some(tls::CertKey::from_pem_files(&files.cert, &files.key)?),
             None => None,
         };
+        let gate = gate::Gate::new(&shared.config, Arc::clone(&shared.metrics));
         if let Some(cert) = &files_cert {
             let config = cert.server_config(&[b"http/1.1"])?;
-            let listener = tls::TlsListener::new(tcp, config, true)
+            let listener = tls::TlsListener::new(tcp, config, Arc::clone(&gate))
                 .map_err(|source| GatewayError::Bind { addr, source })?;
             tasks.push(tokio::spawn(async move {
                 let _ = axum::serve(listener, app)
@@ -110,10 +121,10 @@ impl Gateway {
                     .await;
             }));
         } else {
-            // Small messages go out at once (no Nagle delay behind an unacked packet).
-            let listener = tcp.tap_io(|stream| {
-                let _ = stream.set_nodelay(true);
-            });
+            let listener = gate::GatedListener {
+                tcp,
+                gate: Arc::clone(&gate),
+            };
             tasks.push(tokio::spawn(async move {
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(graceful)
@@ -128,7 +139,7 @@ impl Gateway {
                 None => tls::CertKey::self_signed()?,
             };
             quic_cert = cert.certs.first().cloned();
-            let (bound, task) = quic::start(addr, &cert, shared.clone())?;
+            let (bound, task) = quic::start(addr, &cert, shared.clone(), Arc::clone(&gate))?;
             quic_addr = Some(bound);
             tasks.push(task);
         }
@@ -140,6 +151,7 @@ impl Gateway {
             tasks,
             metrics,
             router,
+            buffers: Arc::clone(&shared.buffers),
         })
     }
 }
@@ -153,6 +165,7 @@ pub struct GatewayHandle {
     tasks: Vec<JoinHandle<()>>,
     metrics: Arc<Metrics>,
     router: Router,
+    buffers: Arc<crate::fanout::Budget>,
 }
 
 impl GatewayHandle {
@@ -168,6 +181,11 @@ impl GatewayHandle {
     /// The QUIC server's certificate (DER), for clients to trust when it is self-signed.
     pub fn quic_cert(&self) -> Option<&rustls::pki_types::CertificateDer<'static>> {
         self.quic_cert.as_ref()
+    }
+
+    /// Bytes of records queued across all connections now.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffers.used()
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

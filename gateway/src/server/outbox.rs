@@ -14,6 +14,8 @@ pub enum Out {
     Text(String),
     /// Send `closing` with this reason, then close.
     Close(String),
+    /// As `Close`, with this WebSocket close code (1009: a frame was too large).
+    CloseCode(String, u16),
 }
 
 pub struct Outbox {
@@ -54,9 +56,10 @@ impl Outbox {
         }
     }
 
-    pub fn refuse(&self, id: Option<u64>) {
+    /// Refuses `request`, naming its `id` so the client knows which one to resend.
+    pub fn refuse(&self, request: &[u8]) {
         self.push(ServerMessage::error(
-            id,
+            crate::protocol::request_id(request),
             ErrorCode::TooManyPendingRequests,
             format!(
                 "{} replies are waiting to be read; read them before sending more",
@@ -70,6 +73,14 @@ impl Outbox {
         self.notify.notify_one();
     }
 
+    /// Close with a WebSocket close code (QUIC has none: there it is a plain close).
+    pub fn close_with_code(&self, reason: impl Into<String>, code: u16) {
+        self.queue
+            .lock()
+            .push_back(Out::CloseCode(reason.into(), code));
+        self.notify.notify_one();
+    }
+
     pub fn close(&self, reason: impl Into<String>) {
         self.queue.lock().push_back(Out::Close(reason.into()));
         self.notify.notify_one();
@@ -77,5 +88,37 @@ impl Outbox {
 
     pub fn take(&self) -> Vec<Out> {
         self.queue.lock().drain(..).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_request_it_refuses() {
+        let outbox = Outbox::new(Arc::new(Notify::new()), 1);
+        outbox.refuse(br#"{"op":"subscribe","id":42,"streams":["trades.*"]}"#);
+        outbox.refuse(b"not json");
+        let out = outbox.take();
+        let Out::Text(first) = &out[0] else {
+            panic!("{out:?}")
+        };
+        let first: ServerMessage = serde_json::from_str(first).unwrap();
+        assert!(
+            matches!(
+                first,
+                ServerMessage::Error {
+                    id: Some(42),
+                    code: ErrorCode::TooManyPendingRequests,
+                    ..
+                }
+            ),
+            "{first:?}"
+        );
+        let Out::Text(second) = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert!(!second.contains("\"id\""), "{second}");
     }
 }

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::encode::{encode_items, Frame};
+use super::gate::Gate;
 use super::outbox::{Out, Outbox};
 use super::session::Session;
 use super::tls::CertKey;
@@ -23,10 +24,14 @@ use crate::protocol::{parse_client_message, ClientMessage, Encoding, ErrorCode, 
 
 pub const ALPN: &[u8] = b"tickd/1";
 
+/// QUIC connections count against the same [`Gate`] as TCP ones (server-wide and
+/// per-address caps), must open their stream and send their first line within
+/// `header_timeout_ms`, and subscribe within `idle_timeout_ms`.
 pub fn start(
     addr: SocketAddr,
     cert: &CertKey,
     shared: Shared,
+    gate: Arc<Gate>,
 ) -> Result<(SocketAddr, JoinHandle<()>), GatewayError> {
     let tls = cert.server_config(&[ALPN])?;
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
@@ -49,11 +54,17 @@ pub fn start(
             tokio::select! {
                 incoming = endpoint.accept() => {
                     let Some(incoming) = incoming else { return };
+                    let Ok(slot) = gate.admit(incoming.remote_address()) else {
+                        incoming.refuse();
+                        continue;
+                    };
                     let shared = shared.clone();
+                    let handshake = Duration::from_millis(shared.config.header_timeout_ms.max(1));
                     tokio::spawn(async move {
-                        if let Ok(Ok(conn)) = tokio::time::timeout(Duration::from_secs(10), incoming).await {
+                        if let Ok(Ok(conn)) = tokio::time::timeout(handshake, incoming).await {
                             serve(conn, shared).await;
                         }
+                        drop(slot);
                     });
                 }
                 _ = shutdown.changed() => {
@@ -67,17 +78,24 @@ pub fn start(
 }
 
 async fn serve(conn: Connection, shared: Shared) {
+    // As for request headers over TCP: the stream and its first line, in time.
+    let header_deadline =
+        tokio::time::Instant::now() + Duration::from_millis(shared.config.header_timeout_ms.max(1));
     let Ok(Ok((mut send, mut recv))) =
-        tokio::time::timeout(Duration::from_secs(10), conn.accept_bi()).await
+        tokio::time::timeout_at(header_deadline, conn.accept_bi()).await
     else {
+        conn.close(2u32.into(), b"no stream in time");
         return;
     };
     let max = shared.config.max_frame_bytes;
     let mut lines = LineReader::new(max);
     // The first line may be `hello` with the API key and the encoding.
-    let first = match lines.next(&mut recv).await {
-        Ok(Some(line)) => line,
-        _ => return,
+    let first = match tokio::time::timeout_at(header_deadline, lines.next(&mut recv)).await {
+        Ok(Ok(Some(line))) => line,
+        _ => {
+            conn.close(2u32.into(), b"no request in time");
+            return;
+        }
     };
     let (key, encoding) = match parse_client_message(&first) {
         Ok(ClientMessage::Hello {
@@ -110,6 +128,11 @@ async fn serve(conn: Connection, shared: Shared) {
         encoding,
         Box::new(|| Arc::new(Notify::new())),
     );
+    let mut session = session;
+    session.set_budget(crate::fanout::Budget::new(
+        shared.config.max_connection_buffer_bytes,
+        Some(Arc::clone(&shared.buffers)),
+    ));
     let hello = session.hello();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(
@@ -121,6 +144,7 @@ async fn serve(conn: Connection, shared: Shared) {
     session.lock().enable_replay(
         shared.journal_dir.clone(),
         Arc::new(move |message| replies.push(message)),
+        Arc::clone(&shared.metrics),
     );
     let writer = tokio::spawn(control_writer(
         send,
@@ -129,13 +153,30 @@ async fn serve(conn: Connection, shared: Shared) {
         conn.clone(),
     ));
     let mut pending = Some(first);
+    let idle_limit = Duration::from_millis(shared.config.idle_timeout_ms.max(1));
+    let subscribe_by = tokio::time::Instant::now() + idle_limit;
     loop {
+        let next = async {
+            if session.lock().never_subscribed() {
+                tokio::time::timeout_at(subscribe_by, lines.next(&mut recv)).await
+            } else {
+                Ok(lines.next(&mut recv).await)
+            }
+        };
         let line = match pending.take() {
             Some(line) => line,
-            None => match lines.next(&mut recv).await {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(LineError::TooLong) => {
+            None => match next.await {
+                Err(_) => {
+                    shared.metrics.error("idle_before_subscribe");
+                    outbox.close(format!(
+                        "no subscription within {} ms of connecting",
+                        idle_limit.as_millis()
+                    ));
+                    break;
+                }
+                Ok(Ok(Some(line))) => line,
+                Ok(Ok(None)) => break,
+                Ok(Err(LineError::TooLong)) => {
                     shared.metrics.error("frame_too_large");
                     outbox.push(ServerMessage::error(
                         None,
@@ -145,7 +186,7 @@ async fn serve(conn: Connection, shared: Shared) {
                     outbox.close("frame too large");
                     break;
                 }
-                Err(LineError::Closed) => break,
+                Ok(Err(LineError::Closed)) => break,
             },
         };
         let outcome = session.lock().handle(&line);
@@ -186,7 +227,9 @@ async fn control_writer(
             let (text, last) = match out {
                 Out::Text(text) => (text, false),
                 Out::Close(reason) if reason.is_empty() => return,
-                Out::Close(reason) => (ServerMessage::Closing { reason }.to_json(), true),
+                Out::Close(reason) | Out::CloseCode(reason, _) => {
+                    (ServerMessage::Closing { reason }.to_json(), true)
+                }
             };
             if send
                 .write_all(format!("{text}\n").as_bytes())

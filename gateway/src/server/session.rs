@@ -12,6 +12,7 @@ use super::auth::{Admission, RateLimiter};
 use super::replay::{self, Replay, Replies};
 use crate::config::GatewayConfig;
 use crate::fanout::{Router, SubQueue};
+use crate::metrics::Metrics;
 use crate::protocol::{
     parse_client_message, ClientMessage, Encoding, ErrorCode, Pattern, ServerMessage, SlowPolicy,
     StreamChannel, TimeSpec,
@@ -43,8 +44,14 @@ pub struct Session {
     rate: RateLimiter,
     /// Makes the wake-up handle for a new subscription's queue.
     make_notify: Box<dyn Fn() -> Arc<Notify> + Send>,
-    /// The journal `from` replays out of, and where replay errors are reported.
-    replay: Option<(PathBuf, Replies)>,
+    /// The journal `from` replays out of, where replay errors are reported, and the
+    /// metrics that count the journal damage replays step over.
+    replay: Option<(PathBuf, Replies, Arc<Metrics>)>,
+    /// Whether any `subscribe` was accepted (connections that never subscribe are
+    /// closed after `idle_timeout_ms`).
+    subscribed: bool,
+    /// This connection's byte budget for queued records (child of the server's).
+    budget: Option<Arc<crate::fanout::Budget>>,
 }
 
 impl Session {
@@ -65,13 +72,30 @@ impl Session {
             rate,
             make_notify,
             replay: None,
+            subscribed: false,
+            budget: None,
         }
     }
 
     /// Enables `subscribe` with `from`: replays come out of `journal`; errors found
     /// while replaying (after the ack) go to `replies`.
-    pub fn enable_replay(&mut self, journal: Option<PathBuf>, replies: Replies) {
-        self.replay = journal.map(|dir| (dir, replies));
+    pub fn enable_replay(
+        &mut self,
+        journal: Option<PathBuf>,
+        replies: Replies,
+        metrics: Arc<Metrics>,
+    ) {
+        self.replay = journal.map(|dir| (dir, replies, metrics));
+    }
+
+    /// Charges every subscription's queued records to `budget`.
+    pub fn set_budget(&mut self, budget: Arc<crate::fanout::Budget>) {
+        self.budget = Some(budget);
+    }
+
+    /// No `subscribe` was ever accepted on this connection.
+    pub fn never_subscribed(&self) -> bool {
+        !self.subscribed
     }
 
     pub fn queues(&self) -> impl Iterator<Item = &Arc<SubQueue>> {
@@ -221,18 +245,19 @@ impl Session {
             return;
         }
         for (name, pattern) in fresh {
-            let queue = Arc::new(SubQueue::new(
-                policy,
-                self.config.subscriber_queue,
-                (self.make_notify)(),
-            ));
+            let mut queue =
+                SubQueue::new(policy, self.config.subscriber_queue, (self.make_notify)());
+            if let Some(budget) = &self.budget {
+                queue = queue.with_budget(Arc::clone(budget));
+            }
+            let queue = Arc::new(queue);
             if from.is_some() {
                 queue.hold_for_replay();
             }
             let (sub_id, seen, positions) = self
                 .router
                 .subscribe_at(pattern.clone(), Arc::clone(&queue));
-            if let (Some(from), Some((journal, replies))) = (from, &self.replay) {
+            if let (Some(from), Some((journal, replies, metrics))) = (from, &self.replay) {
                 replay::spawn(
                     Replay {
                         id,
@@ -241,8 +266,10 @@ impl Session {
                         journal: journal.clone(),
                         registry: self.router.registry().clone(),
                         positions,
+                        run_start_ns: self.router.started_ns(),
                         queue: Arc::clone(&queue),
                         max_records: self.config.max_replay_records,
+                        metrics: Arc::clone(metrics),
                     },
                     Arc::clone(replies),
                 );
@@ -260,6 +287,7 @@ impl Session {
                 queue,
             });
         }
+        self.subscribed = true;
         out.replies
             .push(ack(id, "subscribe", resolved.into_iter().collect()));
     }

@@ -14,6 +14,8 @@ use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::gate::{Gate, Guarded};
+
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("reading {path}: {reason}")]
@@ -95,14 +97,18 @@ impl CertKey {
 /// client that stalls its handshake delays nobody.
 pub struct TlsListener {
     local: SocketAddr,
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: mpsc::Receiver<(TlsIo, SocketAddr)>,
 }
+
+/// A TLS connection behind the gate: the slot and the handshake deadline on the TCP
+/// stream, the request-header deadline on the decrypted one.
+pub type TlsIo = Guarded<TlsStream<Guarded<TcpStream>>>;
 
 impl TlsListener {
     pub fn new(
         listener: TcpListener,
         config: rustls::ServerConfig,
-        nodelay: bool,
+        gate: Arc<Gate>,
     ) -> io::Result<TlsListener> {
         let local = listener.local_addr()?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
@@ -113,16 +119,20 @@ impl TlsListener {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
+                let Ok(slot) = gate.admit(peer) else {
+                    drop(tcp);
+                    continue;
+                };
                 let acceptor = acceptor.clone();
-                if nodelay {
-                    let _ = tcp.set_nodelay(true);
-                }
+                let _ = tcp.set_nodelay(true);
                 let ready = tx.clone();
+                let gate = Arc::clone(&gate);
                 tokio::spawn(async move {
+                    let tcp = gate.deadline(tcp, Some(slot));
                     let handshake =
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp));
                     if let Ok(Ok(stream)) = handshake.await {
-                        let _ = ready.send((stream, peer)).await;
+                        let _ = ready.send((gate.deadline(stream, None), peer)).await;
                     }
                 });
                 if tx.is_closed() {
@@ -135,7 +145,7 @@ impl TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = TlsIo;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

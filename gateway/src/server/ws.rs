@@ -24,7 +24,7 @@ use super::session::Session;
 use super::Shared;
 use crate::fanout::SubQueue;
 use crate::metrics::{now_ns, Hop};
-use crate::protocol::{Encoding, ErrorCode, ServerMessage};
+use crate::protocol::{parse_client_message, ClientMessage, Encoding, ErrorCode, ServerMessage};
 
 /// Items drained from one queue per pass, so one busy subscription can't starve others.
 const DRAIN: usize = 256;
@@ -36,6 +36,7 @@ pub async fn upgrade(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
     let encoding = match params.get("encoding").map(String::as_str) {
@@ -49,12 +50,7 @@ pub async fn upgrade(
                 .into_response()
         }
     };
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let key = bearer.or_else(|| params.get("api_key").cloned());
+    let key = super::auth::presented_key(&headers, uri.query());
     let admission = shared.auth.admit(key.as_deref());
     // Frames up to the configured limit are checked by `read_loop`, which can still
     // answer with `error` and `closing`; far larger ones are cut off by tungstenite
@@ -75,7 +71,11 @@ async fn serve(
     admission: Result<Admission, AuthError>,
     encoding: Encoding,
 ) {
-    let (mut sink, stream) = socket.split();
+    let (mut sink, mut stream) = socket.split();
+    let (admission, first) = match admission {
+        Err(AuthError::KeyRequired) => key_from_hello(&mut stream, &shared).await,
+        other => (other, None),
+    };
     let admission = match admission {
         Ok(admission) => admission,
         Err(e) => {
@@ -100,13 +100,23 @@ async fn serve(
         encoding,
         Box::new(move || Arc::clone(&shared_notify)),
     );
+    let mut session = session;
+    session.set_budget(crate::fanout::Budget::new(
+        shared.config.max_connection_buffer_bytes,
+        Some(Arc::clone(&shared.buffers)),
+    ));
     let hello = session.hello().to_json();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(notify, shared.config.max_pending_requests));
+    if let Some(hello) = first {
+        // The client's `hello` that carried the key: acknowledged as any other.
+        handle_text(&session, &outbox, &shared, hello.as_bytes());
+    }
     let replies = Arc::clone(&outbox);
     session.lock().enable_replay(
         shared.journal_dir.clone(),
         Arc::new(move |message| replies.push(message)),
+        Arc::clone(&shared.metrics),
     );
     let reader = tokio::spawn(read_loop(
         stream,
@@ -118,7 +128,8 @@ async fn serve(
         write_loop(&mut sink, &session, &outbox, &shared).await;
     }
     reader.abort();
-    let _ = sink.close().await;
+    // Bounded too: a client that does not read would hold the close frame forever.
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
     drop(session);
     shared.metrics.connection_closed();
 }
@@ -144,7 +155,7 @@ async fn read_loop(
                     Admit::Handle => {}
                     Admit::Refuse => {
                         shared.metrics.error("too_many_pending_requests");
-                        outbox.refuse(None);
+                        outbox.refuse(text.as_bytes());
                         continue;
                     }
                     Admit::Close => {
@@ -152,15 +163,7 @@ async fn read_loop(
                         return;
                     }
                 }
-                let outcome = session.lock().handle(text.as_bytes());
-                for reply in outcome.replies {
-                    if let ServerMessage::Error { code, .. } = &reply {
-                        shared.metrics.error(error_kind(*code));
-                    }
-                    outbox.push(reply);
-                }
-                if let Some(reason) = outcome.close {
-                    outbox.close(reason);
+                if handle_text(&session, &outbox, &shared, text.as_bytes()) {
                     return;
                 }
             }
@@ -192,6 +195,49 @@ async fn read_loop(
     outbox.close("");
 }
 
+/// No key at the upgrade and none is optional: the first message may be a `hello`
+/// carrying it (`api_key`), awaited as long as request headers are. Anything else, or
+/// nothing in time, is refused as a missing key.
+async fn key_from_hello(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    shared: &Shared,
+) -> (
+    Result<Admission, AuthError>,
+    Option<axum::extract::ws::Utf8Bytes>,
+) {
+    let wait = Duration::from_millis(shared.config.header_timeout_ms);
+    if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, stream.next()).await {
+        if text.len() <= shared.config.max_frame_bytes {
+            if let Ok(ClientMessage::Hello {
+                api_key: Some(key), ..
+            }) = parse_client_message(text.as_bytes())
+            {
+                return (shared.auth.admit(Some(&key)), Some(text));
+            }
+        }
+    }
+    (Err(AuthError::KeyRequired), None)
+}
+
+/// Handles one control message and queues its replies; true when the connection is
+/// to close.
+fn handle_text(session: &Mutex<Session>, outbox: &Outbox, shared: &Shared, text: &[u8]) -> bool {
+    let outcome = session.lock().handle(text);
+    for reply in outcome.replies {
+        if let ServerMessage::Error { code, .. } = &reply {
+            shared.metrics.error(error_kind(*code));
+        }
+        outbox.push(reply);
+    }
+    match outcome.close {
+        Some(reason) => {
+            outbox.close(reason);
+            true
+        }
+        None => false,
+    }
+}
+
 /// The peer closed the TCP connection (or reset it) without a WebSocket close frame.
 fn client_went_away(error: &str) -> bool {
     [
@@ -213,7 +259,8 @@ fn frame_too_large(outbox: &Outbox, shared: &Shared) {
             shared.config.max_frame_bytes
         ),
     ));
-    outbox.close("frame too large");
+    // 1009 (message too big), as documented, rather than a close without a code.
+    outbox.close_with_code("frame too large", 1009);
 }
 
 pub fn error_kind(code: ErrorCode) -> &'static str {
@@ -231,7 +278,10 @@ type Sink = SplitSink<WebSocket, Message>;
 
 async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, shared: &Shared) {
     let heartbeat = Duration::from_millis(shared.config.heartbeat_ms.max(1));
-    let send_timeout = heartbeat.max(Duration::from_secs(10)) * 3;
+    let write_timeout = Duration::from_millis(shared.config.write_timeout_ms.max(1));
+    let send_timeout = write_timeout;
+    let idle_limit = Duration::from_millis(shared.config.idle_timeout_ms.max(1));
+    let opened = Instant::now();
     let mut shutdown = shared.shutdown.clone();
     let mut last_sent = Instant::now();
     let mut items = Vec::new();
@@ -250,6 +300,19 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
                         let closing = ServerMessage::Closing { reason }.to_json();
                         let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
                     }
+                    return;
+                }
+                Out::CloseCode(reason, code) => {
+                    let closing = ServerMessage::Closing {
+                        reason: reason.clone(),
+                    }
+                    .to_json();
+                    let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
+                    let frame = axum::extract::ws::CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
+                    let _ = send(sink, Message::Close(Some(frame)), send_timeout).await;
                     return;
                 }
             }
@@ -272,23 +335,27 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
             frames.clear();
             ts.clear();
             encode_items(&items, encoding, &mut frames, &mut ts);
-            let mut bytes = 0;
-            for frame in frames.drain(..) {
-                bytes += frame.len();
-                let message = match frame {
-                    Frame::Text(text) => Message::Text(text.into()),
-                    Frame::Binary(data) => Message::Binary(data.into()),
-                };
-                if sink.feed(message).await.is_err() {
-                    return;
-                }
-            }
+            let bytes: usize = frames.iter().map(Frame::len).sum();
             if bytes > 0 {
-                if !matches!(
-                    tokio::time::timeout(send_timeout, sink.flush()).await,
-                    Ok(Ok(()))
-                ) {
-                    return;
+                // One deadline for the whole batch: a client that stops reading blocks
+                // in `feed` as soon as the socket is full, and is dropped by policy.
+                let batch = async {
+                    for frame in frames.drain(..) {
+                        let message = match frame {
+                            Frame::Text(text) => Message::Text(text.into()),
+                            Frame::Binary(data) => Message::Binary(data.into()),
+                        };
+                        sink.feed(message).await?;
+                    }
+                    sink.flush().await
+                };
+                match tokio::time::timeout(write_timeout, batch).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        slow_consumer(shared, write_timeout);
+                        return;
+                    }
                 }
                 shared.metrics.sent(items.len() as u64, bytes);
                 shared.metrics.latencies(Hop::Send, ts.iter().copied());
@@ -302,7 +369,16 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
         let idle = last_sent.elapsed();
         tokio::select! {
             _ = outbox.notify.notified() => {}
-            _ = tokio::time::sleep(heartbeat.saturating_sub(idle)) => {
+            _ = tokio::time::sleep(heartbeat.saturating_sub(idle).min(idle_limit)) => {
+                if opened.elapsed() >= idle_limit && session.lock().never_subscribed() {
+                    shared.metrics.error("idle_before_subscribe");
+                    let reason = format!(
+                        "no subscription within {} ms of connecting", idle_limit.as_millis()
+                    );
+                    let closing = ServerMessage::Closing { reason }.to_json();
+                    let _ = send(sink, Message::Text(closing.into()), send_timeout).await;
+                    return;
+                }
                 if last_sent.elapsed() >= heartbeat {
                     let beat = ServerMessage::Heartbeat { ts: now_ns() }.to_json();
                     if !send(sink, Message::Text(beat.into()), send_timeout).await
@@ -320,6 +396,18 @@ async fn write_loop(sink: &mut Sink, session: &Mutex<Session>, outbox: &Outbox, 
             }
         }
     }
+}
+
+/// The socket took longer than the write timeout: the client is not reading.
+fn slow_consumer(shared: &Shared, timeout: Duration) {
+    shared
+        .metrics
+        .slow_disconnects
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(
+        "gateway: closed a connection whose socket took over {} ms to take a write",
+        timeout.as_millis()
+    );
 }
 
 async fn send(sink: &mut Sink, message: Message, timeout: Duration) -> bool {

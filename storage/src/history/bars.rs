@@ -33,7 +33,7 @@ use crate::bars::{
     NANOS_PER_SEC,
 };
 use crate::journal::layout::{list_days, NS_PER_DAY};
-use crate::journal::IndexUse;
+use crate::journal::{IndexUse, ReadProblem};
 
 /// Bars of `interval_s` seconds whose start is in `[from_ns, to_ns)`; each bar covers
 /// its whole interval, also past `to_ns`.
@@ -48,18 +48,51 @@ pub struct BarQuery {
 }
 
 type ErrorSlot = Arc<Mutex<Option<HistoryError>>>;
+type ProblemSlot = Arc<Mutex<Vec<ReadProblem>>>;
 
 /// The bars of a [`BarQuery`], streamed. A journal error met after the first day ends
-/// the stream early; [`Bars::take_error`] returns it.
+/// the stream early; [`Bars::take_error`] returns it. Journal problems stepped over
+/// (damaged blocks: their trades are missing from the bars) gather in
+/// [`Bars::problems_handle`] as the days are read.
 pub struct Bars {
     inner: Aggregator<SecondBars>,
     error: ErrorSlot,
+    problems: ProblemSlot,
 }
 
 impl Bars {
     /// The error that ended the stream early, if any.
     pub fn take_error(&self) -> Option<HistoryError> {
         self.error.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    /// Takes the error after the iterator itself has moved (into a streamed response).
+    pub fn error_handle(&self) -> BarsError {
+        BarsError(Arc::clone(&self.error))
+    }
+
+    /// The journal problems met in the days read so far (all of them once the
+    /// iterator is done), also after the iterator itself has moved.
+    pub fn problems_handle(&self) -> BarsProblems {
+        BarsProblems(Arc::clone(&self.problems))
+    }
+}
+
+/// See [`Bars::problems_handle`].
+pub struct BarsProblems(ProblemSlot);
+
+impl BarsProblems {
+    pub fn get(&self) -> Vec<ReadProblem> {
+        self.0.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
+
+/// See [`Bars::error_handle`].
+pub struct BarsError(ErrorSlot);
+
+impl BarsError {
+    pub fn take(&self) -> Option<HistoryError> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
     }
 }
 
@@ -100,6 +133,7 @@ pub(super) fn query(dir: &Path, q: &BarQuery, index: IndexUse) -> Result<Bars, H
         .into_iter()
         .collect();
     let error = ErrorSlot::default();
+    let problems = ProblemSlot::default();
     let mut seconds = SecondBars {
         dir: dir.to_path_buf(),
         venue: q.venue,
@@ -109,13 +143,18 @@ pub(super) fn query(dir: &Path, q: &BarQuery, index: IndexUse) -> Result<Bars, H
         days,
         current: None,
         error: error.clone(),
+        problems: problems.clone(),
         index,
         minutes: q.interval_s.is_multiple_of(60),
     };
     // Open the first day now so that errors there are the caller's, not the stream's.
     seconds.current = seconds.open_next_day()?;
     let inner = aggregate(seconds, q.interval_s, from, to, q.fill);
-    Ok(Bars { inner, error })
+    Ok(Bars {
+        inner,
+        error,
+        problems,
+    })
 }
 
 /// One instrument's 1-second bars over `[from, to)`, day by day.
@@ -128,6 +167,7 @@ struct SecondBars {
     days: VecDeque<u64>,
     current: Option<DaySource>,
     error: ErrorSlot,
+    problems: ProblemSlot,
     index: IndexUse,
     /// The interval is whole minutes: stored series give their 1-minute rollup.
     minutes: bool,
@@ -149,6 +189,10 @@ impl SecondBars {
                 None if (start, end) == (day_start, day_end) => {
                     let before = Series::deps_now(&self.dir, self.venue, d);
                     let stream = self.day_bars(day_start, day_end)?;
+                    if stream.damaged() {
+                        // Not kept: a series would hide the damage from later queries.
+                        return Ok(Some(DaySource::Built(Box::new(stream))));
+                    }
                     Some(Series::build(
                         &self.dir,
                         self.venue,
@@ -185,6 +229,9 @@ impl SecondBars {
             &[],
             self.index,
         )?;
+        if let Ok(mut problems) = self.problems.lock() {
+            problems.extend_from_slice(scan.problems());
+        }
         Ok(DayBars::new(scan))
     }
 }
@@ -302,6 +349,11 @@ impl DayBars {
             done: false,
             flushed: false,
         }
+    }
+
+    /// Records of this day were skipped (damaged blocks, unreadable segments).
+    fn damaged(&self) -> bool {
+        self.scan.problems().iter().any(ReadProblem::is_damage)
     }
 
     fn keep(&mut self, bar: BarMsg) {

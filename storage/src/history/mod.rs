@@ -19,7 +19,7 @@ mod series;
 pub mod time;
 mod trades;
 
-pub use bars::{BarQuery, Bars};
+pub use bars::{BarQuery, Bars, BarsError, BarsProblems};
 pub use bbo::BboIter;
 pub use book::BookAt;
 pub use tickd_normalizer::book::Level;

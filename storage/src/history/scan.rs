@@ -70,6 +70,11 @@ impl Scan {
         self.reader.next_at(&mut self.cursor)
     }
 
+    /// Damaged blocks, unreadable segments and torn tails met while opening.
+    pub fn problems(&self) -> &[crate::journal::ReadProblem] {
+        self.reader.problems()
+    }
+
     /// Start over from the first record.
     pub fn rewind(&mut self) {
         self.cursor = RecordCursor::default();

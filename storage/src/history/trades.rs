@@ -14,6 +14,12 @@ impl TradeIter {
     pub(super) fn new(scan: Scan) -> Self {
         Self { scan }
     }
+
+    /// Damaged blocks, unreadable segments and torn tails skipped: these trades
+    /// may be missing from the answer.
+    pub fn problems(&self) -> &[crate::journal::ReadProblem] {
+        self.scan.problems()
+    }
 }
 
 impl Iterator for TradeIter {

@@ -125,6 +125,39 @@ pub enum ProblemKind {
     /// a torn write, or a live writer's block in progress. Recovery on the
     /// writer's next open cuts it.
     Tail { offset: u64, len: u64 },
+    /// The file could not be read or decompressed (a damaged `.seg.zst`): the
+    /// whole segment is skipped, the other segments are still read.
+    Unreadable(String),
+}
+
+impl std::fmt::Display for ReadProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.path.display();
+        match &self.kind {
+            ProblemKind::Header(e) => write!(f, "{path}: {e}; the whole segment was skipped"),
+            ProblemKind::Damaged { start, end } => {
+                write!(f, "{path}: bytes {start}..{end} are damaged; their records were skipped")
+            }
+            ProblemKind::BadChecksum { offset } => write!(
+                f,
+                "{path}: the block at byte {offset} fails its checksum; its records were skipped"
+            ),
+            ProblemKind::Tail { offset, len } => write!(
+                f,
+                "{path}: {len} bytes after byte {offset} are not a whole block (a torn write, or a block being written)"
+            ),
+            ProblemKind::Unreadable(e) => {
+                write!(f, "{path}: unreadable ({e}); the whole segment was skipped")
+            }
+        }
+    }
+}
+
+impl ReadProblem {
+    /// Records were lost to this problem (a torn tail may be a block still being written).
+    pub fn is_damage(&self) -> bool {
+        !matches!(self.kind, ProblemKind::Tail { .. })
+    }
 }
 
 pub(crate) enum SegmentData {
@@ -206,20 +239,25 @@ impl JournalReader {
     }
 
     fn load(&mut self, file: SegmentFile) -> Result<(), JournalError> {
+        let problem = |kind| ReadProblem {
+            path: file.path.clone(),
+            kind,
+        };
         let data = if self.cache_maps {
             load_data(&file.path, file.compressed)
         } else {
             load_data_uncached(&file.path, file.compressed)
         };
-        let data = data.map_err(|source| JournalError::Io {
-            path: file.path.clone(),
-            source,
-        })?;
-        let bytes = data.bytes();
-        let problem = |kind| ReadProblem {
-            path: file.path.clone(),
-            kind,
+        let data = match data {
+            Ok(data) => data,
+            // One bad file must not hide the rest of the venue's history.
+            Err(e) => {
+                self.problems
+                    .push(problem(ProblemKind::Unreadable(e.to_string())));
+                return Ok(());
+            }
         };
+        let bytes = data.bytes();
         match FileHeader::parse(bytes) {
             Ok(header) if self.use_index => {
                 self.load_indexed(file, data, header.created_ns);

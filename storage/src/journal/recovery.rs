@@ -57,6 +57,38 @@ impl RecoveryReport {
     pub fn truncated_bytes(&self) -> u64 {
         self.segments.iter().map(|s| s.truncated_bytes).sum()
     }
+
+    /// One line per thing recovery cut, removed or found damaged, naming the file and
+    /// the byte range (for the log: what was lost, and where).
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for s in &self.segments {
+            let path = s.path.display();
+            if s.removed {
+                lines.push(format!(
+                    "{path}: removed ({} bytes, shorter than a segment header: the writer died creating it)",
+                    s.truncated_bytes
+                ));
+            } else if s.truncated_bytes > 0 {
+                lines.push(format!(
+                    "{path}: cut {} bytes after byte {} (a torn write after the last whole block; {} blocks, {} records kept)",
+                    s.truncated_bytes, s.valid_len, s.blocks, s.records
+                ));
+            }
+            for bad in &s.bad {
+                lines.push(format!(
+                    "{path}: bytes {}..{} are damaged between good blocks; left in place, readers skip them",
+                    bad.start, bad.end
+                ));
+            }
+            if let Some(e) = s.header_error {
+                lines.push(format!(
+                    "{path}: {e}; the segment was left as it is and is not read"
+                ));
+            }
+        }
+        lines
+    }
 }
 
 /// Recover the newest segment of every venue under `root`.

@@ -191,5 +191,6 @@ CODES = {
         18: "venue_maintenance",
         19: "venue_cancel_only",
         20: "venue_post_only",
+        21: "journal_damaged",
     },
 }
