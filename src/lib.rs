@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod config;
 pub mod exit;
 pub mod logging;
+pub mod shutdown;
 
 pub use config::{load_config, Config, ConfigError, ConfigErrors};
 pub use exit::{CmdResult, Failure};

@@ -4,7 +4,7 @@ use tickd::{cmd, exit, logging};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Err(failure) = logging::init(cli.log_level.as_deref()) {
+    if let Err(failure) = logging::init(cli.log_level.as_deref(), cli.log_format) {
         return exit::finish(Err(failure));
     }
     let result = match cli.command {

@@ -268,7 +268,8 @@ fn printed_config_reads_back_identically() {
         let out = tickd(&["check-config", "--print", file]);
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{stderr}");
-        let printed = stdout.split_once('\n').map_or("", |(_, rest)| rest);
+        assert!(stderr.contains(&format!("{file}: ok")), "{stderr}");
+        let printed = stdout.as_str();
         let reread = tickd::config::parse_config(printed)
             .unwrap_or_else(|e| panic!("{file}: printed config is invalid:\n{e}\n{printed}"));
         let original = tickd::load_config(root().join(file)).expect("shipped config is valid");

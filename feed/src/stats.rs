@@ -2,7 +2,7 @@
 //! status line, the gateway's /metrics) through relaxed atomics.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tickd_bus::Venue;
@@ -83,7 +83,20 @@ counters! {
 pub struct VenueStats {
     pub venue: Venue,
     pub counters: VenueCounters,
+    health: Mutex<Health>,
 }
+
+/// What the counters cannot say: why the venue is down and since when.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    /// The last connection failure or disconnect reason, and when (ns since the epoch).
+    pub last_error: Option<(String, u64)>,
+    /// When the venue last had no open connection (ns since the epoch); 0 while one is up.
+    pub down_since_ns: u64,
+}
+
+/// Long error texts are cut: the state is for people and dashboards.
+const MAX_ERROR_LEN: usize = 300;
 
 pub type SharedStats = Arc<VenueStats>;
 
@@ -92,7 +105,56 @@ impl VenueStats {
         Arc::new(Self {
             venue,
             counters: VenueCounters::default(),
+            health: Mutex::new(Health {
+                last_error: None,
+                down_since_ns: now_ns(),
+            }),
         })
+    }
+
+    /// A connection opened: the venue is up.
+    pub fn connection_up(&self) {
+        Self::add(&self.counters.connections_up, 1);
+        if let Ok(mut health) = self.health.lock() {
+            health.down_since_ns = 0;
+        }
+    }
+
+    /// A connection closed; the venue is down once none is left.
+    pub fn connection_down(&self) {
+        Self::sub(&self.counters.connections_up, 1);
+        self.mark_down_if_none_up();
+    }
+
+    /// A connection attempt failed or a connection ended with `error`.
+    pub fn connection_error(&self, error: &str) {
+        let mut text = error.to_string();
+        if text.len() > MAX_ERROR_LEN {
+            let mut cut = MAX_ERROR_LEN;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push('…');
+        }
+        if let Ok(mut health) = self.health.lock() {
+            health.last_error = Some((text, now_ns()));
+        }
+        self.mark_down_if_none_up();
+    }
+
+    fn mark_down_if_none_up(&self) {
+        if self.counters.connections_up.load(Relaxed) == 0 {
+            if let Ok(mut health) = self.health.lock() {
+                if health.down_since_ns == 0 {
+                    health.down_since_ns = now_ns();
+                }
+            }
+        }
+    }
+
+    pub fn health(&self) -> Health {
+        self.health.lock().map(|h| h.clone()).unwrap_or_default()
     }
 
     #[inline]
@@ -141,6 +203,12 @@ pub fn status_line(
     )
 }
 
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +230,28 @@ mod tests {
             "{line}"
         );
         assert!(after.fields().contains(&("gaps", 2)));
+    }
+
+    #[test]
+    fn health_says_why_and_since_when_a_venue_is_down() {
+        let stats = VenueStats::new(Venue::Binance);
+        let start = stats.health();
+        assert!(start.down_since_ns > 0, "down until the first connection");
+        stats.connection_up();
+        stats.connection_up();
+        assert_eq!(stats.health().down_since_ns, 0);
+        stats.connection_down();
+        assert_eq!(
+            stats.health().down_since_ns,
+            0,
+            "one connection is still up"
+        );
+        stats.connection_error(&"x".repeat(1000));
+        let health = stats.health();
+        assert_eq!(health.down_since_ns, 0);
+        let (error, at) = health.last_error.expect("the error is kept");
+        assert!(error.len() <= MAX_ERROR_LEN + '…'.len_utf8() && at > 0);
+        stats.connection_down();
+        assert!(stats.health().down_since_ns > 0, "no connection left");
     }
 }

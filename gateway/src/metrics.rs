@@ -33,6 +33,18 @@ impl Hop {
     }
 }
 
+/// Metrics and status from outside the gateway (the feeds, the journal writer, the
+/// process), added by whoever runs the gateway: `/metrics` appends each source's text and
+/// `/v1/status` adds its status object under the source's key.
+pub trait MetricsSource: Send + Sync {
+    /// Appends Prometheus text exposition lines (with their `# HELP`/`# TYPE`).
+    fn render(&self, out: &mut String);
+    /// A key and a JSON value for `/v1/status`, if the source has state to show.
+    fn status(&self) -> Option<(&'static str, serde_json::Value)> {
+        None
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     pub records_in: AtomicU64,
@@ -50,7 +62,10 @@ pub struct Metrics {
     pub connections_total: AtomicU64,
     pub subscribers: AtomicI64,
     pub http_requests: AtomicU64,
+    /// Clients that dropped the connection without a close frame (not an error).
+    pub disconnects_without_close: AtomicU64,
     errors: Mutex<BTreeMap<&'static str, u64>>,
+    sources: parking_lot::RwLock<Vec<std::sync::Arc<dyn MetricsSource>>>,
     hops: Mutex<Option<[Histogram<u64>; 2]>>,
 }
 
@@ -61,6 +76,25 @@ impl Metrics {
 
     pub fn errors(&self) -> BTreeMap<&'static str, u64> {
         self.errors.lock().clone()
+    }
+
+    pub fn disconnected_without_close(&self) {
+        self.disconnects_without_close.fetch_add(1, Relaxed);
+    }
+
+    /// Adds a source rendered after the gateway's own metrics.
+    pub fn add_source(&self, source: std::sync::Arc<dyn MetricsSource>) {
+        self.sources.write().push(source);
+    }
+
+    /// The sources' status objects, by key.
+    pub fn source_status(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.sources
+            .read()
+            .iter()
+            .filter_map(|s| s.status())
+            .map(|(key, value)| (key.to_string(), value))
+            .collect()
     }
 
     pub fn record_in(&self, bytes: usize) {
@@ -153,7 +187,7 @@ impl Metrics {
     /// The Prometheus text exposition of everything.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let counters: [(&str, &str, u64); 12] = [
+        let counters: [(&str, &str, u64); 13] = [
             (
                 "tickd_gateway_records_in_total",
                 "records read from the bus",
@@ -213,6 +247,11 @@ impl Metrics {
                 "tickd_gateway_connections_total",
                 "connections accepted",
                 self.connections_total.load(Relaxed),
+            ),
+            (
+                "tickd_gateway_disconnects_without_close_total",
+                "clients that dropped the connection without a close frame",
+                self.disconnects_without_close.load(Relaxed),
             ),
         ];
         for (name, help, value) in counters {
@@ -274,6 +313,10 @@ impl Metrics {
                     "tickd_gateway_latency_seconds_count{{hop=\"{name}\"}} {total}"
                 );
             }
+        }
+        drop(guard);
+        for source in self.sources.read().iter() {
+            source.render(&mut out);
         }
         out
     }

@@ -98,7 +98,7 @@ impl Browser {
         assert!(
             Path::new(CHROMIUM).exists(),
             "{CHROMIUM} is missing: run `apt-get install chromium fonts-dejavu-core` \
-             (scripts/setup.sh installs it)"
+             (scripts/setup.sh --test installs it)"
         );
         let profile = tempfile::tempdir().unwrap();
         let mut command = Command::new(CHROMIUM);

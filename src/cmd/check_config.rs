@@ -25,7 +25,8 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
-    /// When valid, also print the effective configuration with every default filled in
+    /// When valid, print the effective configuration with every default filled in, as
+    /// TOML on stdout (the verdict goes to stderr, so `--print > effective.toml` works)
     #[arg(long)]
     pub print: bool,
 }
@@ -33,20 +34,28 @@ pub struct Args {
 pub fn run(args: Args) -> CmdResult {
     let config = load_config(&args.file).map_err(|errs| Failure::config(&args.file, &errs))?;
     let venues: Vec<&str> = config.enabled_venues().map(|(v, _)| v.as_str()).collect();
-    println!(
+    // With --print, stdout is the TOML alone (pipe it into a file); the verdict goes to stderr.
+    let say = |line: String| {
+        if args.print {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say(format!(
         "{}: ok ({} venue{} enabled: {})",
         args.file.display(),
         venues.len(),
         if venues.len() == 1 { "" } else { "s" },
         venues.join(", ")
-    );
+    ));
     // Enabled venues no adapter feeds yet: valid config, but `serve` skips them.
     for (venue, _) in config.enabled_venues() {
         if tickd_feed::engine::registry::adapter(venue).is_none() {
-            println!(
+            say(format!(
                 "note: {venue} has no feed yet and will be skipped (feeds: {})",
                 tickd_feed::engine::registry::registered_names()
-            );
+            ));
         }
     }
     if args.print {

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use tickd_bus::Venue;
 use tickd_feed::sim::{SimConfig, SimServer, SimSymbol};
 
-use super::serve::{duration_arg, Engine};
-use crate::config::{load_config, parse_config, Config};
+use super::serve::{apply_overrides, duration_arg, Engine};
+use crate::config::{load_config, parse_config, Config, Overrides};
 use crate::exit::{CmdResult, Failure};
 
 /// The built-in demo configuration (the same as configs/demo.toml).
 const BUILT_IN: &str = include_str!("../../configs/demo.toml");
+const BUILT_IN_NAME: &str = "<built-in demo config>";
 
 /// Run a local Binance simulator and serve it, until Ctrl-C
 ///
@@ -23,7 +24,8 @@ const BUILT_IN: &str = include_str!("../../configs/demo.toml");
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
     tickd demo                    # until Ctrl-C
-    tickd demo --duration 20      # bounded, for scripts and CI")]
+    tickd demo --duration 20      # bounded, for scripts and CI
+    tickd demo --listen 127.0.0.1:8090 --data /tmp/tickd-demo")]
 pub struct Args {
     /// Configuration file [default: the built-in configs/demo.toml]
     #[arg(short, long, value_name = "FILE")]
@@ -36,15 +38,22 @@ pub struct Args {
     /// Log each venue's status line every this many seconds (0 = never)
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub status_every: u64,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 pub fn run(args: Args) -> CmdResult {
     let mut config = match &args.config {
         Some(path) => load_config(path).map_err(|errs| Failure::config(path, &errs))?,
-        None => parse_config(BUILT_IN).map_err(|errs| {
-            Failure::config(std::path::Path::new("<built-in demo config>"), &errs)
-        })?,
+        None => parse_config(BUILT_IN)
+            .map_err(|errs| Failure::config(std::path::Path::new(BUILT_IN_NAME), &errs))?,
     };
+    let file = args
+        .config
+        .as_deref()
+        .unwrap_or(std::path::Path::new(BUILT_IN_NAME));
+    apply_overrides(&args.overrides, &mut config, file)?;
     let duration = duration_arg(args.duration)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

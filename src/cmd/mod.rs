@@ -13,6 +13,7 @@ pub mod check_config;
 pub mod demo;
 pub mod gateway;
 pub mod gateway_runtime;
+pub(crate) mod observe;
 pub mod record;
 pub mod replay;
 pub mod serve;

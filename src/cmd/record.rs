@@ -95,7 +95,7 @@ pub fn run(args: Args) -> CmdResult {
             }
         };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing the capture"),
+            signal = crate::shutdown::stop_requested() => tracing::info!("{signal}: finishing the capture"),
             _ = deadline => {}
         }
     }))?;

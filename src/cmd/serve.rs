@@ -16,8 +16,9 @@ use tickd_feed::runtime::{shutdown_channel, ShutdownTrigger};
 use tickd_feed::stats::{status_line, CounterSnapshot};
 use tickd_feed::venue::{spawn_venue, VenueFeed, VenueHandle, VenueSettings};
 
+use super::observe::FeedView;
 use super::services::Services;
-use crate::config::{load_config, Config, TimeUnit, VenueConfig};
+use crate::config::{load_config, Config, Overrides, TimeUnit, VenueConfig};
 use crate::exit::{CmdResult, Failure};
 
 /// Connect to the venues in a configuration and serve their data until Ctrl-C
@@ -29,7 +30,8 @@ use crate::exit::{CmdResult, Failure};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
     tickd serve -c configs/tickd.toml        # the real exchanges
-    tickd serve -c configs/demo.toml         # against a running `tickd sim`")]
+    tickd serve -c configs/demo.toml         # against a running `tickd sim`
+    TICKD_LISTEN=0.0.0.0:8080 TICKD_DATA=/var/lib/tickd tickd serve -c /etc/tickd/tickd.toml")]
 pub struct Args {
     /// Configuration file
     #[arg(short, long, value_name = "FILE", default_value = "configs/tickd.toml")]
@@ -42,10 +44,15 @@ pub struct Args {
     /// Stop after this many seconds instead of waiting for Ctrl-C (scripts, CI)
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let config = load_config(&args.config).map_err(|errs| Failure::config(&args.config, &errs))?;
+    let mut config =
+        load_config(&args.config).map_err(|errs| Failure::config(&args.config, &errs))?;
+    apply_overrides(&args.overrides, &mut config, &args.config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -59,6 +66,18 @@ pub fn run(args: Args) -> CmdResult {
 
 /// How long a feed node waits for NATS at start-up before starting its feeds anyway.
 const NATS_START_WAIT: Duration = Duration::from_secs(3);
+
+/// The command line's `--listen`/`--data`/`--sim-listen` (or `TICKD_*`) over the file.
+pub(crate) fn apply_overrides(
+    overrides: &Overrides,
+    config: &mut Config,
+    file: &std::path::Path,
+) -> Result<(), Failure> {
+    overrides.apply(config).map_err(|errs| {
+        let source = format!("{} with {}", file.display(), overrides.describe());
+        Failure::config(std::path::Path::new(&source), &errs)
+    })
+}
 
 pub(crate) fn duration_arg(secs: Option<f64>) -> Result<Option<Duration>, Failure> {
     secs.map(|s| {
@@ -143,7 +162,18 @@ impl Engine {
 
     /// Start the journal writer, the QuestDB sink and the gateway on the rings.
     pub async fn start_services(&mut self, config: &Config) -> Result<(), Failure> {
-        self.services = Some(Services::start(config, &self.rings, &self.registry).await?);
+        let services = Services::start(config, &self.rings, &self.registry).await?;
+        let feeds = self
+            .feeds
+            .iter()
+            .zip(&self.rings)
+            .map(|(feed, (venue, ring))| {
+                let stale_after = config.venues.get(venue).map_or(0, |v| v.stale_after_secs);
+                FeedView::new(*venue, feed.stats.clone(), ring.clone(), stale_after)
+            })
+            .collect();
+        services.observe(feeds, config);
+        self.services = Some(services);
         if let Some(nats) = &config.nats {
             let settings = nats.settings(None);
             tracing::info!(
@@ -172,6 +202,8 @@ impl Engine {
             .map(|f| (f.venue, (Instant::now(), f.stats.counters.snapshot())))
             .collect();
         let mut saved = false;
+        let stop = crate::shutdown::stop_requested();
+        tokio::pin!(stop);
         loop {
             let until_deadline = async {
                 match deadline {
@@ -180,8 +212,8 @@ impl Engine {
                 }
             };
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {
-                    tracing::info!("Ctrl-C: stopping");
+                signal = &mut stop => {
+                    tracing::info!("{signal}: stopping");
                     break;
                 }
                 _ = until_deadline => break,

@@ -3,6 +3,8 @@
 //!
 //! Each consumes the venues' bus rings with its own cursor, so none can slow the feeds.
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tickd_bus::instrument::SharedRegistry;
@@ -16,6 +18,7 @@ use tickd_storage::journal::{
 use tickd_storage::questdb::{JournalTail, QuestDbConfig, QuestDbSink};
 
 use super::gateway_runtime::runtime_config;
+use super::observe::{FeedSide, FeedView};
 use crate::config::{self, Config};
 use crate::exit::Failure;
 
@@ -93,10 +96,13 @@ impl Services {
         )
         .await
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("gateway: {e}")))?;
+        let quic = gateway
+            .quic_addr()
+            .map_or_else(|| "off".to_string(), |addr| addr.to_string());
         tracing::info!(
             http = %format!("http://{}", gateway.local_addr()),
             ws = %format!("ws://{}/v1/stream", gateway.local_addr()),
-            quic = ?gateway.quic_addr(),
+            %quic,
             "gateway listening (dashboard at the http address)"
         );
         Ok(Services {
@@ -104,6 +110,21 @@ impl Services {
             questdb,
             gateway: Some(gateway),
         })
+    }
+
+    /// Adds the feeds, the journal writer, the QuestDB sink and the process to the
+    /// gateway's `/metrics` and `/v1/status`.
+    pub fn observe(&self, feeds: Vec<FeedView>, config: &Config) {
+        let Some(gateway) = &self.gateway else {
+            return;
+        };
+        let side = FeedSide::new(
+            feeds,
+            self.writer.as_ref().map(|w| Arc::clone(w.stats())),
+            config.storage.enabled.then(|| config.storage.dir.clone()),
+            self.questdb.as_ref().map(|q| Arc::clone(q.stats())),
+        );
+        gateway.metrics().add_source(Arc::new(side));
     }
 
     /// First step of a shutdown, before the feeds stop: close subscriber connections.
@@ -120,7 +141,16 @@ impl Services {
         if let Some(writer) = self.writer.take() {
             let stats = writer.stats().clone();
             match writer.stop() {
-                Ok(()) => tracing::info!(?stats, "journal writer stopped"),
+                Ok(()) => {
+                    let count = |c: &std::sync::atomic::AtomicU64| c.load(Relaxed);
+                    tracing::info!(
+                        records = count(&stats.records),
+                        records_lost = count(&stats.records_lost),
+                        gaps_written = count(&stats.gaps_written),
+                        append_errors = count(&stats.append_errors),
+                        "journal writer stopped"
+                    )
+                }
                 Err(err) => tracing::error!("journal writer: {err}"),
             }
         }

@@ -37,7 +37,7 @@ pub struct Args {
     pub config: Option<PathBuf>,
 
     /// Address to serve on [default: 127.0.0.1:9100]
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", env = "TICKD_SIM_LISTEN")]
     pub listen: Option<SocketAddr>,
 
     /// Spot symbols: a count (BTCUSDT, ETHUSDT, ... generated), a comma list of raw
@@ -339,9 +339,11 @@ pub fn run(args: Args) -> CmdResult {
         eprintln!("tickd sim: serving on {} (ws://{0}/ws/<stream>, http://{0}/api/v3/depth?symbol=..)", sim.local_addr());
         let every = Duration::from_secs(args.stats_every.max(1));
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let stop = crate::shutdown::stop_requested();
+        tokio::pin!(stop);
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
+                _ = &mut stop => break,
                 _ = tick.tick(), if args.stats_every > 0 => {
                     let s = sim.stats();
                     eprintln!(

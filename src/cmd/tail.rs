@@ -142,13 +142,15 @@ async fn tail(
         }
     };
     tokio::pin!(stop);
+    let signal = crate::shutdown::stop_requested();
+    tokio::pin!(signal);
     let stdout = std::io::stdout();
     let mut printed = 0u64;
     loop {
         let event = tokio::select! {
             event = client.next() => event,
             _ = &mut stop => return Ok(()),
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut signal => return Ok(()),
         };
         let Some(event) = event else {
             return Err(Failure::Runtime(anyhow::anyhow!("the connection ended")));

@@ -72,7 +72,7 @@ async fn status(State(shared): State<Shared>) -> Response {
         .map(|(name, seq, subs)| json!({"stream": name, "last_seq": seq, "subscriptions": subs}))
         .collect();
     let (p50, p99, p999, max, count) = m.percentiles(crate::metrics::Hop::Send);
-    axum::Json(json!({
+    let mut body = json!({
         "uptime_s": shared.started.elapsed().as_secs(),
         "connections": m.connections.load(Relaxed),
         "subscriptions": m.subscribers.load(Relaxed),
@@ -81,8 +81,11 @@ async fn status(State(shared): State<Shared>) -> Response {
         "drops": m.drops.load(Relaxed),
         "streams": streams,
         "lag_ns": {"send": {"p50": p50, "p99": p99, "p999": p999, "max": max, "count": count}},
-    }))
-    .into_response()
+    });
+    if let Value::Object(fields) = &mut body {
+        fields.extend(m.source_status());
+    }
+    axum::Json(body).into_response()
 }
 
 async fn instruments(State(shared): State<Shared>, Query(p): Query<Params>) -> Response {

@@ -178,6 +178,9 @@ async fn read_loop(
                 let text = e.to_string();
                 if text.contains("too long") || text.contains("Space limit") {
                     frame_too_large(&outbox, &shared);
+                } else if client_went_away(&text) {
+                    // A client that exits without a close frame is a normal disconnect.
+                    shared.metrics.disconnected_without_close();
                 } else {
                     shared.metrics.error("ws_protocol");
                     outbox.close(format!("protocol error: {text}"));
@@ -187,6 +190,17 @@ async fn read_loop(
         }
     }
     outbox.close("");
+}
+
+/// The peer closed the TCP connection (or reset it) without a WebSocket close frame.
+fn client_went_away(error: &str) -> bool {
+    [
+        "without closing handshake",
+        "Connection reset",
+        "Broken pipe",
+    ]
+    .iter()
+    .any(|sign| error.contains(sign))
 }
 
 fn frame_too_large(outbox: &Outbox, shared: &Shared) {

@@ -302,7 +302,7 @@ impl<A: VenueAdapter> Core<A> {
                     VenueStats::add(&counters.reconnects, 1);
                 }
                 c.ever_up = true;
-                VenueStats::add(&counters.connections_up, 1);
+                self.core.stats().connection_up();
                 tracing::info!(venue = %self.venue, conn, url = %self.slots[c.slot].spec.url, ?reason, "connected");
                 self.core.publisher().publish(&status::connected(
                     self.venue,
@@ -342,6 +342,7 @@ impl<A: VenueAdapter> Core<A> {
                 retry_in,
             } => {
                 VenueStats::add(&counters.connect_failures, 1);
+                self.core.stats().connection_error(&error);
                 let local = ["127.0.0.1", "localhost", "[::1]"]
                     .iter()
                     .any(|h| error.contains(h));
@@ -360,7 +361,7 @@ impl<A: VenueAdapter> Core<A> {
             ConnEvent::Stopped { conn } => {
                 if let Some(c) = self.conns.remove(&conn) {
                     if c.up {
-                        VenueStats::sub(&counters.connections_up, 1);
+                        self.core.stats().connection_down();
                     }
                 }
             }
@@ -368,14 +369,14 @@ impl<A: VenueAdapter> Core<A> {
     }
 
     fn on_disconnected(&mut self, conn: u32, reason: &str, retry_in: Duration) {
-        let counters = &self.core.stats().counters;
         let role = self.role(conn);
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
         if c.up {
-            VenueStats::sub(&counters.connections_up, 1);
+            self.core.stats().connection_down();
         }
+        self.core.stats().connection_error(reason);
         c.up = false;
         let status_reason = c
             .pending_reason

@@ -112,7 +112,7 @@ impl<A: VenueAdapter> Core<A> {
                 c.handle.send(ConnCommand::Stop);
                 if c.up {
                     c.up = false;
-                    VenueStats::sub(&self.core.stats().counters.connections_up, 1);
+                    self.core.stats().connection_down();
                     self.core.publisher().publish(&status::disconnected(
                         self.venue,
                         old,
