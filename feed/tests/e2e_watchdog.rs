@@ -14,7 +14,7 @@ use tickd_feed::sim::{FaultConfig, SimServer, Stall};
 async fn stalled_stream_is_reconnected() {
     init_logs();
     let mut config = sim_config(2, 0, 400);
-    config.spot_rules.ping_interval = Duration::from_millis(700);
+    config.rules_mut(Venue::Binance).ping_interval = Some(Duration::from_millis(700));
     config.faults = FaultConfig {
         stall: Some(Stall {
             after: Duration::from_millis(1500),

@@ -21,11 +21,14 @@ fn config() -> SimConfig {
 #[tokio::test]
 async fn pings_must_be_answered_or_the_connection_closes() {
     let mut cfg = config();
-    cfg.spot_rules = ConnectionRules {
-        ping_interval: Duration::from_millis(300),
-        pong_timeout: Duration::from_millis(1500),
-        ..ConnectionRules::SPOT
-    };
+    cfg.rules.insert(
+        Venue::Binance,
+        ConnectionRules {
+            ping_interval: Some(Duration::from_millis(300)),
+            pong_timeout: Duration::from_millis(1500),
+            ..ConnectionRules::of(Venue::Binance)
+        },
+    );
     let sim = SimServer::start(cfg).await.expect("start");
     let addr = sim.local_addr();
     let mut silent = connect(addr, "/ws").await;

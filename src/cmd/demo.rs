@@ -4,8 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use tickd_bus::Venue;
-use tickd_feed::sim::{SimConfig, SimServer, SimSymbol};
+use tickd_feed::sim::{protocol_for, SimConfig, SimServer, SimSymbol};
 
 use super::serve::{apply_overrides, duration_arg, Engine};
 use crate::config::{load_config, parse_config, Config, Overrides};
@@ -15,10 +14,11 @@ use crate::exit::{CmdResult, Failure};
 const BUILT_IN: &str = include_str!("../../configs/demo.toml");
 const BUILT_IN_NAME: &str = "<built-in demo config>";
 
-/// Run a local Binance simulator and serve it, until Ctrl-C
+/// Run the local exchange simulator and serve it, until Ctrl-C
 ///
-/// Starts the exchange simulator (synthetic Binance spot and USD-M markets on
-/// loopback) and the feeds of `tickd serve` against it, in one process. Settings come
+/// Starts the exchange simulator (a synthetic market for every configured venue it
+/// has a protocol for, on loopback) and the feeds of `tickd serve` against it, in
+/// one process. Settings come
 /// from --config, else configs/demo.toml built in. Every venue's status line is logged
 /// every --status-every seconds.
 #[derive(Debug, clap::Args)]
@@ -81,13 +81,16 @@ pub fn run(args: Args) -> CmdResult {
 }
 
 async fn start_sim(config: &Config) -> Result<SimServer, Failure> {
-    let symbols = config.sim.symbols as usize;
+    let per_venue = config.sim.symbols as usize;
+    // Every enabled venue the simulator has a protocol for (the adapter registry's).
+    let symbols: Vec<SimSymbol> = config
+        .enabled_venues()
+        .filter(|(venue, _)| protocol_for(*venue).is_some())
+        .flat_map(|(venue, _)| SimSymbol::generate(venue, per_venue))
+        .collect();
     let sim_config = |listen: SocketAddr| SimConfig {
         listen,
-        symbols: SimSymbol::generate(Venue::Binance, symbols)
-            .into_iter()
-            .chain(SimSymbol::generate(Venue::BinanceUsdm, symbols))
-            .collect(),
+        symbols: symbols.clone(),
         rate_per_sec: u32::try_from(config.sim.rate).unwrap_or(u32::MAX),
         seed: config.sim.seed,
         ..SimConfig::default()
@@ -110,10 +113,10 @@ async fn start_sim(config: &Config) -> Result<SimServer, Failure> {
     }
 }
 
-/// Every enabled Binance venue connects to the simulator.
+/// Every venue the simulator speaks connects to it; the others are disabled.
 fn point_venues_at(config: &mut Config, addr: SocketAddr) {
     for (venue, cfg) in config.venues.iter_mut() {
-        if matches!(venue, Venue::Binance | Venue::BinanceUsdm) {
+        if protocol_for(*venue).is_some() {
             cfg.ws_url = format!("ws://{addr}");
             cfg.rest_url = format!("http://{addr}");
         } else {

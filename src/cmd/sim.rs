@@ -1,4 +1,4 @@
-//! `tickd sim`: run the local Binance simulator until Ctrl-C.
+//! `tickd sim`: run the local exchange simulator until Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,20 +6,22 @@ use std::time::Duration;
 
 use tickd_bus::Venue;
 use tickd_feed::sim::{
-    FaultConfig, ReplayPace, RestError, SendTimeUnit, SimConfig, SimServer, SimSource, SimSymbol,
-    SkipDepth, Stall,
+    protocol_for, protocols, FaultConfig, ReplayPace, RestError, SendTimeUnit, SimConfig,
+    SimServer, SimSource, SimSymbol, SkipDepth, Stall,
 };
 
 use crate::config::load_config;
 use crate::exit::{CmdResult, Failure};
 
-/// Run a local Binance spot + USD-M futures simulator on loopback
+/// Run a local exchange simulator on loopback
 ///
-/// Serves the real protocols on one port: WebSocket `/ws/<streams>`, `/stream?streams=..`
-/// (spot) and `/public/...`, `/market/...` (USD-M), with SUBSCRIBE / UNSUBSCRIBE /
-/// LIST_SUBSCRIPTIONS, the inbound message limit, pings, lifetime and `serverShutdown`;
-/// REST `/api/v3/depth`, `/api/v3/exchangeInfo`, `/fapi/v1/depth`, `/fapi/v1/exchangeInfo`
-/// and `/fapi/v1/openInterest`.
+/// Serves each venue's real protocol on one port, for every venue with a simulator
+/// protocol in the adapter registry. Binance spot + USD-M: WebSocket `/ws/<streams>`,
+/// `/stream?streams=..` (spot) and `/public/...`, `/market/...` (USD-M), with
+/// SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS, the inbound message limit, pings,
+/// lifetime and `serverShutdown`; REST `/api/v3/depth`, `/api/v3/exchangeInfo`,
+/// `/fapi/v1/depth`, `/fapi/v1/exchangeInfo` and `/fapi/v1/openInterest`. Other venues
+/// with --venue.
 ///
 /// Data is a synthetic market (books, trades, bookTicker, depth diffs with U/u/pu and
 /// REST snapshots that agree) at --rate events per second, or a capture file replayed
@@ -48,6 +50,11 @@ pub struct Args {
     /// USD-M futures symbols, as --spot [default: 4]
     #[arg(long, value_name = "N|LIST")]
     pub usdm: Option<String>,
+
+    /// Symbols of any venue the simulator speaks, as VENUE=N|LIST (repeatable), e.g.
+    /// okx=2 or okx=BTC-USDT,BTC-USDT-SWAP
+    #[arg(long = "venue", value_name = "VENUE=N|LIST")]
+    pub venues: Vec<String>,
 
     /// Synthetic market steps (book changes or trades) per second over all symbols
     /// [default: 2000]
@@ -150,6 +157,15 @@ pub struct Args {
     #[arg(long, value_name = "N", help_heading = "Faults")]
     pub unknown_delete_every: Option<u32>,
 
+    /// Fault (OKX): every Nth book update of a connection carries a wrong checksum
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub bad_checksum_every: Option<u32>,
+
+    /// Fault (OKX): books start without their image on the stream (clients splice a
+    /// REST snapshot, as after OKX removes it)
+    #[arg(long, help_heading = "Faults")]
+    pub no_snapshot: bool,
+
     /// Print stats to stderr every this many seconds (0 = never)
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub stats_every: u64,
@@ -236,9 +252,7 @@ fn symbols(venue: Venue, spec: &str) -> Result<Vec<SimSymbol>, String> {
         .enumerate()
         .map(|(i, raw)| {
             SimSymbol::from_raw(venue, raw.trim(), i).ok_or_else(|| {
-                format!(
-                    "{raw:?}: expected a raw symbol ending in a quote asset such as USDT or BTC"
-                )
+                format!("{raw:?}: not a raw {venue} symbol (e.g. BTCUSDT, BTC-USDT)")
             })
         })
         .collect()
@@ -274,6 +288,26 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
         )
         .map_err(bad)?,
     );
+    for spec in &args.venues {
+        let (name, list) = spec
+            .split_once('=')
+            .ok_or_else(|| bad(format!("--venue {spec:?}: expected VENUE=N|LIST")))?;
+        let venue: Venue = name
+            .parse()
+            .map_err(|_| bad(format!("--venue {spec:?}: unknown venue {name:?}")))?;
+        if protocol_for(venue).is_none() {
+            let served: Vec<&str> = protocols()
+                .iter()
+                .flat_map(|p| p.venues())
+                .map(|v| v.as_str())
+                .collect();
+            return Err(bad(format!(
+                "--venue {spec:?}: the simulator does not speak {venue} (it speaks {})",
+                served.join(", ")
+            )));
+        }
+        syms.extend(symbols(venue, list).map_err(bad)?);
+    }
     let mut config = SimConfig {
         listen,
         symbols: syms,
@@ -312,14 +346,20 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
             stale_snapshot_events: args.stale_snapshot,
             overlap_every: args.overlap_every,
             unknown_delete_every: args.unknown_delete_every,
+            bad_checksum_every: args.bad_checksum_every,
+            no_initial_snapshot: args.no_snapshot,
         },
         // A long-running server keeps no per-connection trade-id lists (tests do).
         trade_record_cap: 0,
         ..SimConfig::default()
     };
-    for rules in [&mut config.spot_rules, &mut config.usdm_rules] {
-        if let Some(p) = args.ping_interval {
-            rules.ping_interval = secs(p).map_err(bad)?.max(Duration::from_millis(1));
+    let mut venues: Vec<Venue> = config.symbols.iter().map(|s| s.venue).collect();
+    venues.dedup();
+    for venue in venues {
+        let rules = config.rules_mut(venue);
+        // Only venues whose server pings (Binance) have an interval to change.
+        if let (Some(p), Some(_)) = (args.ping_interval, rules.ping_interval) {
+            rules.ping_interval = Some(secs(p).map_err(bad)?.max(Duration::from_millis(1)));
         }
         if let Some(p) = args.pong_timeout {
             rules.pong_timeout = secs(p).map_err(bad)?;
@@ -403,7 +443,7 @@ mod tests {
         assert_eq!(names, [("BTC", "USDT"), ("ETH", "BTC")]);
         assert_eq!(c.rate_per_sec, 10);
         assert_eq!(
-            c.faults.skip_depth.map(|s| (s.every, s.count)),
+            c.faults.skip_depth.as_ref().map(|s| (s.every, s.count)),
             Some((500, 3))
         );
         assert_eq!(
@@ -419,7 +459,10 @@ mod tests {
             Some(Duration::from_millis(500))
         );
         assert_eq!(c.send_time_unit, Some(SendTimeUnit::Nanos));
-        assert_eq!(c.spot_rules.ping_interval, Duration::from_millis(200));
+        assert_eq!(
+            c.rules(Venue::Binance).ping_interval,
+            Some(Duration::from_millis(200))
+        );
         assert!(T::try_parse_from(["t", "--rest-error", "500"]).is_err());
         assert!(T::try_parse_from(["t", "--pace", "fast"]).is_err());
         assert!(build(&T::try_parse_from(["t", "--spot", "BTC"]).unwrap().args).is_err());

@@ -190,4 +190,8 @@ impl VenueAdapter for BinanceAdapter {
         })
         .collect()
     }
+
+    fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {
+        Some(&super::BinanceSim)
+    }
 }

@@ -1,9 +1,11 @@
 //! Binance spot (`binance`) and USD-M futures (`binance-usdm`) on the venue engine.
 //!
 //! - [`adapter`]: [`BinanceAdapter`], the engine's [`crate::engine::adapter::VenueAdapter`];
-//! - [`streams`]: stream names, routed paths, connection plan, SUBSCRIBE batching.
+//! - [`streams`]: stream names, routed paths, connection plan, SUBSCRIBE batching;
+//! - [`sim`]: the venue's protocol in the simulator ([`BinanceSim`]).
 
 mod adapter;
+pub mod sim;
 pub mod streams;
 
 use std::time::Duration;
@@ -12,6 +14,7 @@ use tickd_bus::Venue;
 use tickd_normalizer::binance::BinanceMarket;
 
 pub use adapter::BinanceAdapter;
+pub use sim::BinanceSim;
 
 /// The market a Binance venue is.
 pub fn market_of(venue: Venue) -> Option<BinanceMarket> {

@@ -138,4 +138,9 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn resubscribe(&self, _conn: &PlannedConn, _instrument_id: u32) -> Vec<Outbound> {
         Vec::new()
     }
+    /// The venue's protocol in the simulator (`tickd sim`, `tickd demo`, the end-to-end
+    /// tests); `None` until the venue has one.
+    fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {
+        None
+    }
 }

@@ -291,6 +291,22 @@ impl<A: VenueAdapter> VenueCore<A> {
             .decode_rest(kind, body, ts_recv, &mut self.publisher)
     }
 
+    /// A data frame could not be decoded. Where trade ids cannot reveal a lost trade
+    /// (not contiguous: OKX, UUIDs), the loss is flagged venue-wide instead, so it
+    /// is never silent; contiguous ids flag it at the next trade.
+    pub fn on_undecodable(&mut self, ts: u64) {
+        if self.trade_ids != TradeIds::Contiguous {
+            self.publisher.publish(&crate::status::gap(
+                self.venue,
+                crate::status::NO_INSTRUMENT,
+                tickd_bus::record::StatusReason::MalformedFrame,
+                None,
+                0,
+                ts,
+            ));
+        }
+    }
+
     /// The connection carrying these instruments' books closed.
     pub fn on_disconnect(&mut self, instruments: impl Iterator<Item = u32>, ts: u64) {
         for id in instruments {

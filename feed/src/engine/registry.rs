@@ -8,6 +8,7 @@ use super::adapter::{VenueAdapter, VenueLimits};
 use super::live::EngineFeed;
 use super::replay::AdapterReplay;
 use crate::replay::VenueReplay;
+use crate::sim::SimProtocol;
 use crate::venue::VenueFeed;
 
 /// What the commands need of an adapter, without its types (object safe).
@@ -20,6 +21,8 @@ pub trait Adapter: Send + Sync {
     fn feed(&self, venue: Venue) -> Box<dyn VenueFeed>;
     /// A replay of `venue`'s capture lines.
     fn replay(&self, venue: Venue, max_buffered_events: usize) -> Box<dyn VenueReplay>;
+    /// The venue family's simulator protocol, if it has one.
+    fn simulator(&self) -> Option<&'static dyn SimProtocol>;
 }
 
 impl<A: VenueAdapter> Adapter for A {
@@ -44,6 +47,10 @@ impl<A: VenueAdapter> Adapter for A {
 
     fn replay(&self, venue: Venue, max_buffered_events: usize) -> Box<dyn VenueReplay> {
         Box::new(AdapterReplay::new(*self, venue, max_buffered_events))
+    }
+
+    fn simulator(&self) -> Option<&'static dyn SimProtocol> {
+        VenueAdapter::simulator(self)
     }
 }
 

@@ -146,7 +146,10 @@ impl<A: VenueAdapter> VenueReplay for AdapterReplay<A> {
                     stats.unknown_symbols += 1;
                 }
             }
-            Err(()) => stats.decode_errors += 1,
+            Err(()) => {
+                stats.decode_errors += 1;
+                self.core.on_undecodable(line.ts_recv);
+            }
         }
     }
 

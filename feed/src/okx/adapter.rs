@@ -70,6 +70,17 @@ impl InstType {
     }
 }
 
+/// The public WebSocket URL from a configured one: a bare `ws[s]://host[:port]` (the
+/// simulator, `tickd demo`) gets OKX's `/ws/v5/public` path; a URL with a path is
+/// used as it is.
+pub fn public_url(configured: &str) -> String {
+    let after_scheme = configured.split_once("://").map_or(configured, |(_, r)| r);
+    match after_scheme.find('/') {
+        Some(i) if after_scheme.len() > i + 1 => configured.to_string(),
+        _ => format!("{}/ws/v5/public", configured.trim_end_matches('/')),
+    }
+}
+
 /// The book channel for a configured depth.
 pub fn book_channel(depth: u32) -> BookChannel {
     match depth {
@@ -258,7 +269,7 @@ impl VenueAdapter for OkxAdapter {
                     }
                 }
                 PlannedConn {
-                    url: settings.ws_url.clone(),
+                    url: public_url(&settings.ws_url),
                     subscribe: vec![request(Op::Subscribe, args)],
                     streams,
                 }
@@ -284,5 +295,9 @@ impl VenueAdapter for OkxAdapter {
             request(Op::Unsubscribe, vec![arg.clone()]),
             request(Op::Subscribe, vec![arg]),
         ]
+    }
+
+    fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {
+        Some(&super::sim::OkxSim)
     }
 }

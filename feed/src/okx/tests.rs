@@ -173,3 +173,17 @@ fn keepalive_rest_and_symbols() {
         Some("MINA-USDT-SWAP".into())
     );
 }
+
+#[test]
+fn a_bare_url_gets_the_public_path() {
+    use super::adapter::public_url;
+    assert_eq!(
+        public_url("ws://127.0.0.1:9100"),
+        "ws://127.0.0.1:9100/ws/v5/public"
+    );
+    assert_eq!(
+        public_url("ws://127.0.0.1:9100/"),
+        "ws://127.0.0.1:9100/ws/v5/public"
+    );
+    assert_eq!(public_url(super::WS_URL), super::WS_URL);
+}

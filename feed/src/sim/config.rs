@@ -1,5 +1,6 @@
 //! What a simulator run looks like: symbols, rate, source, limits, faults.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,13 +8,15 @@ use std::time::Duration;
 use tickd_bus::{Price, Size, Venue};
 
 use super::faults::FaultConfig;
+use super::protocol::protocol_for;
+use crate::engine::registry;
 
 /// One synthetic instrument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimSymbol {
-    /// `Venue::Binance` or `Venue::BinanceUsdm`.
+    /// A venue with a simulator protocol.
     pub venue: Venue,
-    /// Raw upper-case symbol, e.g. `BTCUSDT`.
+    /// Raw upper-case symbol as the venue writes it, e.g. `BTCUSDT`, `BTC-USDT`.
     pub raw: String,
     pub base: String,
     pub quote: String,
@@ -24,20 +27,26 @@ pub struct SimSymbol {
 }
 
 impl SimSymbol {
-    /// `BASE`+`QUOTE` on `venue`, starting at `start_price` with tick 0.01 and lot 0.001.
+    /// `BASE`/`QUOTE` on `venue` (its raw name from the venue's simulator protocol),
+    /// starting at `start_price` with tick 0.01 and lot 0.001.
     pub fn new(venue: Venue, base: &str, quote: &str, start_price: Price) -> Self {
+        let (base, quote) = (base.to_ascii_uppercase(), quote.to_ascii_uppercase());
+        let raw = protocol_for(venue).map_or_else(
+            || format!("{base}{quote}"),
+            |p| p.symbol_name(venue, &base, &quote),
+        );
         Self {
             venue,
-            raw: format!("{base}{quote}").to_ascii_uppercase(),
-            base: base.to_ascii_uppercase(),
-            quote: quote.to_ascii_uppercase(),
+            raw,
+            base,
+            quote,
             start_price,
             tick_size: Price::from_raw(Price::ONE_RAW / 100),
             lot_size: Size::from_raw(Size::ONE_RAW / 1000),
         }
     }
 
-    /// `count` symbols on `venue`: BTCUSDT, ETHUSDT, SOLUSDT, BNBUSDT, then SYM4USDT, ...
+    /// `count` symbols on `venue`: BTC, ETH, SOL, BNB, then SYM4, ... against USDT.
     pub fn generate(venue: Venue, count: usize) -> Vec<SimSymbol> {
         (0..count)
             .map(|i| {
@@ -49,20 +58,15 @@ impl SimSymbol {
             .collect()
     }
 
-    /// A raw symbol such as `ETHBTC` or `1000PEPEUSDT`, split at a known quote asset.
+    /// A raw symbol such as `ETHBTC` or `BTC-USDT-SWAP`, split into base and quote by
+    /// the venue's simulator protocol; the raw name is kept as given (upper case).
     pub fn from_raw(venue: Venue, raw: &str, index: usize) -> Option<SimSymbol> {
-        const QUOTES: [&str; 8] = ["USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH", "BNB", "EUR"];
         let raw = raw.to_ascii_uppercase();
-        let quote = QUOTES
-            .iter()
-            .find(|q| raw.len() > q.len() && raw.ends_with(*q))?;
-        let base = &raw[..raw.len() - quote.len()];
-        Some(SimSymbol::new(
-            venue,
-            base,
-            quote,
-            start_price_for(base, index),
-        ))
+        let (base, quote) = protocol_for(venue)?.split_symbol(venue, &raw)?;
+        Some(SimSymbol {
+            raw,
+            ..SimSymbol::new(venue, &base, &quote, start_price_for(&base, index))
+        })
     }
 }
 
@@ -108,29 +112,36 @@ pub enum SendTimeUnit {
     Nanos,
 }
 
-/// Per-venue connection rules (defaults from the venue docs).
+/// One venue's connection rules. The defaults come from the venue's adapter limits
+/// and its simulator protocol ([`ConnectionRules::of`]); tests tighten them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionRules {
-    pub ping_interval: Duration,
+    /// The server pings this often and closes a client whose pong is `pong_timeout`
+    /// late (Binance); `None`: the server does not ping (OKX).
+    pub ping_interval: Option<Duration>,
     pub pong_timeout: Duration,
+    /// Close a connection nothing was sent on for this long (OKX: 30 s, so a quiet
+    /// connection lives only while the client pings and gets its `pong`).
+    pub idle_close: Option<Duration>,
     /// Inbound messages (text, ping, pong) allowed per second; one more closes.
     pub max_inbound_per_sec: u32,
     pub max_streams: usize,
 }
 
 impl ConnectionRules {
-    pub const SPOT: ConnectionRules = ConnectionRules {
-        ping_interval: Duration::from_secs(20),
-        pong_timeout: Duration::from_secs(60),
-        max_inbound_per_sec: 5,
-        max_streams: 1024,
-    };
-    pub const USDM: ConnectionRules = ConnectionRules {
-        ping_interval: Duration::from_secs(180),
-        pong_timeout: Duration::from_secs(600),
-        max_inbound_per_sec: 10,
-        max_streams: 1024,
-    };
+    /// `venue`'s defaults: its adapter's limits through its simulator protocol.
+    pub fn of(venue: Venue) -> ConnectionRules {
+        match (registry::adapter(venue), protocol_for(venue)) {
+            (Some(adapter), Some(protocol)) => protocol.rules(venue, &adapter.limits(venue)),
+            _ => ConnectionRules {
+                ping_interval: None,
+                pong_timeout: Duration::from_secs(60),
+                idle_close: None,
+                max_inbound_per_sec: 5,
+                max_streams: 1,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -149,8 +160,8 @@ pub struct SimConfig {
     /// Send `serverShutdown` just before closing a connection at its lifetime.
     pub shutdown_notice_at_lifetime: bool,
     pub send_time_unit: Option<SendTimeUnit>,
-    pub spot_rules: ConnectionRules,
-    pub usdm_rules: ConnectionRules,
+    /// Per-venue rules in place of [`ConnectionRules::of`] (see [`SimConfig::rules_mut`]).
+    pub rules: HashMap<Venue, ConnectionRules>,
     /// `None`: one depthUpdate per book change. `Some(d)`: one per symbol every `d`,
     /// holding every change since the last (as Binance's 100 ms / 1000 ms streams do).
     pub depth_interval: Option<Duration>,
@@ -179,8 +190,7 @@ impl Default for SimConfig {
             max_connection_lifetime: Duration::from_secs(24 * 3600),
             shutdown_notice_at_lifetime: false,
             send_time_unit: None,
-            spot_rules: ConnectionRules::SPOT,
-            usdm_rules: ConnectionRules::USDM,
+            rules: HashMap::new(),
             depth_interval: None,
             history_len: 4096,
             book_depth: 50,
@@ -191,11 +201,18 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
-    pub(crate) fn rules(&self, venue: Venue) -> ConnectionRules {
-        if venue == Venue::BinanceUsdm {
-            self.usdm_rules
-        } else {
-            self.spot_rules
-        }
+    /// The rules `venue`'s connections follow.
+    pub fn rules(&self, venue: Venue) -> ConnectionRules {
+        self.rules
+            .get(&venue)
+            .copied()
+            .unwrap_or_else(|| ConnectionRules::of(venue))
+    }
+
+    /// `venue`'s rules to change, starting from its defaults.
+    pub fn rules_mut(&mut self, venue: Venue) -> &mut ConnectionRules {
+        self.rules
+            .entry(venue)
+            .or_insert_with(|| ConnectionRules::of(venue))
     }
 }

@@ -60,6 +60,12 @@ pub struct FaultConfig {
     pub overlap_every: Option<u32>,
     /// Every Nth depth event also deletes a price level no book has.
     pub unknown_delete_every: Option<u32>,
+    /// Venues whose books carry a checksum (OKX): every Nth book update of a
+    /// connection carries a wrong one.
+    pub bad_checksum_every: Option<u32>,
+    /// Venues that push the first book image on the stream (OKX): leave it out, so
+    /// the client must splice a REST snapshot (OKX announced the image's removal).
+    pub no_initial_snapshot: bool,
 }
 
 impl Default for FaultConfig {
@@ -78,6 +84,8 @@ impl Default for FaultConfig {
             stale_snapshot_events: None,
             overlap_every: None,
             unknown_delete_every: None,
+            bad_checksum_every: None,
+            no_initial_snapshot: false,
         }
     }
 }
@@ -96,10 +104,14 @@ pub struct FaultCounts {
     pub stale_snapshots: u64,
     pub overlaps: u64,
     pub unknown_deletes: u64,
+    pub bad_checksums: u64,
+    /// Book subscriptions answered without the initial image.
+    pub snapshots_withheld: u64,
 }
 
+/// Live fault counts (venue protocols count the faults they apply).
 #[derive(Debug, Default)]
-pub(crate) struct FaultCounters {
+pub struct FaultCounters {
     pub drops: AtomicU64,
     pub skipped_depth_events: AtomicU64,
     pub malformed: AtomicU64,
@@ -111,6 +123,8 @@ pub(crate) struct FaultCounters {
     pub stale_snapshots: AtomicU64,
     pub overlaps: AtomicU64,
     pub unknown_deletes: AtomicU64,
+    pub bad_checksums: AtomicU64,
+    pub snapshots_withheld: AtomicU64,
 }
 
 impl FaultCounters {
@@ -127,6 +141,8 @@ impl FaultCounters {
             stale_snapshots: self.stale_snapshots.load(Relaxed),
             overlaps: self.overlaps.load(Relaxed),
             unknown_deletes: self.unknown_deletes.load(Relaxed),
+            bad_checksums: self.bad_checksums.load(Relaxed),
+            snapshots_withheld: self.snapshots_withheld.load(Relaxed),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::frames::now_ns;
+use super::protocol::now_ns;
 use super::state::{Outbound, Shared};
 
 pub(crate) async fn run(shared: Arc<Shared>) {

@@ -67,7 +67,7 @@ struct DepthRecord {
     asks: Vec<Level>,
 }
 
-pub(crate) struct SymbolBook {
+pub struct SymbolBook {
     pub info: SimSymbol,
     bids: Side,
     asks: Side,
@@ -113,7 +113,7 @@ fn image(bids: &Side, asks: &Side, id: u64, limit: usize) -> DepthSnapshot {
 }
 
 /// All symbols' true books and the generator's state. Held under one lock.
-pub(crate) struct Market {
+pub struct Market {
     pub books: Vec<SymbolBook>,
     rng: fastrand::Rng,
     /// USD-M's shared update-id sequence.
@@ -447,6 +447,12 @@ fn lots(rng: &mut fastrand::Rng, info: &SimSymbol) -> Size {
 impl SymbolBook {
     pub fn last_update_id(&self) -> u64 {
         self.last_update_id
+    }
+
+    /// The id of the last depth event published (changes batched for a later event
+    /// are not in it yet): a book image at this id is followed by the next event.
+    pub fn published_id(&self) -> u64 {
+        u64::try_from(self.last_depth_u).unwrap_or(self.base.2)
     }
 
     /// The book now, `limit` levels per side, best first.

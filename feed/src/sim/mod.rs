@@ -1,7 +1,10 @@
-//! `tickd sim`: a loopback Binance (spot and USD-M futures) that speaks the real
-//! protocols — WebSocket streams with control messages, limits, pings and lifetimes,
-//! and the REST snapshot endpoints — fed by a synthetic market or a capture replay,
-//! with faults injected on request. Tests drive it in-process:
+//! `tickd sim`: a loopback exchange that speaks each venue's real protocol —
+//! WebSocket streams with control messages, limits, keep-alives and lifetimes, and the
+//! REST snapshot endpoints — fed by one synthetic market with true books or a capture
+//! replay, with faults injected on request. The venue-specific part is a small
+//! [`SimProtocol`] each venue implements in its own folder (Binance:
+//! `feed/src/binance/sim/`, OKX: `feed/src/okx/sim/`), found through the adapter
+//! registry; see `docs/adding-a-venue.md`. Tests drive it in-process:
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tickd_feed::sim::SimError> {
@@ -14,26 +17,32 @@
 //! ```
 
 mod config;
-mod control;
 mod faults;
-mod frames;
 mod gaps;
 mod generator;
 mod market;
+mod protocol;
 mod replay;
-mod reshape;
 mod rest;
-mod routes;
 mod server;
 mod session;
 mod state;
 
 pub use config::{ConnectionRules, ReplayPace, SendTimeUnit, SimConfig, SimSource, SimSymbol};
+pub use faults::FaultCounters;
 pub use faults::{FaultConfig, FaultCounts, RestError, SkipDepth, Stall};
 pub use market::{EventKind, SimEvent};
+pub use protocol::{
+    now_ns, protocol_for, protocols, FrameKind, Frames, Inbound, Response, SessionCx, SimProtocol,
+    SimSession, SimView,
+};
+pub use replay::ReplayFrame;
 pub use replay::{load_capture, CaptureEntry};
+pub use rest::query_param;
 pub use server::SimServer;
 pub use state::{ConnTrades, GapRecord, SimMarketHandle, SimStats};
+
+use tickd_bus::Venue;
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +63,6 @@ pub enum SimError {
         line: usize,
         msg: String,
     },
-    #[error("symbol {0} is not on binance or binance-usdm")]
-    Venue(String),
+    #[error("symbol {1}: {0} has no simulator protocol (see docs/adding-a-venue.md)")]
+    Venue(Venue, String),
 }

@@ -10,12 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use serde_json::Value;
 use tickd_bus::Venue;
 
 use super::config::ReplayPace;
+use super::protocol::protocol_for;
 use super::state::{Outbound, Shared};
 use super::SimError;
 use crate::capture::{request_target, CaptureKind, CaptureReader, LineError};
@@ -56,62 +54,22 @@ pub fn load_capture(path: &Path) -> Result<Vec<CaptureEntry>, SimError> {
     Ok(entries)
 }
 
-/// A recorded event ready to send: the streams it belongs to and its unwrapped text.
+/// A recorded event ready to send: the subscriptions it belongs to (in the venue
+/// protocol's naming) and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ReplayFrame {
+pub struct ReplayFrame {
     pub venue: Venue,
     pub streams: Vec<String>,
     pub data: String,
 }
 
-#[derive(Deserialize)]
-struct Wrapped<'a> {
-    stream: String,
-    #[serde(borrow)]
-    data: &'a RawValue,
-}
-
-/// Stream names of an unwrapped event, from its type and symbol.
-fn streams_of(event: &Value) -> Vec<String> {
-    let e = event.get("e").and_then(Value::as_str).unwrap_or("");
-    let symbol = event
-        .get("s")
-        .or_else(|| event.get("o").and_then(|o| o.get("s")))
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase);
-    let Some(sym) = symbol else { return Vec::new() };
-    let suffixes: &[&str] = match e {
-        "trade" => &["trade"],
-        "aggTrade" => &["aggTrade"],
-        "depthUpdate" => &["depth", "depth@100ms", "depth@250ms", "depth@500ms"],
-        "markPriceUpdate" => &["markPrice", "markPrice@1s"],
-        "forceOrder" => &["forceOrder"],
-        "bookTicker" => &["bookTicker"],
-        "" if event.get("u").is_some() && event.get("b").is_some() => &["bookTicker"],
-        _ => &[],
-    };
-    suffixes.iter().map(|s| format!("{sym}@{s}")).collect()
-}
-
+/// A captured WebSocket frame as its venue's simulator protocol replays it.
 pub(crate) fn frame_of(entry: &CaptureEntry) -> Option<ReplayFrame> {
     let venue: Venue = entry.venue.parse().ok()?;
-    if entry.kind != CaptureKind::Ws || !matches!(venue, Venue::Binance | Venue::BinanceUsdm) {
+    if entry.kind != CaptureKind::Ws {
         return None;
     }
-    if let Ok(w) = serde_json::from_str::<Wrapped>(&entry.data) {
-        return Some(ReplayFrame {
-            venue,
-            streams: vec![w.stream],
-            data: w.data.get().to_string(),
-        });
-    }
-    let value: Value = serde_json::from_str(&entry.data).ok()?;
-    let streams = streams_of(&value);
-    (!streams.is_empty()).then(|| ReplayFrame {
-        venue,
-        streams,
-        data: entry.data.clone(),
-    })
+    protocol_for(venue)?.replay_frame(venue, &entry.data)
 }
 
 fn path_and_symbol(url: &str) -> (String, String) {

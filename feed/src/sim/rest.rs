@@ -1,138 +1,34 @@
-//! REST endpoints: depth snapshots, exchangeInfo, openInterest — from the true books,
-//! or from a capture in replay mode — and the 429/418 fault.
+//! REST requests: counted, answered with the 429/418 fault when it is on (in the
+//! owning venue's format), else by the venue protocol that owns the path.
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use tickd_bus::Venue;
-use tickd_normalizer::binance::encode as enc;
-use tickd_normalizer::binance::BinanceMarket;
-
-use super::frames::now_ns;
+use super::protocol::{Response, SimView};
 use super::state::Shared;
 
-pub(crate) struct Response {
-    pub status: u16,
-    pub retry_after: Option<u32>,
-    pub body: Vec<u8>,
-}
-
-fn error(status: u16, code: i64, msg: &str) -> Response {
-    let mut body = Vec::new();
-    enc::encode_error(&mut body, code, msg, None);
-    Response {
-        status,
-        retry_after: None,
-        body,
+pub(crate) fn handle(shared: &Shared, method: &str, target: &str) -> Response {
+    let n = shared.counters.rest_requests.fetch_add(1, Relaxed) + 1;
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let Some(protocol) = shared.protocols.iter().find(|p| p.owns_rest(path)) else {
+        return Response::status(404, b"{\"msg\":\"Not found.\"}".to_vec());
+    };
+    if let Some(fault) = shared.faults.read().rest_error_for(n) {
+        shared.fault_counters.rest_errors.fetch_add(1, Relaxed);
+        let mut r = Response::status(fault.status, protocol.rest_limited(fault.status));
+        r.retry_after = Some(fault.retry_after_secs);
+        return r;
     }
+    if method != "GET" {
+        return Response::status(405, b"{\"msg\":\"Only GET is served.\"}".to_vec());
+    }
+    protocol.rest(path, query, &SimView { shared })
 }
 
-fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+/// The value of `name` in a query string.
+pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query.split('&').find_map(|kv| {
         kv.split_once('=')
             .filter(|(k, _)| *k == name)
             .map(|(_, v)| v)
     })
-}
-
-pub(crate) fn handle(shared: &Shared, method: &str, target: &str) -> Response {
-    let n = shared.counters.rest_requests.fetch_add(1, Relaxed) + 1;
-    if let Some(fault) = shared.faults.read().rest_error_for(n) {
-        shared.fault_counters.rest_errors.fetch_add(1, Relaxed);
-        let msg = if fault.status == 418 {
-            "Way too many requests; IP banned."
-        } else {
-            "Too many requests; current limit is 6000 request weight per 1 MINUTE."
-        };
-        let mut r = error(fault.status, -1003, msg);
-        r.retry_after = Some(fault.retry_after_secs);
-        return r;
-    }
-    if method != "GET" {
-        return error(405, -1000, "Only GET is served.");
-    }
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let (venue, market) = match path {
-        "/api/v3/depth" | "/api/v3/exchangeInfo" => (Venue::Binance, BinanceMarket::Spot),
-        "/fapi/v1/depth" | "/fapi/v1/exchangeInfo" | "/fapi/v1/openInterest" => {
-            (Venue::BinanceUsdm, BinanceMarket::UsdmFutures)
-        }
-        _ => return error(404, -1000, "Not found."),
-    };
-    if !shared.rest_replay.is_empty() {
-        if let Some(body) = shared.rest_replay.answer(target) {
-            return Response {
-                status: 200,
-                retry_after: None,
-                body: body.into_bytes(),
-            };
-        }
-    }
-    let now_ms = now_ns() / 1_000_000;
-    let mut body = Vec::with_capacity(4096);
-    if path.ends_with("exchangeInfo") {
-        let infos: Vec<enc::SymbolInfo> = shared
-            .symbols
-            .iter()
-            .filter(|s| s.venue == venue)
-            .map(|s| enc::SymbolInfo {
-                symbol: &s.raw,
-                base: &s.base,
-                quote: &s.quote,
-                tick_size: s.tick_size,
-                step_size: s.lot_size,
-            })
-            .collect();
-        enc::encode_exchange_info(&mut body, market, now_ms, &infos);
-        return Response {
-            status: 200,
-            retry_after: None,
-            body,
-        };
-    }
-    let Some(symbol) = query_param(query, "symbol").filter(|s| !s.is_empty()) else {
-        return error(
-            400,
-            -1102,
-            "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
-        );
-    };
-    let market_state = shared.market.lock();
-    let Some(book) = market_state.find(venue, symbol) else {
-        return error(400, -1121, "Invalid symbol.");
-    };
-    if path.ends_with("openInterest") {
-        enc::encode_open_interest(&mut body, &book.info.raw, book.open_interest, now_ms);
-        return Response {
-            status: 200,
-            retry_after: None,
-            body,
-        };
-    }
-    let default_limit = if venue == Venue::Binance { 100 } else { 500 };
-    let limit = match query_param(query, "limit").map(str::parse::<usize>) {
-        None => default_limit,
-        Some(Ok(l)) if venue == Venue::Binance && (1..=5000).contains(&l) => l,
-        Some(Ok(l))
-            if venue == Venue::BinanceUsdm && [5, 10, 20, 50, 100, 500, 1000].contains(&l) =>
-        {
-            l
-        }
-        Some(_) => return error(400, -1100, "Illegal characters found in parameter 'limit'."),
-    };
-    let stale = shared.faults.read().stale_snapshot_events;
-    let mut snapshot = match stale {
-        Some(events) => {
-            shared.fault_counters.stale_snapshots.fetch_add(1, Relaxed);
-            book.snapshot_events_ago(events as usize, limit)
-        }
-        None => book.snapshot(limit),
-    };
-    drop(market_state);
-    snapshot.ts_event = now_ms;
-    enc::encode_depth_snapshot(&mut body, market, &snapshot);
-    Response {
-        status: 200,
-        retry_after: None,
-        body,
-    }
 }

@@ -21,8 +21,8 @@ use tokio_tungstenite::WebSocketStream;
 use super::config::{SimConfig, SimSource};
 use super::faults::FaultCounters;
 use super::market::Market;
+use super::protocol::{protocol_for, protocols, SimView};
 use super::replay::{self, RestReplay};
-use super::routes::parse_ws_target;
 use super::state::{Counters, Outbound, Shared, SimMarketHandle, SimStats};
 use super::{generator, rest, session, SimError};
 
@@ -38,13 +38,16 @@ pub struct SimServer {
 impl SimServer {
     /// Bind, and start serving on the current tokio runtime.
     pub async fn start(config: SimConfig) -> Result<SimServer, SimError> {
+        // Each symbol's venue must have a simulator protocol in the adapter registry;
+        // every protocol serves its paths (a capture replay has no symbols).
         if let Some(s) = config
             .symbols
             .iter()
-            .find(|s| !matches!(s.venue, Venue::Binance | Venue::BinanceUsdm))
+            .find(|s| protocol_for(s.venue).is_none())
         {
-            return Err(SimError::Venue(s.raw.clone()));
+            return Err(SimError::Venue(s.venue, s.raw.clone()));
         }
+        let protocols = protocols();
         let entries = match &config.source {
             SimSource::Replay { path, .. } => replay::load_capture(path)?,
             SimSource::Synthetic => Vec::new(),
@@ -77,12 +80,8 @@ impl SimServer {
         let shared = Arc::new(Shared {
             market: Mutex::new(market),
             symbols: config.symbols.clone(),
-            lower_names: config
-                .symbols
-                .iter()
-                .map(|s| s.raw.to_ascii_lowercase())
-                .collect(),
             symbol_index,
+            protocols,
             faults: RwLock::new(config.faults.clone()),
             tx,
             counters: Counters::default(),
@@ -251,9 +250,12 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
         };
         buf.drain(..head.len);
         if let Some(key) = head.websocket_key {
-            let bare_root_is_usdm = !shared.symbols.iter().any(|s| s.venue == Venue::Binance)
-                && shared.symbols.iter().any(|s| s.venue == Venue::BinanceUsdm);
-            let Some(target) = parse_ws_target(&head.target, bare_root_is_usdm) else {
+            let view = SimView { shared: &shared };
+            let session = shared
+                .protocols
+                .iter()
+                .find_map(|p| p.open(&head.target, &view));
+            let Some(session) = session else {
                 let _ = stream
                     .write_all(
                         b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -274,7 +276,7 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 .max_message_size(Some(64 << 10))
                 .max_frame_size(Some(64 << 10));
             let ws = WebSocketStream::from_raw_socket(stream, Role::Server, Some(ws_config)).await;
-            session::run(ws, shared, conn, target).await;
+            session::run(ws, shared, conn, session).await;
             return;
         }
         let response = rest::handle(&shared, &head.method, &head.target);

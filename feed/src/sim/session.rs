@@ -1,14 +1,14 @@
-//! One WebSocket connection: control messages, the inbound message limit, server
-//! pings with a pong deadline, the lifetime, faults, and delivering subscribed events.
+//! One WebSocket connection, for every venue: the lifetime, the inbound message limit,
+//! server pings with a pong deadline or the idle cut-off, the connection faults, and
+//! delivering events. What goes on the wire is the venue's [`SimSession`]'s.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use parking_lot::Mutex;
-use tickd_normalizer::binance::encode as enc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{sleep_until, Instant};
@@ -17,35 +17,31 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::control::{self, Op};
 use super::faults::corrupt;
-use super::frames::FrameWriter;
 use super::gaps::GapInjector;
-use super::market::{EventKind, SimEvent};
-use super::reshape::DepthReshaper;
-use super::routes::{ch, split_stream, PathClass, WsTarget, CHANNELS};
+use super::protocol::{FrameKind, Frames, Inbound, SessionCx, SimSession, SimView};
 use super::state::{ConnTrades, Outbound, Shared};
 
 /// Connection records kept for `SimMarketHandle::trades_sent`; a long `tickd sim`
 /// run must not grow without bound.
 const MAX_CONN_RECORDS: usize = 4_096;
 
-struct Session<S> {
+/// OKX's code for the idle cut-off ("No data received in 30s.").
+const IDLE_CLOSE_CODE: u16 = 4004;
+
+struct Conn<S> {
     ws: WebSocketStream<S>,
     shared: Arc<Shared>,
-    class: PathClass,
-    /// In subscription order, for LIST_SUBSCRIPTIONS.
-    streams: Vec<String>,
-    stream_set: HashSet<String>,
-    /// Channel bits per symbol index.
-    masks: Vec<u16>,
-    writer: FrameWriter,
-    frames: u64,
+    conn: u64,
+    venue_session: Box<dyn SimSession>,
+    out: Frames,
+    /// Data frames sent, for the every-Nth corruption faults.
+    data_frames: u64,
     inbound: VecDeque<Instant>,
     gaps: GapInjector,
     record: Arc<Mutex<ConnTrades>>,
-    reply: Vec<u8>,
-    reshaper: DepthReshaper,
+    /// When anything was last written (the idle cut-off).
+    last_sent: Instant,
 }
 
 enum Flow {
@@ -55,13 +51,17 @@ enum Flow {
     Abort,
 }
 
-pub(crate) async fn run<S>(ws: WebSocketStream<S>, shared: Arc<Shared>, conn: u64, target: WsTarget)
-where
+pub(crate) async fn run<S>(
+    ws: WebSocketStream<S>,
+    shared: Arc<Shared>,
+    conn: u64,
+    session: Box<dyn SimSession>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let record = Arc::new(Mutex::new(ConnTrades {
         conn,
-        venue: Some(target.class.venue()),
+        venue: Some(session.venue()),
         open: true,
         ..Default::default()
     }));
@@ -73,26 +73,27 @@ where
         conns.push(record.clone());
     }
     let n_symbols = shared.symbols.len();
-    let mut s = Session {
+    let mut c = Conn {
         ws,
-        writer: FrameWriter::new(target.combined, target.micros, shared.config.send_time_unit),
         shared: shared.clone(),
-        class: target.class,
-        streams: Vec::new(),
-        stream_set: HashSet::new(),
-        masks: vec![0; n_symbols],
-        frames: 0,
+        conn,
+        venue_session: session,
+        out: Frames::default(),
+        data_frames: 0,
         inbound: VecDeque::new(),
         gaps: GapInjector::new(conn, n_symbols),
         record: record.clone(),
-        reply: Vec::new(),
-        reshaper: DepthReshaper::new(n_symbols),
+        last_sent: Instant::now(),
     };
     // Receive before subscribing, so nothing published after the subscription is missed.
     let rx = shared.tx.subscribe();
     shared.counters.open.fetch_add(1, Relaxed);
-    s.subscribe(&target.streams);
-    let flow = s.serve(rx).await;
+    c.with_session(|s, cx, out| s.start(cx, out));
+    let flow = if c.send_out(true).await {
+        c.serve(rx).await
+    } else {
+        Flow::Abort
+    };
     if let Flow::Close(code, reason) = flow {
         let frame = CloseFrame {
             code,
@@ -101,8 +102,8 @@ where
         // Finish the close handshake (bounded), so the client reads the close frame
         // instead of a reset when it writes a late pong.
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            if s.ws.close(Some(frame)).await.is_ok() {
-                while let Some(Ok(_)) = s.ws.next().await {}
+            if c.ws.close(Some(frame)).await.is_ok() {
+                while let Some(Ok(_)) = c.ws.next().await {}
             }
         })
         .await;
@@ -111,17 +112,34 @@ where
     shared.counters.open.fetch_sub(1, Relaxed);
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    /// Run `f` on the venue session with its context; its frames land in `self.out`.
+    fn with_session<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn SimSession, &mut SessionCx<'_>, &mut Frames) -> R,
+    ) -> R {
+        let mut cx = SessionCx {
+            view: SimView {
+                shared: &self.shared,
+            },
+            conn: self.conn,
+            gaps: &mut self.gaps,
+            record: &self.record,
+        };
+        f(self.venue_session.as_mut(), &mut cx, &mut self.out)
+    }
+
     async fn serve(&mut self, mut rx: broadcast::Receiver<Arc<Outbound>>) -> Flow {
         let shared = self.shared.clone();
         let config = &shared.config;
-        let rules = config.rules(self.class.venue());
+        let rules = config.rules(self.venue_session.venue());
         let opened = Instant::now();
         let lifetime_end = opened + config.max_connection_lifetime;
         let faults = shared.faults.read().clone();
         let drop_at = faults.drop_after.map(|d| opened + d);
         let mut stall = faults.stall.map(|s| (opened + s.after, s.duration));
-        let mut ping = tokio::time::interval_at(opened + rules.ping_interval, rules.ping_interval);
+        let ping_every = rules.ping_interval.unwrap_or(Duration::from_secs(3600));
+        let mut ping = tokio::time::interval_at(opened + ping_every, ping_every);
         let mut pong_due: Option<(Instant, Vec<u8>)> = None;
         let mut ping_seq = 0u64;
         let mut shutdown = shared.shutdown.subscribe();
@@ -131,20 +149,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let drop_timer = sleep_until(drop_at.unwrap_or(far));
         let pong_timer = sleep_until(far);
         let stall_timer = sleep_until(stall.map_or(far, |s| s.0));
-        tokio::pin!(lifetime, drop_timer, pong_timer, stall_timer);
+        let idle_timer = sleep_until(rules.idle_close.map_or(far, |d| opened + d));
+        tokio::pin!(lifetime, drop_timer, pong_timer, stall_timer, idle_timer);
         loop {
             let flow = tokio::select! {
                 biased;
                 _ = shutdown.changed() => {
-                    self.writer.server_shutdown();
-                    let _ = self.send_buf().await;
+                    self.with_session(|s, cx, out| s.shutdown_notice(cx, out));
+                    let _ = self.send_out(true).await;
                     Flow::Close(CloseCode::Away, "server shutdown")
                 }
                 _ = &mut lifetime => {
                     shared.counters.lifetime_closes.fetch_add(1, Relaxed);
                     if config.shutdown_notice_at_lifetime {
-                        self.writer.server_shutdown();
-                        let _ = self.send_buf().await;
+                        self.with_session(|s, cx, out| s.shutdown_notice(cx, out));
+                        let _ = self.send_out(true).await;
                     }
                     Flow::Close(CloseCode::Normal, "connection lifetime reached")
                 }
@@ -156,13 +175,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     shared.counters.pong_timeout_closes.fetch_add(1, Relaxed);
                     Flow::Close(CloseCode::Policy, "pong timeout")
                 }
+                _ = &mut idle_timer, if rules.idle_close.is_some() => {
+                    let idle = rules.idle_close.unwrap_or_default();
+                    let due = self.last_sent + idle;
+                    if Instant::now() >= due {
+                        shared.counters.idle_closes.fetch_add(1, Relaxed);
+                        Flow::Close(CloseCode::from(IDLE_CLOSE_CODE), "no data sent within the idle limit")
+                    } else {
+                        idle_timer.as_mut().reset(due);
+                        Flow::Continue
+                    }
+                }
                 _ = &mut stall_timer, if stall.is_some() => {
                     shared.fault_counters.stalls.fetch_add(1, Relaxed);
                     let pause = stall.take().map_or(Duration::ZERO, |s| s.1);
                     tokio::time::sleep(pause).await;
                     Flow::Continue
                 }
-                _ = ping.tick() => {
+                _ = ping.tick(), if rules.ping_interval.is_some() => {
                     ping_seq += 1;
                     let payload = ping_seq.to_be_bytes().to_vec();
                     if pong_due.is_none() {
@@ -191,8 +221,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                                     }
                                     Flow::Continue
                                 }
-                                Message::Text(t) => self.control(t.as_bytes(), rules.max_streams).await,
-                                Message::Binary(b) => self.control(&b, rules.max_streams).await,
+                                Message::Text(t) => self.inbound_message(t.as_bytes()).await,
+                                Message::Binary(b) => self.inbound_message(&b).await,
                                 _ => Flow::Continue,
                             }
                         }
@@ -231,81 +261,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         false
     }
 
-    fn subscribe(&mut self, streams: &[String]) {
-        for s in streams {
-            if !self.stream_set.insert(s.clone()) {
-                continue;
-            }
-            self.streams.push(s.clone());
-            self.set_mask(s, true);
+    async fn inbound_message(&mut self, msg: &[u8]) -> Flow {
+        let answer = self.with_session(|s, cx, out| s.on_message(msg, cx, out));
+        if !self.send_out(true).await {
+            return Flow::Abort;
         }
-        if !streams.is_empty() && !self.shared.subscribed_once.swap(true, Relaxed) {
-            self.shared.first_subscribe.notify_one();
-        }
-    }
-
-    fn set_mask(&mut self, stream: &str, on: bool) {
-        let Some((sym, bit)) = split_stream(stream) else {
-            return;
-        };
-        let key = (self.class.venue(), sym.to_string());
-        let Some(&i) = self.shared.symbol_index.get(&key) else {
-            return;
-        };
-        if let Some(m) = self.masks.get_mut(i as usize) {
-            *m = if on { *m | bit } else { *m & !bit };
-        }
-    }
-
-    async fn control(&mut self, text: &[u8], max_streams: usize) -> Flow {
-        self.reply.clear();
-        match control::parse(text) {
-            Err(e) => enc::encode_error(&mut self.reply, e.code, &e.msg, e.id.as_ref()),
-            Ok((id, op)) => match op {
-                Op::Subscribe(list) => {
-                    let new = list
-                        .iter()
-                        .filter(|s| !self.stream_set.contains(*s))
-                        .count();
-                    if self.streams.len() + new > max_streams {
-                        enc::encode_error(
-                            &mut self.reply,
-                            2,
-                            "Invalid request: too many streams",
-                            Some(&id),
-                        );
-                    } else {
-                        self.subscribe(&list);
-                        enc::encode_result_null(&mut self.reply, &id);
-                    }
-                }
-                Op::Unsubscribe(list) => {
-                    for s in &list {
-                        if self.stream_set.remove(s) {
-                            self.set_mask(s, false);
-                        }
-                    }
-                    self.streams.retain(|s| !list.contains(s));
-                    enc::encode_result_null(&mut self.reply, &id);
-                }
-                Op::List => enc::encode_result_list(
-                    &mut self.reply,
-                    &id,
-                    self.streams.iter().map(String::as_str),
-                ),
-                Op::SetCombined(on) => {
-                    self.writer.combined = on;
-                    enc::encode_result_null(&mut self.reply, &id);
-                }
-                Op::GetCombined => {
-                    enc::encode_result_bool(&mut self.reply, &id, self.writer.combined)
-                }
-            },
-        }
-        let text = String::from_utf8_lossy(&self.reply).into_owned();
-        match self.ws.send(Message::text(text)).await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Abort,
+        match answer {
+            Inbound::Continue => Flow::Continue,
+            Inbound::Close(code, reason) => Flow::Close(CloseCode::from(code), reason),
         }
     }
 
@@ -339,115 +302,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     async fn deliver(&mut self, out: &Outbound, flush: bool) -> Flow {
-        let ok = match out {
-            Outbound::Market(ev) => self.market_event(ev).await,
-            Outbound::Replay(f) if f.venue == self.class.venue() => {
-                let mut ok = true;
-                for stream in &f.streams {
-                    if self.stream_set.contains(stream) {
-                        self.writer.raw(stream, &f.data);
-                        ok &= self.feed_buf().await;
-                    }
-                }
-                ok
-            }
-            Outbound::Replay(_) => true,
-            Outbound::ShutdownNotice => {
-                self.writer.server_shutdown();
-                self.feed_buf().await
-            }
-        };
-        if ok && flush && self.ws.flush().await.is_err() {
-            return Flow::Abort;
+        match out {
+            Outbound::Market(ev) => self.with_session(|s, cx, out| s.on_market(ev, cx, out)),
+            Outbound::Replay(f) => self.with_session(|s, cx, out| s.on_replay(f, cx, out)),
+            Outbound::ShutdownNotice => self.with_session(|s, cx, out| s.shutdown_notice(cx, out)),
         }
-        if ok {
+        if self.send_out(flush).await {
             Flow::Continue
         } else {
             Flow::Abort
         }
     }
 
-    async fn market_event(&mut self, ev: &SimEvent) -> bool {
-        let idx = ev.sym as usize;
-        let mask = self.masks.get(idx).copied().unwrap_or(0) & self.class.delivers();
-        if mask == 0 {
-            return true;
+    /// Write the session's frames (data frames after any corruption fault), flushing
+    /// when asked; false when the socket failed.
+    async fn send_out(&mut self, flush: bool) -> bool {
+        if self.out.is_empty() {
+            return !flush || self.ws.flush().await.is_ok();
         }
-        let bits: u16 = match ev.kind {
-            EventKind::Trade { .. } => ch::TRADE | ch::AGG_TRADE,
-            EventKind::BookTicker { .. } => ch::BOOK_TICKER,
-            EventKind::Depth { .. } => ch::ANY_DEPTH,
-            EventKind::MarkPrice { every_3s, .. } => {
-                ch::MARK_PRICE_1S | if every_3s { ch::MARK_PRICE } else { 0 }
-            }
-            EventKind::ForceOrder { .. } => ch::FORCE_ORDER,
-        } & mask;
-        if bits & ch::ANY_DEPTH != 0 && self.gaps.skip(ev, &self.shared) {
-            self.reshaper.forget(idx);
-            return true;
-        }
-        if bits == 0 {
-            return true;
-        }
-        let reshaped = if bits & ch::ANY_DEPTH != 0 {
-            let faults = self.shared.faults.read();
-            self.reshaper
-                .reshape(ev, self.class.venue(), &faults, &self.shared.fault_counters)
-        } else {
-            None
-        };
-        let ev = reshaped.as_ref().unwrap_or(ev);
-        if let EventKind::Trade { trade_id, .. } = ev.kind {
-            self.record_trade(idx, trade_id);
-        }
-        let shared = self.shared.clone();
-        let (Some(info), Some(lower)) = (shared.symbols.get(idx), shared.lower_names.get(idx))
-        else {
-            return true;
-        };
-        for (bit, suffix) in CHANNELS {
-            if bits & bit != 0 {
-                self.writer.market(ev, info, lower, bit, suffix);
-                if !self.feed_buf().await {
-                    return false;
+        for i in 0..self.out.len() {
+            let Some((kind, buf)) = self.out.get_mut(i) else {
+                break;
+            };
+            if *kind == FrameKind::Data {
+                self.data_frames += 1;
+                let corruption = {
+                    let faults = self.shared.faults.read();
+                    faults
+                        .corruption_for(self.data_frames)
+                        .map(|c| (c, faults.oversized_bytes))
+                };
+                if let Some((how, size)) = corruption {
+                    corrupt(buf, how, size, &self.shared.fault_counters);
                 }
+                self.shared.counters.frames_sent.fetch_add(1, Relaxed);
+            }
+            let text = String::from_utf8_lossy(buf).into_owned();
+            if self.ws.feed(Message::text(text)).await.is_err() {
+                self.out.clear();
+                return false;
             }
         }
-        true
-    }
-
-    fn record_trade(&self, idx: usize, trade_id: u64) {
-        let cap = self.shared.config.trade_record_cap;
-        if cap == 0 {
-            return;
-        }
-        if let Some(name) = self.shared.symbols.get(idx).map(|s| s.raw.clone()) {
-            let mut rec = self.record.lock();
-            let ids = rec.trades.entry(name).or_default();
-            if ids.len() < cap {
-                ids.push(trade_id);
-            }
-        }
-    }
-
-    /// Queue `writer.buf` (after any corruption fault) without flushing.
-    async fn feed_buf(&mut self) -> bool {
-        self.frames += 1;
-        let corruption = {
-            let faults = self.shared.faults.read();
-            faults
-                .corruption_for(self.frames)
-                .map(|c| (c, faults.oversized_bytes))
-        };
-        if let Some((how, size)) = corruption {
-            corrupt(&mut self.writer.buf, how, size, &self.shared.fault_counters);
-        }
-        self.shared.counters.frames_sent.fetch_add(1, Relaxed);
-        let text = String::from_utf8_lossy(&self.writer.buf).into_owned();
-        self.ws.feed(Message::text(text)).await.is_ok()
-    }
-
-    async fn send_buf(&mut self) -> bool {
-        self.feed_buf().await && self.ws.flush().await.is_ok()
+        self.out.clear();
+        self.last_sent = Instant::now();
+        !flush || self.ws.flush().await.is_ok()
     }
 }

@@ -54,6 +54,9 @@ pub struct SimStats {
     pub events_behind: u64,
     pub rate_limit_closes: u64,
     pub pong_timeout_closes: u64,
+    /// Connections closed because nothing was sent on them for the idle limit (a
+    /// client that stopped its keep-alive).
+    pub idle_closes: u64,
     pub lifetime_closes: u64,
     /// Connections closed because they fell a whole queue behind.
     pub slow_closes: u64,
@@ -73,6 +76,7 @@ pub(crate) struct Counters {
     pub events_behind: AtomicU64,
     pub rate_limit_closes: AtomicU64,
     pub pong_timeout_closes: AtomicU64,
+    pub idle_closes: AtomicU64,
     pub lifetime_closes: AtomicU64,
     pub slow_closes: AtomicU64,
     pub rest_requests: AtomicU64,
@@ -80,25 +84,28 @@ pub(crate) struct Counters {
     pub replay_finished: AtomicBool,
 }
 
-pub(crate) struct Shared {
-    pub config: SimConfig,
-    pub faults: RwLock<FaultConfig>,
-    pub market: Mutex<Market>,
-    /// The symbols, in `market.books` order, and their lower-case stream prefixes.
-    pub symbols: Vec<SimSymbol>,
-    pub lower_names: Vec<String>,
+/// Everything the simulator's tasks share (venue protocols read it through
+/// [`super::protocol::SimView`]).
+pub struct Shared {
+    pub(crate) config: SimConfig,
+    pub(crate) faults: RwLock<FaultConfig>,
+    pub(crate) market: Mutex<Market>,
+    /// The symbols, in `market.books` order.
+    pub(crate) symbols: Vec<SimSymbol>,
     /// `(venue, lower-case raw symbol)` → index into `market.books`.
-    pub symbol_index: HashMap<(Venue, String), u32>,
-    pub tx: broadcast::Sender<Arc<Outbound>>,
-    pub counters: Counters,
-    pub fault_counters: FaultCounters,
-    pub gaps: Mutex<Vec<GapRecord>>,
-    pub conns: Mutex<Vec<Arc<Mutex<ConnTrades>>>>,
-    pub shutdown: watch::Sender<bool>,
-    pub rest_replay: RestReplay,
+    pub(crate) symbol_index: HashMap<(Venue, String), u32>,
+    /// Every venue protocol, for REST and WebSocket routing.
+    pub(crate) protocols: Vec<&'static dyn super::protocol::SimProtocol>,
+    pub(crate) tx: broadcast::Sender<Arc<Outbound>>,
+    pub(crate) counters: Counters,
+    pub(crate) fault_counters: FaultCounters,
+    pub(crate) gaps: Mutex<Vec<GapRecord>>,
+    pub(crate) conns: Mutex<Vec<Arc<Mutex<ConnTrades>>>>,
+    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) rest_replay: RestReplay,
     /// Wakes the replay task at the first subscription.
-    pub first_subscribe: Notify,
-    pub subscribed_once: AtomicBool,
+    pub(crate) first_subscribe: Notify,
+    pub(crate) subscribed_once: AtomicBool,
 }
 
 impl Shared {
@@ -112,6 +119,7 @@ impl Shared {
             events_behind: c.events_behind.load(Relaxed),
             rate_limit_closes: c.rate_limit_closes.load(Relaxed),
             pong_timeout_closes: c.pong_timeout_closes.load(Relaxed),
+            idle_closes: c.idle_closes.load(Relaxed),
             lifetime_closes: c.lifetime_closes.load(Relaxed),
             slow_closes: c.slow_closes.load(Relaxed),
             rest_requests: c.rest_requests.load(Relaxed),

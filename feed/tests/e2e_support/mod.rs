@@ -138,7 +138,13 @@ impl FeedRun {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TradeEvent {
     Trade(u64),
-    Gap { expected: u64, lost: u64 },
+    Gap {
+        expected: u64,
+        lost: u64,
+    },
+    /// A venue-wide disconnect or undecodable frame: where trade ids are not
+    /// contiguous (OKX), the only flag a loss can have.
+    VenueWide,
 }
 
 #[derive(Default)]
@@ -166,9 +172,19 @@ pub struct Checker {
     pub records: u64,
     /// Records per record type.
     pub by_type: HashMap<RecordType, u64>,
+    /// Trade ids only increase (OKX): a hole after a disconnect is flagged by it.
+    pub monotonic: bool,
 }
 
 impl Checker {
+    /// For venues whose trade ids increase but skip (OKX).
+    pub fn monotonic_trades() -> Self {
+        Self {
+            monotonic: true,
+            ..Self::default()
+        }
+    }
+
     pub fn on_record(
         &mut self,
         record: &RecordBuf,
@@ -214,6 +230,18 @@ impl Checker {
                         self.books.entry(header.instrument_id).or_default().flagged = true;
                     }
                     _ => {}
+                }
+                let venue_wide = header.instrument_id == tickd_feed::status::NO_INSTRUMENT;
+                if self.monotonic
+                    && venue_wide
+                    && matches!(
+                        status.kind(),
+                        Some(StatusKind::Disconnected | StatusKind::Gap)
+                    )
+                {
+                    for events in self.trades.values_mut() {
+                        events.push(TradeEvent::VenueWide);
+                    }
                 }
                 self.statuses.push(status);
             }
@@ -347,6 +375,7 @@ impl Checker {
                             flagged_since_last = true;
                         }
                     }
+                    TradeEvent::VenueWide => flagged_since_last = true,
                     TradeEvent::Trade(id) => {
                         if let Some(l) = last {
                             assert!(id > l, "{venue} #{instrument}: trade {id} after {l}: duplicate or out of order");

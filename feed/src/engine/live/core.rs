@@ -453,6 +453,7 @@ impl<A: VenueAdapter> Core<A> {
             Ok(Step::None | Step::UnknownSymbol) => {}
             Err(err) => {
                 VenueStats::add(&self.core.stats().counters.decode_errors, 1);
+                self.core.on_undecodable(ts_recv);
                 self.decode_errors_logged += 1;
                 if self.decode_errors_logged.is_power_of_two() {
                     tracing::warn!(venue = %self.venue, conn, error = %err, count = self.decode_errors_logged, "undecodable frame");

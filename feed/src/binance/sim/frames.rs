@@ -1,21 +1,12 @@
 //! Encoding one event for one connection: its stream name, wrapper, time unit and
 //! optional send-time stamp in `E`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use tickd_bus::Venue;
 use tickd_normalizer::binance::encode as enc;
 use tickd_normalizer::binance::BinanceMarket;
 
-use super::config::{SendTimeUnit, SimSymbol};
-use super::market::{EventKind, SimEvent};
 use super::routes::ch;
-
-pub(crate) fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
+use crate::sim::{now_ns, EventKind, SendTimeUnit, SimEvent, SimSymbol};
 
 pub(crate) struct FrameWriter {
     pub buf: Vec<u8>,

@@ -7,8 +7,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use tickd_bus::{Price, Size, Venue};
 use tickd_normalizer::Level;
 
-use super::faults::{FaultConfig, FaultCounters};
-use super::market::{EventKind, SimEvent};
+use crate::sim::{EventKind, FaultConfig, FaultCounters, SimEvent};
 
 pub(crate) struct DepthReshaper {
     /// Last depth event sent per symbol (only kept while the overlap fault is on).

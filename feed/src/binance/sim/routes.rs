@@ -105,7 +105,16 @@ pub(crate) fn parse_ws_target(target: &str, bare_root_is_usdm: bool) -> Option<W
     let (combined, streams) = if rest == "/ws" || rest == "/ws/" {
         (false, Vec::new())
     } else if let Some(list) = rest.strip_prefix("/ws/") {
-        (false, split(list))
+        let streams: Vec<String> = split(list);
+        // Every segment is a stream name (`sym@channel` or `!name`): other venues'
+        // paths under `/ws/` (OKX `/ws/v5/public`) are not Binance's.
+        if !streams
+            .iter()
+            .all(|s| s.contains('@') || s.starts_with('!'))
+        {
+            return None;
+        }
+        (false, streams)
     } else if rest == "/stream" || rest == "/stream/" {
         (true, query_streams.map(split).unwrap_or_default())
     } else {
@@ -164,6 +173,7 @@ mod tests {
             PathClass::UsdmRoot
         );
         assert!(parse_ws_target("/nope", false).is_none());
+        assert!(parse_ws_target("/ws/v5/public", false).is_none());
         assert_eq!(
             split_stream("btcusdt@depth@100ms"),
             Some(("btcusdt", ch::DEPTH_100MS))

@@ -1,0 +1,236 @@
+//! OKX end to end over loopback: the real OKX feed against the simulator's OKX
+//! protocol (spot and a linear swap), held to the simulator's truth by the checker:
+//! every trade once and in order, the book equal to the true book after every event.
+//! Baseline, every fault, gap isolation, checksum failures, the mode without the
+//! initial snapshot (REST splice), and the keep-alive cut-off.
+
+mod e2e_support;
+
+use std::time::Duration;
+
+use e2e_support::*;
+use tickd_bus::record::StatusKind;
+use tickd_bus::{RecordType, Venue};
+use tickd_feed::sim::{FaultConfig, RestError, SimConfig, SimServer, SimSymbol, SkipDepth};
+
+const SYMBOLS: [&str; 3] = ["BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP"];
+
+fn okx_config(rate: u32, faults: FaultConfig) -> SimConfig {
+    SimConfig {
+        symbols: SYMBOLS
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| SimSymbol::from_raw(Venue::Okx, raw, i).expect("okx symbol"))
+            .collect(),
+        rate_per_sec: rate,
+        faults,
+        ..SimConfig::default()
+    }
+}
+
+/// Run one OKX feed against a simulator with `faults` for `secs`, then wait (at most
+/// 8 s) for every book to be in sync with the faults off.
+async fn run(faults: FaultConfig, secs: u64) -> (SimServer, FeedRun, Checker) {
+    init_logs();
+    let config = okx_config(400, faults);
+    let sim = SimServer::start(config.clone()).await.expect("sim starts");
+    let market = sim.market();
+    let mut feed = start_feed(settings(Venue::Okx, &sim, &config));
+    let mut checker = Checker::monotonic_trades();
+    feed.consume(&mut checker, &market, Duration::from_secs(secs))
+        .await;
+    market.set_faults(FaultConfig::default());
+    for _ in 0..8 {
+        let c = feed.counters();
+        if c.books_synced == c.books_total {
+            break;
+        }
+        feed.consume(&mut checker, &market, Duration::from_secs(1))
+            .await;
+    }
+    feed.consume(&mut checker, &market, Duration::from_millis(500))
+        .await;
+    (sim, feed, checker)
+}
+
+fn id_of(feed: &FeedRun, raw: &str) -> u32 {
+    feed.registry
+        .read()
+        .expect("registry")
+        .by_raw(Venue::Okx, raw)
+        .expect("instrument")
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_baseline_every_trade_once_and_books_match() {
+    let (sim, feed, checker) = run(FaultConfig::default(), 5).await;
+    let market = sim.market();
+    let (received, lost) = checker.check_trades(&market, &feed.registry, Venue::Okx);
+    checker.assert_clean();
+    let counters = feed.stop();
+    eprintln!(
+        "okx: {received} trades, {} book checks, {} records, {counters:?}",
+        checker.book_checks, checker.records
+    );
+    assert!(received > 50, "only {received} trades");
+    assert_eq!(lost, 0);
+    assert!(checker.book_checks > 100, "{} checks", checker.book_checks);
+    assert_eq!(checker.status_count(StatusKind::Gap), 0);
+    assert_eq!(checker.status_count(StatusKind::BookResync), 0);
+    assert_eq!(counters.decode_errors, 0);
+    assert_eq!((counters.books_total, counters.books_synced), (3, 3));
+    assert!(checker.by_type.get(&RecordType::Bbo).copied().unwrap_or(0) > 50);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_every_fault_keeps_the_properties() {
+    let faults = FaultConfig {
+        drop_after: Some(Duration::from_millis(2000)),
+        skip_depth: Some(SkipDepth {
+            every: 60,
+            count: 2,
+            symbol: None,
+            max_per_connection: 2,
+        }),
+        malformed_every: Some(200),
+        truncated_every: Some(270),
+        oversized_every: Some(700),
+        oversized_bytes: 64 << 10,
+        refuse_every: Some(4),
+        rest_error: Some(RestError {
+            status: 429,
+            first: 2,
+            retry_after_secs: 1,
+        }),
+        bad_checksum_every: Some(150),
+        ..FaultConfig::default()
+    };
+    let (sim, feed, checker) = run(faults, 6).await;
+    let market = sim.market();
+    let (received, _lost) = checker.check_trades(&market, &feed.registry, Venue::Okx);
+    checker.assert_clean();
+    let stats = sim.stats();
+    let counters = feed.stop();
+    eprintln!(
+        "okx faults: {received} trades, {counters:?}, sim {:?}",
+        stats.faults
+    );
+    assert!(stats.faults.drops >= 1 && stats.faults.malformed >= 1);
+    assert!(stats.faults.rest_errors >= 1 && stats.faults.refused >= 1);
+    assert!(counters.reconnects >= 1);
+    assert!(counters.decode_errors >= 1, "corrupt frames are counted");
+    assert!(received > 50);
+    assert!(checker.status_count(StatusKind::Gap) >= 1);
+    assert_eq!(counters.books_synced, counters.books_total, "{counters:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_gap_resyncs_only_the_gapped_book() {
+    let faults = FaultConfig {
+        // Far enough apart that each lands on a synced book: a gap injected while the
+        // feed already rebuilds that book is invisible by design.
+        skip_depth: Some(SkipDepth {
+            every: 200,
+            count: 2,
+            symbol: Some("BTC-USDT".into()),
+            max_per_connection: 3,
+        }),
+        ..FaultConfig::default()
+    };
+    let (sim, feed, checker) = run(faults, 6).await;
+    checker.assert_clean();
+    let btc = id_of(&feed, "BTC-USDT");
+    let injected = sim.stats().gaps.len();
+    eprintln!(
+        "okx gaps: {injected} injected, {} gap and {} resync records for BTC-USDT",
+        checker.status_count_for(btc, StatusKind::Gap),
+        checker.status_count_for(btc, StatusKind::BookResync)
+    );
+    assert!(injected >= 2, "{injected} gaps injected");
+    assert!(checker.status_count_for(btc, StatusKind::Gap) >= injected);
+    assert!(checker.status_count_for(btc, StatusKind::BookResync) >= injected);
+    for raw in ["ETH-USDT", "BTC-USDT-SWAP"] {
+        let id = id_of(&feed, raw);
+        assert_eq!(checker.status_count_for(id, StatusKind::Gap), 0, "{raw}");
+        assert_eq!(
+            checker.status_count_for(id, StatusKind::BookResync),
+            0,
+            "{raw}"
+        );
+    }
+    let counters = feed.stop();
+    assert_eq!(
+        counters.reconnects, 0,
+        "a gap resubscribes, it does not reconnect"
+    );
+    assert_eq!(counters.books_synced, 3);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_checksum_failure_resyncs_the_book() {
+    let faults = FaultConfig {
+        bad_checksum_every: Some(80),
+        ..FaultConfig::default()
+    };
+    let (sim, feed, checker) = run(faults, 5).await;
+    checker.assert_clean();
+    let bad = sim.stats().faults.bad_checksums;
+    assert!(bad >= 2, "{bad} bad checksums sent");
+    assert!(checker.status_count(StatusKind::BookResync) >= 2);
+    let counters = feed.stop();
+    assert_eq!(counters.reconnects, 0);
+    assert_eq!(counters.books_synced, 3);
+    assert!(checker.book_checks > 100);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_without_the_initial_snapshot_splices_rest() {
+    let faults = FaultConfig {
+        no_initial_snapshot: true,
+        ..FaultConfig::default()
+    };
+    let (sim, feed, checker) = run(faults, 4).await;
+    checker.assert_clean();
+    let stats = sim.stats();
+    assert!(stats.faults.snapshots_withheld >= 3);
+    // Three instrument lists and at least one book per instrument.
+    assert!(
+        stats.rest_requests >= 6,
+        "{} REST requests",
+        stats.rest_requests
+    );
+    let counters = feed.stop();
+    assert_eq!(counters.books_synced, 3, "{counters:?}");
+    assert!(checker.book_checks > 100, "{}", checker.book_checks);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_feed_that_stops_pinging_is_cut_and_reconnects_flagged() {
+    init_logs();
+    let mut config = okx_config(0, FaultConfig::default());
+    // Nothing is generated: only the client's pings could keep the connections up,
+    // and the feed pings after 20 s idle, far beyond this cut-off.
+    config.rules_mut(Venue::Okx).idle_close = Some(Duration::from_millis(800));
+    let sim = SimServer::start(config.clone()).await.expect("sim starts");
+    let market = sim.market();
+    let mut feed = start_feed(settings(Venue::Okx, &sim, &config));
+    let mut checker = Checker::default();
+    feed.consume(&mut checker, &market, Duration::from_secs(4))
+        .await;
+    let closes = sim.stats().idle_closes;
+    let counters = feed.stop();
+    assert!(closes >= 2, "{closes} idle closes");
+    assert!(counters.reconnects >= 2, "{counters:?}");
+    assert!(
+        checker.status_count(StatusKind::Disconnected) >= 2,
+        "each cut is a status record"
+    );
+    checker.assert_clean();
+    sim.shutdown().await;
+}
