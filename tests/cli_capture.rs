@@ -84,6 +84,7 @@ fn replay_of_the_book_sample_gives_the_book_records_every_time() {
             into.to_str().unwrap(),
             "--stats",
             "json",
+            "--allow-malformed",
         ]);
         let stats = stdout_json(&out);
         assert_eq!(stats["read"]["lines"], 5, "{stats}");
@@ -108,8 +109,39 @@ fn replay_of_the_book_sample_gives_the_book_records_every_time() {
         "two replays of one capture differ"
     );
 
+    // The same capture again into the same journal: nothing doubles.
+    let into = dir.path().join("a");
+    let args = [
+        "replay",
+        capture.to_str().unwrap(),
+        "--into",
+        into.to_str().unwrap(),
+    ];
+    let out = tickd(&[&args[..], &["--stats", "json", "--allow-malformed"]].concat());
+    let stats = stdout_json(&out);
+    assert_eq!(stats["journal_records"], 0, "{stats}");
+    assert_eq!(stats["already_in_journal"], 12, "{stats}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("skipped 12 records already in"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        journal_bytes(&into) == journals[0],
+        "the journal is unchanged"
+    );
+
+    // Without --allow-malformed, a damaged capture is replayed but fails the run.
+    let out = tickd(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 malformed line(s) (first: line") && stderr.contains("--allow-malformed"),
+        "{stderr}"
+    );
+
     // The table form (default) for people.
-    let out = tickd(&["replay", capture.to_str().unwrap()]);
+    let out = tickd(&["replay", capture.to_str().unwrap(), "--allow-malformed"]);
     assert!(out.status.success());
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -182,6 +214,22 @@ fn books_that_never_synced_are_reported() {
         stderr.contains("1 book(s) never synced") && stderr.contains("GNTBTC"),
         "{stderr}"
     );
+}
+
+#[test]
+fn replay_of_a_file_that_is_not_a_capture_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("garbage.jsonl", &b"this is not json\nneither is this\n"[..]),
+        ("plain.jsonl.zst", &b"{\"not\": \"zstd\"}\n"[..]),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let out = tickd(&["replay", file.to_str().unwrap(), "--allow-malformed"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains("no capture lines"), "{name}: {stderr}");
+    }
 }
 
 #[test]

@@ -375,3 +375,71 @@ fn listen_and_data_are_overridden_without_editing_the_file() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--listen/TICKD_LISTEN"), "{stderr}");
 }
+
+#[test]
+fn a_busy_gateway_port_fails_before_the_feeds_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(TICKD)
+        .args([
+            "demo",
+            "--duration",
+            "5",
+            "--sim-listen",
+            "127.0.0.1:0",
+            "--listen",
+            &addr,
+        ])
+        .output()
+        .expect("run tickd demo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("gateway.listen {addr} is not available"))
+            && stderr.contains("--listen"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("starting feed"),
+        "feeds started first:\n{stderr}"
+    );
+}
+
+#[test]
+fn a_bounded_run_that_never_connects_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    // The demo config pointed at a closed port instead of a simulator.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/demo.toml")).unwrap();
+    let config = dir.path().join("nowhere.toml");
+    std::fs::write(
+        &config,
+        shipped.replace("127.0.0.1:9100", &format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let out = Command::new(TICKD)
+        .args([
+            "serve",
+            "--duration",
+            "3",
+            "--status-every",
+            "0",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("-c")
+        .arg(&config)
+        .output()
+        .expect("run tickd serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("never connected during the 3 s run: binance"),
+        "{stderr}"
+    );
+}

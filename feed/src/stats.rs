@@ -84,6 +84,7 @@ pub struct VenueStats {
     pub venue: Venue,
     pub counters: VenueCounters,
     health: Mutex<Health>,
+    ever_connected: std::sync::atomic::AtomicBool,
 }
 
 /// What the counters cannot say: why the venue is down and since when.
@@ -109,12 +110,14 @@ impl VenueStats {
                 last_error: None,
                 down_since_ns: now_ns(),
             }),
+            ever_connected: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     /// A connection opened: the venue is up.
     pub fn connection_up(&self) {
         Self::add(&self.counters.connections_up, 1);
+        self.ever_connected.store(true, Relaxed);
         if let Ok(mut health) = self.health.lock() {
             health.down_since_ns = 0;
         }
@@ -151,6 +154,11 @@ impl VenueStats {
                 }
             }
         }
+    }
+
+    /// Whether any connection of this venue ever opened.
+    pub fn ever_connected(&self) -> bool {
+        self.ever_connected.load(Relaxed)
     }
 
     pub fn health(&self) -> Health {
@@ -237,8 +245,10 @@ mod tests {
         let stats = VenueStats::new(Venue::Binance);
         let start = stats.health();
         assert!(start.down_since_ns > 0, "down until the first connection");
+        assert!(!stats.ever_connected());
         stats.connection_up();
         stats.connection_up();
+        assert!(stats.ever_connected());
         assert_eq!(stats.health().down_since_ns, 0);
         stats.connection_down();
         assert_eq!(

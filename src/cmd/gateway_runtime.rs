@@ -15,6 +15,29 @@ fn addr(path: &str, text: &str) -> Result<SocketAddr, Failure> {
         .ok_or_else(|| Failure::Invalid(format!("{path} = {text:?}: expected host:port")))
 }
 
+/// Fails early, before any feed starts, when the gateway's address (or its QUIC UDP
+/// address) is taken, with the fix. A race with another process binding it between this
+/// check and the gateway's own bind still fails there, with the same kind of error.
+pub fn check_listen_free(config: &GatewayConfig) -> Result<(), Failure> {
+    let busy = |what: &str, addr: SocketAddr, err: std::io::Error| {
+        Failure::Runtime(anyhow::anyhow!(
+            "{what} {addr} is not available ({err}): another tickd may be running there; \
+             stop it, or pick a free port with --listen or [gateway] listen / quic_listen"
+        ))
+    };
+    let listen = addr("gateway.listen", &config.listen)?;
+    if listen.port() != 0 {
+        std::net::TcpListener::bind(listen).map_err(|e| busy("gateway.listen", listen, e))?;
+    }
+    if let Some(quic) = config.quic_listen.as_deref() {
+        let quic = addr("gateway.quic_listen", quic)?;
+        if quic.port() != 0 {
+            std::net::UdpSocket::bind(quic).map_err(|e| busy("gateway.quic_listen", quic, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Converts a validated `[gateway]` section; `journal_dir` is where history comes from.
 pub fn runtime_config(config: &GatewayConfig) -> Result<tickd_gateway::GatewayConfig, Failure> {
     let defaults = tickd_gateway::GatewayConfig::default();

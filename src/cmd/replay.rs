@@ -8,7 +8,7 @@ use serde::Serialize;
 use tickd_bus::instrument::{InstrumentRegistry, REGISTRY_FILE_NAME};
 use tickd_feed::capture::{CaptureReader, ReadStats};
 use tickd_feed::replay::{ReplayStats, Replayer};
-use tickd_storage::journal::{FsyncPolicy, Journal, JournalConfig};
+use tickd_storage::journal::{Filter, FsyncPolicy, Journal, JournalConfig, JournalReader};
 
 use crate::exit::{CmdResult, Failure};
 
@@ -38,6 +38,10 @@ pub struct Args {
     /// Print the counts as a JSON object on stdout instead of a table
     #[arg(long, value_name = "FORMAT", value_enum)]
     pub stats: Option<StatsFormat>,
+
+    /// Exit 0 even when capture lines are malformed (they are counted and skipped)
+    #[arg(long)]
+    pub allow_malformed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,6 +61,12 @@ pub struct ReplaySummary {
     pub replay: ReplayStats,
     /// Records appended to the journal.
     pub journal_records: u64,
+    /// Records not written because the journal already held them: per venue, those at
+    /// or before the newest `ts_recv` the journal had for that venue.
+    pub already_in_journal: u64,
+    /// The first malformed line's error, for the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_malformed: Option<String>,
 }
 
 impl ReplaySummary {
@@ -98,6 +108,43 @@ pub fn run(args: Args) -> CmdResult {
             );
         }
     }
+    if summary.already_in_journal > 0 {
+        eprintln!(
+            "skipped {} records already in {} (at or before its newest record of each venue): \
+             replaying the same capture twice does not double the data",
+            summary.already_in_journal,
+            args.into.as_deref().unwrap_or(Path::new("")).display()
+        );
+    }
+    if summary.read.lines == 0 {
+        return Err(Failure::Invalid(format!(
+            "{}: no capture lines ({} malformed{}): is this a `tickd record` capture?",
+            args.file.display(),
+            summary.read.malformed,
+            summary
+                .first_malformed
+                .as_deref()
+                .map_or(String::new(), |e| format!("; first: {e}"))
+        )));
+    }
+    let damaged = summary.read.malformed > 0 || summary.read.io_error.is_some();
+    if damaged && !args.allow_malformed {
+        return Err(Failure::Invalid(format!(
+            "{}: {} malformed line(s){}{}; the other lines were replayed — pass \
+             --allow-malformed to accept a damaged capture",
+            args.file.display(),
+            summary.read.malformed,
+            summary
+                .first_malformed
+                .as_deref()
+                .map_or(String::new(), |e| format!(" (first: {e})")),
+            summary
+                .read
+                .io_error
+                .as_deref()
+                .map_or(String::new(), |e| format!(", reading stopped early: {e}"))
+        )));
+    }
     if !summary.replay.unsupported_venues.is_empty() {
         let venues: Vec<String> = summary
             .replay
@@ -126,17 +173,34 @@ pub fn replay_file(
         .map_err(|e| Failure::Invalid(format!("{}: {e}", file.display())))?;
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let bar = (progress && size >= PROGRESS_MIN_BYTES).then(|| progress_bar(size));
+    let newest = match into {
+        Some(dir) => newest_per_venue(dir)?,
+        None => [0; 256],
+    };
     let (registry, mut journal) = match into {
         Some(dir) => open_output(dir)?,
         None => (InstrumentRegistry::new(), None),
     };
     let mut replayer = Replayer::new(registry);
     let mut written = 0u64;
+    let mut already_in_journal = 0u64;
+    let mut first_malformed = None;
     let mut append_error = None;
     let mut lines = 0u64;
     while let Some(item) = reader.next() {
-        let Ok(line) = item else { continue };
+        let line = match item {
+            Ok(line) => line,
+            Err(err) => {
+                first_malformed.get_or_insert_with(|| err.to_string());
+                continue;
+            }
+        };
         replayer.push(&line, &mut |record| {
+            let hd = record.header();
+            if hd.ts_recv <= newest[usize::from(hd.venue)] {
+                already_in_journal += 1;
+                return;
+            }
             if let Some(journal) = journal.as_mut() {
                 match journal.append(record) {
                     Ok(_) => written += 1,
@@ -174,7 +238,30 @@ pub fn replay_file(
         read: reader.stats().clone(),
         replay,
         journal_records: written,
+        already_in_journal,
+        first_malformed,
     })
+}
+
+/// The newest `ts_recv` the journal in `dir` holds for each venue (by venue code; 0 =
+/// none), so records a replay would write again are recognised.
+fn newest_per_venue(dir: &Path) -> Result<[u64; 256], Failure> {
+    let mut newest = [0u64; 256];
+    if !dir.exists() {
+        return Ok(newest);
+    }
+    let reader = JournalReader::open(dir, Filter::all()).map_err(|e| {
+        Failure::Runtime(anyhow::anyhow!(
+            "reading the journal in {}: {e}",
+            dir.display()
+        ))
+    })?;
+    for record in reader.records() {
+        let hd = record.header();
+        let slot = &mut newest[usize::from(hd.venue)];
+        *slot = (*slot).max(hd.ts_recv);
+    }
+    Ok(newest)
 }
 
 fn open_output(dir: &Path) -> Result<(InstrumentRegistry, Option<Journal>), Failure> {

@@ -105,6 +105,7 @@ impl Engine {
     /// the registry is prepared first: venue-scoped ids, this node's ids taken back
     /// from the bucket.
     pub async fn start_feed_node(config: &Config) -> Result<Self, Failure> {
+        super::gateway_runtime::check_listen_free(&config.gateway)?;
         let registry = open_registry(config)?;
         if let Some(nats) = &config.nats {
             let venues: Vec<Venue> = config.enabled_venues().map(|(v, _)| v).collect();
@@ -202,6 +203,7 @@ impl Engine {
             .map(|f| (f.venue, (Instant::now(), f.stats.counters.snapshot())))
             .collect();
         let mut saved = false;
+        let mut timed_out = false;
         let stop = crate::shutdown::stop_requested();
         tokio::pin!(stop);
         loop {
@@ -216,7 +218,10 @@ impl Engine {
                     tracing::info!("{signal}: stopping");
                     break;
                 }
-                _ = until_deadline => break,
+                _ = until_deadline => {
+                    timed_out = true;
+                    break;
+                }
                 _ = tick.tick(), if status_every > 0 => {
                     if let Some(publisher) = &self.publisher {
                         let s = publisher.stats();
@@ -246,19 +251,48 @@ impl Engine {
         }
         let services = self.services.take();
         let publisher = self.publisher.take();
+        let never_connected = self.never_connected();
         let result = self.stop();
         // After the feeds: the publisher sends what the rings still hold.
         if let Some(publisher) = publisher {
             let stats = publisher.stats().clone();
             match publisher.stop() {
-                Ok(()) => tracing::info!(?stats, "NATS publisher stopped"),
+                Ok(()) => tracing::info!(
+                    records = stats.records.load(Ordering::Relaxed),
+                    messages = stats.messages.load(Ordering::Relaxed),
+                    records_lost = stats.records_lost.load(Ordering::Relaxed),
+                    publish_errors = stats.publish_errors.load(Ordering::Relaxed),
+                    "NATS publisher stopped"
+                ),
                 Err(err) => tracing::error!("NATS publisher: {err}"),
             }
         }
         if let Some(services) = services {
             services.stop_storage();
         }
-        result
+        match (result, duration) {
+            // A bounded run (scripts, CI) that never reached a venue did not do its job.
+            (Ok(()), Some(d)) if timed_out && !never_connected.is_empty() => {
+                Err(Failure::Runtime(anyhow::anyhow!(
+                    "never connected during the {:.0} s run: {}",
+                    d.as_secs_f64(),
+                    never_connected.join("; ")
+                )))
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// The venues whose feed never opened a connection, with their last error.
+    fn never_connected(&self) -> Vec<String> {
+        self.feeds
+            .iter()
+            .filter(|f| !f.stats.ever_connected())
+            .map(|f| match f.stats.health().last_error {
+                Some((error, _)) => format!("{} ({error})", f.venue),
+                None => f.venue.to_string(),
+            })
+            .collect()
     }
 
     fn save_registry(&self) -> bool {
