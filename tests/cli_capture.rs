@@ -315,7 +315,7 @@ fn record_from_the_simulator_then_replay() {
         "--out",
         capture.to_str().unwrap(),
         "--venue",
-        "okx",
+        "coinbase",
         "--duration",
         "1",
     ]);

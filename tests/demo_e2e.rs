@@ -147,6 +147,29 @@ fn demo_serves_live_subscribers_and_journals_history() {
         }
     }
 
+    // OKX runs in the same demo, from the same simulator.
+    let (ok, stdout, stderr) = run(&[
+        "tail",
+        "trades.okx.*",
+        "--json",
+        "--count",
+        "10",
+        "--duration",
+        "8",
+        "--url",
+        &url,
+    ]);
+    assert!(ok, "tail okx failed: {stderr}");
+    let okx: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "data")
+        .collect();
+    assert_eq!(okx.len(), 10, "tail okx printed:\n{stdout}");
+    assert!(okx
+        .iter()
+        .all(|r| r["venue"] == "okx" && r["kind"] == "trade"));
+
     let status = demo.wait().expect("demo exits");
     while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
         log.push(line);

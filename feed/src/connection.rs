@@ -38,6 +38,9 @@ pub struct ConnSpec {
     pub backoff_cap: Duration,
     /// When recording: every data frame is copied here as it is read.
     pub tap: Option<crate::capture::FrameTap>,
+    /// Queued messages (subscribe, resubscribe) one socket may send an hour; the
+    /// socket is replaced rather than exceed it (OKX: 480 ops an hour a connection).
+    pub ops_per_hour: Option<u32>,
 }
 
 /// Reported to the venue core, tagged with the connection's id.
@@ -244,6 +247,7 @@ async fn serve_socket(
             .await;
     }
     let mut next_send = Instant::now();
+    let mut ops_sent: VecDeque<Instant> = VecDeque::new();
     let mut got_data = false;
     let mut last_read = Instant::now();
     let tap_url: std::sync::Arc<str> = spec.url.as_str().into();
@@ -298,6 +302,18 @@ async fn serve_socket(
                 }
             }
             _ = tokio::time::sleep_until(next_send), if !pending.is_empty() => {
+                if let Some(limit) = spec.ops_per_hour {
+                    let hour_ago = Instant::now().checked_sub(Duration::from_secs(3600));
+                    while ops_sent.front().is_some_and(|t| hour_ago.is_some_and(|h| *t <= h)) {
+                        ops_sent.pop_front();
+                    }
+                    if ops_sent.len() >= limit as usize {
+                        // A new connection subscribes everything in one message
+                        // and starts a fresh budget.
+                        break format!("{limit} subscribe ops within the hour: reconnecting for a fresh budget");
+                    }
+                    ops_sent.push_back(Instant::now());
+                }
                 let Some(message) = pending.pop_front() else { continue };
                 if let Err(err) = socket.send(to_message(message)).await {
                     break format!("send failed: {err}");
@@ -353,6 +369,7 @@ mod tests {
 
     fn spec(url: String) -> ConnSpec {
         ConnSpec {
+            ops_per_hour: None,
             url,
             subscribe: vec![
                 Outbound::Text("sub-1".into()),

@@ -58,6 +58,9 @@ pub struct VenueSettings {
     pub max_overlap: Duration,
     /// When recording (`tickd record`): raw frames and REST bodies go here too.
     pub tap: Option<crate::capture::FrameTap>,
+    /// Subscribe/unsubscribe messages one connection may send an hour, in place of
+    /// the venue's own limit (OKX 480); `None`: the venue's.
+    pub subscribe_ops_per_hour: Option<u32>,
 }
 
 impl VenueSettings {
@@ -83,6 +86,7 @@ impl VenueSettings {
             max_buffered_events: 10_000,
             max_overlap: Duration::from_secs(30),
             tap: None,
+            subscribe_ops_per_hour: None,
         }
     }
 

@@ -3,50 +3,59 @@
 
 use crate::error::{DecodeError, DecodeErrorKind};
 
-/// What kind of message a frame held, for the "frames ok" counters.
+/// What kind of message a frame held, for the "frames ok" counters, in the bus's
+/// terms rather than any venue's (Binance `aggTrade` is an aggregate trade, `depthUpdate`
+/// a book update, `forceOrder` a liquidation, OKX `candle1m` a venue bar).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MessageKind {
     Trade,
-    AggTrade,
-    BookTicker,
-    DepthDiff,
-    PartialDepth,
-    MarkPrice,
-    ForceOrder,
+    /// Several fills as one print (Binance `aggTrade`).
+    AggregateTrade,
+    /// Best bid and offer (Binance `bookTicker`, OKX `bbo-tbt`).
+    Bbo,
+    /// A book diff (Binance `depthUpdate`, OKX `books` update).
+    BookUpdate,
+    /// A whole book image (Binance partial depth, OKX `books` snapshot, `books5`).
+    BookSnapshot,
+    /// Mark price, index and funding (Binance `markPriceUpdate`, OKX `mark-price`).
+    MarkFunding,
+    /// Binance `forceOrder`, OKX `liquidation-orders`.
+    Liquidation,
     /// Exchange candles (`kline`, `candle*`).
-    Kline,
+    VenueBar,
     /// Subscribe acks, subscription lists, control error replies.
     Control,
-    ServerShutdown,
+    /// The venue's maintenance or shutdown notice (Binance `serverShutdown`, OKX 64008).
+    Notice,
 }
 
 impl MessageKind {
     pub const ALL: [MessageKind; 10] = [
         MessageKind::Trade,
-        MessageKind::AggTrade,
-        MessageKind::BookTicker,
-        MessageKind::DepthDiff,
-        MessageKind::PartialDepth,
-        MessageKind::MarkPrice,
-        MessageKind::ForceOrder,
-        MessageKind::Kline,
+        MessageKind::AggregateTrade,
+        MessageKind::Bbo,
+        MessageKind::BookUpdate,
+        MessageKind::BookSnapshot,
+        MessageKind::MarkFunding,
+        MessageKind::Liquidation,
+        MessageKind::VenueBar,
         MessageKind::Control,
-        MessageKind::ServerShutdown,
+        MessageKind::Notice,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
     pub const fn as_str(self) -> &'static str {
         match self {
             MessageKind::Trade => "trade",
-            MessageKind::AggTrade => "agg_trade",
-            MessageKind::BookTicker => "book_ticker",
-            MessageKind::DepthDiff => "depth_diff",
-            MessageKind::PartialDepth => "partial_depth",
-            MessageKind::MarkPrice => "mark_price",
-            MessageKind::ForceOrder => "force_order",
-            MessageKind::Kline => "kline",
+            MessageKind::AggregateTrade => "aggregate_trade",
+            MessageKind::Bbo => "bbo",
+            MessageKind::BookUpdate => "book_update",
+            MessageKind::BookSnapshot => "book_snapshot",
+            MessageKind::MarkFunding => "mark_funding",
+            MessageKind::Liquidation => "liquidation",
+            MessageKind::VenueBar => "venue_bar",
             MessageKind::Control => "control",
-            MessageKind::ServerShutdown => "server_shutdown",
+            MessageKind::Notice => "notice",
         }
     }
 
@@ -124,7 +133,7 @@ mod tests {
         stats.count_error(&DecodeError::UnknownMessage);
         stats.count_error(&DecodeError::MissingField { field: "s" });
         assert_eq!(stats.ok(MessageKind::Trade), 2);
-        assert_eq!(stats.ok(MessageKind::BookTicker), 0);
+        assert_eq!(stats.ok(MessageKind::Bbo), 0);
         assert_eq!(stats.errors(DecodeErrorKind::MissingField), 1);
         assert_eq!(stats.unknown_message(), 1);
         assert_eq!(stats.unknown_symbol(), 1);

@@ -330,7 +330,7 @@ fn closed_klines_are_venue_bars() {
     assert_eq!(bar.close, Price::parse_str("0.0020").unwrap());
     assert_eq!(bar.volume, Size::parse_str("1000").unwrap());
     assert_eq!(bar.notional().to_string(), "1");
-    assert_eq!(decoder.stats().ok(MessageKind::Kline), 2);
+    assert_eq!(decoder.stats().ok(MessageKind::VenueBar), 2);
 }
 
 #[test]

@@ -138,6 +138,12 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn resubscribe(&self, _conn: &PlannedConn, _instrument_id: u32) -> Vec<Outbound> {
         Vec::new()
     }
+    /// Subscribe/unsubscribe messages the venue accepts on one connection an hour
+    /// (OKX: 480); past it the connection is replaced, since a new one has a fresh
+    /// budget. `None`: no such limit.
+    fn subscribe_ops_per_hour(&self, _venue: Venue) -> Option<u32> {
+        None
+    }
     /// The venue's protocol in the simulator (`tickd sim`, `tickd demo`, the end-to-end
     /// tests); `None` until the venue has one.
     fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {

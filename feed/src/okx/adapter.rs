@@ -162,6 +162,11 @@ impl VenueAdapter for OkxAdapter {
         TradeIds::Monotonic
     }
 
+    /// `okx.md` §2: 480 subscribe/unsubscribe/login ops per connection an hour.
+    fn subscribe_ops_per_hour(&self, _venue: Venue) -> Option<u32> {
+        Some(480)
+    }
+
     fn keepalive(&self, _venue: Venue) -> Keepalive {
         Keepalive::Idle {
             idle: PING_AFTER_IDLE,

@@ -166,6 +166,9 @@ impl<A: VenueAdapter> Core<A> {
                     backoff_base: settings.backoff_base,
                     backoff_cap: settings.backoff_cap,
                     tap: settings.tap.clone(),
+                    ops_per_hour: settings
+                        .subscribe_ops_per_hour
+                        .or(adapter.subscribe_ops_per_hour(venue)),
                 },
                 streams: plan.streams.clone(),
                 plan,

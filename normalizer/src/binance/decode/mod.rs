@@ -95,14 +95,14 @@ struct Core {
 const fn default_backend(kind: MessageKind) -> JsonBackend {
     match kind {
         MessageKind::Trade
-        | MessageKind::AggTrade
-        | MessageKind::BookTicker
-        | MessageKind::DepthDiff
-        | MessageKind::PartialDepth
-        | MessageKind::MarkPrice
-        | MessageKind::ForceOrder
-        | MessageKind::Kline => JsonBackend::SimdJson,
-        MessageKind::Control | MessageKind::ServerShutdown => JsonBackend::Sonic,
+        | MessageKind::AggregateTrade
+        | MessageKind::Bbo
+        | MessageKind::BookUpdate
+        | MessageKind::BookSnapshot
+        | MessageKind::MarkFunding
+        | MessageKind::Liquidation
+        | MessageKind::VenueBar => JsonBackend::SimdJson,
+        MessageKind::Control | MessageKind::Notice => JsonBackend::Sonic,
     }
 }
 
@@ -271,7 +271,7 @@ impl Core {
             None => {}
         }
         if body.first() == Some(&b'[') {
-            let backend = self.backend(MessageKind::MarkPrice);
+            let backend = self.backend(MessageKind::MarkFunding);
             let ctx = EventCtx {
                 venue: venue_of(self.market),
                 unit: self.unit,
@@ -286,7 +286,7 @@ impl Core {
                 &mut self.marks,
                 sink,
             )?;
-            return Ok((MessageKind::MarkPrice, decoded));
+            return Ok((MessageKind::MarkFunding, decoded));
         }
         // Keys in an unusual order: find the event type the slow way.
         let probe = route::probe(body)?;
@@ -313,12 +313,12 @@ impl Core {
     ) -> Outcome {
         let kind = match event {
             "trade" => MessageKind::Trade,
-            "aggTrade" => MessageKind::AggTrade,
-            "bookTicker" => MessageKind::BookTicker,
+            "aggTrade" => MessageKind::AggregateTrade,
+            "bookTicker" => MessageKind::Bbo,
             "depthUpdate" => return self.decode_depth_update(body, stream, levels),
-            "markPriceUpdate" => MessageKind::MarkPrice,
-            "forceOrder" => MessageKind::ForceOrder,
-            "kline" => MessageKind::Kline,
+            "markPriceUpdate" => MessageKind::MarkFunding,
+            "forceOrder" => MessageKind::Liquidation,
+            "kline" => MessageKind::VenueBar,
             "serverShutdown" => return self.decode_shutdown(body),
             other => {
                 return Err(DecodeError::UnknownEvent {
@@ -336,12 +336,12 @@ impl Core {
         let simd = &mut self.simd;
         let decoded = match kind {
             MessageKind::Trade => trade::decode(TradeKind::Trade, body, backend, simd, &ctx, sink),
-            MessageKind::AggTrade => {
+            MessageKind::AggregateTrade => {
                 trade::decode(TradeKind::AggTrade, body, backend, simd, &ctx, sink)
             }
-            MessageKind::BookTicker => book_ticker::decode(body, backend, simd, &ctx, sink),
-            MessageKind::MarkPrice => mark_price::decode(body, backend, simd, &ctx, sink),
-            MessageKind::Kline => kline::decode(body, backend, simd, &ctx, sink),
+            MessageKind::Bbo => book_ticker::decode(body, backend, simd, &ctx, sink),
+            MessageKind::MarkFunding => mark_price::decode(body, backend, simd, &ctx, sink),
+            MessageKind::VenueBar => kline::decode(body, backend, simd, &ctx, sink),
             _ => force_order::decode(body, backend, simd, &ctx, sink),
         }?;
         Ok((kind, decoded))
@@ -355,10 +355,7 @@ impl Core {
         }
         let shutdown: Shutdown = json::sonic(body)?;
         let ts_event = time_ns(shutdown.event_time, self.unit, "E")?;
-        Ok((
-            MessageKind::ServerShutdown,
-            Decoded::ServerShutdown { ts_event },
-        ))
+        Ok((MessageKind::Notice, Decoded::ServerShutdown { ts_event }))
     }
 
     /// `depthUpdate`: a diff, or on a `@depth<N>` stream a full top-N image.
@@ -370,9 +367,9 @@ impl Core {
     ) -> Outcome {
         let partial = stream.is_some_and(route::is_partial_depth_stream);
         let kind = if partial {
-            MessageKind::PartialDepth
+            MessageKind::BookSnapshot
         } else {
-            MessageKind::DepthDiff
+            MessageKind::BookUpdate
         };
         let backend = self.backend(kind);
         let unit = self.unit;
@@ -402,7 +399,7 @@ impl Core {
         stream: Option<&str>,
         levels: &mut LevelScratch,
     ) -> Outcome {
-        let kind = MessageKind::PartialDepth;
+        let kind = MessageKind::BookSnapshot;
         let backend = self.backend(kind);
         let unit = self.unit;
         let fields = depth::parse_book(body, backend, &mut self.simd, levels)?;
