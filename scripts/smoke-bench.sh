@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CI smoke run of the benchmark tooling: proves `tickd-bench --quick` and the cryptofeed
-# comparison still run and produce sane output (JSON parses, counts > 0). Not timings.
+# CI smoke run of the benchmark tooling: proves `tickd-bench --quick`, `tickd-bench nats
+# --smoke` and the cryptofeed comparison still run and produce sane output (JSON parses,
+# counts > 0, nothing lost through NATS). Not timings.
 # Bounded to a few minutes; the comparison is skipped (exit 0) when PyPI is unreachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,22 @@ for s in rows:
     if s["subscribers"]:
         assert res["deliveries_per_sec"] > 0, f"{s['name']}: subscribers received nothing"
 print(f"e2e ok: {len(rows)} scenarios, floor p50 {r['floor']['one_way']['p50_ns']} ns")
+PY
+
+echo "== tickd-bench nats --smoke (a real nats-server, scripts/setup.sh installs it)"
+timeout 120 "$bin" nats --smoke --out "$out/nats.json" > "$out/nats.txt"
+python3 - "$out/nats.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["burst"] and r["paced"], "nats: nothing measured"
+for b in r["burst"]:
+    assert b["lost"] == 0 and b["stored_messages"] == b["messages"] > 0, f"nats burst: {b}"
+for p in r["paced"]:
+    assert p["publisher_lagged"] == 0 and p["edge_records"] == p["sent"], f"nats paced: {p}"
+    assert p["stored_messages"] == p["messages"], f"nats paced: {p}"
+    for side in ("feed_ring", "edge_ring", "feed_ws_subscriber", "edge_ws_subscriber"):
+        assert p[side]["count"] > 0, f"nats paced: {side} measured nothing"
+print(f"nats ok: {len(r['burst'])} burst runs, {len(r['paced'])} paced")
 PY
 
 echo "== compare-cryptofeed --quick"

@@ -77,6 +77,25 @@ impl NatsServer {
         }
     }
 
+    /// Messages and bytes the stream `name` holds (checks in tests and the bench).
+    pub fn stream_state(&self, name: &str) -> Result<(u64, u64), String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let client = async_nats::connect(self.url())
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut stream = async_nats::jetstream::new(client)
+                .get_stream(name)
+                .await
+                .map_err(|e| e.to_string())?;
+            let info = stream.info().await.map_err(|e| e.to_string())?;
+            Ok((info.state.messages, info.state.bytes))
+        })
+    }
+
     /// Stop, then start again on the same port with the same store.
     pub fn restart(&mut self) -> std::io::Result<()> {
         self.stop();

@@ -2,8 +2,9 @@
 //! (simulator → feed → bus → gateway → subscribers on loopback, plus the TCP floor).
 //! `tickd-bench compare --python PY --script cf_bench.py [--quick] [--out FILE.json]`:
 //! tickd against cryptofeed on the same simulator stream.
-//! `tickd-bench nats [--quick] [--out FILE.json]`: the NATS hop of a scale-out
-//! deployment (records/s per batch size, latency feed node vs edge node).
+//! `tickd-bench nats [--quick | --smoke] [--out FILE.json]`: the NATS hop of a
+//! scale-out deployment (records/s per batching option, a paced rate through node-sized
+//! rings, latency of a subscriber on the edge node vs on the feed node).
 //! `scripts/bench.sh` and `scripts/compare-cryptofeed.sh` build and run it.
 
 use std::path::PathBuf;
@@ -15,14 +16,16 @@ use tickd_benches::e2e::sweep::run_all;
 
 const USAGE: &str = "usage: tickd-bench [--quick] [--out FILE.json]
        tickd-bench compare --python PY --script cf_bench.py [--quick] [--out FILE.json]
-       tickd-bench nats [--quick] [--out FILE.json]
+       tickd-bench nats [--quick | --smoke] [--out FILE.json]
   --quick   a short run (~30 s)
-  --out     where the JSON report goes (default: target/bench/e2e.json, compare.json)";
+  --smoke   nats only: the smallest run through every part (CI)
+  --out     where the JSON report goes (default: target/bench/e2e.json, compare.json, nats.json)";
 
 struct Args {
     compare: bool,
     nats: bool,
     quick: bool,
+    smoke: bool,
     out: Option<PathBuf>,
     python: Option<PathBuf>,
     script: Option<PathBuf>,
@@ -33,6 +36,7 @@ fn parse() -> Result<Args, String> {
         compare: false,
         nats: false,
         quick: false,
+        smoke: false,
         out: None,
         python: None,
         script: None,
@@ -53,6 +57,7 @@ fn parse() -> Result<Args, String> {
         };
         match arg.as_str() {
             "--quick" => a.quick = true,
+            "--smoke" if a.nats => a.smoke = true,
             "--out" => a.out = Some(value("--out")?),
             "--python" => a.python = Some(value("--python")?),
             "--script" => a.script = Some(value("--script")?),
@@ -119,20 +124,33 @@ fn run_sweep(args: &Args) -> Result<(), String> {
 
 fn run_nats(args: &Args) -> Result<(), String> {
     use tickd_benches::e2e::nats;
-    let cfg = nats::NatsBenchConfig::new(args.quick);
-    let mut rows = Vec::new();
-    for &batch in &cfg.batch_sizes {
-        eprintln!("nats: {} records, {batch} per message", cfg.records);
-        rows.push(nats::throughput(batch, cfg.records).map_err(|e| format!("{e:#}"))?);
+    let cfg = if args.smoke {
+        nats::NatsBenchConfig::smoke()
+    } else {
+        nats::NatsBenchConfig::new(args.quick)
+    };
+    let fail = |e: anyhow::Error| format!("{e:#}");
+    let mut burst = Vec::new();
+    for &subjects in &cfg.subjects {
+        for &batch in &cfg.batch_sizes {
+            eprintln!(
+                "nats: burst of {} records over {subjects} subjects, {batch} per message",
+                cfg.burst_records
+            );
+            burst.push(nats::burst(batch, subjects, cfg.burst_records).map_err(fail)?);
+        }
     }
-    eprintln!("nats: latency at {} records/s", cfg.latency_rate);
-    let latency = nats::latency(&cfg).map_err(|e| format!("{e:#}"))?;
-    println!("{}", nats::table(&rows, &latency));
+    let mut paced = Vec::new();
+    for &(rate, secs) in &cfg.paced {
+        eprintln!("nats: paced {rate} records/s for {secs} s");
+        paced.push(nats::paced(rate, secs, cfg.paced_subjects).map_err(fail)?);
+    }
+    println!("{}", nats::table(&burst, &paced));
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("target/bench/nats.json"));
-    write_json(&out, &nats::json(&rows, &latency))
+    write_json(&out, &nats::json(&burst, &paced))
 }
 
 fn run_compare(args: &Args) -> Result<(), String> {
