@@ -1,5 +1,9 @@
 //! Stop requests: Ctrl-C (SIGINT) and SIGTERM (systemd, Docker, Kubernetes) end a
 //! command the same clean way: journal flushed, final summary logged.
+//!
+//! A command installs its [`StopListener`] before it starts any work, so a signal that
+//! arrives during start-up is kept and ends the run cleanly once it is waited on
+//! (instead of the default action killing the process mid-start).
 
 use std::fmt;
 
@@ -19,30 +23,69 @@ impl fmt::Display for StopSignal {
     }
 }
 
-/// Resolves at the first SIGINT or SIGTERM. Call inside a tokio runtime.
-pub async fn stop_requested() -> StopSignal {
+/// SIGINT and SIGTERM handlers, installed when created.
+pub struct StopListener {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => StopSignal::Interrupt,
-                _ = term.recv() => StopSignal::Terminate,
-            },
-            Err(err) => {
-                tracing::warn!("cannot listen for SIGTERM ({err}); only Ctrl-C stops cleanly");
-                interrupt().await
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    interrupt().await
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
 }
 
-async fn interrupt() -> StopSignal {
-    if tokio::signal::ctrl_c().await.is_err() {
-        // No signal handling at all: never resolve rather than stop at once.
-        std::future::pending::<()>().await;
+impl StopListener {
+    /// Starts listening now. Call inside a tokio runtime.
+    pub fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let listen = |kind: SignalKind, name: &str| match signal(kind) {
+                Ok(signal) => Some(signal),
+                Err(err) => {
+                    tracing::warn!(
+                        "cannot listen for {name} ({err}): it will not stop tickd cleanly"
+                    );
+                    None
+                }
+            };
+            Self {
+                interrupt: listen(SignalKind::interrupt(), "Ctrl-C"),
+                terminate: listen(SignalKind::terminate(), "SIGTERM"),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
     }
-    StopSignal::Interrupt
+
+    /// Resolves at the first SIGINT or SIGTERM since [`StopListener::install`].
+    pub async fn wait(&mut self) -> StopSignal {
+        #[cfg(unix)]
+        {
+            async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        if signal.recv().await.is_none() {
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                _ = next(&mut self.interrupt) => StopSignal::Interrupt,
+                _ = next(&mut self.terminate) => StopSignal::Terminate,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            StopSignal::Interrupt
+        }
+    }
+}
+
+/// Resolves at the first SIGINT or SIGTERM from the first poll on. Commands with a
+/// start-up phase install a [`StopListener`] first instead.
+pub async fn stop_requested() -> StopSignal {
+    StopListener::install().wait().await
 }

@@ -60,13 +60,17 @@ pub fn run(args: Args) -> CmdResult {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // Before anything starts, so a signal during start-up stops the run cleanly.
+        let stop = crate::shutdown::StopListener::install();
         let sim = start_sim(&config).await?;
         let addr = sim.local_addr();
         point_venues_at(&mut config, addr);
         tracing::info!("demo: simulator on {addr}; starting the feeds");
         let mut engine = Engine::start_feed_node(&config).await?;
         engine.start_services(&config).await?;
-        let result = engine.run_until_stopped(args.status_every, duration).await;
+        let result = engine
+            .run_until_stopped(args.status_every, duration, stop)
+            .await;
         let stats = sim.stats();
         tracing::info!(
             connections = stats.connections_accepted,

@@ -100,10 +100,12 @@ async fn wait(edge: &tickd_nats::EdgeHandle, status_every: u64, duration: Option
         }
     };
     tokio::pin!(until);
+    let stop = crate::shutdown::stop_requested();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("Ctrl-C: stopping");
+            signal = &mut stop => {
+                tracing::info!("{signal}: stopping");
                 break;
             }
             _ = &mut until => break,

@@ -58,9 +58,13 @@ pub fn run(args: Args) -> CmdResult {
         .build()?;
     let duration = duration_arg(args.duration)?;
     runtime.block_on(async move {
+        // Before anything starts, so a signal during start-up stops the run cleanly.
+        let stop = crate::shutdown::StopListener::install();
         let mut engine = Engine::start_feed_node(&config).await?;
         engine.start_services(&config).await?;
-        engine.run_until_stopped(args.status_every, duration).await
+        engine
+            .run_until_stopped(args.status_every, duration, stop)
+            .await
     })
 }
 
@@ -193,6 +197,7 @@ impl Engine {
         mut self,
         status_every: u64,
         duration: Option<Duration>,
+        mut stop: crate::shutdown::StopListener,
     ) -> CmdResult {
         let every = Duration::from_secs(status_every.max(1));
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -204,7 +209,7 @@ impl Engine {
             .collect();
         let mut saved = false;
         let mut timed_out = false;
-        let stop = crate::shutdown::stop_requested();
+        let stop = stop.wait();
         tokio::pin!(stop);
         loop {
             let until_deadline = async {

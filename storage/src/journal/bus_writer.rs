@@ -42,6 +42,8 @@ pub trait RecordSource: Send + 'static {
 
 /// Records taken per clock reading while the bus has a backlog.
 const BATCH: usize = 256;
+/// At most this many records are taken after a stop (several rings' worth).
+const MAX_DRAIN: usize = 1 << 22;
 
 fn from_try(received: TryRecv, ring: usize) -> Received {
     match received {
@@ -228,10 +230,25 @@ impl Run {
                 }
             }
         }
+        self.drain(&mut source);
         self.flush_gaps();
         let result = self.journal.sync();
         self.publish_durable();
         result
+    }
+
+    /// Stopping: take what the rings still hold. `stop` comes after the feeds have
+    /// stopped, so this reaches the rings' end (`Closed`), where a source such as
+    /// `BarTap` hands out its last open bars; without it, a writer behind at the stop
+    /// lost the records still queued and the bars still open. Bounded: a producer
+    /// still publishing ends it at the first empty read or after `MAX_DRAIN` records.
+    fn drain(&mut self, source: &mut impl RecordSource) {
+        for _ in 0..MAX_DRAIN {
+            match source.try_recv() {
+                Received::Empty | Received::Closed => return,
+                other => self.on_received(other),
+            }
+        }
     }
 
     fn on_received(&mut self, received: Received) {
