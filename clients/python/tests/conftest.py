@@ -47,6 +47,8 @@ class Demo:
         self.url = f"ws://127.0.0.1:{self.port}/v1/stream"
         self.http = f"http://127.0.0.1:{self.port}"
         self.binary = tickd_binary()
+        # Every HTTP path but /health needs the key when anonymous access is off.
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         config = (REPO / "configs" / "demo.toml").read_text()
         config = config.replace('listen = "127.0.0.1:9100"', 'listen = "127.0.0.1:0"')
         config = config.replace('dir = "./data/demo"', f'dir = "{self.data}"')
@@ -72,7 +74,8 @@ class Demo:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"tickd demo exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(f"{self.http}/v1/status", timeout=1) as r:
+                request = urllib.request.Request(f"{self.http}/v1/status", headers=self.headers)
+                with urllib.request.urlopen(request, timeout=1) as r:
                     status = json.load(r)
                 if any(s.get("last_seq", 0) > 0 for s in status.get("streams", [])):
                     return
@@ -98,7 +101,7 @@ class Demo:
         url = f"{self.http}/v1/trades?venue=binance&symbol=BTC-USDT&limit=1"
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(url, timeout=2) as r:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=self.headers), timeout=2) as r:
                     if json.load(r).get("trades"):
                         return
             except OSError:

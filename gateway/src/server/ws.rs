@@ -195,9 +195,14 @@ async fn read_loop(
     outbox.close("");
 }
 
+/// How long a connection without a key may take to send its `hello` with one.
+const HELLO_KEY_WAIT: Duration = Duration::from_secs(1);
+
 /// No key at the upgrade and none is optional: the first message may be a `hello`
-/// carrying it (`api_key`), awaited as long as request headers are. Anything else, or
-/// nothing in time, is refused as a missing key.
+/// carrying it (`api_key`), sent right after the upgrade (within [`HELLO_KEY_WAIT`],
+/// or the header deadline if shorter). Anything else, or nothing in time, is refused
+/// as a missing key: a client that waits for the server's hello first gets the
+/// `unauthorized` error within that wait, not a silent connection.
 async fn key_from_hello(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
     shared: &Shared,
@@ -205,7 +210,7 @@ async fn key_from_hello(
     Result<Admission, AuthError>,
     Option<axum::extract::ws::Utf8Bytes>,
 ) {
-    let wait = Duration::from_millis(shared.config.header_timeout_ms);
+    let wait = Duration::from_millis(shared.config.header_timeout_ms).min(HELLO_KEY_WAIT);
     if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, stream.next()).await {
         if text.len() <= shared.config.max_frame_bytes {
             if let Ok(ClientMessage::Hello {
