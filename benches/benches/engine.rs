@@ -1,9 +1,14 @@
-//! The venue engine's cost per message for Binance: the recorded session in
-//! `testdata/captures/binance_sim.jsonl.zst` (spot and USD-M, trades, book tickers,
-//! depth diffs with REST snapshots, gaps and resyncs, mark prices, liquidations,
-//! open interest) run through `Replayer` — decode, exactly-once merge, book sync,
-//! sequencer and publisher, the same core the live feed runs — per capture line.
-//! The file is read and decompressed once, outside the timing.
+//! The venue engine's cost per message, per venue: a recorded session run through
+//! `Replayer` — decode, exactly-once merge, book sync, sequencer and publisher, the same
+//! core the live feed runs — per capture line. The files are read and decompressed
+//! once, outside the timing.
+//! - `testdata/captures/binance_sim.jsonl.zst`: Binance spot and USD-M (trades, book
+//!   tickers, depth diffs with REST snapshots, gaps and resyncs, mark prices,
+//!   liquidations, open interest);
+//! - `testdata/captures/okx_sim.jsonl.zst`: OKX spot from the simulator, 6 s at 2,000
+//!   events/s (`tickd sim --venue okx=BTC-USDT,ETH-USDT,SOL-USDT,BNB-USDT --seed 7`
+//!   recorded with `tickd record --venue okx`): trades, bbo-tbt and 400-level books
+//!   with checksums.
 //!
 //! cargo bench -p tickd-benches --bench engine -- --warm-up-time 1 --measurement-time 3
 
@@ -12,25 +17,30 @@ use tickd_bus::instrument::InstrumentRegistry;
 use tickd_feed::capture::{CaptureKind, CaptureLine, CaptureReader};
 use tickd_feed::replay::Replayer;
 
-fn capture() -> Vec<CaptureLine> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/captures/binance_sim.jsonl.zst"
-    );
-    CaptureReader::open(std::path::Path::new(path))
-        .expect("the golden capture")
+fn capture(file: &str) -> Vec<CaptureLine> {
+    let path = format!("{}/../testdata/captures/{file}", env!("CARGO_MANIFEST_DIR"));
+    CaptureReader::open(std::path::Path::new(&path))
+        .expect("the capture")
         .filter_map(Result::ok)
         .collect()
 }
 
 fn bench_engine(c: &mut Criterion) {
-    let lines = capture();
-    let mut group = c.benchmark_group("engine_binance_capture");
+    for (venue, file) in [
+        ("binance", "binance_sim.jsonl.zst"),
+        ("okx", "okx_sim.jsonl.zst"),
+    ] {
+        bench_capture(c, venue, &capture(file));
+    }
+}
+
+fn bench_capture(c: &mut Criterion, venue: &str, lines: &[CaptureLine]) {
+    let mut group = c.benchmark_group(format!("engine_{venue}_capture"));
     group.throughput(Throughput::Elements(lines.len() as u64));
     // A `loss` line of 0 frames per venue makes the replayer set the venue up (its
     // record ring) outside the timing, and changes nothing else.
     let mut warm: Vec<CaptureLine> = Vec::new();
-    for line in &lines {
+    for line in lines {
         if !warm.iter().any(|w| w.venue == line.venue) {
             let mut w = line.clone();
             w.kind = CaptureKind::Loss;
@@ -49,7 +59,7 @@ fn bench_engine(c: &mut Criterion) {
             },
             |mut replayer| {
                 let mut records = 0u64;
-                for line in &lines {
+                for line in lines {
                     replayer.push(line, &mut |_| records += 1);
                 }
                 (records, replayer)
