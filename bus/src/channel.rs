@@ -79,8 +79,10 @@ impl Channel {
     pub fn supported_by(venue: Venue) -> &'static [Channel] {
         const SPOT: &[Channel] = &[Channel::Trades, Channel::Bbo, Channel::Book];
         match venue {
-            Venue::Binance | Venue::Coinbase | Venue::Kraken => SPOT,
-            Venue::BinanceUsdm | Venue::Okx | Venue::Bybit => &Channel::ALL,
+            Venue::Binance | Venue::Coinbase | Venue::Kraken | Venue::Htx => SPOT,
+            Venue::BinanceUsdm | Venue::Okx | Venue::Bybit | Venue::HtxUsdm | Venue::HtxCoinm => {
+                &Channel::ALL
+            }
         }
     }
 

@@ -16,16 +16,25 @@ pub enum Venue {
     Bybit = 4,
     Coinbase = 5,
     Kraken = 6,
+    /// HTX spot (`htx`).
+    Htx = 7,
+    /// HTX USDT-margined swaps and futures (`htx-usdm`).
+    HtxUsdm = 8,
+    /// HTX coin-margined swaps (`htx-coinm`).
+    HtxCoinm = 9,
 }
 
 impl Venue {
-    pub const ALL: [Venue; 6] = [
+    pub const ALL: [Venue; 9] = [
         Venue::Binance,
         Venue::BinanceUsdm,
         Venue::Okx,
         Venue::Bybit,
         Venue::Coinbase,
         Venue::Kraken,
+        Venue::Htx,
+        Venue::HtxUsdm,
+        Venue::HtxCoinm,
     ];
 
     /// The name users type in configs, the CLI, the protocol and HTTP.
@@ -37,6 +46,9 @@ impl Venue {
             Venue::Bybit => "bybit",
             Venue::Coinbase => "coinbase",
             Venue::Kraken => "kraken",
+            Venue::Htx => "htx",
+            Venue::HtxUsdm => "htx-usdm",
+            Venue::HtxCoinm => "htx-coinm",
         }
     }
 
@@ -48,6 +60,9 @@ impl Venue {
             4 => Venue::Bybit,
             5 => Venue::Coinbase,
             6 => Venue::Kraken,
+            7 => Venue::Htx,
+            8 => Venue::HtxUsdm,
+            9 => Venue::HtxCoinm,
             _ => return None,
         })
     }

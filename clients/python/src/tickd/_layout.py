@@ -137,6 +137,9 @@ CODES = {
         4: "bybit",
         5: "coinbase",
         6: "kraken",
+        7: "htx",
+        8: "htx-usdm",
+        9: "htx-coinm",
     },
     "Flags": {
         128: "last",
