@@ -32,6 +32,14 @@ pub enum DecodeError {
     UnknownSymbol { symbol: ShortText },
     #[error("binary frame of {len} bytes on a venue that sends only text")]
     UnexpectedBinary { len: usize },
+    /// A compressed frame (HTX gzip) that does not inflate: bad header, bad
+    /// deflate data, a truncated member, a checksum or length mismatch.
+    #[error("bad compressed frame: {detail}")]
+    BadCompression { detail: &'static str },
+    /// A compressed frame that inflates past the configured limit (a gzip bomb):
+    /// inflating stops there, memory stays bounded.
+    #[error("compressed frame inflates past the {max}-byte limit")]
+    InflateLimit { max: usize },
 }
 
 /// The kind of a [`DecodeError`], for counting.
@@ -47,10 +55,12 @@ pub enum DecodeErrorKind {
     UnknownMessage,
     UnknownSymbol,
     UnexpectedBinary,
+    BadCompression,
+    InflateLimit,
 }
 
 impl DecodeErrorKind {
-    pub const ALL: [DecodeErrorKind; 10] = [
+    pub const ALL: [DecodeErrorKind; 12] = [
         DecodeErrorKind::FrameTooLarge,
         DecodeErrorKind::MalformedJson,
         DecodeErrorKind::NestingTooDeep,
@@ -61,6 +71,8 @@ impl DecodeErrorKind {
         DecodeErrorKind::UnknownMessage,
         DecodeErrorKind::UnknownSymbol,
         DecodeErrorKind::UnexpectedBinary,
+        DecodeErrorKind::BadCompression,
+        DecodeErrorKind::InflateLimit,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -77,6 +89,8 @@ impl DecodeErrorKind {
             DecodeErrorKind::UnknownMessage => "unknown_message",
             DecodeErrorKind::UnknownSymbol => "unknown_symbol",
             DecodeErrorKind::UnexpectedBinary => "unexpected_binary",
+            DecodeErrorKind::BadCompression => "bad_compression",
+            DecodeErrorKind::InflateLimit => "inflate_limit",
         }
     }
 
@@ -104,6 +118,8 @@ impl DecodeError {
             DecodeError::UnknownMessage => DecodeErrorKind::UnknownMessage,
             DecodeError::UnknownSymbol { .. } => DecodeErrorKind::UnknownSymbol,
             DecodeError::UnexpectedBinary { .. } => DecodeErrorKind::UnexpectedBinary,
+            DecodeError::BadCompression { .. } => DecodeErrorKind::BadCompression,
+            DecodeError::InflateLimit { .. } => DecodeErrorKind::InflateLimit,
         }
     }
 

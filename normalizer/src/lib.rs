@@ -7,6 +7,7 @@
 //!   and the depth-sync procedure);
 //! - [`kraken`]: Kraken spot WebSocket v2 (checksummed books);
 //! - [`okx`]: OKX v5;
+//! - [`htx`]: HTX spot, USDT- and coin-margined swaps (gzip frames);
 //! - [`book`]: per-instrument L2 books;
 //! - [`bybit`]: Bybit v5 spot, linear and inverse (decode, the `u` rule, requests);
 //! - [`engine`]: the shapes a venue implements (frame decoder, book events,
@@ -19,6 +20,7 @@ pub mod book;
 pub mod bybit;
 pub mod engine;
 pub mod error;
+pub mod htx;
 pub mod kraken;
 pub mod okx;
 pub mod sink;
