@@ -18,6 +18,7 @@ pub mod capture;
 pub mod connection;
 pub mod endpoint;
 pub mod engine;
+pub mod htx;
 pub mod kraken;
 pub mod merge;
 pub mod okx;

@@ -1,0 +1,12 @@
+//! HTX (`htx`, `htx-usdm`, `htx-coinm`) on the venue engine: the adapter
+//! (connection plan over the market and second sockets, `sub`/`req`/`unsub`
+//! messages, limits, REST paths). The wire format is `tickd_normalizer::htx`.
+
+mod adapter;
+#[cfg(test)]
+mod tests;
+
+pub use adapter::{
+    base_url, book_depth, book_topic, notify_sub, paths, req, sub, unsub, HtxAdapter, Paths,
+    COINM_WS_URL, SPOT_DEPTHS, SPOT_REST_URL, SPOT_WS_URL, SWAP_DEPTHS, SWAP_REST_URL, USDM_WS_URL,
+};

@@ -1,0 +1,176 @@
+//! The HTX adapter's plan, messages, REST mapping and symbol peeking.
+
+use tickd_bus::{Channel, Venue};
+use tickd_normalizer::htx::encode::gzip;
+
+use super::adapter::*;
+use crate::engine::adapter::{Outbound, RestTarget, VenueAdapter};
+use crate::venue::VenueSettings;
+
+fn settings(venue: Venue, channels: &[Channel], depth: u32) -> VenueSettings {
+    let mut s = VenueSettings::new(venue, "ws://127.0.0.1:1/ws", "http://127.0.0.1:1");
+    s.channels = channels.to_vec();
+    s.book_depth = depth;
+    s.streams_per_connection = 150;
+    s
+}
+
+fn texts(messages: &[Outbound]) -> Vec<&str> {
+    messages
+        .iter()
+        .map(|m| match m {
+            Outbound::Text(t) => t.as_str(),
+            Outbound::Binary(_) => panic!("binary"),
+        })
+        .collect()
+}
+
+const ALL: [Channel; 6] = [
+    Channel::Trades,
+    Channel::Bbo,
+    Channel::Book,
+    Channel::Funding,
+    Channel::Oi,
+    Channel::Liquidations,
+];
+
+#[test]
+fn spot_splits_market_and_feed_sockets_and_asks_for_each_image() {
+    let instruments = vec![(1, "btcusdt".to_string()), (2, "ethusdt".to_string())];
+    let plan = HtxAdapter.plan(Venue::Htx, &instruments, &settings(Venue::Htx, &ALL, 150));
+    assert_eq!(plan.len(), 2);
+    assert_eq!(plan[0].url, "ws://127.0.0.1:1/ws");
+    assert_eq!(
+        texts(&plan[0].subscribe),
+        [
+            r#"{"sub":"market.btcusdt.trade.detail","id":"1"}"#,
+            r#"{"sub":"market.btcusdt.bbo","id":"2"}"#,
+            r#"{"sub":"market.ethusdt.trade.detail","id":"5"}"#,
+            r#"{"sub":"market.ethusdt.bbo","id":"6"}"#,
+        ]
+    );
+    assert_eq!(plan[1].url, "ws://127.0.0.1:1/feed");
+    assert_eq!(
+        texts(&plan[1].subscribe),
+        [
+            r#"{"sub":"market.btcusdt.mbp.150","id":"3"}"#,
+            r#"{"req":"market.btcusdt.mbp.150","id":"4"}"#,
+            r#"{"sub":"market.ethusdt.mbp.150","id":"7"}"#,
+            r#"{"req":"market.ethusdt.mbp.150","id":"8"}"#,
+        ]
+    );
+    // A gap re-requests that one symbol's image.
+    assert_eq!(
+        texts(&HtxAdapter.resubscribe(&plan[1], 2)),
+        [r#"{"req":"market.ethusdt.mbp.150","id":"2"}"#]
+    );
+    assert!(HtxAdapter.resubscribe(&plan[0], 2).is_empty());
+}
+
+#[test]
+fn swaps_use_market_and_notification_sockets() {
+    let instruments = vec![(7, "BTC-USDT".to_string())];
+    let plan = HtxAdapter.plan(
+        Venue::HtxUsdm,
+        &instruments,
+        &settings(Venue::HtxUsdm, &ALL, 20),
+    );
+    assert_eq!(plan.len(), 2);
+    assert_eq!(plan[0].url, "ws://127.0.0.1:1/linear-swap-ws");
+    assert_eq!(
+        texts(&plan[0].subscribe)[2],
+        r#"{"sub":"market.BTC-USDT.depth.size_20.high_freq","data_type":"incremental","id":"3"}"#
+    );
+    assert_eq!(plan[1].url, "ws://127.0.0.1:1/linear-swap-notification");
+    assert_eq!(
+        texts(&plan[1].subscribe),
+        [
+            r#"{"op":"sub","cid":"4","topic":"public.BTC-USDT.funding_rate"}"#,
+            r#"{"op":"sub","cid":"5","topic":"public.BTC-USDT.liquidation_orders"}"#,
+        ]
+    );
+    assert_eq!(
+        texts(&HtxAdapter.resubscribe(&plan[0], 7)),
+        [
+            r#"{"unsub":"market.BTC-USDT.depth.size_20.high_freq","id":"7"}"#,
+            r#"{"sub":"market.BTC-USDT.depth.size_20.high_freq","data_type":"incremental","id":"7"}"#,
+        ]
+    );
+    let coinm = HtxAdapter.plan(
+        Venue::HtxCoinm,
+        &[(9, "BTC-USD".to_string())],
+        &settings(Venue::HtxCoinm, &[Channel::Book], 150),
+    );
+    assert_eq!(coinm.len(), 1);
+    assert_eq!(coinm[0].url, "ws://127.0.0.1:1/swap-ws");
+    assert_eq!(
+        HtxAdapter
+            .open_interest_path(Venue::HtxCoinm, "BTC-USD")
+            .as_deref(),
+        Some("/swap-api/v1/swap_open_interest?contract_code=BTC-USD")
+    );
+    assert_eq!(HtxAdapter.open_interest_path(Venue::Htx, "btcusdt"), None);
+}
+
+#[test]
+fn groups_respect_the_stream_limit() {
+    let instruments: Vec<(u32, String)> = (0..100).map(|i| (i, format!("s{i}usdt"))).collect();
+    let mut s = settings(
+        Venue::Htx,
+        &[Channel::Trades, Channel::Bbo, Channel::Book],
+        150,
+    );
+    s.streams_per_connection = 30;
+    let plan = HtxAdapter.plan(Venue::Htx, &instruments, &s);
+    assert!(plan.iter().all(|c| c.streams.len() <= 30), "{plan:?}");
+    let books: usize = plan
+        .iter()
+        .flat_map(|c| &c.streams)
+        .filter(|s| s.channel == Channel::Book)
+        .count();
+    assert_eq!(books, 100);
+}
+
+#[test]
+fn urls_depths_rest_and_peeking() {
+    assert_eq!(base_url("wss://api.huobi.pro/ws"), "wss://api.huobi.pro");
+    assert_eq!(base_url("ws://127.0.0.1:9000"), "ws://127.0.0.1:9000");
+    assert_eq!(book_depth(Venue::Htx, 100), 150);
+    assert_eq!(book_depth(Venue::HtxUsdm, 400), 150);
+    assert!(HtxAdapter.snapshot_weight(Venue::Htx, 400).is_ok());
+    assert!(HtxAdapter.snapshot_weight(Venue::HtxUsdm, 400).is_err());
+    for venue in [Venue::Htx, Venue::HtxUsdm, Venue::HtxCoinm] {
+        let (ws, rest) = HtxAdapter.default_urls(venue);
+        assert!(ws.starts_with("wss://") && rest.starts_with("https://"));
+        let path = HtxAdapter.instruments_path(venue);
+        assert_eq!(
+            HtxAdapter.classify_rest(venue, &format!("{rest}{path}")),
+            Some(RestTarget::Instruments)
+        );
+    }
+    assert_eq!(
+        HtxAdapter.classify_rest(
+            Venue::HtxUsdm,
+            "https://api.hbdm.com/linear-swap-api/v1/swap_open_interest?contract_code=BTC-USDT"
+        ),
+        Some(RestTarget::OpenInterest("BTC-USDT".into()))
+    );
+    let ch = br#"{"ch":"market.btcusdt.trade.detail","ts":1,"tick":{}}"#;
+    assert_eq!(HtxAdapter.peek_symbol(0, ch).as_deref(), Some("btcusdt"));
+    assert_eq!(
+        HtxAdapter.peek_symbol(0, &gzip(ch)).as_deref(),
+        Some("btcusdt")
+    );
+    let rep = br#"{"id":"1","rep":"market.ethusdt.mbp.150","status":"ok","data":{}}"#;
+    assert_eq!(
+        HtxAdapter.peek_symbol(0, &gzip(rep)).as_deref(),
+        Some("ethusdt")
+    );
+    let wildcard =
+        br#"{"op":"notify","topic":"public.*.funding_rate","data":[{"contract_code":"BTC-USDT"}]}"#;
+    assert_eq!(
+        HtxAdapter.peek_symbol(0, wildcard).as_deref(),
+        Some("BTC-USDT")
+    );
+    assert_eq!(HtxAdapter.peek_symbol(0, b"\x1f\x8bxx"), None);
+}
