@@ -250,9 +250,11 @@ impl VenueConfig {
             Venue::Kraken => one_of(errs, &depth_path, depth, &[10, 25, 100, 500, 1000]),
             Venue::Bybit => one_of(errs, &depth_path, depth, &[1, 50, 200, 1000]),
             Venue::Okx | Venue::Coinbase => checks::in_range(errs, &depth_path, depth, 1, 5000),
-            // Spot `mbp.5/20/150/400` (or `depth.step0`'s 150); swaps `size_20`/`size_150`.
-            Venue::Htx => one_of(errs, &depth_path, depth, &[5, 20, 150, 400]),
-            Venue::HtxUsdm | Venue::HtxCoinm => one_of(errs, &depth_path, depth, &[20, 150]),
+            // HTX: the nearest stream depth at or above it: spot `mbp.5/20/150/400`, swaps
+            // `size_20`/`size_150` (deeper asks get the deepest).
+            Venue::Htx | Venue::HtxUsdm | Venue::HtxCoinm => {
+                checks::in_range(errs, &depth_path, depth, 1, 5000)
+            }
         }
         // The venue's own limit, from its adapter (one definition for config, feed
         // and simulator); venues without a feed yet get a generous bound.

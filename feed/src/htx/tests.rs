@@ -137,8 +137,8 @@ fn urls_depths_rest_and_peeking() {
     assert_eq!(base_url("ws://127.0.0.1:9000"), "ws://127.0.0.1:9000");
     assert_eq!(book_depth(Venue::Htx, 100), 150);
     assert_eq!(book_depth(Venue::HtxUsdm, 400), 150);
-    assert!(HtxAdapter.snapshot_weight(Venue::Htx, 400).is_ok());
-    assert!(HtxAdapter.snapshot_weight(Venue::HtxUsdm, 400).is_err());
+    assert!(HtxAdapter.snapshot_weight(Venue::HtxUsdm, 1000).is_ok());
+    assert!(HtxAdapter.snapshot_weight(Venue::HtxUsdm, 0).is_err());
     for venue in [Venue::Htx, Venue::HtxUsdm, Venue::HtxCoinm] {
         let (ws, rest) = HtxAdapter.default_urls(venue);
         assert!(ws.starts_with("wss://") && rest.starts_with("https://"));
