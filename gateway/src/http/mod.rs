@@ -19,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{json, Value};
 use tickd_bus::record::BookSide;
+use tickd_storage::bars::BarRow;
 
+use crate::metrics::now_ns;
 use crate::server::Shared;
 use guard::RequestKey;
 use params::Params;
@@ -154,24 +156,14 @@ async fn bars(
             metrics.journal_skipped(&skipped);
             skipped
         };
+        // One time for the whole answer: which bars may still change.
+        let now = now_ns();
         Ok(if csv {
             Prepared {
                 content_type: CSV,
                 headers: first_day.header(),
-                head: "start_ns,open,high,low,close,volume,notional,trade_count\n".into(),
-                rows: Box::new(bars.map(|b| {
-                    format!(
-                        "{},{},{},{},{},{},{},{}\n",
-                        b.hd.ts_event,
-                        b.open,
-                        b.high,
-                        b.low,
-                        b.close,
-                        b.volume,
-                        b.notional(),
-                        b.trade_count
-                    )
-                })),
+                head: format!("{}\n", tickd_storage::bars::CSV_HEADER),
+                rows: Box::new(bars.map(move |b| BarRow::new(&b, now).csv())),
                 separator: "",
                 tail: Box::new(move |_| {
                     let mut tail = skipped_at_end().csv_comments();
@@ -190,15 +182,7 @@ async fn bars(
                     json!(venue.as_str()),
                     json!(symbol)
                 ),
-                rows: Box::new(bars.map(|b| {
-                    json!({
-                        "start_ns": b.hd.ts_event, "interval": crate::protocol::format_interval(b.interval_s),
-                        "open": b.open.to_string(), "high": b.high.to_string(), "low": b.low.to_string(),
-                        "close": b.close.to_string(), "volume": b.volume.to_string(),
-                        "notional": b.notional().to_string(), "trade_count": b.trade_count,
-                    })
-                    .to_string()
-                })),
+                rows: Box::new(bars.map(move |b| BarRow::new(&b, now).json())),
                 separator: ",",
                 tail: Box::new(move |_| {
                     let skipped = format!("],\"journal_skipped\":{}", skipped_at_end().to_json());
@@ -224,9 +208,19 @@ async fn trades(
         let from = params::time(&p, "from", 0)?;
         let to = params::time(&p, "to", u64::MAX)?;
         let limit = params::limit(&p, 1000, 100_000)?;
-        Ok::<_, String>((venue, instrument, from, to, limit, params::csv(&p)?))
+        let cursor = p
+            .get("cursor")
+            .map(|c| c.parse::<tickd_storage::history::TradeCursor>())
+            .transpose()?;
+        Ok::<_, String>((
+            venue,
+            instrument,
+            (from, to, cursor),
+            limit,
+            params::csv(&p)?,
+        ))
     })();
-    let (venue, instrument, from, to, limit, csv) = match parsed {
+    let (venue, instrument, (from, to, cursor), limit, csv) = match parsed {
         Ok(v) => v,
         Err(e) => return bad(e),
     };
@@ -238,33 +232,51 @@ async fn trades(
     let id = instrument.id;
     let symbol = instrument.symbol.clone();
     let metrics = Arc::clone(&shared.metrics);
-    let open = move || {
-        let trades = history::trades(dir.as_deref(), venue, id, (from, to))?;
-        let skipped = history::skipped(trades.problems());
-        metrics.journal_skipped(&skipped);
-        let rows = trades.take(limit);
-        Ok(if csv {
-            Prepared {
-                content_type: CSV,
-                headers: skipped.header(),
-                head: "ts_event,ts_recv,seq,price,size,side,trade_id\n".into(),
-                rows: Box::new(rows.map(|t| {
-                    format!(
-                        "{},{},{},{},{},{},{}\n",
-                        t.hd.ts_event,
-                        t.hd.ts_recv,
-                        t.hd.sequence,
-                        t.price,
-                        t.size,
-                        t.side().as_str(),
-                        t.trade_id_string()
-                    )
-                })),
-                separator: "",
-                tail: Box::new(|_| String::new()),
-            }
-        } else {
-            Prepared {
+    let open =
+        move || {
+            let mut trades = history::trades(dir.as_deref(), venue, id, (from, to), cursor)?;
+            let skipped = history::skipped(trades.problems());
+            metrics.journal_skipped(&skipped);
+            trades.track_cursor();
+            // The rows take from it; the tail then asks it whether more follow.
+            let trades = Arc::new(parking_lot::Mutex::new(trades));
+            let page = Arc::clone(&trades);
+            let rows = (0..limit).map_while(move |_| page.lock().next());
+            let next = move || {
+                let mut trades = trades.lock();
+                if !trades.has_more() {
+                    return None;
+                }
+                trades
+                    .cursor()
+                    .map(|c| history::next_page("/v1/trades", &p, c))
+            };
+            Ok(if csv {
+                Prepared {
+                    content_type: CSV,
+                    headers: skipped.header(),
+                    head: "ts_event,ts_recv,seq,price,size,side,trade_id\n".into(),
+                    rows: Box::new(rows.map(|t| {
+                        format!(
+                            "{},{},{},{},{},{},{}\n",
+                            t.hd.ts_event,
+                            t.hd.ts_recv,
+                            t.hd.sequence,
+                            t.price,
+                            t.size,
+                            t.side().as_str(),
+                            t.trade_id_string()
+                        )
+                    })),
+                    separator: "",
+                    // A partial page ends with the link to the next (CSV readers skip
+                    // `#` lines with `comment='#'`).
+                    tail: Box::new(move |_| {
+                        next().map_or_else(String::new, |link| format!("# next: {link}\n"))
+                    }),
+                }
+            } else {
+                Prepared {
                 content_type: JSON,
                 headers: skipped.header(),
                 head: format!(
@@ -280,10 +292,13 @@ async fn trades(
                     .to_string()
                 })),
                 separator: ",",
-                tail: Box::new(|_| "]}".into()),
+                tail: Box::new(move |_| {
+                    let next = next();
+                    format!("],\"partial\":{},\"next\":{}}}", next.is_some(), json!(next))
+                }),
             }
-        })
-    };
+            })
+        };
     stream::respond(permits, open).await.unwrap_or_else(failed)
 }
 
