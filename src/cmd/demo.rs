@@ -120,8 +120,8 @@ async fn start_sim(config: &Config) -> Result<SimServer, Failure> {
 /// Every venue the simulator speaks connects to it; the others are disabled.
 fn point_venues_at(config: &mut Config, addr: SocketAddr) {
     for (venue, cfg) in config.venues.iter_mut() {
-        if protocol_for(*venue).is_some() {
-            cfg.ws_url = format!("ws://{addr}");
+        if let Some(protocol) = protocol_for(*venue) {
+            cfg.ws_url = format!("ws://{addr}{}", protocol.ws_prefix(*venue));
             cfg.rest_url = format!("http://{addr}");
         } else {
             cfg.enabled = false;
@@ -142,6 +142,6 @@ mod tests {
             .map(|(_, c)| c.ws_url.clone())
             .collect();
         assert!(!urls.is_empty());
-        assert!(urls.iter().all(|u| u == "ws://127.0.0.1:4242"));
+        assert!(urls.iter().all(|u| u.starts_with("ws://127.0.0.1:4242")));
     }
 }

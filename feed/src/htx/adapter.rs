@@ -74,15 +74,25 @@ pub const fn paths(venue: Venue) -> Paths {
     }
 }
 
-/// `scheme://host[:port]` of a configured URL (its path is replaced by the
-/// venue's: one configured URL serves both sockets).
+/// The URL HTX's socket paths go under: the configured URL without a trailing
+/// HTX path (`wss://api.huobi.pro/ws` → `wss://api.huobi.pro`); any other path
+/// stays as a prefix (the simulator's `ws://127.0.0.1:9000/htx`). One configured
+/// URL serves both of a venue's sockets.
 pub fn base_url(configured: &str) -> &str {
-    let (scheme_len, rest) = match configured.split_once("://") {
-        Some((scheme, rest)) => (scheme.len() + 3, rest),
-        None => (0, configured),
-    };
-    let host_len = rest.find('/').unwrap_or(rest.len());
-    &configured[..scheme_len + host_len]
+    let trimmed = configured.trim_end_matches('/');
+    const PATHS: [&str; 6] = [
+        "/ws",
+        "/feed",
+        "/linear-swap-ws",
+        "/linear-swap-notification",
+        "/swap-ws",
+        "/swap-notification",
+    ];
+    PATHS
+        .iter()
+        .find_map(|p| trimmed.strip_suffix(p))
+        .filter(|base| base.contains("://"))
+        .unwrap_or(trimmed)
 }
 
 /// The spot `mbp` depth or swap size for a configured depth (the nearest the
@@ -399,5 +409,9 @@ impl VenueAdapter for HtxAdapter {
         } else {
             vec![unsub(&book.name, id), sub(&book.name, id)]
         }
+    }
+
+    fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {
+        Some(&super::sim::HtxSim)
     }
 }

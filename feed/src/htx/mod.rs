@@ -1,8 +1,10 @@
 //! HTX (`htx`, `htx-usdm`, `htx-coinm`) on the venue engine: the adapter
 //! (connection plan over the market and second sockets, `sub`/`req`/`unsub`
-//! messages, limits, REST paths). The wire format is `tickd_normalizer::htx`.
+//! messages, limits, REST paths) and its simulator protocol ([`sim::HtxSim`]). The
+//! wire format is `tickd_normalizer::htx`.
 
 mod adapter;
+pub mod sim;
 #[cfg(test)]
 mod tests;
 

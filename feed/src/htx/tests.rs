@@ -135,6 +135,14 @@ fn groups_respect_the_stream_limit() {
 fn urls_depths_rest_and_peeking() {
     assert_eq!(base_url("wss://api.huobi.pro/ws"), "wss://api.huobi.pro");
     assert_eq!(base_url("ws://127.0.0.1:9000"), "ws://127.0.0.1:9000");
+    assert_eq!(
+        base_url("ws://127.0.0.1:9000/htx/"),
+        "ws://127.0.0.1:9000/htx"
+    );
+    assert_eq!(
+        base_url("wss://api.hbdm.com/linear-swap-ws"),
+        "wss://api.hbdm.com"
+    );
     assert_eq!(book_depth(Venue::Htx, 100), 150);
     assert_eq!(book_depth(Venue::HtxUsdm, 400), 150);
     assert!(HtxAdapter.snapshot_weight(Venue::HtxUsdm, 1000).is_ok());

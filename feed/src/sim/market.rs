@@ -218,7 +218,7 @@ impl Market {
         apply(if buy { &mut book.asks } else { &mut book.bids }, &change);
         let (bids, asks): (&[Level], &[Level]) = if buy { (&[], &change) } else { (&change, &[]) };
         self.publish_depth(sym, now_ns, bids.to_vec(), asks.to_vec(), emit);
-        let liquidation = venue == Venue::BinanceUsdm && self.rng.u8(0..50) == 0;
+        let liquidation = has_derivatives(venue) && self.rng.u8(0..50) == 0;
         if let Some(book) = self.books.get_mut(sym).filter(|_| liquidation) {
             // At most one liquidation per symbol per second, as USD-M throttles them.
             if now_ns.saturating_sub(book.last_force_order_ns) >= 1_000_000_000 {
@@ -402,10 +402,10 @@ impl Market {
         }
     }
 
-    /// Mark price for every USD-M symbol (called once a second).
+    /// Mark price for every derivatives symbol (called once a second).
     pub fn mark_prices(&mut self, now_ns: u64, every_3s: bool, emit: &mut impl FnMut(SimEvent)) {
         for (i, book) in self.books.iter().enumerate() {
-            if book.info.venue != Venue::BinanceUsdm {
+            if !has_derivatives(book.info.venue) {
                 continue;
             }
             let mid = match (book.bids.keys().next_back(), book.asks.keys().next()) {
@@ -433,6 +433,11 @@ impl Market {
             .iter()
             .find(|b| b.info.venue == venue && b.info.raw.eq_ignore_ascii_case(raw))
     }
+}
+
+/// Venues whose simulator protocols publish mark prices, funding and liquidations.
+fn has_derivatives(venue: Venue) -> bool {
+    matches!(venue, Venue::BinanceUsdm | Venue::HtxUsdm | Venue::HtxCoinm)
 }
 
 /// One entry per price in an event, as Binance sends it: a later change replaces an earlier one.

@@ -83,6 +83,12 @@ pub trait SimProtocol: Send + Sync + 'static {
     fn replay_frame(&self, _venue: Venue, _data: &str) -> Option<ReplayFrame> {
         None
     }
+    /// A path prefix under which this protocol serves `venue`'s WebSocket paths
+    /// (`tickd demo` points the venue's `ws_url` at `ws://addr{prefix}`): for a
+    /// venue whose paths another protocol already serves (HTX `/ws`, Binance's).
+    fn ws_prefix(&self, _venue: Venue) -> &'static str {
+        ""
+    }
 }
 
 /// What a session answers an inbound message with.
@@ -91,6 +97,9 @@ pub enum Inbound {
     Continue,
     /// Close with this code and reason (after sending what was queued).
     Close(u16, &'static str),
+    /// The answer to the session's own ping ([`SimSession::app_ping`]): the pong
+    /// deadline is met.
+    Pong,
 }
 
 /// One WebSocket connection of a venue, driven by the simulator's connection loop.
@@ -107,6 +116,18 @@ pub trait SimSession: Send {
     fn on_market(&mut self, ev: &SimEvent, cx: &mut SessionCx<'_>, out: &mut Frames);
     /// A frame of a replayed capture.
     fn on_replay(&mut self, _frame: &ReplayFrame, _cx: &mut SessionCx<'_>, _out: &mut Frames) {}
+    /// The venue's own ping (HTX `{"ping":n}`), written into `out` in place of a
+    /// WebSocket ping when the rules' ping interval is due; its answer is
+    /// [`Inbound::Pong`], and a missing answer closes the connection at the pong
+    /// deadline. `false` (the default): the loop sends a WebSocket ping.
+    fn app_ping(&mut self, _seq: u64, _cx: &mut SessionCx<'_>, _out: &mut Frames) -> bool {
+        false
+    }
+    /// Frames go out as binary WebSocket messages (HTX: gzip the session wrote);
+    /// text otherwise. The corruption faults apply to the bytes as sent.
+    fn binary(&self) -> bool {
+        false
+    }
     /// The venue's "going away" notice (Binance `serverShutdown`, OKX `64008`).
     fn shutdown_notice(&mut self, _cx: &mut SessionCx<'_>, _out: &mut Frames) {}
     /// How long the connection may be quiet before [`SimSession::heartbeat`] is

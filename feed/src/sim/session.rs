@@ -49,6 +49,8 @@ enum Flow {
     Close(CloseCode, &'static str),
     /// Drop the socket without a close frame.
     Abort,
+    /// The session's own ping was answered.
+    Pong,
 }
 
 pub(crate) async fn run<S>(
@@ -219,7 +221,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 }
                 _ = ping.tick(), if rules.ping_interval.is_some() => {
                     ping_seq += 1;
-                    let payload = ping_seq.to_be_bytes().to_vec();
+                    let own = self.with_session(|s, cx, out| s.app_ping(ping_seq, cx, out));
+                    let payload = if own { Vec::new() } else { ping_seq.to_be_bytes().to_vec() };
                     if pong_due.is_none() {
                         let deadline = Instant::now() + rules.pong_timeout;
                         pong_timer.as_mut().reset(deadline);
@@ -227,9 +230,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     } else if let Some(p) = pong_due.as_mut() {
                         p.1 = payload.clone();
                     }
-                    match self.ws.send(Message::Ping(payload.into())).await {
-                        Ok(()) => Flow::Continue,
-                        Err(_) => Flow::Abort,
+                    if own {
+                        if self.send_out(true).await { Flow::Continue } else { Flow::Abort }
+                    } else {
+                        match self.ws.send(Message::Ping(payload.into())).await {
+                            Ok(()) => Flow::Continue,
+                            Err(_) => Flow::Abort,
+                        }
                     }
                 }
                 msg = self.ws.next() => match msg {
@@ -264,6 +271,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             };
             match flow {
                 Flow::Continue => {}
+                Flow::Pong => pong_due = None,
                 other => return other,
             }
         }
@@ -293,6 +301,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         }
         match answer {
             Inbound::Continue => Flow::Continue,
+            Inbound::Pong => Flow::Pong,
             Inbound::Close(code, reason) => Flow::Close(CloseCode::from(code), reason),
         }
     }
@@ -345,6 +354,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         if self.out.is_empty() {
             return !flush || self.ws.flush().await.is_ok();
         }
+        let binary = self.venue_session.binary();
         for i in 0..self.out.len() {
             let Some((kind, buf)) = self.out.get_mut(i) else {
                 break;
@@ -362,8 +372,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 }
                 self.shared.counters.frames_sent.fetch_add(1, Relaxed);
             }
-            let text = String::from_utf8_lossy(buf).into_owned();
-            if self.ws.feed(Message::text(text)).await.is_err() {
+            let message = if binary {
+                Message::binary(buf.clone())
+            } else {
+                Message::text(String::from_utf8_lossy(buf).into_owned())
+            };
+            if self.ws.feed(message).await.is_err() {
                 self.out.clear();
                 return false;
             }
