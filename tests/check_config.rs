@@ -28,7 +28,7 @@ fn shipped_configs_are_valid() {
     for (file, venues) in [
         (
             "configs/demo.toml",
-            "4 venues enabled: binance, binance-usdm, okx, kraken",
+            "6 venues enabled: binance, binance-usdm, okx, kraken, htx, htx-usdm",
         ),
         (
             "configs/tickd.toml",

@@ -207,6 +207,26 @@ fn demo_serves_live_subscribers_and_journals_history() {
         .count();
     assert_eq!(kraken, 5, "tail kraken printed:\n{stdout}");
 
+    // And HTX (gzip frames, req-spliced books), from the same simulator.
+    let (ok, stdout, stderr) = run(&[
+        "tail",
+        "trades.htx.*",
+        "--json",
+        "--count",
+        "5",
+        "--duration",
+        "8",
+        "--url",
+        &url,
+    ]);
+    assert!(ok, "tail htx failed: {stderr}");
+    let htx = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "data" && v["venue"] == "htx" && v["kind"] == "trade")
+        .count();
+    assert_eq!(htx, 5, "tail htx printed:\n{stdout}");
+
     let status = demo.wait().expect("demo exits");
     while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
         log.push(line);

@@ -309,12 +309,13 @@ impl VenueConfig {
             _ => {}
         }
         match (venue, self.oi_poll_secs) {
-            (Venue::BinanceUsdm, Some(secs)) => {
+            // The venues whose open interest is polled over REST.
+            (Venue::BinanceUsdm | Venue::HtxUsdm | Venue::HtxCoinm, Some(secs)) => {
                 checks::in_range(errs, &join(path, "oi_poll_secs"), secs, 1, 3600)
             }
             (_, Some(_)) => errs.push(
                 join(path, "oi_poll_secs"),
-                format!("{venue} does not poll open interest (only binance-usdm does)"),
+                format!("{venue} does not poll open interest (only binance-usdm, htx-usdm and htx-coinm do)"),
                 "remove oi_poll_secs",
             ),
             _ => {}
