@@ -37,6 +37,11 @@ impl Venue {
         Venue::HtxCoinm,
     ];
 
+    /// Slots of an array indexed by `venue as usize` (ids run from 1 without holes,
+    /// so one more than the count): per-venue tables in storage use it, so a new
+    /// venue needs no edit there.
+    pub const ID_SLOTS: usize = Venue::ALL.len() + 1;
+
     /// The name users type in configs, the CLI, the protocol and HTTP.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -128,5 +133,7 @@ mod tests {
             .to_string()
             .contains("binance-usdm"));
         assert_eq!(Venue::from_u8(0), None);
+        assert!(Venue::ALL.iter().all(|v| (*v as usize) < Venue::ID_SLOTS));
+        assert_eq!(Venue::from_u8(Venue::ID_SLOTS as u8), None);
     }
 }

@@ -52,7 +52,7 @@ struct VenueBars {
 /// A [`RecordSource`] that adds the 1-second bars of the trades it passes on.
 pub struct BarTap<S> {
     inner: S,
-    venues: [Option<VenueBars>; 8],
+    venues: [Option<VenueBars>; Venue::ID_SLOTS],
     /// Bars waiting to be handed out, with the ring their trades came from.
     pending: VecDeque<(usize, BarMsg)>,
     closed: bool,

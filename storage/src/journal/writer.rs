@@ -289,8 +289,8 @@ fn lock_dir(dir: &Path) -> Result<File, JournalError> {
     }
 }
 
-/// Venue ids are 1..=6 today; slots are indexed by the id byte.
-const VENUE_SLOTS: usize = 8;
+/// Slots are indexed by the venue id byte.
+const VENUE_SLOTS: usize = Venue::ID_SLOTS;
 
 /// The embedded journal's writer. Single-threaded: the bus writer thread owns it.
 pub struct Journal {

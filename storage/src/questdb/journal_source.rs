@@ -53,7 +53,7 @@ struct Mapped {
 pub struct JournalTail {
     dir: PathBuf,
     state: PathBuf,
-    positions: [Option<TailPosition>; 8],
+    positions: [Option<TailPosition>; Venue::ID_SLOTS],
     mapped: Option<Mapped>,
     next_venue: usize,
     stats: TailStats,
@@ -62,7 +62,7 @@ pub struct JournalTail {
 impl JournalTail {
     /// Open the tail; `state` is the position file (read if it exists).
     pub fn open(dir: &Path, state: &Path) -> std::io::Result<JournalTail> {
-        let mut positions = [None; 8];
+        let mut positions = [None; Venue::ID_SLOTS];
         match std::fs::read_to_string(state) {
             Ok(text) => {
                 for (n, line) in text
