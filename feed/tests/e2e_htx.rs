@@ -233,11 +233,9 @@ async fn htx_spot_gap_re_requests_only_that_symbol() {
 async fn htx_keepalive_answers_pings_and_a_silent_client_is_cut() {
     init_logs();
     let mut config = htx_config(Venue::HtxUsdm, &USDM, FaultConfig::default());
-    for venue in [Venue::HtxUsdm] {
-        let rules = config.rules_mut(venue);
-        rules.ping_interval = Some(Duration::from_millis(200));
-        rules.pong_timeout = Duration::from_millis(600);
-    }
+    let rules = config.rules_mut(Venue::HtxUsdm);
+    rules.ping_interval = Some(Duration::from_millis(200));
+    rules.pong_timeout = Duration::from_millis(600);
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
     let s = htx_settings(Venue::HtxUsdm, &sim, &config);
     let (feed, checker) = run_until_synced(&sim, s, checker(Venue::HtxUsdm), 3).await;

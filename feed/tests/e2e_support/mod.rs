@@ -205,7 +205,9 @@ pub struct Checker {
     pub book_no_history: u64,
     pub statuses: Vec<StatusMsg>,
     pub sequence_errors: Vec<String>,
-    last_sequence: HashMap<(u32, u8), u64>,
+    /// Per stream: the book-derived best bid/offer (`DERIVED`, the `top` stream) is
+    /// numbered apart from the venue's own bbo.
+    last_sequence: HashMap<(u32, u8, bool), u64>,
     pub records: u64,
     /// Records per record type.
     pub by_type: HashMap<RecordType, u64>,
@@ -246,7 +248,11 @@ impl Checker {
         if let Some(rtype) = header.record_type() {
             *self.by_type.entry(rtype).or_default() += 1;
         }
-        let key = (header.instrument_id, header.rtype);
+        let key = (
+            header.instrument_id,
+            header.rtype,
+            header.rtype == RecordType::Bbo as u8 && header.flags.contains(Flags::DERIVED),
+        );
         let last = self.last_sequence.insert(key, header.sequence).unwrap_or(0);
         if header.sequence != last + 1 {
             self.sequence_errors.push(format!(
