@@ -11,7 +11,7 @@ use std::time::Duration;
 use e2e_support::*;
 use tickd_bus::record::StatusKind;
 use tickd_bus::{RecordType, Venue};
-use tickd_feed::sim::{FaultConfig, RestError, SimConfig, SimServer, SimSymbol, SkipDepth};
+use tickd_feed::sim::{FaultConfig, SimConfig, SimServer, SimSymbol, SkipDepth};
 
 const SYMBOLS: [&str; 3] = ["BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP"];
 
@@ -49,27 +49,8 @@ async fn run_with(
     let mut checker = Checker::monotonic_trades();
     feed.consume(&mut checker, &market, Duration::from_secs(secs))
         .await;
-    market.set_faults(FaultConfig::default());
-    for _ in 0..8 {
-        let c = feed.counters();
-        if c.books_synced == c.books_total {
-            break;
-        }
-        feed.consume(&mut checker, &market, Duration::from_secs(1))
-            .await;
-    }
-    feed.consume(&mut checker, &market, Duration::from_millis(500))
-        .await;
+    feed.settle(&mut checker, &market).await;
     (sim, feed, checker)
-}
-
-fn id_of(feed: &FeedRun, raw: &str) -> u32 {
-    feed.registry
-        .read()
-        .expect("registry")
-        .by_raw(Venue::Okx, raw)
-        .expect("instrument")
-        .id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,25 +78,8 @@ async fn okx_baseline_every_trade_once_and_books_match() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okx_every_fault_keeps_the_properties() {
     let faults = FaultConfig {
-        drop_after: Some(Duration::from_millis(2000)),
-        skip_depth: Some(SkipDepth {
-            every: 60,
-            count: 2,
-            symbol: None,
-            max_per_connection: 2,
-        }),
-        malformed_every: Some(200),
-        truncated_every: Some(270),
-        oversized_every: Some(700),
-        oversized_bytes: 64 << 10,
-        refuse_every: Some(4),
-        rest_error: Some(RestError {
-            status: 429,
-            first: 2,
-            retry_after_secs: 1,
-        }),
         bad_checksum_every: Some(150),
-        ..FaultConfig::default()
+        ..every_fault()
     };
     let (sim, feed, checker) = run(faults, 6).await;
     let market = sim.market();
@@ -152,7 +116,7 @@ async fn okx_gap_resyncs_only_the_gapped_book() {
     };
     let (sim, feed, checker) = run(faults, 6).await;
     checker.assert_clean();
-    let btc = id_of(&feed, "BTC-USDT");
+    let btc = feed.id_of("BTC-USDT");
     let injected = sim.stats().gaps.len();
     eprintln!(
         "okx gaps: {injected} injected, {} gap and {} resync records for BTC-USDT",
@@ -166,7 +130,7 @@ async fn okx_gap_resyncs_only_the_gapped_book() {
     assert!((1..=injected).contains(&flagged), "{flagged} of {injected}");
     assert!(checker.status_count_for(btc, StatusKind::BookResync) >= flagged);
     for raw in ["ETH-USDT", "BTC-USDT-SWAP"] {
-        let id = id_of(&feed, raw);
+        let id = feed.id_of(raw);
         assert_eq!(checker.status_count_for(id, StatusKind::Gap), 0, "{raw}");
         assert_eq!(
             checker.status_count_for(id, StatusKind::BookResync),

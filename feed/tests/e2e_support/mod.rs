@@ -68,6 +68,31 @@ pub fn settings(venue: Venue, sim: &SimServer, config: &SimConfig) -> VenueSetti
     s
 }
 
+/// Every fault the simulator injects on any venue, at rates a few-second run hits:
+/// drops, skipped depth events, corrupt frames, refused connections, REST 429s.
+pub fn every_fault() -> tickd_feed::sim::FaultConfig {
+    tickd_feed::sim::FaultConfig {
+        drop_after: Some(Duration::from_millis(2000)),
+        skip_depth: Some(tickd_feed::sim::SkipDepth {
+            every: 60,
+            count: 2,
+            symbol: None,
+            max_per_connection: 2,
+        }),
+        malformed_every: Some(200),
+        truncated_every: Some(270),
+        oversized_every: Some(700),
+        oversized_bytes: 64 << 10,
+        refuse_every: Some(4),
+        rest_error: Some(tickd_feed::sim::RestError {
+            status: 429,
+            first: 2,
+            retry_after_secs: 1,
+        }),
+        ..tickd_feed::sim::FaultConfig::default()
+    }
+}
+
 /// One running feed and what reads its ring.
 pub struct FeedRun {
     pub venue: Venue,
@@ -109,6 +134,30 @@ impl FeedRun {
 
     pub fn counters(&self) -> CounterSnapshot {
         self.handle.stats.counters.snapshot()
+    }
+
+    /// The registry id of the instrument `raw` (the venue's raw symbol).
+    pub fn id_of(&self, raw: &str) -> u32 {
+        self.registry
+            .read()
+            .expect("registry")
+            .by_raw(self.venue, raw)
+            .expect("instrument")
+            .id
+    }
+
+    /// Turn the faults off, give the books at most 8 s to be in sync again, then read
+    /// half a second more.
+    pub async fn settle(&mut self, checker: &mut Checker, sim: &SimMarketHandle) {
+        sim.set_faults(tickd_feed::sim::FaultConfig::default());
+        for _ in 0..8 {
+            let c = self.counters();
+            if c.books_synced == c.books_total {
+                break;
+            }
+            self.consume(checker, sim, Duration::from_secs(1)).await;
+        }
+        self.consume(checker, sim, Duration::from_millis(500)).await;
     }
 
     /// Read records into `checker` for `duration` (bounded).
