@@ -32,6 +32,12 @@ fn an_okx_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
     round_trip(Venue::Okx, 400, 3);
 }
 
+/// Bybit: a connection and an instrument list per category, books pushed with `u`.
+#[test]
+fn a_bybit_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
+    round_trip(Venue::Bybit, 50, 3);
+}
+
 fn round_trip(venue: Venue, book_depth: u32, min_rest_bodies: u64) {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("sim.jsonl.zst");
