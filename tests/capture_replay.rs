@@ -38,6 +38,13 @@ fn a_bybit_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
     round_trip(Venue::Bybit, 50, 3);
 }
 
+/// Kraken: books pushed after each subscription, checksummed at each pair's
+/// precision from the one AssetPairs body.
+#[test]
+fn a_kraken_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
+    round_trip(Venue::Kraken, 25, 1);
+}
+
 fn round_trip(venue: Venue, book_depth: u32, min_rest_bodies: u64) {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("sim.jsonl.zst");

@@ -189,6 +189,26 @@ fn demo_serves_live_subscribers_and_journals_history() {
             .all(|r| r["venue"] == venue && r["kind"] == "trade"));
     }
 
+    // And Kraken (v2, checksummed books), from the same simulator.
+    let (ok, stdout, stderr) = run(&[
+        "tail",
+        "trades.kraken.*",
+        "--json",
+        "--count",
+        "5",
+        "--duration",
+        "8",
+        "--url",
+        &url,
+    ]);
+    assert!(ok, "tail kraken failed: {stderr}");
+    let kraken = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "data" && v["venue"] == "kraken" && v["kind"] == "trade")
+        .count();
+    assert_eq!(kraken, 5, "tail kraken printed:\n{stdout}");
+
     let status = demo.wait().expect("demo exits");
     while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
         log.push(line);

@@ -30,8 +30,7 @@ fn bybit_config(rate: u32, faults: FaultConfig) -> SimConfig {
     }
 }
 
-/// Run one Bybit feed against a simulator with `faults` for `secs`, then wait (at
-/// most 8 s) for every book to be in sync with the faults off.
+/// Run one Bybit feed against a simulator with `faults` (`run_until_synced`).
 async fn run(faults: FaultConfig, secs: u64) -> (SimServer, FeedRun, Checker) {
     run_with(faults, secs, |_| {}).await
 }
@@ -44,15 +43,11 @@ async fn run_with(
     init_logs();
     let config = bybit_config(400, faults);
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
-    let market = sim.market();
     let mut venue_settings = settings(Venue::Bybit, &sim, &config);
     tune(&mut venue_settings);
-    let mut feed = start_feed(venue_settings);
     // Trade ids are opaque (UUIDs): a loss is flagged only by a disconnect.
-    let mut checker = Checker::monotonic_trades();
-    feed.consume(&mut checker, &market, Duration::from_secs(secs))
-        .await;
-    feed.settle(&mut checker, &market).await;
+    let (feed, checker) =
+        run_until_synced(&sim, venue_settings, Checker::monotonic_trades(), secs).await;
     (sim, feed, checker)
 }
 
@@ -62,7 +57,10 @@ async fn bybit_baseline_every_trade_once_and_books_match() {
     let market = sim.market();
     let (received, lost) = checker.check_trades(&market, &feed.registry, Venue::Bybit);
     checker.assert_clean();
-    assert_ne!(feed.id_of("spot/BTCUSDT"), feed.id_of("linear/BTCUSDT"));
+    assert_ne!(
+        feed.instrument_id("spot/BTCUSDT"),
+        feed.instrument_id("linear/BTCUSDT")
+    );
     let stats = sim.stats();
     let counters = feed.stop();
     eprintln!(
@@ -154,7 +152,7 @@ async fn bybit_gap_resyncs_only_the_gapped_book() {
     };
     let (sim, feed, checker) = run(faults, 6).await;
     checker.assert_clean();
-    let gapped = feed.id_of("linear/BTCUSDT");
+    let gapped = feed.instrument_id("linear/BTCUSDT");
     let injected = sim.stats().gaps.len();
     let flagged = checker.status_count_for(gapped, StatusKind::Gap);
     eprintln!(
@@ -165,7 +163,7 @@ async fn bybit_gap_resyncs_only_the_gapped_book() {
     assert!((1..=injected).contains(&flagged), "{flagged} of {injected}");
     assert!(checker.status_count_for(gapped, StatusKind::BookResync) >= flagged);
     for raw in ["spot/BTCUSDT", "inverse/ETHUSD"] {
-        let id = feed.id_of(raw);
+        let id = feed.instrument_id(raw);
         assert_eq!(checker.status_count_for(id, StatusKind::Gap), 0, "{raw}");
         assert_eq!(
             checker.status_count_for(id, StatusKind::BookResync),

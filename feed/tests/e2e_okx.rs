@@ -42,14 +42,10 @@ async fn run_with(
     init_logs();
     let config = okx_config(400, faults);
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
-    let market = sim.market();
     let mut venue_settings = settings(Venue::Okx, &sim, &config);
     tune(&mut venue_settings);
-    let mut feed = start_feed(venue_settings);
-    let mut checker = Checker::monotonic_trades();
-    feed.consume(&mut checker, &market, Duration::from_secs(secs))
-        .await;
-    feed.settle(&mut checker, &market).await;
+    let (feed, checker) =
+        run_until_synced(&sim, venue_settings, Checker::monotonic_trades(), secs).await;
     (sim, feed, checker)
 }
 
@@ -116,7 +112,7 @@ async fn okx_gap_resyncs_only_the_gapped_book() {
     };
     let (sim, feed, checker) = run(faults, 6).await;
     checker.assert_clean();
-    let btc = feed.id_of("BTC-USDT");
+    let btc = feed.instrument_id("BTC-USDT");
     let injected = sim.stats().gaps.len();
     eprintln!(
         "okx gaps: {injected} injected, {} gap and {} resync records for BTC-USDT",
@@ -130,7 +126,7 @@ async fn okx_gap_resyncs_only_the_gapped_book() {
     assert!((1..=injected).contains(&flagged), "{flagged} of {injected}");
     assert!(checker.status_count_for(btc, StatusKind::BookResync) >= flagged);
     for raw in ["ETH-USDT", "BTC-USDT-SWAP"] {
-        let id = feed.id_of(raw);
+        let id = feed.instrument_id(raw);
         assert_eq!(checker.status_count_for(id, StatusKind::Gap), 0, "{raw}");
         assert_eq!(
             checker.status_count_for(id, StatusKind::BookResync),

@@ -132,12 +132,8 @@ impl FeedRun {
         stats.counters.snapshot()
     }
 
-    pub fn counters(&self) -> CounterSnapshot {
-        self.handle.stats.counters.snapshot()
-    }
-
-    /// The registry id of the instrument `raw` (the venue's raw symbol).
-    pub fn id_of(&self, raw: &str) -> u32 {
+    /// The registry id of this feed's `raw` symbol.
+    pub fn instrument_id(&self, raw: &str) -> u32 {
         self.registry
             .read()
             .expect("registry")
@@ -146,18 +142,8 @@ impl FeedRun {
             .id
     }
 
-    /// Turn the faults off, give the books at most 8 s to be in sync again, then read
-    /// half a second more.
-    pub async fn settle(&mut self, checker: &mut Checker, sim: &SimMarketHandle) {
-        sim.set_faults(tickd_feed::sim::FaultConfig::default());
-        for _ in 0..8 {
-            let c = self.counters();
-            if c.books_synced == c.books_total {
-                break;
-            }
-            self.consume(checker, sim, Duration::from_secs(1)).await;
-        }
-        self.consume(checker, sim, Duration::from_millis(500)).await;
+    pub fn counters(&self) -> CounterSnapshot {
+        self.handle.stats.counters.snapshot()
     }
 
     /// Read records into `checker` for `duration` (bounded).
@@ -182,6 +168,33 @@ impl FeedRun {
             }
         }
     }
+}
+
+/// Start a feed with `venue_settings` and read it into `checker` for `secs` (the
+/// simulator's faults on), then with the faults off until every book is in sync (at
+/// most 8 s) and half a second more.
+pub async fn run_until_synced(
+    sim: &SimServer,
+    venue_settings: VenueSettings,
+    mut checker: Checker,
+    secs: u64,
+) -> (FeedRun, Checker) {
+    let market = sim.market();
+    let mut feed = start_feed(venue_settings);
+    feed.consume(&mut checker, &market, Duration::from_secs(secs))
+        .await;
+    market.set_faults(tickd_feed::sim::FaultConfig::default());
+    for _ in 0..8 {
+        let c = feed.counters();
+        if c.books_synced == c.books_total {
+            break;
+        }
+        feed.consume(&mut checker, &market, Duration::from_secs(1))
+            .await;
+    }
+    feed.consume(&mut checker, &market, Duration::from_millis(500))
+        .await;
+    (feed, checker)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -223,6 +236,9 @@ pub struct Checker {
     pub by_type: HashMap<RecordType, u64>,
     /// Trade ids only increase (OKX): a hole after a disconnect is flagged by it.
     pub monotonic: bool,
+    /// Books without update ids (Kraken), kept this many levels a side: the truth is
+    /// found by the record's `ts_event` (the stamp the simulator recorded).
+    pub stamped_depth: Option<usize>,
 }
 
 impl Checker {
@@ -230,6 +246,14 @@ impl Checker {
     pub fn monotonic_trades() -> Self {
         Self {
             monotonic: true,
+            ..Self::default()
+        }
+    }
+
+    /// For books without update ids, kept `depth` levels a side (Kraken).
+    pub fn stamped_books(depth: usize) -> Self {
+        Self {
+            stamped_depth: Some(depth),
             ..Self::default()
         }
     }
@@ -337,10 +361,18 @@ impl Checker {
             .get(d.hd.instrument_id)
             .map(|i| i.spec.raw_symbol.clone())
             .expect("instrument in the registry");
-        let Some(truth) = sim.book_at(venue, &raw, d.update_id) else {
+        let update_id = match self.stamped_depth {
+            None => Some(d.update_id),
+            Some(_) => sim.book_update_at_stamp(&raw, d.hd.ts_event),
+        };
+        let Some(mut truth) = update_id.and_then(|u| sim.book_at(venue, &raw, u)) else {
             self.book_no_history += 1;
             return;
         };
+        if let Some(depth) = self.stamped_depth {
+            truth.bids.truncate(depth);
+            truth.asks.truncate(depth);
+        }
         self.book_checks += 1;
         let ours_bids: Vec<(i128, i128)> = book.bids.iter().rev().map(|(p, s)| (*p, *s)).collect();
         let ours_asks: Vec<(i128, i128)> = book.asks.iter().map(|(p, s)| (*p, *s)).collect();
