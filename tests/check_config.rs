@@ -28,11 +28,11 @@ fn shipped_configs_are_valid() {
     for (file, venues) in [
         (
             "configs/demo.toml",
-            "6 venues enabled: binance, binance-usdm, okx, kraken, htx, htx-usdm",
+            "7 venues enabled: binance, binance-usdm, okx, bybit, kraken, htx, htx-usdm",
         ),
         (
             "configs/tickd.toml",
-            "4 venues enabled: binance, binance-usdm, okx, kraken",
+            "5 venues enabled: binance, binance-usdm, okx, bybit, kraken",
         ),
         (
             "configs/feed-node.toml",

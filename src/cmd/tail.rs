@@ -286,6 +286,17 @@ mod tests {
         }
         assert!(tail.await.unwrap().is_ok());
         assert!(seq >= 3);
+        // A URL without the stream path: the error names the URL and the right path.
+        let wrong = format!("ws://{}/", gateway.local_addr());
+        let client = ClientConfig::new(Transport::Ws(wrong.clone())).streams(["trades.binance.*"]);
+        let err = super::tail(client, true, Some(1), Some(Duration::from_secs(5)))
+            .await
+            .expect_err("no stream at /");
+        let text = format!("{err:?}");
+        assert!(
+            text.contains(&wrong) && text.contains("/v1/stream"),
+            "{text}"
+        );
         gateway.shutdown().await;
     }
 }

@@ -13,7 +13,7 @@ use tickd_bus::Venue;
 
 use self::session::{HtxSession, Socket};
 use crate::engine::adapter::VenueLimits;
-use crate::sim::{ConnectionRules, Response, SimProtocol, SimSession, SimView};
+use crate::sim::{ConnectionRules, MarketTraits, Response, SimProtocol, SimSession, SimView};
 
 /// The HTX protocol of the simulator.
 pub struct HtxSim;
@@ -54,6 +54,23 @@ impl SimProtocol for HtxSim {
             (b.to_string(), q.to_string())
         };
         (ok(&base) && ok(&quote)).then_some((base, quote))
+    }
+
+    /// Spot names are lower case (`btcusdt`), contract codes upper case.
+    fn canonical_raw(&self, venue: Venue, raw: &str) -> String {
+        if venue == Venue::Htx {
+            raw.to_ascii_lowercase()
+        } else {
+            raw.to_ascii_uppercase()
+        }
+    }
+
+    /// Swaps get mark prices (funding) and liquidations.
+    fn traits(&self, venue: Venue, _raw: &str) -> MarketTraits {
+        MarketTraits {
+            id_per_event: false,
+            derivative: venue != Venue::Htx,
+        }
     }
 
     fn rules(&self, venue: Venue, limits: &VenueLimits) -> ConnectionRules {
