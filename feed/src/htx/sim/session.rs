@@ -48,6 +48,8 @@ struct Book {
     topic: String,
     version: u64,
     ts_ms: u64,
+    /// The market id of the image sent: events up to it are already in it.
+    image_id: u64,
 }
 
 impl Book {
@@ -181,6 +183,7 @@ impl HtxSession {
                     topic: topic.to_string(),
                     version: 0,
                     ts_ms: 0,
+                    image_id: 0,
                 },
             );
             if !self.spot() {
@@ -276,6 +279,7 @@ impl HtxSession {
                 .fetch_add(1, Relaxed);
             return;
         }
+        book.image_id = image.last_update_id;
         let ts = book.stamp(ms(now_ns()));
         cx.record_book_stamp(idx as u32, ts * 1_000_000, image.last_update_id);
         self.text.clear();
@@ -405,8 +409,9 @@ impl HtxSession {
                 ms(ev.time_ns),
             );
         } else {
-            if book.version == 0 {
-                return; // the image was withheld: nothing to continue
+            if book.version == 0 || *last <= book.image_id {
+                // The image was withheld (nothing to continue), or already holds it.
+                return;
             }
             book.version += 1;
             if cx.skip_depth(ev) {
