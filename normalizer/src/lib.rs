@@ -18,9 +18,9 @@
 pub mod binance;
 pub mod book;
 pub mod bybit;
+pub mod coinbase;
 pub mod engine;
 pub mod error;
-pub mod coinbase;
 pub mod kraken;
 pub mod okx;
 pub mod sink;

@@ -122,7 +122,11 @@ fn trade_samples_keep_ids_whole_with_the_taker_side() {
     for line in sample("trades.jsonl") {
         decode(&mut d, &line, &mut sink).unwrap();
     }
-    let trades: Vec<&TradeMsg> = sink.records.iter().filter_map(|r| r.get::<TradeMsg>()).collect();
+    let trades: Vec<&TradeMsg> = sink
+        .records
+        .iter()
+        .filter_map(|r| r.get::<TradeMsg>())
+        .collect();
     let got: Vec<(u32, u64, Price, Size, u8)> = trades
         .iter()
         .map(|t| (t.hd.instrument_id, t.trade_id, t.price, t.size, t.side))
@@ -131,8 +135,20 @@ fn trade_samples_keep_ids_whole_with_the_taker_side() {
         got,
         [
             (ETH, 0, p("1260.01"), s("0.3"), Side::Buy as u8),
-            (BTC, 892_262_231, p("115445.28"), s("0.00015604"), Side::Buy as u8),
-            (ETH, 846_149_798, p("2668.35"), s("0.03710506"), Side::Sell as u8),
+            (
+                BTC,
+                892_262_231,
+                p("115445.28"),
+                s("0.00015604"),
+                Side::Buy as u8
+            ),
+            (
+                ETH,
+                846_149_798,
+                p("2668.35"),
+                s("0.03710506"),
+                Side::Sell as u8
+            ),
             (ETH, 846_149_799, p("2668.36"), s("1"), Side::Buy as u8),
         ]
     );
@@ -145,7 +161,12 @@ fn trade_samples_keep_ids_whole_with_the_taker_side() {
     let mut maker = CoinbaseDecoder::new(symbols(), TradeSide::Maker);
     let mut sink = Sink::default();
     decode(&mut maker, &sample("trades.jsonl")[2], &mut sink).unwrap();
-    let sides: Vec<u8> = sink.records.iter().filter_map(|r| r.get::<TradeMsg>()).map(|t| t.side).collect();
+    let sides: Vec<u8> = sink
+        .records
+        .iter()
+        .filter_map(|r| r.get::<TradeMsg>())
+        .map(|t| t.side)
+        .collect();
     assert_eq!(sides, [Side::Buy as u8, Side::Sell as u8]);
 }
 
@@ -162,7 +183,12 @@ fn ticker_sample_is_a_best_bid_offer() {
     assert_eq!(bbo.hd.ts_event, 1_675_974_637_167_359_596);
     assert_eq!(
         (bbo.bid_price, bbo.bid_size, bbo.ask_price, bbo.ask_size),
-        (p("21931.98"), s("8000.21"), p("21933.98"), s("8038.07770938"))
+        (
+            p("21931.98"),
+            s("8000.21"),
+            p("21933.98"),
+            s("8038.07770938")
+        )
     );
     // ticker_batch without the top of book: nothing to publish.
     let batch = r#"{"channel":"ticker_batch","timestamp":"2023-02-09T20:30:37.167359596Z","sequence_num":9,"events":[{"type":"update","tickers":[{"type":"ticker","product_id":"BTC-USD","price":"21932.98"}]}]}"#;
@@ -179,7 +205,10 @@ fn heartbeat_samples_report_both_counters() {
     assert_eq!(decode(&mut d, &lines[0], &mut sink), Ok("Heartbeat".into()));
     assert_eq!(
         sink.counters,
-        [(ConnCounter::Sequence, 3), (ConnCounter::Heartbeat, 139_651)]
+        [
+            (ConnCounter::Sequence, 3),
+            (ConnCounter::Heartbeat, 139_651)
+        ]
     );
     let mut sink = Sink::default();
     decode(&mut d, &lines[1], &mut sink).unwrap();
@@ -205,7 +234,9 @@ fn control_samples_are_lists_errors_or_client_requests() {
         );
     }
     let mut sink = Sink::default();
-    let ev = d.decode(Frame::Text(lines[3].as_bytes()), 7, &mut sink).unwrap();
+    let ev = d
+        .decode(Frame::Text(lines[3].as_bytes()), 7, &mut sink)
+        .unwrap();
     assert_eq!(
         ev,
         VenueEvent::Reply(ControlReply::SubscriptionList {
@@ -218,7 +249,9 @@ fn control_samples_are_lists_errors_or_client_requests() {
         })
     );
     assert_eq!(sink.counters, [(ConnCounter::Sequence, 2)]);
-    let ev = d.decode(Frame::Text(lines[4].as_bytes()), 7, &mut Sink::default()).unwrap();
+    let ev = d
+        .decode(Frame::Text(lines[4].as_bytes()), 7, &mut Sink::default())
+        .unwrap();
     assert_eq!(
         ev,
         VenueEvent::Reply(ControlReply::Rejected {
@@ -253,9 +286,30 @@ fn candles_close_into_venue_bars_when_the_next_begins() {
     let mut sink = Sink::default();
     let px = |v: &str| p(v);
     let frames = [
-        encode::candle("BTC-USD", 1_688_998_200, [px("10"), px("12"), px("9"), px("11")], s("1.5"), 1, 1),
-        encode::candle("BTC-USD", 1_688_998_200, [px("10"), px("13"), px("9"), px("12")], s("2"), 2, 2),
-        encode::candle("BTC-USD", 1_688_998_500, [px("12"), px("12"), px("12"), px("12")], s("0.1"), 3, 3),
+        encode::candle(
+            "BTC-USD",
+            1_688_998_200,
+            [px("10"), px("12"), px("9"), px("11")],
+            s("1.5"),
+            1,
+            1,
+        ),
+        encode::candle(
+            "BTC-USD",
+            1_688_998_200,
+            [px("10"), px("13"), px("9"), px("12")],
+            s("2"),
+            2,
+            2,
+        ),
+        encode::candle(
+            "BTC-USD",
+            1_688_998_500,
+            [px("12"), px("12"), px("12"), px("12")],
+            s("0.1"),
+            3,
+            3,
+        ),
     ];
     let events: Vec<String> = frames
         .iter()
@@ -265,7 +319,10 @@ fn candles_close_into_venue_bars_when_the_next_begins() {
     let bar = sink.records[0].get::<BarMsg>().unwrap();
     assert!(bar.hd.flags.contains(Flags::VENUE_BAR));
     assert_eq!(bar.hd.ts_event, 1_688_998_200_000_000_000);
-    assert_eq!((bar.interval_s, bar.high, bar.close, bar.volume), (300, px("13"), px("12"), s("2")));
+    assert_eq!(
+        (bar.interval_s, bar.high, bar.close, bar.volume),
+        (300, px("13"), px("12"), s("2"))
+    );
 }
 
 #[test]
@@ -275,11 +332,28 @@ fn a_book_follows_snapshot_then_absolute_updates_and_resyncs_on_a_connection_gap
     let mut out = Vec::new();
     let lv = |px: &str, sz: &str| Level::new(p(px), s(sz));
     let frames = [
-        encode::l2("BTC-USD", true, &[lv("100", "1"), lv("99", "2")], &[lv("101", "1")], 1, 0),
-        encode::l2("BTC-USD", false, &[lv("100", "0"), lv("99", "5")], &[lv("100.5", "3")], 2, 1),
+        encode::l2(
+            "BTC-USD",
+            true,
+            &[lv("100", "1"), lv("99", "2")],
+            &[lv("101", "1")],
+            1,
+            0,
+        ),
+        encode::l2(
+            "BTC-USD",
+            false,
+            &[lv("100", "0"), lv("99", "5")],
+            &[lv("100.5", "3")],
+            2,
+            1,
+        ),
     ];
     for f in &frames {
-        let VenueEvent::Book(ev) = d.decode(Frame::Text(f.as_bytes()), 9, &mut Sink::default()).unwrap() else {
+        let VenueEvent::Book(ev) = d
+            .decode(Frame::Text(f.as_bytes()), 9, &mut Sink::default())
+            .unwrap()
+        else {
             panic!("book")
         };
         assert_eq!(book.on_event(&ev, 9, &mut out), SyncAction::None);
@@ -290,51 +364,127 @@ fn a_book_follows_snapshot_then_absolute_updates_and_resyncs_on_a_connection_gap
     assert_eq!(bids, [lv("99", "5")]);
     assert_eq!(asks, [lv("100.5", "3"), lv("101", "1")]);
     // The connection lost a message: the book resyncs by resubscribing, once.
-    assert_eq!(book.on_connection_gap(10, &mut out), SyncAction::Resubscribe);
+    assert_eq!(
+        book.on_connection_gap(10, &mut out),
+        SyncAction::Resubscribe
+    );
     assert_eq!(book.state(), SyncState::AwaitingSnapshot);
     let f = encode::l2("BTC-USD", false, &[lv("98", "1")], &[], 3, 5);
-    let VenueEvent::Book(ev) = d.decode(Frame::Text(f.as_bytes()), 9, &mut Sink::default()).unwrap() else {
+    let VenueEvent::Book(ev) = d
+        .decode(Frame::Text(f.as_bytes()), 9, &mut Sink::default())
+        .unwrap()
+    else {
         panic!("book")
     };
-    assert_eq!(book.on_event(&ev, 11, &mut out), SyncAction::None, "asked already");
+    assert_eq!(
+        book.on_event(&ev, 11, &mut out),
+        SyncAction::None,
+        "asked already"
+    );
     let f = encode::l2("BTC-USD", true, &[lv("97", "1")], &[lv("98.5", "1")], 4, 6);
-    let VenueEvent::Book(ev) = d.decode(Frame::Text(f.as_bytes()), 9, &mut Sink::default()).unwrap() else {
+    let VenueEvent::Book(ev) = d
+        .decode(Frame::Text(f.as_bytes()), 9, &mut Sink::default())
+        .unwrap()
+    else {
         panic!("book")
     };
     assert_eq!(book.on_event(&ev, 12, &mut out), SyncAction::None);
     assert_eq!(book.state(), SyncState::Synced);
     assert_eq!(book.book().bids().collect::<Vec<_>>(), [lv("97", "1")]);
     // A gap while still waiting for the image asks again (the lost frame may have been it).
-    assert_eq!(book.on_connection_gap(13, &mut out), SyncAction::Resubscribe);
-    assert_eq!(book.on_connection_gap(14, &mut out), SyncAction::Resubscribe);
+    assert_eq!(
+        book.on_connection_gap(13, &mut out),
+        SyncAction::Resubscribe
+    );
+    assert_eq!(
+        book.on_connection_gap(14, &mut out),
+        SyncAction::Resubscribe
+    );
 }
 
 #[test]
 fn hostile_frames_give_typed_errors() {
     let mut d = decoder();
     let cases: &[(&str, DecodeError)] = &[
-        (r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","events":[]}"#, DecodeError::MissingField { field: "sequence_num" }),
-        (r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1}"#, DecodeError::MissingField { field: "events" }),
-        (r#"{"channel":"l2_data","timestamp":"2023-02-09 20:32:50Z","sequence_num":1,"events":[]}"#, DecodeError::OutOfRange { field: "timestamp" }),
-        (r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[]}"#, DecodeError::MissingField { field: "events" }),
-        (r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"middle","price_level":"1","new_quantity":"1"}]}]}"#, DecodeError::OutOfRange { field: "side" }),
-        (r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[]},{"type":"snapshot","product_id":"ETH-USD","updates":[]}]}"#, DecodeError::OutOfRange { field: "events" }),
-        (r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"delta","product_id":"BTC-USD","updates":[]}]}"#, DecodeError::UnknownEvent { event: tickd_normalizer::error::ShortText::new("delta") }),
-        (r#"{"channel":"market_trades","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"update","trades":[{"trade_id":"x1","product_id":"BTC-USD","price":"1","size":"1","side":"BUY","time":"2023-02-09T20:32:50Z"}]}]}"#, DecodeError::OutOfRange { field: "trade_id" }),
-        (r#"{"channel":"market_trades","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"update","trades":[{"trade_id":"1","product_id":"BTC-USD","price":"1","size":"1","side":"BUY"}]}]}"#, DecodeError::MissingField { field: "time" }),
-        (r#"{"channel":"heartbeats","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"heartbeat_counter":-4}]}"#, DecodeError::OutOfRange { field: "heartbeat_counter" }),
-        (r#"{"channel":"candles","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"update","candles":[{"start":"99999999999999999999","open":"1","high":"1","low":"1","close":"1","volume":"1","product_id":"BTC-USD"}]}]}"#, DecodeError::OutOfRange { field: "start" }),
-        (r#"{"channel":"level3","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[]}"#, DecodeError::UnknownEvent { event: tickd_normalizer::error::ShortText::new("level3") }),
+        (
+            r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","events":[]}"#,
+            DecodeError::MissingField {
+                field: "sequence_num",
+            },
+        ),
+        (
+            r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1}"#,
+            DecodeError::MissingField { field: "events" },
+        ),
+        (
+            r#"{"channel":"l2_data","timestamp":"2023-02-09 20:32:50Z","sequence_num":1,"events":[]}"#,
+            DecodeError::OutOfRange { field: "timestamp" },
+        ),
+        (
+            r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[]}"#,
+            DecodeError::MissingField { field: "events" },
+        ),
+        (
+            r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"middle","price_level":"1","new_quantity":"1"}]}]}"#,
+            DecodeError::OutOfRange { field: "side" },
+        ),
+        (
+            r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[]},{"type":"snapshot","product_id":"ETH-USD","updates":[]}]}"#,
+            DecodeError::OutOfRange { field: "events" },
+        ),
+        (
+            r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"delta","product_id":"BTC-USD","updates":[]}]}"#,
+            DecodeError::UnknownEvent {
+                event: tickd_normalizer::error::ShortText::new("delta"),
+            },
+        ),
+        (
+            r#"{"channel":"market_trades","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"update","trades":[{"trade_id":"x1","product_id":"BTC-USD","price":"1","size":"1","side":"BUY","time":"2023-02-09T20:32:50Z"}]}]}"#,
+            DecodeError::OutOfRange { field: "trade_id" },
+        ),
+        (
+            r#"{"channel":"market_trades","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"update","trades":[{"trade_id":"1","product_id":"BTC-USD","price":"1","size":"1","side":"BUY"}]}]}"#,
+            DecodeError::MissingField { field: "time" },
+        ),
+        (
+            r#"{"channel":"heartbeats","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"heartbeat_counter":-4}]}"#,
+            DecodeError::OutOfRange {
+                field: "heartbeat_counter",
+            },
+        ),
+        (
+            r#"{"channel":"candles","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"update","candles":[{"start":"99999999999999999999","open":"1","high":"1","low":"1","close":"1","volume":"1","product_id":"BTC-USD"}]}]}"#,
+            DecodeError::OutOfRange { field: "start" },
+        ),
+        (
+            r#"{"channel":"level3","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[]}"#,
+            DecodeError::UnknownEvent {
+                event: tickd_normalizer::error::ShortText::new("level3"),
+            },
+        ),
         (r#"{"type":"subscribe"}"#, DecodeError::UnknownMessage),
     ];
     for (frame, expected) in cases {
         let mut sink = Sink::default();
-        assert_eq!(decode(&mut d, frame, &mut sink).as_ref(), Err(expected), "{frame}");
-        assert!(sink.counters.is_empty(), "a rejected frame reports no counter: {frame}");
+        assert_eq!(
+            decode(&mut d, frame, &mut sink).as_ref(),
+            Err(expected),
+            "{frame}"
+        );
+        assert!(
+            sink.counters.is_empty(),
+            "a rejected frame reports no counter: {frame}"
+        );
     }
     let bad_decimal = r#"{"channel":"ticker","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"update","tickers":[{"product_id":"BTC-USD","best_bid":"1..2","best_ask":"3"}]}]}"#;
-    assert!(matches!(decode(&mut d, bad_decimal, &mut Sink::default()), Err(DecodeError::BadDecimal { .. })));
-    assert!(matches!(decode(&mut d, "{", &mut Sink::default()), Err(DecodeError::MalformedJson { .. })));
+    assert!(matches!(
+        decode(&mut d, bad_decimal, &mut Sink::default()),
+        Err(DecodeError::BadDecimal { .. })
+    ));
+    assert!(matches!(
+        decode(&mut d, "{", &mut Sink::default()),
+        Err(DecodeError::MalformedJson { .. })
+    ));
     assert!(matches!(
         d.decode(Frame::Binary(b"\x1f\x8b"), 0, &mut Sink::default()),
         Err(DecodeError::UnexpectedBinary { len: 2 })
@@ -349,10 +499,16 @@ fn hostile_frames_give_typed_errors() {
 }
 
 fn all_samples() -> Vec<String> {
-    ["book.jsonl", "control.jsonl", "heartbeats.jsonl", "ticker.jsonl", "trades.jsonl"]
-        .iter()
-        .flat_map(|f| sample(f))
-        .collect()
+    [
+        "book.jsonl",
+        "control.jsonl",
+        "heartbeats.jsonl",
+        "ticker.jsonl",
+        "trades.jsonl",
+    ]
+    .iter()
+    .flat_map(|f| sample(f))
+    .collect()
 }
 
 #[test]

@@ -49,7 +49,11 @@ impl Pushed {
         }
     }
 
-    fn lookup(&mut self, symbols: &SymbolMap, product: Option<&str>) -> Result<Option<u32>, DecodeError> {
+    fn lookup(
+        &mut self,
+        symbols: &SymbolMap,
+        product: Option<&str>,
+    ) -> Result<Option<u32>, DecodeError> {
         let id = symbols.get(req(product, "product_id")?);
         self.unknown += usize::from(id.is_none());
         Ok(id)
@@ -152,7 +156,11 @@ pub(super) fn trades(
             };
             let (trade_id, trade_id_hi) = trade_id(req(t.trade_id, "trade_id")?)?;
             sink.push_record(&TradeMsg {
-                hd: header::<TradeMsg>(id, rfc3339_ns(Some(req(t.time, "time")?), "time")?, ts_recv),
+                hd: header::<TradeMsg>(
+                    id,
+                    rfc3339_ns(Some(req(t.time, "time")?), "time")?,
+                    ts_recv,
+                ),
                 price: price(req(t.price, "price")?, "price")?,
                 size: size(req(t.size, "size")?, "size")?,
                 trade_id,

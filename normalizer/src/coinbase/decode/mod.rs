@@ -153,11 +153,9 @@ impl CoinbaseDecoder {
                 _ => Err(DecodeError::UnknownMessage),
             };
         };
-        let seq = envelope
-            .sequence_num
-            .ok_or(DecodeError::MissingField {
-                field: "sequence_num",
-            })?;
+        let seq = envelope.sequence_num.ok_or(DecodeError::MissingField {
+            field: "sequence_num",
+        })?;
         let ts_event = rfc3339_ns(envelope.timestamp, "timestamp")?;
         let events = envelope
             .events
@@ -223,9 +221,14 @@ fn heartbeat_counter(events: &[u8]) -> Result<u64, DecodeError> {
     let field = "heartbeat_counter";
     let mut counter = None;
     for_each(events, |h: Heartbeat<'_>| {
-        let value = h.heartbeat_counter.ok_or(DecodeError::MissingField { field })?;
+        let value = h
+            .heartbeat_counter
+            .ok_or(DecodeError::MissingField { field })?;
         let text = value.as_raw_str();
-        let digits = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+        let digits = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap_or(text);
         counter = Some(crate::okx::decode::fields::uint(digits, field)?);
         Ok(())
     })?;
