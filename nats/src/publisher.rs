@@ -49,6 +49,16 @@ pub struct PublisherStats {
     pub registry_updates: AtomicU64,
     /// 1 once the stream and bucket exist and the venues are claimed.
     pub ready: AtomicU64,
+    /// Why the last attempt to set up the stream and bucket failed (while not ready),
+    /// e.g. JetStream's "insufficient resources" when `max_bytes` exceeds its storage.
+    pub setup_error: std::sync::Mutex<Option<String>>,
+}
+
+impl PublisherStats {
+    /// The last set-up error, if the publisher is not ready because of one.
+    pub fn setup_error(&self) -> Option<String> {
+        self.setup_error.lock().ok().and_then(|e| e.clone())
+    }
 }
 
 pub struct PublisherHandle {
@@ -220,6 +230,9 @@ impl Run {
                         }
                     }
                     self.store = Some(store);
+                    if let Ok(mut last) = self.stats.setup_error.lock() {
+                        *last = None;
+                    }
                     self.stats.ready.store(1, Ordering::Release);
                     tracing::info!(
                         stream = %self.settings.stream.name,
@@ -231,6 +244,9 @@ impl Run {
                 }
                 Err(err) => {
                     tracing::warn!("NATS stream/bucket not ready, retrying in {delay:?}: {err}");
+                    if let Ok(mut last) = self.stats.setup_error.lock() {
+                        *last = Some(err.to_string());
+                    }
                 }
             }
             tokio::select! {

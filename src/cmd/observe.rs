@@ -203,9 +203,26 @@ impl MetricsSource for FeedSide {
                     "failed journal appends (disk full, I/O errors)",
                     load(&w.append_errors),
                 ),
+                (
+                    "tickd_journal_pauses_total",
+                    "times the journal paused after a failed write (disk full, I/O error)",
+                    load(&w.pauses),
+                ),
+                (
+                    "tickd_journal_records_unwritten_total",
+                    "records lost to failed journal writes (journaled as journal_write_failed gaps)",
+                    load(&w.records_unwritten),
+                ),
             ] {
                 single(out, name, "counter", help, value as f64);
             }
+            single(
+                out,
+                "tickd_journal_paused",
+                "gauge",
+                "1 while the journal is paused after a failed write; it retries until the disk has room",
+                load(&w.paused) as f64,
+            );
         }
         if let Some(dir) = &self.journal_dir {
             single(
@@ -215,7 +232,7 @@ impl MetricsSource for FeedSide {
                 "bytes of journal files on disk",
                 dir_bytes(dir) as f64,
             );
-            if let Some((free, total)) = disk_space(dir) {
+            if let Some((free, total)) = tickd_storage::journal::space::disk_space(dir) {
                 single(
                     out,
                     "tickd_journal_disk_free_bytes",
@@ -411,22 +428,6 @@ fn clock_ticks() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
-}
-
-/// (free, total) bytes of the file system holding `dir`.
-fn disk_space(dir: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `path` is a valid C string and `st` is written by statvfs before it is read.
-    let st = unsafe {
-        if libc::statvfs(path.as_ptr(), st.as_mut_ptr()) != 0 {
-            return None;
-        }
-        st.assume_init()
-    };
-    let block = st.f_frsize as u64;
-    Some((st.f_bavail as u64 * block, st.f_blocks as u64 * block))
 }
 
 /// Total size of the files under `dir` (the journal is a few hundred files at most).

@@ -145,6 +145,7 @@ impl Services {
                         records_lost = count(&stats.records_lost),
                         gaps_written = count(&stats.gaps_written),
                         append_errors = count(&stats.append_errors),
+                        records_unwritten = count(&stats.records_unwritten),
                         "journal writer stopped"
                     )
                 }

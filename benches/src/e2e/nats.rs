@@ -107,14 +107,19 @@ pub struct PacedRow {
     pub load: f64,
 }
 
-fn settings(server: &NatsServer, node: &str, batch: usize) -> NatsSettings {
+/// Settings for a run of `records` records. The stream's `max_bytes` is sized to the
+/// run: JetStream refuses a stream larger than the storage it may use (75% of the free
+/// disk by default), and a fixed large figure failed on a machine with little disk left.
+fn settings(server: &NatsServer, node: &str, batch: usize, records: u64) -> NatsSettings {
     let mut s = NatsSettings {
         servers: vec![server.url()],
         node: node.into(),
         max_records_per_message: batch,
         ..NatsSettings::default()
     };
-    s.stream.max_bytes = 4 << 30;
+    // A record with one message of its own (batch 1) costs well under 256 bytes stored.
+    let need = records.saturating_mul(256).max(64 << 20);
+    s.stream.max_bytes = i64::try_from(need).unwrap_or(i64::MAX);
     s
 }
 
@@ -191,11 +196,19 @@ fn drain(
     })
 }
 
-fn wait_ready(what: &str, cond: impl Fn() -> bool) -> anyhow::Result<()> {
+/// Waits up to 20 s for `cond`; on a timeout the error carries `why()`'s last word.
+fn wait_ready(
+    what: &str,
+    cond: impl Fn() -> bool,
+    why: impl Fn() -> Option<String>,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !cond() {
         if Instant::now() > deadline {
-            anyhow::bail!("timed out waiting for {what}");
+            match why() {
+                Some(err) => anyhow::bail!("timed out waiting for {what}: {err}"),
+                None => anyhow::bail!("timed out waiting for {what}"),
+            }
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -223,24 +236,33 @@ struct Hop {
 }
 
 impl Hop {
-    fn start(batch: usize, subjects: u32, capacity: usize) -> anyhow::Result<Hop> {
+    /// `records`: how many the run sends (sizes the stream).
+    fn start(batch: usize, subjects: u32, capacity: usize, records: u64) -> anyhow::Result<Hop> {
         let server = NatsServer::start()?;
         let (feed_registry, ids) = registry(subjects)?;
         let (feed, feed_ring) = ring(capacity);
         let publisher = spawn_publisher(
-            settings(&server, "bench-feed", batch),
+            settings(&server, "bench-feed", batch, records),
             vec![(Venue::Binance, feed_ring.clone())],
             feed_registry.clone(),
         )?;
-        wait_ready("publisher", || publisher.stats().ready.load(Relaxed) == 1)?;
+        wait_ready(
+            "publisher",
+            || publisher.stats().ready.load(Relaxed) == 1,
+            || publisher.stats().setup_error(),
+        )?;
         let (edge_producer, edge_ring) = ring(capacity);
         let edge_registry = InstrumentRegistry::new().into_shared();
         let edge = spawn_edge(
-            settings(&server, "bench-edge", batch),
+            settings(&server, "bench-edge", batch, records),
             vec![(Venue::Binance, edge_producer)],
             edge_registry.clone(),
         )?;
-        wait_ready("edge", || edge.stats().venues_ready.load(Relaxed) == 1)?;
+        wait_ready(
+            "edge",
+            || edge.stats().venues_ready.load(Relaxed) == 1,
+            || None,
+        )?;
         Ok(Hop {
             server,
             feed,
@@ -275,7 +297,7 @@ impl Hop {
 /// One batching option: N records as fast as they go.
 pub fn burst(batch: usize, subjects: u32, records: u64) -> anyhow::Result<BurstRow> {
     let capacity = (records as usize + 1024).next_power_of_two();
-    let mut hop = Hop::start(batch, subjects, capacity)?;
+    let mut hop = Hop::start(batch, subjects, capacity, records)?;
     let stop = Arc::new(AtomicBool::new(false));
     let reader = drain(hop.edge_ring.subscribe(), records, stop.clone());
     let t0 = Instant::now();
@@ -368,8 +390,8 @@ impl WsProbe {
 /// Records paced at `rate` for `secs` through node-sized rings.
 pub fn paced(rate: u64, secs: u64, subjects: u32) -> anyhow::Result<PacedRow> {
     let batch = NatsSettings::default().max_records_per_message;
-    let mut hop = Hop::start(batch, subjects, NODE_RING)?;
     let total = rate * secs;
+    let mut hop = Hop::start(batch, subjects, NODE_RING, total)?;
     let stop = Arc::new(AtomicBool::new(false));
     let feed_reader = drain(hop.feed_ring.subscribe(), total, stop.clone());
     let edge_reader = drain(hop.edge_ring.subscribe(), total, stop.clone());

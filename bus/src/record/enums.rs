@@ -164,5 +164,8 @@ code_enum! {
         VenuePostOnly = 20 => "venue_post_only",
         /// A replay stepped over damaged journal blocks: records may be missing.
         JournalDamaged = 21 => "journal_damaged",
+        /// The journal could not write (disk full, I/O error): `lost` of this venue's
+        /// records are not in it. Written when the journal writes again.
+        JournalWriteFailed = 22 => "journal_write_failed",
     }
 }

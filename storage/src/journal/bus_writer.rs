@@ -6,6 +6,13 @@
 //! (`kind = Gap`, `reason = WriterLagged`, `lost = n`, `detail = ring index`)
 //! stamped with the venue and `ts_recv` of the next record from the same ring, so
 //! the gap sits in that venue's journal exactly where the records are missing.
+//!
+//! A failed write (a full disk, an I/O error) pauses the journal rather than retrying
+//! record by record: the writer logs it once with the path and the free space, stops
+//! taking records (the rings lap it, so the loss is counted as above), and retries with
+//! backoff once the disk has room again. The records whose block never reached the disk
+//! are journaled on resume as a `Status` record (`kind = Gap`, `reason =
+//! JournalWriteFailed`, `lost = n`) per venue. The feeds and the gateway never notice.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,6 +24,7 @@ use tickd_bus::ring::{Consumer, MultiConsumer, MultiRecv, TryRecv};
 use tickd_bus::{RecordBuf, RecordHeader, Venue};
 
 use super::layout::day_of;
+use super::space::disk_space;
 use super::{Journal, JournalError, RetentionPolicy};
 
 /// A receive from one ring or many, as the writer sees it.
@@ -44,6 +52,11 @@ pub trait RecordSource: Send + 'static {
 const BATCH: usize = 256;
 /// At most this many records are taken after a stop (several rings' worth).
 const MAX_DRAIN: usize = 1 << 22;
+/// After a failed write: first retry, and the longest wait between retries.
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Free space (beyond a few blocks) the journal's disk needs before the writer retries.
+const RESUME_FREE_MARGIN: u64 = 1 << 20;
 
 fn from_try(received: TryRecv, ring: usize) -> Received {
     match received {
@@ -115,6 +128,13 @@ pub struct BusWriterStats {
     pub append_errors: AtomicU64,
     /// Appends (since start) the fsync policy has made durable.
     pub durable: AtomicU64,
+    /// 1 while the journal is paused after a failed write (disk full, I/O error).
+    pub paused: AtomicU64,
+    /// Times the journal paused.
+    pub pauses: AtomicU64,
+    /// Records lost to failed writes (their block never reached the disk), plus any
+    /// left on the bus at a stop while paused.
+    pub records_unwritten: AtomicU64,
 }
 
 /// The running writer thread.
@@ -140,6 +160,7 @@ impl BusWriter {
             stop: Arc::clone(&stop),
             pending: Vec::new(),
             last_venue: None,
+            outage: None,
         };
         let thread = std::thread::Builder::new()
             .name("journal-writer".into())
@@ -182,6 +203,14 @@ struct RingState {
     venue: Option<Venue>,
 }
 
+/// The journal is paused after a failed write.
+#[derive(Debug, Clone, Copy)]
+struct Outage {
+    since: Instant,
+    retry_at: Instant,
+    backoff: Duration,
+}
+
 struct Run {
     journal: Journal,
     config: BusWriterConfig,
@@ -189,6 +218,7 @@ struct Run {
     stop: Arc<AtomicBool>,
     pending: Vec<RingState>,
     last_venue: Option<Venue>,
+    outage: Option<Outage>,
 }
 
 impl Run {
@@ -196,6 +226,14 @@ impl Run {
         let mut last_tick = Instant::now();
         let mut last_retention = Instant::now();
         'outer: while !self.stop.load(Ordering::Acquire) {
+            if let Some(outage) = self.outage {
+                if !self.try_resume(false) {
+                    self.retention(&mut last_retention);
+                    let wait = outage.retry_at.saturating_duration_since(Instant::now());
+                    std::thread::sleep(wait.min(self.config.tick));
+                    continue;
+                }
+            }
             // Take what is there without blocking, a batch at a time, so the
             // clock is read once per batch rather than once per record.
             let mut idle = false;
@@ -213,16 +251,8 @@ impl Run {
                 last_tick = Instant::now();
                 self.tick();
             }
-            if let Some((policy, every)) = self.config.retention {
-                if last_retention.elapsed() >= every {
-                    last_retention = Instant::now();
-                    let today = day_of(now_ns());
-                    if self.journal.run_retention(&policy, today).is_err() {
-                        self.stats.append_errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            if idle {
+            self.retention(&mut last_retention);
+            if idle && self.outage.is_none() {
                 // Park until something arrives or the next tick is due.
                 match source.recv_timeout(self.config.tick) {
                     Received::Closed => break,
@@ -230,11 +260,109 @@ impl Run {
                 }
             }
         }
-        self.drain(&mut source);
+        if self.outage.is_some() && !self.try_resume(true) {
+            self.discard(&mut source);
+        } else {
+            self.drain(&mut source);
+        }
         self.flush_gaps();
         let result = self.journal.sync();
         self.publish_durable();
         result
+    }
+
+    /// Retention runs on schedule, paused or not (it may be what frees the disk).
+    fn retention(&mut self, last: &mut Instant) {
+        let Some((policy, every)) = self.config.retention else {
+            return;
+        };
+        if last.elapsed() >= every {
+            *last = Instant::now();
+            let today = day_of(now_ns());
+            if self.journal.run_retention(&policy, today).is_err() {
+                self.stats.append_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// A failed append or block write: a rejected record is only counted; an I/O
+    /// failure pauses the journal (logged once, with the path and the free space).
+    fn on_write_error(&mut self, err: &JournalError) {
+        self.stats.append_errors.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .records_unwritten
+            .store(self.journal.stats().records_lost, Ordering::Relaxed);
+        if !matches!(err, JournalError::Io { .. }) || self.outage.is_some() {
+            return;
+        }
+        let dir = self.journal.config().dir.clone();
+        let free = disk_space(&dir).map_or("unknown".into(), |(free, _)| free.to_string());
+        tracing::warn!(
+            "journal paused: {err} ({free} bytes free on {}); the feeds go on, records \
+             wait on the bus (what it laps is counted as a gap), retrying until the disk \
+             has room",
+            dir.display()
+        );
+        let now = Instant::now();
+        self.outage = Some(Outage {
+            since: now,
+            retry_at: now + RETRY_FIRST,
+            backoff: RETRY_FIRST,
+        });
+        self.stats.paused.store(1, Ordering::Release);
+        self.stats.pauses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Paused: when the retry is due (or `now`) and the disk has room, resume and
+    /// journal what the failure lost. Returns whether the journal writes again.
+    fn try_resume(&mut self, now: bool) -> bool {
+        let Some(mut outage) = self.outage else {
+            return true;
+        };
+        let at = Instant::now();
+        if !now && at < outage.retry_at {
+            return false;
+        }
+        let need = 4 * self.journal.config().block_bytes as u64 + RESUME_FREE_MARGIN;
+        let room = disk_space(&self.journal.config().dir).is_none_or(|(free, _)| free >= need);
+        if !room {
+            outage.backoff = (outage.backoff * 2).min(RETRY_MAX);
+            outage.retry_at = at + outage.backoff;
+            self.outage = Some(outage);
+            return false;
+        }
+        self.outage = None;
+        self.stats.paused.store(0, Ordering::Release);
+        let lost = self.journal.take_lost();
+        let total: u64 = lost.iter().map(|(_, n)| n).sum();
+        tracing::info!(
+            "journal resumed after {:.1} s; {total} records were lost to the failed writes \
+             (journaled as gaps, reason journal_write_failed)",
+            outage.since.elapsed().as_secs_f64()
+        );
+        for (venue, n) in lost {
+            self.write_status(venue, StatusReason::JournalWriteFailed, n, 0, now_ns());
+        }
+        self.outage.is_none()
+    }
+
+    /// Stopping while paused: what the rings still hold cannot be journaled; count it.
+    fn discard(&mut self, source: &mut impl RecordSource) {
+        let mut discarded = 0u64;
+        for _ in 0..MAX_DRAIN {
+            match source.try_recv() {
+                Received::Empty | Received::Closed => break,
+                Received::Record { .. } => discarded += 1,
+                Received::Lagged { lost, .. } => discarded += lost,
+            }
+        }
+        self.stats
+            .records_unwritten
+            .fetch_add(discarded, Ordering::Relaxed);
+        tracing::error!(
+            "journal stopped while paused by a failed write: {} records are not in it",
+            self.journal.stats().records_lost + discarded
+        );
     }
 
     /// Stopping: take what the rings still hold. `stop` comes after the feeds have
@@ -288,12 +416,29 @@ impl Run {
     }
 
     fn write_gap(&mut self, ring: usize, venue: Venue, lost: u64, ts_recv: u64) {
+        self.write_status(
+            venue,
+            StatusReason::WriterLagged,
+            lost,
+            ring as u64,
+            ts_recv,
+        );
+    }
+
+    fn write_status(
+        &mut self,
+        venue: Venue,
+        reason: StatusReason,
+        lost: u64,
+        detail: u64,
+        ts_recv: u64,
+    ) {
         let mut gap: StatusMsg = bytemuck::Zeroable::zeroed();
         gap.hd = RecordHeader::new::<StatusMsg>(venue, 0, ts_recv, ts_recv);
         gap.kind = StatusKind::Gap as u8;
-        gap.reason = StatusReason::WriterLagged as u16;
+        gap.reason = reason as u16;
         gap.lost = lost;
-        gap.detail = ring as u64;
+        gap.detail = detail;
         self.append(&RecordBuf::new(&gap));
         self.stats.gaps_written.fetch_add(1, Ordering::Relaxed);
     }
@@ -317,14 +462,16 @@ impl Run {
 
     fn append(&mut self, record: &RecordBuf) {
         match self.journal.append(record) {
-            Ok(_) => self.stats.records.fetch_add(1, Ordering::Relaxed),
-            Err(_) => self.stats.append_errors.fetch_add(1, Ordering::Relaxed),
-        };
+            Ok(_) => {
+                self.stats.records.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(err) => self.on_write_error(&err),
+        }
     }
 
     fn tick(&mut self) {
-        if self.journal.tick().is_err() {
-            self.stats.append_errors.fetch_add(1, Ordering::Relaxed);
+        if let Err(err) = self.journal.tick() {
+            self.on_write_error(&err);
         }
         self.publish_durable();
     }

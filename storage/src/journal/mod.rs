@@ -47,6 +47,7 @@ pub mod reader;
 pub mod recovery;
 pub mod retention;
 pub mod segment;
+pub mod space;
 mod upgrade;
 pub mod writer;
 

@@ -85,6 +85,9 @@ pub struct JournalStats {
     pub syncs: u64,
     pub segments_opened: u64,
     pub write_errors: u64,
+    /// Records appended but never written: their block's write (or their segment's
+    /// creation) failed, e.g. on a full disk.
+    pub records_lost: u64,
 }
 
 /// The block being filled for one segment: its header slot, then the records.
@@ -199,8 +202,13 @@ impl OpenSegment {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
         let header = FileHeader::new(venue as u8, day, seq, created_ns);
-        file.write_all(bytemuck::bytes_of(&header))
-            .map_err(io(&path))?;
+        if let Err(source) = file.write_all(bytemuck::bytes_of(&header)) {
+            // A headerless file is no segment: leave none behind (a full disk would
+            // otherwise collect one per attempt).
+            drop(file);
+            let _ = std::fs::remove_file(&path);
+            return Err(io(&path)(source));
+        }
         sync_dir(&day_dir).map_err(io(&day_dir))?;
         Ok(Self {
             day,
@@ -223,10 +231,15 @@ impl OpenSegment {
         let written = bytes.len() as u64;
         let result = self.file.write_all(bytes);
         self.block.reset();
-        result.map_err(|source| JournalError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+        if let Err(source) = result {
+            // Cut what part of the block got out, so the segment ends on a whole block
+            // (best effort: recovery cuts a torn tail on the next open anyway).
+            let _ = self.file.set_len(self.len);
+            return Err(JournalError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
         self.len += written;
         self.unsynced_first.get_or_insert(first);
         stats.blocks_written += 1;
@@ -283,6 +296,8 @@ const VENUE_SLOTS: usize = 8;
 pub struct Journal {
     cfg: JournalConfig,
     segments: [Option<OpenSegment>; VENUE_SLOTS],
+    /// Per venue slot: records lost to failed writes, not yet taken by [`Journal::take_lost`].
+    lost: [u64; VENUE_SLOTS],
     appended: u64,
     /// First record lost to a write error: nothing from here on is acknowledged.
     failed_first: Option<u64>,
@@ -304,6 +319,7 @@ impl Journal {
         let journal = Self {
             cfg,
             segments: std::array::from_fn(|_| None),
+            lost: [0; VENUE_SLOTS],
             appended: 0,
             failed_first: None,
             last_sync: Instant::now(),
@@ -349,9 +365,18 @@ impl Journal {
             .is_none_or(|s| day > s.day || s.len >= self.cfg.segment_max_bytes);
         if roll {
             if let Some(old) = self.segments[slot].take() {
-                self.close_segment(old)?;
+                if let Err(err) = self.close_segment(old, slot) {
+                    self.count_lost(slot, 1);
+                    return Err(err);
+                }
             }
-            self.segments[slot] = Some(OpenSegment::create(&self.cfg, venue, day)?);
+            match OpenSegment::create(&self.cfg, venue, day) {
+                Ok(seg) => self.segments[slot] = Some(seg),
+                Err(err) => {
+                    self.count_lost(slot, 1);
+                    return Err(err);
+                }
+            }
             self.stats.segments_opened += 1;
         }
         let index = self.appended;
@@ -431,6 +456,19 @@ impl Journal {
         durable
     }
 
+    /// Records lost to failed writes since the last call, per venue (then reset):
+    /// the caller journals them as a gap once the journal writes again.
+    pub fn take_lost(&mut self) -> Vec<(Venue, u64)> {
+        let mut out = Vec::new();
+        for (slot, lost) in self.lost.iter_mut().enumerate() {
+            let n = std::mem::take(lost);
+            if let (true, Some(venue)) = (n > 0, u8::try_from(slot).ok().and_then(Venue::from_u8)) {
+                out.push((venue, n));
+            }
+        }
+        out
+    }
+
     /// Records appended since open.
     pub fn appended(&self) -> u64 {
         self.appended
@@ -460,7 +498,9 @@ impl Journal {
         };
         let first = seg.block.first_index;
         let had_records = !seg.block.is_empty();
+        let records = u64::from(seg.block.header.record_count);
         if let Err(err) = seg.seal(&mut self.stats) {
+            self.count_lost(slot, records);
             self.on_write_error(slot, first, had_records);
             return Err(err);
         }
@@ -498,11 +538,16 @@ impl Journal {
         Ok(())
     }
 
-    fn close_segment(&mut self, mut seg: OpenSegment) -> Result<(), JournalError> {
+    fn close_segment(&mut self, mut seg: OpenSegment, slot: usize) -> Result<(), JournalError> {
         let first = seg.first_pending();
-        let result = seg
-            .seal(&mut self.stats)
-            .and_then(|()| seg.sync(&mut self.stats));
+        let records = u64::from(seg.block.header.record_count);
+        let result = match seg.seal(&mut self.stats) {
+            Ok(()) => seg.sync(&mut self.stats),
+            Err(err) => {
+                self.count_lost(slot, records);
+                Err(err)
+            }
+        };
         if result.is_err() {
             self.stats.write_errors += 1;
             self.fail_from(first.unwrap_or(self.appended));
@@ -522,6 +567,11 @@ impl Journal {
                 pending
             });
         }
+    }
+
+    fn count_lost(&mut self, slot: usize, records: u64) {
+        self.stats.records_lost += records;
+        self.lost[slot] += records;
     }
 
     fn fail_from(&mut self, index: u64) {

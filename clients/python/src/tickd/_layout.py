@@ -192,5 +192,6 @@ CODES = {
         19: "venue_cancel_only",
         20: "venue_post_only",
         21: "journal_damaged",
+        22: "journal_write_failed",
     },
 }
