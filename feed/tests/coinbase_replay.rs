@@ -370,9 +370,7 @@ fn a_two_connection_capture_replays_with_gaps_scoped_and_trades_once() {
     let mut books: BTreeMap<u32, BookReplay> = BTreeMap::new();
     for rec in &r.records {
         if rec.header().rtype == RecordType::BookDelta as u8 {
-            let book = books
-                .entry(rec.header().instrument_id)
-                .or_default();
+            let book = books.entry(rec.header().instrument_id).or_default();
             book.apply_record(rec).unwrap();
             assert!(!book.book().is_crossed(), "crossed after {rec:?}");
         }
