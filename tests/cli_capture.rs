@@ -261,7 +261,14 @@ fn record_from_the_simulator_then_replay() {
         }))
         .expect("sim starts");
     let addr = sim.local_addr().to_string();
-    let config = include_str!("../configs/demo.toml").replace("127.0.0.1:9100", &addr);
+    // Coinbase off, for the usage error of `--venue coinbase` below.
+    let config = include_str!("../configs/demo.toml")
+        .replace("127.0.0.1:9100", &addr)
+        .replace(
+            "[venues.coinbase]\nenabled = true",
+            "[venues.coinbase]\nenabled = false",
+        );
+    assert!(config.contains("[venues.coinbase]\nenabled = false"));
     let config_path = dir.path().join("tickd.toml");
     std::fs::write(&config_path, config).unwrap();
     let capture = dir.path().join("rec.jsonl.zst");

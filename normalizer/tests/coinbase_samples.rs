@@ -171,6 +171,37 @@ fn trade_samples_keep_ids_whole_with_the_taker_side() {
 }
 
 #[test]
+fn a_trade_snapshot_batch_is_published_oldest_first() {
+    let trade = |id: u64, ts_ns: u64| encode::Trade {
+        product: "BTC-USD",
+        trade_id: id,
+        price: p("100"),
+        size: s("1"),
+        side: Side::Buy,
+        ts_ns,
+    };
+    let newest_first = [
+        trade(9, 3_000),
+        trade(8, 2_000),
+        trade(7, 2_000),
+        trade(6, 1_000),
+    ];
+    let mut d = decoder();
+    for (snapshot, expected) in [(true, [6, 7, 8, 9]), (false, [9, 8, 7, 6])] {
+        let mut sink = Sink::default();
+        let frame = encode::trades(&newest_first, snapshot, 5_000, 1);
+        decode(&mut d, &frame, &mut sink).unwrap();
+        let ids: Vec<u64> = sink
+            .records
+            .iter()
+            .filter_map(|r| r.get::<TradeMsg>())
+            .map(|t| t.trade_id)
+            .collect();
+        assert_eq!(ids, expected, "snapshot {snapshot}");
+    }
+}
+
+#[test]
 fn ticker_sample_is_a_best_bid_offer() {
     let mut d = decoder();
     let mut sink = Sink::default();

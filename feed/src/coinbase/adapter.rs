@@ -43,6 +43,10 @@ pub const PRODUCTS_PATH: &str = "/api/v3/brokerage/market/products";
 /// enforces it).
 pub const SUBSCRIBE_DEADLINE: Duration = Duration::from_secs(5);
 
+/// Products a connection carries at most: the common sizing in practice (§2: a
+/// liquid product's level2 snapshot is several MB, one frame).
+pub const PRODUCTS_PER_CONNECTION: usize = 30;
+
 /// The subscribe name of a tickd channel (`None`: no such public stream).
 fn coinbase_channel(channel: Channel) -> Option<&'static str> {
     match channel {
@@ -78,12 +82,13 @@ impl VenueAdapter for CoinbaseAdapter {
         VENUES
     }
 
-    /// §2: 8 new connections and 8 unauthenticated messages a second per IP; about
-    /// 30 products a connection (three channels each: 90 streams); no stated
-    /// connection lifetime (tickd rotates daily); public REST 10 requests a second.
+    /// §2: 8 new connections and 8 unauthenticated messages a second per IP; no
+    /// stated stream limit (tickd's default 200 is accepted; the plan keeps to
+    /// [`PRODUCTS_PER_CONNECTION`]); no stated connection lifetime (tickd rotates
+    /// daily); public REST 10 requests a second.
     fn limits(&self, _venue: Venue) -> VenueLimits {
         VenueLimits {
-            streams_per_connection: 90,
+            streams_per_connection: 200,
             messages_per_second: 8,
             connection_lifetime: Duration::from_secs(24 * 3600),
             rest_weight_per_minute: 600,
@@ -169,8 +174,8 @@ impl VenueAdapter for CoinbaseAdapter {
             .filter(|s| !s.is_empty())
     }
 
-    /// Products in groups that fit `streams_per_connection`, one connection per
-    /// group: `heartbeats` first, then one message per channel for the group.
+    /// Products in groups that fit `streams_per_connection` (and at most
+    /// [`PRODUCTS_PER_CONNECTION`]), one connection per group: `heartbeats` first, then one message per channel for the group.
     fn plan(
         &self,
         _venue: Venue,
@@ -183,7 +188,8 @@ impl VenueAdapter for CoinbaseAdapter {
             .filter_map(|&c| Some((c, coinbase_channel(c)?)))
             .collect();
         let limit = self.limits(Venue::Coinbase).streams_per_connection;
-        let per_conn = (settings.streams_per_connection.min(limit) / channels.len().max(1)).max(1);
+        let per_conn = (settings.streams_per_connection.min(limit) / channels.len().max(1))
+            .clamp(1, PRODUCTS_PER_CONNECTION);
         instruments
             .chunks(per_conn)
             .map(|group| {
@@ -207,6 +213,10 @@ impl VenueAdapter for CoinbaseAdapter {
                 }
             })
             .collect()
+    }
+
+    fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {
+        Some(&super::sim::CoinbaseSim)
     }
 
     /// Unsubscribe then subscribe the product's `level2`: Coinbase pushes a fresh

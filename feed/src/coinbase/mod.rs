@@ -4,7 +4,9 @@
 //! limits, REST paths). The wire format is `tickd_normalizer::coinbase`.
 
 mod adapter;
+mod sim;
 #[cfg(test)]
 mod tests;
 
 pub use adapter::{CoinbaseAdapter, PRODUCTS_PATH, REST_URL, SUBSCRIBE_DEADLINE, WS_URL};
+pub use sim::CoinbaseSim;

@@ -82,7 +82,7 @@ fn products_are_split_across_connections_each_with_heartbeats() {
     assert_eq!(plan.len(), 3, "30 products a connection");
     for conn in &plan {
         assert_eq!(json(&conn.subscribe[0])["channel"], "heartbeats");
-        assert!(conn.streams.len() <= 90);
+        assert!(conn.streams.len() <= 3 * super::adapter::PRODUCTS_PER_CONNECTION);
     }
 }
 

@@ -31,7 +31,7 @@ mod state;
 pub use config::{ConnectionRules, ReplayPace, SendTimeUnit, SimConfig, SimSource, SimSymbol};
 pub use faults::FaultCounters;
 pub use faults::{FaultConfig, FaultCounts, RestError, SkipDepth, Stall};
-pub use market::{EventKind, SimEvent};
+pub use market::{EventKind, RecentTrade, SimEvent};
 pub use protocol::{
     now_ns, protocol_for, protocols, FrameKind, Frames, Inbound, Response, SessionCx, SimProtocol,
     SimSession, SimView,

@@ -54,7 +54,7 @@ pub(super) fn candles(
     sink: &mut impl RecordSink,
 ) -> Result<Pushed, DecodeError> {
     let mut pushed = Pushed::default();
-    for_each_batch(events, Key::Candles, |candles| {
+    for_each_batch(events, Key::Candles, |_, candles| {
         for_each(candles, |c: Candle<'_>| {
             let Some(id) = symbols.get(req(c.product_id, "product_id")?) else {
                 pushed.unknown += 1;

@@ -67,6 +67,8 @@ pub(super) fn header<R: Record>(id: u32, ts_event: u64, ts_recv: u64) -> RecordH
 /// An event whose payload is an array under `key` (`trades`, `tickers`, `candles`).
 #[derive(Deserialize)]
 pub(super) struct Batch<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<&'a str>,
     #[serde(borrow)]
     trades: Option<LazyValue<'a>>,
     #[serde(borrow)]
@@ -83,11 +85,12 @@ pub(super) enum Key {
     Candles,
 }
 
-/// Calls `each` with the raw array under `key` of every event.
+/// Calls `each` with whether the event is a `snapshot` and the raw array under
+/// `key`, for every event.
 pub(super) fn for_each_batch(
     events: &[u8],
     key: Key,
-    mut each: impl FnMut(&[u8]) -> Result<(), DecodeError>,
+    mut each: impl FnMut(bool, &[u8]) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
     for_each(events, |b: Batch<'_>| {
         let (value, field) = match key {
@@ -95,7 +98,10 @@ pub(super) fn for_each_batch(
             Key::Tickers => (b.tickers, "tickers"),
             Key::Candles => (b.candles, "candles"),
         };
-        each(req(value, field)?.as_raw_str().as_bytes())
+        each(
+            b.kind == Some("snapshot"),
+            req(value, field)?.as_raw_str().as_bytes(),
+        )
     })?;
     Ok(())
 }
@@ -140,7 +146,9 @@ fn side(text: Option<&str>, reading: TradeSide) -> Result<Side, DecodeError> {
     })
 }
 
-/// `market_trades`: a snapshot batch of recent trades, then updates.
+/// `market_trades`: a snapshot batch of recent trades, then updates. The order
+/// inside a batch is not documented (§7.2): a snapshot batch (once a subscription)
+/// is published oldest first, by time then id; updates as they come.
 pub(super) fn trades(
     events: &[u8],
     symbols: &SymbolMap,
@@ -149,13 +157,14 @@ pub(super) fn trades(
     sink: &mut impl RecordSink,
 ) -> Result<Pushed, DecodeError> {
     let mut pushed = Pushed::default();
-    for_each_batch(events, Key::Trades, |trades| {
+    let mut batch: Vec<TradeMsg> = Vec::new();
+    for_each_batch(events, Key::Trades, |snapshot, trades| {
         for_each(trades, |t: Trade<'_>| {
             let Some(id) = pushed.lookup(symbols, t.product_id)? else {
                 return Ok(());
             };
             let (trade_id, trade_id_hi) = trade_id(req(t.trade_id, "trade_id")?)?;
-            sink.push_record(&TradeMsg {
+            let record = TradeMsg {
                 hd: header::<TradeMsg>(
                     id,
                     rfc3339_ns(Some(req(t.time, "time")?), "time")?,
@@ -167,12 +176,21 @@ pub(super) fn trades(
                 trade_id_hi,
                 side: side(t.side, reading)? as u8,
                 _reserved: [0; 7],
-            });
+            };
+            if snapshot {
+                batch.push(record);
+            } else {
+                sink.push_record(&record);
+            }
             pushed.records += 1;
             Ok(())
         })?;
         Ok(())
     })?;
+    batch.sort_by_key(|t| (t.hd.ts_event, t.trade_id_hi, t.trade_id));
+    for record in &batch {
+        sink.push_record(record);
+    }
     Ok(pushed)
 }
 
@@ -207,7 +225,7 @@ pub(super) fn tickers(
     sink: &mut impl RecordSink,
 ) -> Result<Pushed, DecodeError> {
     let mut pushed = Pushed::default();
-    for_each_batch(events, Key::Tickers, |tickers| {
+    for_each_batch(events, Key::Tickers, |_, tickers| {
         for_each(tickers, |t: Ticker<'_>| {
             let Some(id) = pushed.lookup(symbols, t.product_id)? else {
                 return Ok(());
