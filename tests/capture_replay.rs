@@ -32,6 +32,13 @@ fn an_okx_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
     round_trip(Venue::Okx, 400, 3);
 }
 
+/// Kraken: books pushed after each subscription, checksummed at each pair's
+/// precision from the one AssetPairs body.
+#[test]
+fn a_kraken_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
+    round_trip(Venue::Kraken, 25, 1);
+}
+
 fn round_trip(venue: Venue, book_depth: u32, min_rest_bodies: u64) {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("sim.jsonl.zst");

@@ -28,11 +28,11 @@ fn shipped_configs_are_valid() {
     for (file, venues) in [
         (
             "configs/demo.toml",
-            "3 venues enabled: binance, binance-usdm, okx",
+            "5 venues enabled: binance, binance-usdm, okx, coinbase, kraken",
         ),
         (
             "configs/tickd.toml",
-            "3 venues enabled: binance, binance-usdm, okx",
+            "5 venues enabled: binance, binance-usdm, okx, coinbase, kraken",
         ),
         (
             "configs/feed-node.toml",

@@ -187,6 +187,46 @@ fn demo_serves_live_subscribers_and_journals_history() {
         .iter()
         .all(|r| r["venue"] == "okx" && r["kind"] == "trade"));
 
+    // And Kraken (v2, checksummed books), from the same simulator.
+    let (ok, stdout, stderr) = run(&[
+        "tail",
+        "trades.kraken.*",
+        "--json",
+        "--count",
+        "5",
+        "--duration",
+        "8",
+        "--url",
+        &url,
+    ]);
+    assert!(ok, "tail kraken failed: {stderr}");
+    let kraken = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "data" && v["venue"] == "kraken" && v["kind"] == "trade")
+        .count();
+    assert_eq!(kraken, 5, "tail kraken printed:\n{stdout}");
+
+    // And Coinbase (a sequence_num per connection, heartbeats), same simulator.
+    let (ok, stdout, stderr) = run(&[
+        "tail",
+        "trades.coinbase.*",
+        "--json",
+        "--count",
+        "5",
+        "--duration",
+        "8",
+        "--url",
+        &url,
+    ]);
+    assert!(ok, "tail coinbase failed: {stderr}");
+    let coinbase = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "data" && v["venue"] == "coinbase" && v["kind"] == "trade")
+        .count();
+    assert_eq!(coinbase, 5, "tail coinbase printed:\n{stdout}");
+
     let status = demo.wait().expect("demo exits");
     while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
         log.push(line);
@@ -243,10 +283,19 @@ fn demo_serves_live_subscribers_and_journals_history() {
 /// Starts `tickd demo` (no --duration) on ephemeral ports; returns the child and a
 /// channel of its raw stderr lines.
 fn spawn_demo(dir: &Path, extra: &[&str]) -> (std::process::Child, mpsc::Receiver<String>) {
+    spawn_demo_status_every(dir, extra, "1")
+}
+
+/// The same with a status line every `secs` seconds.
+fn spawn_demo_status_every(
+    dir: &Path,
+    extra: &[&str],
+    secs: &str,
+) -> (std::process::Child, mpsc::Receiver<String>) {
     let config = demo_config(dir);
     let mut demo = Command::new(TICKD)
         .args(extra)
-        .args(["demo", "--status-every", "1", "-c"])
+        .args(["demo", "--status-every", secs, "-c"])
         .arg(&config)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -481,5 +530,76 @@ fn a_bounded_run_that_never_connects_fails() {
     assert!(
         stderr.contains("never connected during the 3 s run: binance"),
         "{stderr}"
+    );
+}
+
+/// Bytes in the journal's segment files under `dir`.
+fn segment_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            total += segment_bytes(&path);
+        } else if path.extension().is_some_and(|e| e == "seg") {
+            total += entry.metadata().map_or(0, |m| m.len());
+        }
+    }
+    total
+}
+
+#[test]
+fn a_server_killed_before_its_first_status_line_leaves_a_readable_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = now_ns();
+    // No status line for ten minutes: the kill comes long before the first.
+    let (mut demo, lines) = spawn_demo_status_every(dir.path(), &[], "600");
+    let mut log = Vec::new();
+    if !wait_for_line(&lines, &mut log, "gateway listening") {
+        let _ = demo.kill();
+        panic!("the demo did not start:\n{}", log.join("\n"));
+    }
+    // Blocks of records on disk (a segment's header alone is 64 bytes).
+    let data = dir.path().join("data");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while segment_bytes(&data.join("binance")) < 4096 {
+        if std::time::Instant::now() > deadline {
+            let _ = demo.kill();
+            panic!("no journaled records in 30 s:\n{}", log.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    demo.kill().expect("SIGKILL the demo");
+    let _ = demo.wait();
+    while let Ok(line) = lines.recv_timeout(Duration::from_millis(100)) {
+        log.push(line);
+    }
+    assert!(
+        !log.iter().any(|l| l.contains("| bus ")),
+        "a status line came before the kill:\n{}",
+        log.join("\n")
+    );
+    let (from, to) = (
+        (started - 60_000_000_000).to_string(),
+        (now_ns() + 60_000_000_000).to_string(),
+    );
+    let (ok, trades, stderr) = run(&[
+        "trades",
+        "--data",
+        data.to_str().unwrap(),
+        "--venue",
+        "binance",
+        "--symbol",
+        "BTC-USDT",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--format",
+        "csv",
+    ]);
+    assert!(ok, "the journal of a killed server is readable: {stderr}");
+    assert!(
+        trades.lines().count() > 1,
+        "trades journaled before the kill:\n{trades}"
     );
 }

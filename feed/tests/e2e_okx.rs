@@ -42,34 +42,11 @@ async fn run_with(
     init_logs();
     let config = okx_config(400, faults);
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
-    let market = sim.market();
     let mut venue_settings = settings(Venue::Okx, &sim, &config);
     tune(&mut venue_settings);
-    let mut feed = start_feed(venue_settings);
-    let mut checker = Checker::monotonic_trades();
-    feed.consume(&mut checker, &market, Duration::from_secs(secs))
-        .await;
-    market.set_faults(FaultConfig::default());
-    for _ in 0..8 {
-        let c = feed.counters();
-        if c.books_synced == c.books_total {
-            break;
-        }
-        feed.consume(&mut checker, &market, Duration::from_secs(1))
-            .await;
-    }
-    feed.consume(&mut checker, &market, Duration::from_millis(500))
-        .await;
+    let (feed, checker) =
+        run_until_synced(&sim, venue_settings, Checker::monotonic_trades(), secs).await;
     (sim, feed, checker)
-}
-
-fn id_of(feed: &FeedRun, raw: &str) -> u32 {
-    feed.registry
-        .read()
-        .expect("registry")
-        .by_raw(Venue::Okx, raw)
-        .expect("instrument")
-        .id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,7 +129,7 @@ async fn okx_gap_resyncs_only_the_gapped_book() {
     };
     let (sim, feed, checker) = run(faults, 6).await;
     checker.assert_clean();
-    let btc = id_of(&feed, "BTC-USDT");
+    let btc = feed.instrument_id("BTC-USDT");
     let injected = sim.stats().gaps.len();
     eprintln!(
         "okx gaps: {injected} injected, {} gap and {} resync records for BTC-USDT",
@@ -166,7 +143,7 @@ async fn okx_gap_resyncs_only_the_gapped_book() {
     assert!((1..=injected).contains(&flagged), "{flagged} of {injected}");
     assert!(checker.status_count_for(btc, StatusKind::BookResync) >= flagged);
     for raw in ["ETH-USDT", "BTC-USDT-SWAP"] {
-        let id = id_of(&feed, raw);
+        let id = feed.instrument_id(raw);
         assert_eq!(checker.status_count_for(id, StatusKind::Gap), 0, "{raw}");
         assert_eq!(
             checker.status_count_for(id, StatusKind::BookResync),

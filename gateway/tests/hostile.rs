@@ -331,3 +331,66 @@ async fn keys_are_required_when_anonymous_access_is_off() {
     );
     f.gateway.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hello_with_a_key_gives_an_anonymous_connection_the_keys_limits() {
+    let tight = KeyLimits {
+        max_connections: 1,
+        max_subscriptions: 1,
+        ..KeyLimits::default()
+    };
+    let config = GatewayConfig {
+        allow_anonymous: true,
+        anonymous_limits: tight,
+        api_keys: vec![ApiKeyConfig {
+            key: KEY.into(),
+            limits: KeyLimits {
+                max_subscriptions: 3,
+                ..tight
+            },
+        }],
+        ..test_config()
+    };
+    let f = start(config).await;
+    let mut ws = raw(&f, "").await;
+    let subscribe = |market: &str| {
+        Message::text(format!(
+            r#"{{"op":"subscribe","streams":["trades.{market}.BTC-USDT"]}}"#
+        ))
+    };
+    ws.send(subscribe("binance")).await.unwrap();
+    assert!(matches!(
+        reply(&mut ws).await,
+        Some(ServerMessage::Ack { .. })
+    ));
+    ws.send(subscribe("okx")).await.unwrap();
+    assert_eq!(code(reply(&mut ws).await), ErrorCode::TooManySubscriptions);
+    // A wrong key is refused and the connection stays what it was.
+    ws.send(Message::text(r#"{"op":"hello","id":7,"api_key":"wrong"}"#))
+        .await
+        .unwrap();
+    assert_eq!(code(reply(&mut ws).await), ErrorCode::Unauthorized);
+    ws.send(Message::text(format!(
+        r#"{{"op":"hello","id":8,"api_key":"{KEY}"}}"#
+    )))
+    .await
+    .unwrap();
+    assert!(matches!(
+        reply(&mut ws).await,
+        Some(ServerMessage::Ack { id: Some(8), .. })
+    ));
+    // The key's limits now: a second subscription is accepted.
+    ws.send(subscribe("okx")).await.unwrap();
+    assert!(matches!(
+        reply(&mut ws).await,
+        Some(ServerMessage::Ack { .. })
+    ));
+    // The connection counts against the key (one allowed), and no longer against the
+    // anonymous limit, so another anonymous client gets in.
+    let mut keyed = raw(&f, &format!("?api_key={KEY}")).await;
+    assert_eq!(code(reply(&mut keyed).await), ErrorCode::Unauthorized);
+    let mut anonymous = raw(&f, "").await;
+    still_serves(&mut anonymous).await;
+    still_serves(&mut ws).await;
+    f.gateway.shutdown().await;
+}

@@ -133,12 +133,62 @@ async fn bars_and_trades_from_a_journal_with_known_trades() {
         .collect();
     assert_eq!(prices, ["100.5", "102", "99.25"]);
     assert_eq!(json["trades"][0]["side"], "sell");
+    // A full page says so, and links the next; following the links gives every trade
+    // once, then a last page with no link.
+    assert_eq!(json["partial"], true);
+    let mut pages = vec![prices.iter().map(|p| p.to_string()).collect::<Vec<_>>()];
+    let mut next = json["next"].as_str().map(str::to_string);
+    while let Some(link) = next {
+        assert!(
+            link.contains("limit=3") && link.contains("cursor="),
+            "{link}"
+        );
+        let (status, body) = http_get(addr, &link).await;
+        assert_eq!(status, 200, "{link}: {body}");
+        let page: Value = serde_json::from_str(&body).unwrap();
+        pages.push(
+            page["trades"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["price"].as_str().unwrap().to_string())
+                .collect(),
+        );
+        assert_eq!(page["partial"], page["next"].is_string());
+        next = page["next"].as_str().map(str::to_string);
+        assert!(pages.len() <= trades.len(), "links never end");
+    }
+    let all: Vec<String> = pages.concat();
+    let want: Vec<String> = trades.iter().map(|(_, p, _)| p.to_string()).collect();
+    assert_eq!(all, want, "pages: {pages:?}");
+    assert_eq!(pages.len(), 3, "3 + 3 + 1");
     let (_, csv) = http_get(
         addr,
         &format!("/v1/trades?venue=binance&symbol=BTC-USDT&format=csv&{range}"),
     )
     .await;
     assert_eq!(csv.lines().count(), 1 + trades.len());
+    assert!(
+        !csv.contains("# next"),
+        "a complete answer has no link: {csv}"
+    );
+    let (_, csv) = http_get(
+        addr,
+        &format!("/v1/trades?venue=binance&symbol=BTC-USDT&format=csv&limit=5&{range}"),
+    )
+    .await;
+    let link = csv
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("# next: ")
+        .unwrap();
+    let (_, rest) = http_get(addr, link).await;
+    assert_eq!(
+        csv.lines().count() - 2 + rest.lines().count() - 1,
+        trades.len(),
+        "{csv}{rest}"
+    );
 
     // Bad parameters: 400 with what is valid.
     for (path, hint) in [
@@ -156,6 +206,7 @@ async fn bars_and_trades_from_a_journal_with_known_trades() {
         ),
         ("/v1/trades?venue=binance&symbol=BTC-USDT&limit=0", "1 to"),
         ("/v1/trades?venue=binance&symbol=BTC-USDT&format=xml", "csv"),
+        ("/v1/trades?venue=binance&symbol=BTC-USDT&cursor=12", "next"),
     ] {
         let (status, body) = http_get(addr, path).await;
         assert_eq!(status, 400, "{path}: {body}");

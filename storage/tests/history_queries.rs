@@ -309,3 +309,66 @@ fn query_iterators_can_move_to_another_thread() {
         .unwrap();
     assert_eq!(got, (1, 1));
 }
+
+/// Pages of trades, each resuming at the last one's cursor, give every trade once and in
+/// order: with many trades at one receive time, receive times a little out of order
+/// (two connections), a page boundary inside a run of equal times, and pages both
+/// shorter and longer than the clock slack.
+#[test]
+fn trade_pages_resume_exactly_at_their_cursor() {
+    for spacing in [SEC, 60 * SEC] {
+        pages_resume_exactly(spacing);
+    }
+    use tickd_storage::history::TradeCursor;
+    assert!("12".parse::<TradeCursor>().is_err());
+    assert!("a.1".parse::<TradeCursor>().is_err());
+}
+
+/// Runs of five trades `spacing` apart in receive time.
+fn pages_resume_exactly(spacing: u64) {
+    use tickd_storage::history::TradeCursor;
+    let dir = tempfile::tempdir().unwrap();
+    registry(dir.path());
+    let mut trades = Vec::new();
+    for i in 0..500u64 {
+        // Runs of five trades at one receive time; every seventh a little earlier.
+        let mut ts = JAN1 + (i / 5) * spacing;
+        if i % 7 == 3 {
+            ts -= spacing / 2;
+        }
+        let mut t = trade(Venue::Binance, 1, ts, "10", "1");
+        t.trade_id = i;
+        trades.push(t);
+        // Another instrument between them, never returned.
+        trades.push(trade(Venue::Binance, 2, ts, "10", "1"));
+    }
+    write_plain(dir.path(), &bufs(&trades));
+    let history = History::open(dir.path()).unwrap();
+    let q = range(Venue::Binance, 1, JAN1 - 10 * spacing, JAN1 + 90 * spacing);
+    let expected: Vec<u64> = history.trades(&q).unwrap().map(|t| t.trade_id).collect();
+    assert!(expected.len() > 400, "times within the range");
+    for limit in [1usize, 3, 5, 7, 64, 449, 450, 1000] {
+        let mut got = Vec::new();
+        let mut cursor: Option<TradeCursor> = None;
+        let mut pages = 0;
+        loop {
+            let mut page = history.trades_from(&q, cursor).unwrap();
+            page.track_cursor();
+            got.extend(page.by_ref().take(limit).map(|t| t.trade_id));
+            pages += 1;
+            if !page.has_more() {
+                break;
+            }
+            // Through its text form, as the `next` link carries it.
+            let text = page.cursor().unwrap().to_string();
+            cursor = Some(text.parse().unwrap());
+            assert!(pages <= expected.len(), "limit {limit}: no progress");
+        }
+        assert_eq!(got, expected, "spacing {spacing}, limit {limit}");
+        assert_eq!(
+            pages,
+            expected.len().div_ceil(limit).max(1),
+            "limit {limit}"
+        );
+    }
+}

@@ -38,6 +38,17 @@ pub const PING_AFTER_IDLE: Duration = Duration::from_secs(15);
 
 const ASSET_PAIRS: &str = "/0/public/AssetPairs";
 
+/// The WebSocket URL from a configured one: a bare `ws[s]://host[:port]` (the
+/// simulator, `tickd demo`) gets Kraken's `/v2` path; a URL with a path is used as
+/// it is.
+pub fn ws_url(configured: &str) -> String {
+    let after_scheme = configured.split_once("://").map_or(configured, |(_, r)| r);
+    match after_scheme.find('/') {
+        Some(i) if after_scheme.len() > i + 1 => configured.to_string(),
+        _ => format!("{}/v2", configured.trim_end_matches('/')),
+    }
+}
+
 /// The v2 channel of a tickd channel (`None`: Kraken spot has no such stream).
 fn kraken_channel(channel: Channel) -> Option<&'static str> {
     match channel {
@@ -223,7 +234,7 @@ impl VenueAdapter for KrakenAdapter {
                     }
                 }
                 PlannedConn {
-                    url: settings.ws_url.clone(),
+                    url: ws_url(&settings.ws_url),
                     streams,
                     subscribe,
                 }
@@ -254,5 +265,9 @@ impl VenueAdapter for KrakenAdapter {
             subscribe_text("unsubscribe", "book", &[symbol], depth, req_id),
             subscribe_text("subscribe", "book", &[symbol], depth, req_id),
         ]
+    }
+
+    fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {
+        Some(&super::sim::KrakenSim)
     }
 }

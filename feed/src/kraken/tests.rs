@@ -192,3 +192,26 @@ fn book_rules_read_precision_and_acked_depth() {
         }
     );
 }
+
+/// A bare URL (the simulator, `tickd demo`) gets Kraken's `/v2`; a path is kept.
+#[test]
+fn bare_urls_get_the_v2_path() {
+    assert_eq!(
+        super::ws_url("ws://127.0.0.1:9100"),
+        "ws://127.0.0.1:9100/v2"
+    );
+    assert_eq!(
+        super::ws_url("ws://127.0.0.1:9100/"),
+        "ws://127.0.0.1:9100/v2"
+    );
+    assert_eq!(
+        super::ws_url("wss://ws.kraken.com/v2"),
+        "wss://ws.kraken.com/v2"
+    );
+    let plan = KrakenAdapter.plan(
+        Venue::Kraken,
+        &instruments(),
+        &VenueSettings::new(Venue::Kraken, "ws://127.0.0.1:9", "http://127.0.0.1:9"),
+    );
+    assert_eq!(plan[0].url, "ws://127.0.0.1:9/v2");
+}

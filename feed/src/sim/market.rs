@@ -99,7 +99,8 @@ pub struct SymbolBook {
     pending: Option<(u64, Vec<Level>, Vec<Level>)>,
 }
 
-fn apply(side: &mut Side, levels: &[Level]) {
+/// Levels applied to one side of a book in order (size 0 deletes).
+pub(crate) fn apply(side: &mut Side, levels: &[Level]) {
     for l in levels {
         if l.size.is_zero() {
             side.remove(&l.price);

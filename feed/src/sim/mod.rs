@@ -3,7 +3,8 @@
 //! REST snapshot endpoints — fed by one synthetic market with true books or a capture
 //! replay, with faults injected on request. The venue-specific part is a small
 //! [`SimProtocol`] each venue implements in its own folder (Binance:
-//! `feed/src/binance/sim/`, OKX: `feed/src/okx/sim/`), found through the adapter
+//! `feed/src/binance/sim/`, OKX: `feed/src/okx/sim/`, Kraken:
+//! `feed/src/kraken/sim/`), found through the adapter
 //! registry; see `docs/adding-a-venue.md`. Tests drive it in-process:
 //!
 //! ```no_run
@@ -31,6 +32,7 @@ mod state;
 pub use config::{ConnectionRules, ReplayPace, SendTimeUnit, SimConfig, SimSource, SimSymbol};
 pub use faults::FaultCounters;
 pub use faults::{FaultConfig, FaultCounts, RestError, SkipDepth, Stall};
+pub(crate) use market::apply as apply_levels;
 pub use market::{EventKind, RecentTrade, SimEvent};
 pub use protocol::{
     now_ns, protocol_for, protocols, FrameKind, Frames, Inbound, Response, SessionCx, SimProtocol,

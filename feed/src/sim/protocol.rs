@@ -119,6 +119,14 @@ pub trait SimSession: Send {
     }
     /// The venue's "going away" notice (Binance `serverShutdown`, OKX `64008`).
     fn shutdown_notice(&mut self, _cx: &mut SessionCx<'_>, _out: &mut Frames) {}
+    /// How long the connection may be quiet before [`SimSession::heartbeat`] is
+    /// called (Kraken: 1 s); `None`: the venue sends no liveness message of its own.
+    fn heartbeat_every(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// The venue's liveness message on a quiet connection (Kraken `heartbeat`, once
+    /// subscribed). A stall fault stops it with everything else.
+    fn heartbeat(&mut self, _cx: &mut SessionCx<'_>, _out: &mut Frames) {}
 }
 
 /// What a protocol may read of the simulator.
@@ -193,6 +201,22 @@ impl SessionCx<'_> {
             let ids = rec.trades.entry(name.raw.clone()).or_default();
             if ids.len() < cap {
                 ids.push(trade_id);
+            }
+        }
+    }
+
+    /// For venues whose book messages carry no sequence id (Kraken): the stamp a
+    /// book message carried (its event time, ns, unique per symbol on the
+    /// connection) and the true update id it brings the client's book to, so a test
+    /// finds the truth from the record's `ts_event`
+    /// (`SimMarketHandle::book_update_at_stamp`).
+    pub fn record_book_stamp(&self, sym: u32, stamp_ns: u64, update_id: u64) {
+        let cap = self.view.shared.config.trade_record_cap;
+        if let Some(name) = self.view.shared.symbols.get(sym as usize) {
+            let mut rec = self.record.lock();
+            let stamps = rec.book_stamps.entry(name.raw.clone()).or_default();
+            if stamps.len() < cap {
+                stamps.insert(stamp_ns, update_id);
             }
         }
     }

@@ -155,7 +155,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         let pong_timer = sleep_until(far);
         let stall_timer = sleep_until(stall.map_or(far, |s| s.0));
         let idle_timer = sleep_until(rules.idle_close.map_or(far, |d| opened + d));
-        tokio::pin!(lifetime, drop_timer, pong_timer, stall_timer, idle_timer);
+        let heartbeat_every = self.venue_session.heartbeat_every();
+        let heartbeat_timer = sleep_until(heartbeat_every.map_or(far, |d| opened + d));
+        tokio::pin!(
+            lifetime,
+            drop_timer,
+            pong_timer,
+            stall_timer,
+            idle_timer,
+            heartbeat_timer
+        );
         loop {
             let flow = tokio::select! {
                 biased;
@@ -190,6 +199,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         idle_timer.as_mut().reset(due);
                         Flow::Continue
                     }
+                }
+                _ = &mut heartbeat_timer, if heartbeat_every.is_some() => {
+                    let every = heartbeat_every.unwrap_or_default();
+                    let due = self.last_sent + every;
+                    if Instant::now() >= due {
+                        self.with_session(|s, cx, out| s.heartbeat(cx, out));
+                        // A session with nothing to say waits a full period again.
+                        let sent = !self.out.is_empty();
+                        if !self.send_out(true).await {
+                            return Flow::Abort;
+                        }
+                        heartbeat_timer.as_mut().reset(if sent { self.last_sent } else { Instant::now() } + every);
+                    } else {
+                        heartbeat_timer.as_mut().reset(due);
+                    }
+                    Flow::Continue
                 }
                 _ = &mut stall_timer, if stall.is_some() => {
                     shared.fault_counters.stalls.fetch_add(1, Relaxed);

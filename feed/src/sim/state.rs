@@ -42,6 +42,9 @@ pub struct ConnTrades {
     pub venue: Option<Venue>,
     pub open: bool,
     pub trades: BTreeMap<String, Vec<u64>>,
+    /// Per raw symbol, book message stamp → true update id (venues whose book
+    /// messages carry no sequence id: `SessionCx::record_book_stamp`).
+    pub book_stamps: BTreeMap<String, BTreeMap<u64, u64>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,6 +171,17 @@ impl SimMarketHandle {
                 .find(venue, raw_symbol)?
                 .last_update_id(),
         )
+    }
+
+    /// The true update id of the book message stamped `stamp_ns` for `raw_symbol`
+    /// (newest connection first), for venues without sequence ids (Kraken).
+    pub fn book_update_at_stamp(&self, raw_symbol: &str, stamp_ns: u64) -> Option<u64> {
+        self.shared.conns.lock().iter().rev().find_map(|c| {
+            c.lock()
+                .book_stamps
+                .get(raw_symbol)
+                .and_then(|s| s.get(&stamp_ns).copied())
+        })
     }
 
     /// Per connection (in accept order), the trade ids it was sent while it was up.

@@ -107,6 +107,16 @@ impl FeedRun {
         stats.counters.snapshot()
     }
 
+    /// The registry id of this feed's `raw` symbol.
+    pub fn instrument_id(&self, raw: &str) -> u32 {
+        self.registry
+            .read()
+            .expect("registry")
+            .by_raw(self.venue, raw)
+            .expect("instrument")
+            .id
+    }
+
     pub fn counters(&self) -> CounterSnapshot {
         self.handle.stats.counters.snapshot()
     }
@@ -133,6 +143,33 @@ impl FeedRun {
             }
         }
     }
+}
+
+/// Start a feed with `venue_settings` and read it into `checker` for `secs` (the
+/// simulator's faults on), then with the faults off until every book is in sync (at
+/// most 8 s) and half a second more.
+pub async fn run_until_synced(
+    sim: &SimServer,
+    venue_settings: VenueSettings,
+    mut checker: Checker,
+    secs: u64,
+) -> (FeedRun, Checker) {
+    let market = sim.market();
+    let mut feed = start_feed(venue_settings);
+    feed.consume(&mut checker, &market, Duration::from_secs(secs))
+        .await;
+    market.set_faults(tickd_feed::sim::FaultConfig::default());
+    for _ in 0..8 {
+        let c = feed.counters();
+        if c.books_synced == c.books_total {
+            break;
+        }
+        feed.consume(&mut checker, &market, Duration::from_secs(1))
+            .await;
+    }
+    feed.consume(&mut checker, &market, Duration::from_millis(500))
+        .await;
+    (feed, checker)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -174,10 +211,9 @@ pub struct Checker {
     pub by_type: HashMap<RecordType, u64>,
     /// Trade ids only increase (OKX): a hole after a disconnect is flagged by it.
     pub monotonic: bool,
-    /// The venue's book messages carry no update ids (Coinbase): the published
-    /// update ids are the feed's own, so books are held to the truth by
-    /// [`Checker::assert_books_are_true_states`] instead of at every update.
-    pub opaque_book_ids: bool,
+    /// Books without update ids (Kraken), kept this many levels a side: the truth is
+    /// found by the record's `ts_event` (the stamp the simulator recorded).
+    pub stamped_depth: Option<usize>,
 }
 
 impl Checker {
@@ -185,6 +221,14 @@ impl Checker {
     pub fn monotonic_trades() -> Self {
         Self {
             monotonic: true,
+            ..Self::default()
+        }
+    }
+
+    /// For books without update ids, kept `depth` levels a side (Kraken).
+    pub fn stamped_books(depth: usize) -> Self {
+        Self {
+            stamped_depth: Some(depth),
             ..Self::default()
         }
     }
@@ -286,19 +330,24 @@ impl Checker {
         if !d.hd.flags.contains(Flags::LAST) || book.flagged || !book.started {
             return;
         }
-        if self.opaque_book_ids {
-            return;
-        }
         let raw = registry
             .read()
             .expect("registry")
             .get(d.hd.instrument_id)
             .map(|i| i.spec.raw_symbol.clone())
             .expect("instrument in the registry");
-        let Some(truth) = sim.book_at(venue, &raw, d.update_id) else {
+        let update_id = match self.stamped_depth {
+            None => Some(d.update_id),
+            Some(_) => sim.book_update_at_stamp(&raw, d.hd.ts_event),
+        };
+        let Some(mut truth) = update_id.and_then(|u| sim.book_at(venue, &raw, u)) else {
             self.book_no_history += 1;
             return;
         };
+        if let Some(depth) = self.stamped_depth {
+            truth.bids.truncate(depth);
+            truth.asks.truncate(depth);
+        }
         self.book_checks += 1;
         let ours_bids: Vec<(i128, i128)> = book.bids.iter().rev().map(|(p, s)| (*p, *s)).collect();
         let ours_asks: Vec<(i128, i128)> = book.asks.iter().map(|(p, s)| (*p, *s)).collect();
@@ -328,65 +377,6 @@ impl Checker {
                 self.book_mismatches.push(String::new());
             }
         }
-    }
-
-    /// For [`Checker::opaque_book_ids`]: every book that received an image and is
-    /// not flagged equals the true book at one of the last `window` update ids of
-    /// its symbol. Returns how many books were checked.
-    pub fn assert_books_are_true_states(
-        &self,
-        sim: &SimMarketHandle,
-        registry: &SharedRegistry,
-        venue: Venue,
-        window: u64,
-    ) -> usize {
-        let mut checked = 0;
-        for (id, book) in &self.books {
-            if !book.started || book.flagged || *id == tickd_feed::status::NO_INSTRUMENT {
-                continue;
-            }
-            let raw = registry
-                .read()
-                .expect("registry")
-                .get(*id)
-                .map(|i| i.spec.raw_symbol.clone())
-                .expect("instrument in the registry");
-            let last = sim.last_update_id(venue, &raw).expect("simulated symbol");
-            let ours_bids: Vec<(i128, i128)> =
-                book.bids.iter().rev().map(|(p, s)| (*p, *s)).collect();
-            let ours_asks: Vec<(i128, i128)> = book.asks.iter().map(|(p, s)| (*p, *s)).collect();
-            let found = (last.saturating_sub(window)..=last).rev().any(|u| {
-                sim.book_at(venue, &raw, u).is_some_and(|truth| {
-                    truth.last_update_id == u
-                        && truth
-                            .bids
-                            .iter()
-                            .map(|l| (l.price.raw(), l.size.raw()))
-                            .eq(ours_bids.iter().copied())
-                        && truth
-                            .asks
-                            .iter()
-                            .map(|l| (l.price.raw(), l.size.raw()))
-                            .eq(ours_asks.iter().copied())
-                })
-            });
-            if !found {
-                let now = sim.book_at(venue, &raw, last).expect("the latest book");
-                panic!(
-                    "{venue} {raw}: the book ({} bids, {} asks, best {:?} / {:?}) is none of the last {window} true books (now {} bids, {} asks, best {:?} / {:?})",
-                    ours_bids.len(),
-                    ours_asks.len(),
-                    ours_bids.first(),
-                    ours_asks.first(),
-                    now.bids.len(),
-                    now.asks.len(),
-                    now.bids.first().map(|l| (l.price.raw(), l.size.raw())),
-                    now.asks.first().map(|l| (l.price.raw(), l.size.raw())),
-                );
-            }
-            checked += 1;
-        }
-        checked
     }
 
     pub fn status_count(&self, kind: StatusKind) -> usize {

@@ -30,7 +30,11 @@ pub async fn require_key(
         Err(e) => {
             let status = match e {
                 AuthError::KeyRequired | AuthError::UnknownKey => StatusCode::UNAUTHORIZED,
-                AuthError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
+                AuthError::TooManyConnections(_) | AuthError::TooManySubscriptions(_) => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
+                // `admit` never answers this (only a connection's `hello` can).
+                AuthError::KeyAlreadySet => StatusCode::BAD_REQUEST,
             };
             shared.metrics.error(match status {
                 StatusCode::UNAUTHORIZED => "unauthorized",

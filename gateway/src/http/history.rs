@@ -6,7 +6,8 @@ use std::path::Path;
 use tickd_bus::Venue;
 use tickd_storage::bars::FillPolicy;
 use tickd_storage::history::{
-    BarQuery, Bars, BookAt, History, HistoryError as StorageError, RangeQuery, TradeIter,
+    BarQuery, Bars, BookAt, History, HistoryError as StorageError, RangeQuery, TradeCursor,
+    TradeIter,
 };
 use tickd_storage::journal::ReadProblem;
 
@@ -39,12 +40,14 @@ fn open(dir: Option<&Path>) -> Result<History, HistoryError> {
     Ok(History::open(dir)?)
 }
 
-/// Trades of one instrument with time in `[from, to)`, streamed.
+/// Trades of one instrument with time in `[from, to)`, streamed; after `cursor` when
+/// this is a later page.
 pub fn trades(
     dir: Option<&Path>,
     venue: Venue,
     instrument_id: u32,
     (from_ns, to_ns): (u64, u64),
+    cursor: Option<TradeCursor>,
 ) -> Result<TradeIter, HistoryError> {
     let query = RangeQuery {
         venue,
@@ -52,7 +55,19 @@ pub fn trades(
         from_ns,
         to_ns,
     };
-    Ok(open(dir)?.trades(&query)?)
+    Ok(open(dir)?.trades_from(&query, cursor)?)
+}
+
+/// The link to the page after this one: the request's own parameters with `cursor`.
+pub fn next_page(path: &str, params: &super::params::Params, cursor: TradeCursor) -> String {
+    let mut keys: Vec<&String> = params.keys().filter(|k| *k != "cursor").collect();
+    keys.sort();
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for key in keys {
+        query.append_pair(key, &params[key]);
+    }
+    query.append_pair("cursor", &cursor.to_string());
+    format!("{path}?{}", query.finish())
 }
 
 /// The damaged parts of the journal a query stepped over, for its response.

@@ -224,9 +224,19 @@ async fn trades(
         let from = params::time(&p, "from", 0)?;
         let to = params::time(&p, "to", u64::MAX)?;
         let limit = params::limit(&p, 1000, 100_000)?;
-        Ok::<_, String>((venue, instrument, from, to, limit, params::csv(&p)?))
+        let cursor = p
+            .get("cursor")
+            .map(|c| c.parse::<tickd_storage::history::TradeCursor>())
+            .transpose()?;
+        Ok::<_, String>((
+            venue,
+            instrument,
+            (from, to, cursor),
+            limit,
+            params::csv(&p)?,
+        ))
     })();
-    let (venue, instrument, from, to, limit, csv) = match parsed {
+    let (venue, instrument, (from, to, cursor), limit, csv) = match parsed {
         Ok(v) => v,
         Err(e) => return bad(e),
     };
@@ -238,33 +248,51 @@ async fn trades(
     let id = instrument.id;
     let symbol = instrument.symbol.clone();
     let metrics = Arc::clone(&shared.metrics);
-    let open = move || {
-        let trades = history::trades(dir.as_deref(), venue, id, (from, to))?;
-        let skipped = history::skipped(trades.problems());
-        metrics.journal_skipped(&skipped);
-        let rows = trades.take(limit);
-        Ok(if csv {
-            Prepared {
-                content_type: CSV,
-                headers: skipped.header(),
-                head: "ts_event,ts_recv,seq,price,size,side,trade_id\n".into(),
-                rows: Box::new(rows.map(|t| {
-                    format!(
-                        "{},{},{},{},{},{},{}\n",
-                        t.hd.ts_event,
-                        t.hd.ts_recv,
-                        t.hd.sequence,
-                        t.price,
-                        t.size,
-                        t.side().as_str(),
-                        t.trade_id_string()
-                    )
-                })),
-                separator: "",
-                tail: Box::new(|_| String::new()),
-            }
-        } else {
-            Prepared {
+    let open =
+        move || {
+            let mut trades = history::trades(dir.as_deref(), venue, id, (from, to), cursor)?;
+            let skipped = history::skipped(trades.problems());
+            metrics.journal_skipped(&skipped);
+            trades.track_cursor();
+            // The rows take from it; the tail then asks it whether more follow.
+            let trades = Arc::new(parking_lot::Mutex::new(trades));
+            let page = Arc::clone(&trades);
+            let rows = (0..limit).map_while(move |_| page.lock().next());
+            let next = move || {
+                let mut trades = trades.lock();
+                if !trades.has_more() {
+                    return None;
+                }
+                trades
+                    .cursor()
+                    .map(|c| history::next_page("/v1/trades", &p, c))
+            };
+            Ok(if csv {
+                Prepared {
+                    content_type: CSV,
+                    headers: skipped.header(),
+                    head: "ts_event,ts_recv,seq,price,size,side,trade_id\n".into(),
+                    rows: Box::new(rows.map(|t| {
+                        format!(
+                            "{},{},{},{},{},{},{}\n",
+                            t.hd.ts_event,
+                            t.hd.ts_recv,
+                            t.hd.sequence,
+                            t.price,
+                            t.size,
+                            t.side().as_str(),
+                            t.trade_id_string()
+                        )
+                    })),
+                    separator: "",
+                    // A partial page ends with the link to the next (CSV readers skip
+                    // `#` lines with `comment='#'`).
+                    tail: Box::new(move |_| {
+                        next().map_or_else(String::new, |link| format!("# next: {link}\n"))
+                    }),
+                }
+            } else {
+                Prepared {
                 content_type: JSON,
                 headers: skipped.header(),
                 head: format!(
@@ -280,10 +308,13 @@ async fn trades(
                     .to_string()
                 })),
                 separator: ",",
-                tail: Box::new(|_| "]}".into()),
+                tail: Box::new(move |_| {
+                    let next = next();
+                    format!("],\"partial\":{},\"next\":{}}}", next.is_some(), json!(next))
+                }),
             }
-        })
-    };
+            })
+        };
     stream::respond(permits, open).await.unwrap_or_else(failed)
 }
 

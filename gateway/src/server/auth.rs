@@ -33,6 +33,10 @@ pub enum AuthError {
     UnknownKey,
     #[error("this API key already has {0} connections, its limit")]
     TooManyConnections(u32),
+    #[error("this API key allows {0} subscriptions, fewer than this connection holds")]
+    TooManySubscriptions(u32),
+    #[error("this connection already has another API key")]
+    KeyAlreadySet,
 }
 
 pub struct Auth {
@@ -76,6 +80,28 @@ impl Auth {
             key: Arc::clone(state),
             subscriptions: 0,
         })
+    }
+
+    /// A `hello` with `key` on an admitted connection: an anonymous one takes the key's
+    /// limits (its subscriptions move over to the key); a keyed one may only repeat its
+    /// own key. On an error the connection keeps what it had.
+    pub fn upgrade(&self, current: &mut Admission, key: &str) -> Result<(), AuthError> {
+        let state = self.find(key).ok_or(AuthError::UnknownKey)?;
+        if Arc::ptr_eq(state, &current.key) {
+            return Ok(());
+        }
+        if !current.is_anonymous() {
+            return Err(AuthError::KeyAlreadySet);
+        }
+        let mut keyed = self.admit(Some(key))?;
+        if !keyed.reserve_subscriptions(current.subscriptions) {
+            return Err(AuthError::TooManySubscriptions(
+                keyed.key.limits.max_subscriptions,
+            ));
+        }
+        // The anonymous admission drops here, giving back its connection and subscriptions.
+        *current = keyed;
+        Ok(())
     }
 
     fn find(&self, presented: &str) -> Option<&Arc<KeyState>> {
@@ -145,6 +171,10 @@ pub struct Admission {
 }
 
 impl Admission {
+    pub fn is_anonymous(&self) -> bool {
+        self.key.label == ANONYMOUS
+    }
+
     /// Reserves `n` subscriptions against the key's limit.
     pub fn reserve_subscriptions(&mut self, n: u32) -> bool {
         let limit = self.key.limits.max_subscriptions;

@@ -50,6 +50,31 @@ pub struct Shared {
     pub buffers: Arc<crate::fanout::Budget>,
 }
 
+impl Shared {
+    /// The protocol state of one admitted connection, WebSocket or QUIC: its byte
+    /// budget under the server's, and the keys a later `hello` may bring.
+    pub fn session(
+        &self,
+        admission: auth::Admission,
+        encoding: crate::protocol::Encoding,
+        make_notify: Box<dyn Fn() -> Arc<tokio::sync::Notify> + Send>,
+    ) -> session::Session {
+        let mut session = session::Session::new(
+            self.router.clone(),
+            Arc::clone(&self.config),
+            admission,
+            encoding,
+            make_notify,
+        );
+        session.set_budget(crate::fanout::Budget::new(
+            self.config.max_connection_buffer_bytes,
+            Some(Arc::clone(&self.buffers)),
+        ));
+        session.set_auth(Arc::clone(&self.auth));
+        session
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("listening on {addr}: {source}")]

@@ -14,7 +14,6 @@ use tokio::task::JoinHandle;
 use super::encode::{encode_items, Frame};
 use super::gate::Gate;
 use super::outbox::{Out, Outbox};
-use super::session::Session;
 use super::tls::CertKey;
 use super::ws::error_kind;
 use super::{GatewayError, Shared};
@@ -41,7 +40,10 @@ pub fn start(
     transport
         .max_concurrent_uni_streams(0u32.into())
         .max_concurrent_bidi_streams(1u32.into())
-        .keep_alive_interval(Some(Duration::from_secs(5)));
+        .keep_alive_interval(Some(Duration::from_secs(5)))
+        // The transport's buffer of unacknowledged data counts against the same
+        // per-connection budget as the queued records (quinn's default is 10 MB).
+        .send_window(shared.config.max_connection_buffer_bytes.max(1 << 20) as u64);
     server.transport_config(Arc::new(transport));
     let endpoint = quinn::Endpoint::server(server, addr)
         .map_err(|source| GatewayError::Bind { addr, source })?;
@@ -121,18 +123,7 @@ async fn serve(conn: Connection, shared: Shared) {
         }
     };
     shared.metrics.connection_opened();
-    let session = Session::new(
-        shared.router.clone(),
-        Arc::clone(&shared.config),
-        admission,
-        encoding,
-        Box::new(|| Arc::new(Notify::new())),
-    );
-    let mut session = session;
-    session.set_budget(crate::fanout::Budget::new(
-        shared.config.max_connection_buffer_bytes,
-        Some(Arc::clone(&shared.buffers)),
-    ));
+    let session = shared.session(admission, encoding, Box::new(|| Arc::new(Notify::new())));
     let hello = session.hello();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tickd_bus::{Channel, SharedRegistry, Venue};
 use tokio::sync::Notify;
 
-use super::auth::{Admission, RateLimiter};
+use super::auth::{Admission, Auth, RateLimiter};
 use super::replay::{self, Replay, Replies};
 use crate::config::GatewayConfig;
 use crate::fanout::{Router, SubQueue};
@@ -52,6 +52,8 @@ pub struct Session {
     subscribed: bool,
     /// This connection's byte budget for queued records (child of the server's).
     budget: Option<Arc<crate::fanout::Budget>>,
+    /// The server's keys, for a `hello` that brings one after the connection opened.
+    auth: Option<Arc<Auth>>,
 }
 
 impl Session {
@@ -74,7 +76,13 @@ impl Session {
             replay: None,
             subscribed: false,
             budget: None,
+            auth: None,
         }
+    }
+
+    /// Lets a `hello` with `api_key` give an anonymous connection that key's limits.
+    pub fn set_auth(&mut self, auth: Arc<Auth>) {
+        self.auth = Some(auth);
     }
 
     /// Enables `subscribe` with `from`: replays come out of `journal`; errors found
@@ -135,7 +143,20 @@ impl Session {
             return out;
         }
         match message {
-            ClientMessage::Hello { encoding, .. } => {
+            ClientMessage::Hello {
+                encoding, api_key, ..
+            } => {
+                if let (Some(key), Some(auth)) = (api_key.as_deref(), &self.auth) {
+                    if let Err(err) = auth.upgrade(&mut self.admission, key) {
+                        out.replies.push(ServerMessage::error(
+                            id,
+                            ErrorCode::Unauthorized,
+                            err.to_string(),
+                        ));
+                        return out;
+                    }
+                    self.rate = RateLimiter::new(self.admission.key.limits.max_messages_per_sec);
+                }
                 if let Some(encoding) = encoding {
                     if !self.subs.is_empty() && encoding != self.encoding {
                         out.replies.push(ServerMessage::error(

@@ -93,18 +93,11 @@ async fn serve(
     shared.metrics.connection_opened();
     let notify = Arc::new(Notify::new());
     let shared_notify = Arc::clone(&notify);
-    let session = Session::new(
-        shared.router.clone(),
-        Arc::clone(&shared.config),
+    let session = shared.session(
         admission,
         encoding,
         Box::new(move || Arc::clone(&shared_notify)),
     );
-    let mut session = session;
-    session.set_budget(crate::fanout::Budget::new(
-        shared.config.max_connection_buffer_bytes,
-        Some(Arc::clone(&shared.buffers)),
-    ));
     let hello = session.hello().to_json();
     let session = Arc::new(Mutex::new(session));
     let outbox = Arc::new(Outbox::new(notify, shared.config.max_pending_requests));

@@ -4,9 +4,11 @@
 
 use std::fmt::Write;
 
+use tickd_bus::instrument::InstrumentSpec;
 use tickd_bus::record::Side;
 use tickd_bus::{Price, Size};
 
+use super::instruments::precision_of;
 use crate::book::Level;
 
 /// RFC 3339 with microseconds (`2023-10-06T17:35:55.440295Z`) of `ns` since the epoch.
@@ -134,13 +136,24 @@ pub fn ack(
     )
 }
 
-/// A refused request for one symbol.
+/// A JSON string of `s` (client text echoed back may hold anything).
+fn quoted(s: &str) -> String {
+    let mut out = Vec::with_capacity(s.len() + 2);
+    crate::binance::encode::push_str(&mut out, s);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A refused request for one symbol (the error, method and symbol are escaped:
+/// they may echo the client's text).
 pub fn error(method: &str, symbol: &str, error: &str, req_id: Option<u64>) -> String {
     let req = req_id
         .map(|r| format!(r#","req_id":{r}"#))
         .unwrap_or_default();
     format!(
-        r#"{{"error":"{error}","method":"{method}","success":false,"symbol":"{symbol}"{req},"time_in":"2026-01-01T00:00:00.000000Z","time_out":"2026-01-01T00:00:00.000001Z"}}"#
+        r#"{{"error":{},"method":{},"success":false,"symbol":{}{req},"time_in":"2026-01-01T00:00:00.000000Z","time_out":"2026-01-01T00:00:00.000001Z"}}"#,
+        quoted(error),
+        quoted(method),
+        quoted(symbol)
     )
 }
 
@@ -183,9 +196,89 @@ pub fn request(
     )
 }
 
+/// Kraken's legacy code of a v2 asset code (REST names `XBT`, `XDG`).
+fn legacy_code(code: &str) -> &str {
+    match code {
+        "BTC" => "XBT",
+        "DOGE" => "XDG",
+        other => other,
+    }
+}
+
+/// A REST `AssetPairs` body listing `specs` (`kraken.md` §4): `wsname` with the
+/// legacy codes (`XBT/USD`), the precision as `pair_decimals` / `lot_decimals`.
+pub fn asset_pairs(specs: &[InstrumentSpec]) -> String {
+    let mut out = String::from(r#"{"error":[],"result":{"#);
+    for (i, spec) in specs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let (base, quote) = (legacy_code(&spec.base), legacy_code(&spec.quote));
+        let p = precision_of(spec);
+        let _ = write!(
+            out,
+            r#""{base}{quote}":{{"altname":"{base}{quote}","wsname":"{base}/{quote}","base":"{base}","quote":"{quote}","pair_decimals":{},"lot_decimals":{},"tick_size":"{}","status":"online"}}"#,
+            p.price, p.qty, spec.tick_size
+        );
+    }
+    out.push_str("}}");
+    out
+}
+
+/// A REST error body (`{"error":["EAPI:Rate limit exceeded"]}`).
+pub fn rest_error(error: &str) -> String {
+    format!(r#"{{"error":["{error}"]}}"#)
+}
+
+/// One `ohlc` update: the candle of `interval` minutes that began at `begin_ns`.
+#[allow(clippy::too_many_arguments)]
+pub fn ohlc(
+    symbol: &str,
+    [open, high, low, close]: [Price; 4],
+    vwap: Price,
+    volume: Size,
+    trades: u32,
+    begin_ns: u64,
+    interval: u32,
+    ts_ns: u64,
+) -> String {
+    format!(
+        r#"{{"channel":"ohlc","type":"update","timestamp":"{ts}","data":[{{"symbol":"{symbol}","open":{open},"high":{high},"low":{low},"close":{close},"trades":{trades},"volume":{volume},"vwap":{vwap},"interval_begin":"{}","interval":{interval},"timestamp":"{ts}"}}]}}"#,
+        rfc3339(begin_ns),
+        ts = rfc3339(ts_ns),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn asset_pairs_read_back_with_their_precision() {
+        let spec = |base: &str, quote: &str, tick: &str, step: &str| InstrumentSpec {
+            venue: tickd_bus::Venue::Kraken,
+            raw_symbol: format!("{base}/{quote}"),
+            base: base.into(),
+            quote: quote.into(),
+            kind: tickd_bus::instrument::InstrumentKind::Spot,
+            tick_size: Price::parse_str(tick).unwrap(),
+            step_size: Size::parse_str(step).unwrap(),
+            contract: None,
+        };
+        let specs = vec![
+            spec("BTC", "USD", "0.1", "0.00000001"),
+            spec("ETH", "EUR", "0.01", "0.001"),
+        ];
+        let body = asset_pairs(&specs);
+        assert!(body.contains(r#""wsname":"XBT/USD""#), "{body}");
+        let mut back = crate::kraken::decode_asset_pairs(body.as_bytes()).unwrap();
+        back.sort_by(|a, b| a.raw_symbol.cmp(&b.raw_symbol));
+        assert_eq!(back, specs);
+        assert!(crate::kraken::decode_asset_pairs(
+            rest_error("EAPI:Rate limit exceeded").as_bytes()
+        )
+        .is_err());
+    }
 
     #[test]
     fn times_round_trip() {

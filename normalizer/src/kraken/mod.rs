@@ -17,6 +17,7 @@ pub mod checksum;
 pub(crate) mod decode;
 pub mod encode;
 pub mod instruments;
+pub mod request;
 pub mod rule;
 
 pub use checksum::Precision;

@@ -23,7 +23,7 @@ pub use bars::{BarQuery, Bars, BarsError, BarsProblems};
 pub use bbo::BboIter;
 pub use book::BookAt;
 pub use tickd_normalizer::book::Level;
-pub use trades::TradeIter;
+pub use trades::{TradeCursor, TradeIter};
 
 use std::path::{Path, PathBuf};
 
@@ -173,13 +173,37 @@ impl History {
 
     /// Trades with trade time in the range, in journal order.
     pub fn trades(&self, q: &RangeQuery) -> Result<TradeIter, HistoryError> {
+        self.trades_from(q, None)
+    }
+
+    /// The same, resuming after an earlier page's [`TradeCursor`].
+    pub fn trades_from(
+        &self,
+        q: &RangeQuery,
+        cursor: Option<TradeCursor>,
+    ) -> Result<TradeIter, HistoryError> {
         check_range(q.from_ns, q.to_ns)?;
-        Ok(TradeIter::new(Scan::open(
+        let Some(cursor) = cursor else {
+            let scan = Scan::open(&self.dir, q, &[RecordType::Trade], self.index)?;
+            return Ok(TradeIter::new(scan, None));
+        };
+        // Read from the cursor's receive time, not the range's start.
+        let start = q.from_ns.saturating_sub(CLOCK_SLACK_NS).max(cursor.ts_recv);
+        let narrowed = RangeQuery {
+            from_ns: start,
+            ..*q
+        };
+        let mut scan = Scan::open_recv(
             &self.dir,
-            q,
+            &narrowed,
             &[RecordType::Trade],
+            0,
+            CLOCK_SLACK_NS,
+            &[],
             self.index,
-        )?))
+        )?;
+        scan.from_ns = q.from_ns;
+        Ok(TradeIter::new(scan, Some(cursor)))
     }
 
     /// Best bid/offer updates with time in the range, in journal order.

@@ -181,25 +181,24 @@ def trades(venue: str, symbol: str, start: TimeLike = None, end: TimeLike = None
            api_key: Optional[str] = None, decimals: str = "decimal", page_size: int = _MAX_TRADES_PER_REQUEST,
            timeout: float = 30.0) -> "pandas.DataFrame":
     """Trades with trade time in `[start, end)`: columns time (UTC, of ts_event),
-    ts_event, ts_recv, seq, price, size, side, trade_id. Pages of `page_size` trades: a window that comes back full
-    is split at its last trade's time and both halves fetched, so the result is exact."""
+    ts_event, ts_recv, seq, price, size, side, trade_id. Fetched in pages of `page_size`
+    trades, each following the server's `next` link, so the result is every trade once."""
     import pandas as pd
 
     page_size = max(1, min(page_size, _MAX_TRADES_PER_REQUEST))
-    windows = [(to_ns(start, 0), to_ns(end, time.time_ns() + 1))]
+    path = "/v1/trades"
+    params: Dict[str, Any] = {"venue": venue, "symbol": symbol, "from": to_ns(start, 0),
+                              "to": to_ns(end, time.time_ns() + 1), "limit": page_size}
     rows: List[Dict[str, Any]] = []
-    while windows:
-        lo, hi = windows.pop(0)
-        page = _get(url, "/v1/trades", {"venue": venue, "symbol": symbol, "from": lo, "to": hi,
-                                        "limit": page_size}, api_key, timeout)
-        got = page.get("trades", [])
-        if len(got) < page_size or hi - lo <= 1:
-            rows.extend(got)
-            continue
-        cut = int(got[-1]["ts_event"])
-        if not lo < cut < hi:
-            cut = lo + (hi - lo) // 2
-        windows[0:0] = [(lo, cut), (cut, hi)]
+    while True:
+        page = _get(url, path, params, api_key, timeout)
+        rows.extend(page.get("trades", []))
+        link = page.get("next")
+        if not link:
+            break
+        # The link carries the whole query, cursor included.
+        path, _, query = link.partition("?")
+        params = dict(urllib.parse.parse_qsl(query))
     _decimals(rows, ("price", "size"), decimals)
     frame = pd.DataFrame(rows, columns=_TRADE_COLUMNS)
     frame = frame.astype({"ts_event": "int64", "ts_recv": "int64", "seq": "int64"})

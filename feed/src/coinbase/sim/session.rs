@@ -2,7 +2,9 @@
 //! subscribe/unsubscribe messages (one channel each, a list of products), the
 //! `subscriptions` reply after each, an `error` for a bad request or an unknown
 //! channel (Coinbase says `authentication failure`), and the channels encoded
-//! from the market with the connection's `sequence_num` on every frame.
+//! from the market with the connection's `sequence_num` on every frame. Book
+//! messages carry no update ids: each one's stamp is recorded with the true update
+//! id it brings the book to (`SessionCx::record_book_stamp`), for the tests.
 
 use std::time::{Duration, Instant};
 
@@ -51,6 +53,9 @@ pub(crate) struct CoinbaseSession {
     /// Per symbol index, while `level2` is subscribed: the update id of the image
     /// sent (later depth events are sent as updates).
     books: Vec<Option<u64>>,
+    /// Per symbol index, the last book message's stamp (its `timestamp`, ns):
+    /// unique per symbol, so a test finds the truth from a record's `ts_event`.
+    stamps: Vec<u64>,
     opened: Instant,
     subscribed: bool,
 }
@@ -64,9 +69,17 @@ impl CoinbaseSession {
             heartbeat_counter: 1_000,
             masks: vec![0; n],
             books: vec![None; n],
+            stamps: vec![0; n],
             opened: Instant::now(),
             subscribed: false,
         }
+    }
+
+    /// A book message's time, after the symbol's previous one.
+    fn stamp(&mut self, idx: usize, time_ns: u64) -> u64 {
+        let stamp = time_ns.max(self.stamps[idx] + 1);
+        self.stamps[idx] = stamp;
+        stamp
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -173,15 +186,17 @@ impl CoinbaseSession {
         let Some(image) = image else { return };
         self.books[idx] = Some(image.last_update_id);
         let seq = self.next_seq();
+        let stamp = self.stamp(idx, crate::sim::now_ns());
         let frame = encode::l2(
             Self::raw(cx, idx),
             true,
             &image.bids,
             &image.asks,
-            crate::sim::now_ns(),
+            stamp,
             seq,
         );
         out.data().extend_from_slice(frame.as_bytes());
+        cx.record_book_stamp(idx as u32, stamp, image.last_update_id);
     }
 
     /// The recent trades, oldest first, as the `market_trades` snapshot.
@@ -334,7 +349,9 @@ impl CoinbaseSession {
             // A lost message: its sequence number is never seen.
             return;
         }
-        let frame = encode::l2(Self::raw(cx, idx), false, bids, asks, ev.time_ns, seq);
+        let stamp = self.stamp(idx, ev.time_ns);
+        let frame = encode::l2(Self::raw(cx, idx), false, bids, asks, stamp, seq);
         out.data().extend_from_slice(frame.as_bytes());
+        cx.record_book_stamp(ev.sym, stamp, last);
     }
 }
