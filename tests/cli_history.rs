@@ -106,16 +106,16 @@ fn bars_in_every_format() {
     let csv = run(&["--interval", "1m", "--format", "csv"]);
     assert_eq!(
         csv,
-        "time,open,high,low,close,volume,vwap,trades,notional\n\
-         2026-01-01T00:00:00Z,100.5,101,100.5,101,1.5,100.666666666666666666666666,2,151\n\
-         2026-01-01T00:02:00Z,99.25,99.25,99.25,99.25,2,99.25,1,198.5\n"
+        "start_ns,time,interval,open,high,low,close,volume,vwap,notional,trade_count,partial\n\
+         1767225600000000000,2026-01-01T00:00:00Z,1m,100.5,101,100.5,101,1.5,100.666666666666666666666666,151,2,false\n\
+         1767225720000000000,2026-01-01T00:02:00Z,1m,99.25,99.25,99.25,99.25,2,99.25,198.5,1,false\n"
     );
     let json = run(&["--interval", "1m", "--format", "json", "--fill", "carry"]);
     let lines: Vec<&str> = json.lines().collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(
         lines[1],
-        r#"{"time":"2026-01-01T00:01:00Z","open":"101","high":"101","low":"101","close":"101","volume":"0","vwap":null,"trades":0,"notional":"0"}"#
+        r#"{"start_ns":1767225660000000000,"time":"2026-01-01T00:01:00Z","interval":"1m","open":"101","high":"101","low":"101","close":"101","volume":"0","vwap":null,"notional":"0","trade_count":0,"partial":false}"#
     );
     let table = run(&["--interval", "5m"]);
     let rows: Vec<&str> = table.lines().collect();

@@ -90,6 +90,9 @@ async fn bars_and_trades_from_a_journal_with_known_trades() {
             want("98", "98", "97.5", "97.5", "4", 2, 3),
         ]
     );
+    // Long closed: final; the volume-weighted price is exact to the price's places.
+    assert_eq!(json["bars"][0]["partial"], false);
+    assert_eq!(json["bars"][1]["vwap"], "103");
     // Notional is exact: 100.5 + 51 + 198.5 + 101 = 451.
     assert_eq!(
         json["bars"][0]["notional"]
@@ -108,14 +111,22 @@ async fn bars_and_trades_from_a_journal_with_known_trades() {
     .await;
     assert_eq!(status, 200, "{csv}");
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(
-        lines[0],
-        "start_ns,open,high,low,close,volume,notional,trade_count"
-    );
+    assert_eq!(lines[0], tickd_storage::bars::CSV_HEADER);
     assert_eq!(lines.len(), 2, "{csv}");
     let row: Vec<&str> = lines[1].split(',').collect();
-    assert_eq!(&row[1..6], &["100.5", "103", "97.5", "97.5", "8.6"]);
-    assert_eq!(row[7], "7");
+    assert_eq!(
+        &row[1..8],
+        &[
+            "2026-01-01T00:00:00Z",
+            "5m",
+            "100.5",
+            "103",
+            "97.5",
+            "97.5",
+            "8.6"
+        ]
+    );
+    assert_eq!(&row[10..], &["7", "false"]);
 
     // Trades, JSON and CSV, limited.
     let (status, body) = http_get(

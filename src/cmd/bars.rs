@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use tickd_bus::record::BarMsg;
-use tickd_storage::bars::{vwap, FillPolicy};
+use tickd_storage::bars::{BarRow, FillPolicy, CSV_HEADER};
 use tickd_storage::history::time::{format_time, parse_interval};
 use tickd_storage::history::BarQuery;
 
@@ -14,7 +14,10 @@ use crate::exit::{CmdResult, Failure};
 ///
 /// Bars start at UTC-aligned multiples of the interval; a bar is printed when its
 /// start is in [--from, --to) and covers its whole interval. Prices, volume, VWAP
-/// and notional are exact decimals (VWAP truncated to the price's 24 places).
+/// and notional are exact decimals (VWAP truncated to the price's 24 places). A bar
+/// whose interval is still open, or closed less than 60 s ago (late trades may still
+/// amend it), is flagged partial. CSV and JSON have the columns of the HTTP API's
+/// /v1/bars.
 ///
 /// Times: RFC 3339 (2026-01-01T00:00:00Z), a date (2026-01-01, midnight UTC) or
 /// nanoseconds since the Unix epoch.
@@ -61,16 +64,19 @@ pub fn run(args: Args) -> CmdResult {
         .map_err(|e| Failure::Invalid(e.to_string()))?;
     let format = args.range.format;
     let problems = bars.problems_handle();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     let written = emit(
         bars.by_ref(),
-        |out, bar| write_bar(out, format, bar),
+        |out, bar| write_bar(out, format, &BarRow::new(bar, now)),
         |out| match format {
             Format::Table => writeln!(
                 out,
                 "{:<22} {:>18} {:>18} {:>18} {:>18} {:>20} {:>28} {:>8}",
                 "time", "open", "high", "low", "close", "volume", "vwap", "trades"
             ),
-            Format::Csv => writeln!(out, "time,open,high,low,close,volume,vwap,trades,notional"),
+            Format::Csv => writeln!(out, "{CSV_HEADER}"),
             Format::Json => Ok(()),
         },
     )?;
@@ -84,31 +90,25 @@ pub fn run(args: Args) -> CmdResult {
     Ok(())
 }
 
-fn write_bar(out: &mut dyn Write, format: Format, bar: &BarMsg) -> std::io::Result<()> {
-    let time = format_time(bar.hd.ts_event);
-    let vwap = vwap(bar).map_or(String::new(), |p| p.to_string());
-    let notional = bar.notional();
-    let (o, h, l, c, v) = (bar.open, bar.high, bar.low, bar.close, bar.volume);
-    let n = bar.trade_count;
+fn write_bar(out: &mut dyn Write, format: Format, row: &BarRow) -> std::io::Result<()> {
     match format {
-        Format::Table => writeln!(
-            out,
-            "{time:<22} {:>18} {:>18} {:>18} {:>18} {:>20} {vwap:>28} {n:>8}",
-            o.to_string(),
-            h.to_string(),
-            l.to_string(),
-            c.to_string(),
-            v.to_string()
-        ),
-        Format::Csv => writeln!(out, "{time},{o},{h},{l},{c},{v},{vwap},{n},{notional}"),
-        Format::Json => writeln!(
-            out,
-            r#"{{"time":"{time}","open":"{o}","high":"{h}","low":"{l}","close":"{c}","volume":"{v}","vwap":{},"trades":{n},"notional":"{notional}"}}"#,
-            if vwap.is_empty() {
-                "null".to_string()
-            } else {
-                format!("\"{vwap}\"")
-            }
-        ),
+        Format::Table => {
+            let bar: &BarMsg = row.bar;
+            writeln!(
+                out,
+                "{:<22} {:>18} {:>18} {:>18} {:>18} {:>20} {:>28} {:>8}{}",
+                format_time(bar.hd.ts_event),
+                bar.open.to_string(),
+                bar.high.to_string(),
+                bar.low.to_string(),
+                bar.close.to_string(),
+                bar.volume.to_string(),
+                row.vwap().unwrap_or_default(),
+                bar.trade_count,
+                if row.partial { "  (partial)" } else { "" }
+            )
+        }
+        Format::Csv => out.write_all(row.csv().as_bytes()),
+        Format::Json => writeln!(out, "{}", row.json()),
     }
 }

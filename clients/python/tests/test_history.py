@@ -37,7 +37,8 @@ def test_bars_equal_the_cli(demo):
         for name in ("open", "high", "low", "close", "volume", "vwap", "notional"):
             assert getattr(bar, name) == Decimal(row[name]), (name, bar, row)
             assert isinstance(getattr(bar, name), Decimal)
-        assert bar.trade_count == int(row["trades"])
+        assert bar.trade_count == int(row["trade_count"])
+        assert bar.partial == (row["partial"] == "true")
     one_page = tickd.bars("binance", "BTC-USDT", "1s", start, end, url=demo.http)
     assert one_page.equals(frame)
     floats = tickd.bars("binance", "BTC-USDT", "1s", start, end, url=demo.http, decimals="float")

@@ -19,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{json, Value};
 use tickd_bus::record::BookSide;
+use tickd_storage::bars::BarRow;
 
+use crate::metrics::now_ns;
 use crate::server::Shared;
 use guard::RequestKey;
 use params::Params;
@@ -154,24 +156,14 @@ async fn bars(
             metrics.journal_skipped(&skipped);
             skipped
         };
+        // One time for the whole answer: which bars may still change.
+        let now = now_ns();
         Ok(if csv {
             Prepared {
                 content_type: CSV,
                 headers: first_day.header(),
-                head: "start_ns,open,high,low,close,volume,notional,trade_count\n".into(),
-                rows: Box::new(bars.map(|b| {
-                    format!(
-                        "{},{},{},{},{},{},{},{}\n",
-                        b.hd.ts_event,
-                        b.open,
-                        b.high,
-                        b.low,
-                        b.close,
-                        b.volume,
-                        b.notional(),
-                        b.trade_count
-                    )
-                })),
+                head: format!("{}\n", tickd_storage::bars::CSV_HEADER),
+                rows: Box::new(bars.map(move |b| BarRow::new(&b, now).csv())),
                 separator: "",
                 tail: Box::new(move |_| {
                     let mut tail = skipped_at_end().csv_comments();
@@ -190,15 +182,7 @@ async fn bars(
                     json!(venue.as_str()),
                     json!(symbol)
                 ),
-                rows: Box::new(bars.map(|b| {
-                    json!({
-                        "start_ns": b.hd.ts_event, "interval": crate::protocol::format_interval(b.interval_s),
-                        "open": b.open.to_string(), "high": b.high.to_string(), "low": b.low.to_string(),
-                        "close": b.close.to_string(), "volume": b.volume.to_string(),
-                        "notional": b.notional().to_string(), "trade_count": b.trade_count,
-                    })
-                    .to_string()
-                })),
+                rows: Box::new(bars.map(move |b| BarRow::new(&b, now).json())),
                 separator: ",",
                 tail: Box::new(move |_| {
                     let skipped = format!("],\"journal_skipped\":{}", skipped_at_end().to_json());

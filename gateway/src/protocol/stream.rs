@@ -68,33 +68,15 @@ impl fmt::Display for StreamKey {
     }
 }
 
-/// `1s`, `5s`, `1m`, `15m`, `1h`, `4h`, `1d`, or plain seconds `90`; 1 s to 7 days.
+/// `1s`, `5s`, `1m`, `15m`, `1h`, `4h`, `1d`, or plain seconds `90`; 1 s to 7 days (a
+/// live bar stream's range; history takes longer ones).
 pub fn parse_interval(text: &str) -> Option<u32> {
-    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let count: u32 = digits.parse().ok()?;
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    let seconds = count.checked_mul(scale)?;
-    (1..=7 * 86_400).contains(&seconds).then_some(seconds)
+    let seconds = tickd_storage::history::time::parse_interval(text).ok()?;
+    (seconds <= 7 * 86_400).then_some(seconds)
 }
 
 /// The shortest name of an interval: 60 → `1m`, 90 → `90s`, 86400 → `1d`.
-pub fn format_interval(seconds: u32) -> String {
-    for (unit, scale) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if seconds >= scale && seconds.is_multiple_of(scale) {
-            return format!("{}{unit}", seconds / scale);
-        }
-    }
-    format!("{seconds}s")
-}
+pub use tickd_storage::history::time::format_interval;
 
 #[cfg(test)]
 mod tests {

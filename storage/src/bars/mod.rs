@@ -8,9 +8,11 @@
 
 mod aggregate;
 mod builder;
+mod row;
 
 pub use aggregate::{aggregate, Aggregator, FillPolicy};
 pub use builder::{BarBuilder, BarBuilderStats, AMEND_WINDOW_SECS};
+pub use row::{BarRow, CSV_HEADER};
 
 use tickd_bus::decimal::{notional, Notional, Price};
 use tickd_bus::record::{BarMsg, TradeMsg};

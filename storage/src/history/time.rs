@@ -79,6 +79,7 @@ pub fn parse_interval(text: &str) -> Result<u32, TimeError> {
 /// `90` → `1m30s`-free names: the shortest exact unit (`1m`, `4h`, `90s`).
 pub fn format_interval(secs: u32) -> String {
     match secs {
+        0 => "0s".into(),
         s if s % 86_400 == 0 => format!("{}d", s / 86_400),
         s if s % 3_600 == 0 => format!("{}h", s / 3_600),
         s if s % 60 == 0 => format!("{}m", s / 60),

@@ -107,7 +107,7 @@ def _decimals(rows: List[Dict[str, Any]], names: Tuple[str, ...], decimals: str)
 
 
 _BAR_DECIMALS = ("open", "high", "low", "close", "volume", "notional")
-_BAR_COLUMNS = ["start_ns", "open", "high", "low", "close", "volume", "vwap", "trade_count", "notional"]
+_BAR_COLUMNS = ["start_ns", "open", "high", "low", "close", "volume", "vwap", "trade_count", "notional", "partial"]
 
 
 def bars(venue: str, symbol: str, interval: Union[str, int] = "1m", start: TimeLike = None, end: TimeLike = None, *,
@@ -115,8 +115,9 @@ def bars(venue: str, symbol: str, interval: Union[str, int] = "1m", start: TimeL
          page_bars: int = 10_000, timeout: float = 30.0) -> "pandas.DataFrame":
     """OHLCV bars starting in `[start, end)` (default: the journal's start, now), one row
     per bar with columns time (UTC), start_ns, open, high, low, close, volume, vwap,
-    trade_count, notional: those of `tickd bars --format csv`, vwap truncated to a
-    price's places like it. Fetched in windows of `page_bars` bars."""
+    trade_count, notional, partial (the bar may still change: its interval is open or
+    closed under 60 s ago): those of `tickd bars --format csv`. Fetched in windows of
+    `page_bars` bars."""
     import pandas as pd
 
     seconds = _interval_seconds(interval)
