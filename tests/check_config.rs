@@ -187,8 +187,16 @@ fn venue_rules_are_all_reported() {
                 "from 1 to 200",
             ),
             ("venues.binance-usdm.time_unit", "\"ms\""),
+            (
+                "venues.binance-usdm.venue_bars_minutes",
+                "only kraken's ohlc",
+            ),
             ("venues.kraken.symbols", "no symbols"),
             ("venues.kraken.oi_poll_secs", "only binance-usdm"),
+            (
+                "venues.kraken.venue_bars_minutes",
+                "1, 5, 15, 30, 60, 240, 1440, 10080, 21600",
+            ),
             ("venues.binanse", "did you mean \"binance\""),
         ],
     );

@@ -61,6 +61,9 @@ pub struct VenueSettings {
     /// Subscribe/unsubscribe messages one connection may send an hour, in place of
     /// the venue's own limit (OKX 480); `None`: the venue's.
     pub subscribe_ops_per_hour: Option<u32>,
+    /// Exchange candles of this many minutes, subscribed as their own channel and
+    /// published as venue bars (Kraken `ohlc`); `None`: not subscribed.
+    pub venue_bars_minutes: Option<u32>,
 }
 
 impl VenueSettings {
@@ -87,6 +90,7 @@ impl VenueSettings {
             max_overlap: Duration::from_secs(30),
             tap: None,
             subscribe_ops_per_hour: None,
+            venue_bars_minutes: None,
         }
     }
 

@@ -35,6 +35,9 @@ fn kraken_config(rate: u32, faults: FaultConfig) -> SimConfig {
 fn kraken_settings(sim: &SimServer, config: &SimConfig) -> VenueSettings {
     let mut s = settings(Venue::Kraken, sim, config);
     s.book_depth = DEPTH;
+    // 1-minute candles as venue bars: every ohlc frame must decode (a bar itself
+    // needs the next minute: kraken_replay checks bars through the engine).
+    s.venue_bars_minutes = Some(1);
     s
 }
 
@@ -71,6 +74,10 @@ async fn kraken_baseline_every_trade_once_and_books_match_the_truncated_truth() 
     assert_eq!(checker.status_count(StatusKind::Gap), 0);
     assert_eq!(checker.status_count(StatusKind::BookResync), 0);
     assert_eq!(counters.decode_errors, 0);
+    assert_eq!(
+        counters.rejected_subscriptions, 0,
+        "ohlc at 1 minute is accepted"
+    );
     assert_eq!((counters.books_total, counters.books_synced), (2, 2));
     assert!(checker.by_type.get(&RecordType::Bbo).copied().unwrap_or(0) > 50);
     sim.shutdown().await;

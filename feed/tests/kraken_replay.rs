@@ -211,3 +211,68 @@ fn a_changed_digit_in_the_capture_resyncs_that_pair_only() {
         Vec::<String>::new()
     );
 }
+
+/// `ohlc` (subscribed with `venue_bars_minutes`) through the engine: the candles the
+/// simulator's encoder writes become one venue bar per finished interval, with the
+/// final values of the interval's last update.
+#[test]
+fn ohlc_candles_become_venue_bars_through_the_engine() {
+    use tickd_bus::record::BarMsg;
+    use tickd_bus::{Flags, Price, Size};
+    use tickd_normalizer::kraken::encode;
+    let p = |s: &str| Price::parse_str(s).unwrap();
+    let minute = 60_000_000_000u64;
+    let begin = 1_696_436_700 * 1_000_000_000u64; // a whole minute
+    let candle = |begin_ns: u64, close: &str, volume: &str, trades: u32| {
+        encode::ohlc(
+            "BTC/USD",
+            [p("29430.2"), p("29440"), p("29420.1"), p(close)],
+            p("29431"),
+            Size::parse_str(volume).unwrap(),
+            trades,
+            begin_ns,
+            1,
+            begin_ns + 1_000_000_000,
+        )
+    };
+    let mut lines = vec![
+        line(
+            1,
+            0,
+            CaptureKind::Rest,
+            "https://api.kraken.com/0/public/AssetPairs",
+            &testdata("exchanges/fixtures/kraken_asset_pairs.json"),
+        ),
+        line(2, 1, CaptureKind::Connect, WS, "startup"),
+        line(
+            3,
+            1,
+            CaptureKind::Ws,
+            WS,
+            &encode::ack("subscribe", "ohlc", "BTC/USD", None, Some(4)),
+        ),
+    ];
+    for (i, text) in [
+        candle(begin, "29425.5", "0.5", 3),
+        candle(begin, "29433.3", "1.25", 5),
+        // The next minute begins: the first candle is final.
+        candle(begin + minute, "29433.3", "0.01", 1),
+    ]
+    .iter()
+    .enumerate()
+    {
+        lines.push(line(4 + i as u64, 1, CaptureKind::Ws, WS, text));
+    }
+    let r = replay(&lines);
+    assert_eq!(r.stats.venues["kraken"].decode_errors, 0);
+    let bars: Vec<&BarMsg> = r.records.iter().filter_map(|r| r.get::<BarMsg>()).collect();
+    assert_eq!(bars.len(), 1, "one finished interval");
+    let bar = bars[0];
+    assert!(bar.hd.flags.contains(Flags::VENUE_BAR));
+    assert_eq!(
+        (bar.hd.ts_event, bar.interval_s, bar.trade_count),
+        (begin, 60, 5)
+    );
+    assert_eq!(bar.close, p("29433.3"));
+    assert_eq!(bar.volume, Size::parse_str("1.25").unwrap());
+}

@@ -149,3 +149,18 @@ listen = "nowhere"
 "#;
     assert_eq!(paths(text), ["gateway.listen", "venues.binance.ws_url"]);
 }
+
+#[test]
+fn kraken_venue_bars_are_an_ohlc_interval() {
+    let kraken = r#"
+[venues.kraken]
+ws_url = "wss://ws.kraken.com/v2"
+rest_url = "https://api.kraken.com"
+symbols = ["BTC/USD"]
+book_depth = 10
+venue_bars_minutes = 5
+"#;
+    assert!(problems(kraken, 2).is_empty(), "{:?}", problems(kraken, 2));
+    let config = parse_config_with_cores(kraken, 2).expect("valid");
+    assert_eq!(config.venues[&Venue::Kraken].venue_bars_minutes, Some(5));
+}

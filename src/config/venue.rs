@@ -61,6 +61,10 @@ pub struct VenueConfig {
     /// Time unit the venue sends (`us` only on binance spot).
     #[serde(default)]
     pub time_unit: TimeUnit,
+    /// Exchange candles of this many minutes as venue bars, where they are a channel
+    /// of their own (kraken `ohlc`: 1, 5, 15, 30, 60, 240, 1440, 10080, 21600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue_bars_minutes: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -106,6 +110,7 @@ impl Default for VenueConfig {
             oi_poll_secs: None,
             max_connection_age_secs: default_max_connection_age_secs(),
             time_unit: TimeUnit::Ms,
+            venue_bars_minutes: None,
         }
     }
 }
@@ -284,6 +289,20 @@ impl VenueConfig {
             60,
             86_399,
         );
+        match (venue, self.venue_bars_minutes) {
+            (Venue::Kraken, Some(minutes)) => one_of(
+                errs,
+                &join(path, "venue_bars_minutes"),
+                minutes.into(),
+                &tickd_feed::kraken::OHLC_INTERVALS_MIN.map(u64::from),
+            ),
+            (_, Some(_)) => errs.push(
+                join(path, "venue_bars_minutes"),
+                format!("{venue} has no candle channel of its own (only kraken's ohlc)"),
+                "remove venue_bars_minutes",
+            ),
+            _ => {}
+        }
         match (venue, self.oi_poll_secs) {
             (Venue::BinanceUsdm, Some(secs)) => {
                 checks::in_range(errs, &join(path, "oi_poll_secs"), secs, 1, 3600)

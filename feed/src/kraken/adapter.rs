@@ -5,7 +5,8 @@
 //! connection's liveness, the optional `{"method":"ping"}`, sequential trade ids.
 //!
 //! Channels: trades → `trade`, bbo → `ticker` with `event_trigger: bbo`, book →
-//! `book` at `book_depth` (10, 25, 100, 500 or 1000). Instruments (and each pair's
+//! `book` at `book_depth` (10, 25, 100, 500 or 1000); with `venue_bars_minutes`,
+//! `ohlc` at that interval (→ venue bars, no watched stream). Instruments (and each pair's
 //! precision, kept in the registry as tick and step sizes) come from REST
 //! `AssetPairs`; the v2 symbol is `BTC/USD` (Kraken's legacy `XBT` is `BTC`).
 
@@ -71,7 +72,8 @@ fn subscribe_text(
     depth: u32,
     req_id: u64,
 ) -> Outbound {
-    let depth = (channel == "book").then_some(depth);
+    // The book's depth; `ohlc` passes its interval in the same place.
+    let depth = matches!(channel, "book" | "ohlc").then_some(depth);
     Outbound::Text(encode::request(
         method,
         channel,
@@ -209,7 +211,8 @@ impl VenueAdapter for KrakenAdapter {
             .filter_map(|&c| Some((c, kraken_channel(c)?)))
             .collect();
         let limit = self.limits(Venue::Kraken).streams_per_connection;
-        let per_conn = (settings.streams_per_connection.min(limit) / channels.len().max(1)).max(1);
+        let per_pair = channels.len() + usize::from(settings.venue_bars_minutes.is_some());
+        let per_conn = (settings.streams_per_connection.min(limit) / per_pair.max(1)).max(1);
         let depth = settings.book_depth;
         let mut req_id = 0;
         instruments
@@ -232,6 +235,17 @@ impl VenueAdapter for KrakenAdapter {
                             channel,
                         });
                     }
+                }
+                if let Some(minutes) = settings.venue_bars_minutes {
+                    // Candles are no tickd channel: no stream is watched for them.
+                    req_id += 1;
+                    subscribe.push(subscribe_text(
+                        "subscribe",
+                        "ohlc",
+                        &symbols,
+                        minutes,
+                        req_id,
+                    ));
                 }
                 PlannedConn {
                     url: ws_url(&settings.ws_url),

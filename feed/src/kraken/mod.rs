@@ -9,3 +9,5 @@ pub mod sim;
 mod tests;
 
 pub use adapter::{ws_url, KrakenAdapter, PING_AFTER_IDLE, REST_URL, WS_URL};
+/// Candle lengths `ohlc` offers, minutes (`venue_bars_minutes`).
+pub use tickd_normalizer::kraken::INTERVALS_MIN as OHLC_INTERVALS_MIN;

@@ -215,3 +215,24 @@ fn bare_urls_get_the_v2_path() {
     );
     assert_eq!(plan[0].url, "ws://127.0.0.1:9/v2");
 }
+
+/// `venue_bars_minutes` adds one `ohlc` request at that interval; no stream is
+/// watched for it.
+#[test]
+fn venue_bars_subscribe_ohlc_at_the_interval() {
+    let mut s = settings(&[Channel::Trades], 10);
+    let plain = KrakenAdapter.plan(Venue::Kraken, &instruments(), &s);
+    assert_eq!(plain[0].subscribe.len(), 1);
+    s.venue_bars_minutes = Some(5);
+    let plan = KrakenAdapter.plan(Venue::Kraken, &instruments(), &s);
+    let requests: Vec<serde_json::Value> = plan[0].subscribe.iter().map(text).collect();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1]["params"]["channel"], "ohlc");
+    assert_eq!(requests[1]["params"]["interval"], 5);
+    assert!(requests[1]["params"].get("depth").is_none());
+    assert_eq!(
+        requests[1]["params"]["symbol"],
+        serde_json::json!(["BTC/USD", "ETH/EUR"])
+    );
+    assert_eq!(plan[0].streams.len(), 2, "trades only");
+}

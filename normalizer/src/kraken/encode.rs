@@ -167,12 +167,13 @@ pub fn pong(req_id: Option<u64>) -> String {
     )
 }
 
-/// A request a client sends (`subscribe`/`unsubscribe` one channel for `symbols`).
+/// A request a client sends (`subscribe`/`unsubscribe` one channel for `symbols`);
+/// `size` is the book's `depth` or the ohlc `interval` (minutes).
 pub fn request(
     method: &str,
     channel: &str,
     symbols: &[&str],
-    depth: Option<u32>,
+    size: Option<u32>,
     req_id: Option<u64>,
 ) -> String {
     let list = symbols
@@ -180,9 +181,12 @@ pub fn request(
         .map(|s| format!("\"{s}\""))
         .collect::<Vec<_>>()
         .join(",");
-    let depth = depth
-        .map(|d| format!(r#","depth":{d}"#))
-        .unwrap_or_default();
+    let key = if channel == "ohlc" {
+        "interval"
+    } else {
+        "depth"
+    };
+    let depth = size.map(|d| format!(r#","{key}":{d}"#)).unwrap_or_default();
     let trigger = if channel == "ticker" {
         r#","event_trigger":"bbo""#
     } else {

@@ -12,7 +12,7 @@ use tickd_bus::record::Side;
 use tickd_bus::{Price, Size, Venue};
 use tickd_normalizer::kraken::checksum::Precision;
 use tickd_normalizer::kraken::request::{decode_request, Params};
-use tickd_normalizer::kraken::{encode, precision_of, DEPTHS};
+use tickd_normalizer::kraken::{encode, precision_of, DEPTHS, INTERVALS_MIN};
 use tickd_normalizer::Level;
 
 use super::book::ClientBook;
@@ -26,8 +26,8 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// first): the client must apply entries in order (§6.3).
 const REPEAT_PRICE_EVERY: u64 = 7;
 
-/// The candle length the simulator builds (`ohlc.interval`, minutes).
-const OHLC_MINUTES: u32 = 1;
+/// The candle length when a subscription names none (`ohlc.interval`, minutes).
+const OHLC_DEFAULT_MINUTES: u32 = 1;
 
 /// One pair's open candle, built from the trades sent.
 struct Candle {
@@ -45,7 +45,8 @@ struct PairSubs {
     trade: bool,
     ticker: bool,
     ohlc: Option<Candle>,
-    ohlc_on: bool,
+    /// The subscribed candle length, minutes.
+    ohlc_minutes: Option<u32>,
     book: Option<ClientBook>,
     /// The last stamp a book message of this pair carried (ns, whole µs).
     last_stamp: u64,
@@ -122,8 +123,9 @@ impl KrakenSession {
                 .reply()
                 .extend_from_slice(encode::error(method, "", &msg, req_id).as_bytes());
         }
-        if channel == "ohlc" && params.interval.unwrap_or(OHLC_MINUTES) != OHLC_MINUTES {
-            let msg = "Interval not supported by the simulator";
+        let minutes = params.interval.unwrap_or(OHLC_DEFAULT_MINUTES);
+        if channel == "ohlc" && !INTERVALS_MIN.contains(&minutes) {
+            let msg = "Invalid interval";
             return out
                 .reply()
                 .extend_from_slice(encode::error(method, "", msg, req_id).as_bytes());
@@ -176,7 +178,7 @@ impl KrakenSession {
                 ("trade", on) => pair.trade = on,
                 ("ticker", on) => pair.ticker = on,
                 ("ohlc", on) => {
-                    pair.ohlc_on = on;
+                    pair.ohlc_minutes = on.then_some(minutes);
                     pair.ohlc = None;
                 }
                 ("book", true) => self.snapshot(idx, depth as usize, cx, out),
@@ -191,7 +193,7 @@ impl KrakenSession {
         match channel {
             "trade" => pair.trade,
             "ticker" => pair.ticker,
-            "ohlc" => pair.ohlc_on,
+            "ohlc" => pair.ohlc_minutes.is_some(),
             _ => pair.book.is_some(),
         }
     }
@@ -313,10 +315,10 @@ impl KrakenSession {
             out.data().extend_from_slice(text.as_bytes());
             cx.record_trade(ev.sym, trade_id);
         }
-        if !pair.ohlc_on {
+        let Some(minutes) = pair.ohlc_minutes else {
             return;
-        }
-        let minute = u64::from(OHLC_MINUTES) * 60_000_000_000;
+        };
+        let minute = u64::from(minutes) * 60_000_000_000;
         let begin_ns = ev.time_ns / minute * minute;
         let lot = cx
             .view
@@ -360,7 +362,7 @@ impl KrakenSession {
             candle.volume,
             candle.trades,
             begin_ns,
-            OHLC_MINUTES,
+            minutes,
             ev.time_ns,
         );
         out.data().extend_from_slice(text.as_bytes());
@@ -407,7 +409,7 @@ impl SimSession for KrakenSession {
         if !self
             .pairs
             .get(ev.sym as usize)
-            .is_some_and(|p| p.trade || p.ticker || p.ohlc_on || p.book.is_some())
+            .is_some_and(|p| p.trade || p.ticker || p.ohlc_minutes.is_some() || p.book.is_some())
         {
             return;
         }
