@@ -199,6 +199,27 @@ fn a_trade_snapshot_batch_is_published_oldest_first() {
             .collect();
         assert_eq!(ids, expected, "snapshot {snapshot}");
     }
+    // After a reconnect, the new snapshot's trades older than the newest decoded
+    // (repeats, or one a lost frame carried) are left out: the stream stays in order.
+    let mut sink = Sink::default();
+    let again = encode::trades(
+        &[trade(11, 3_500), trade(10, 3_000), trade(5, 500)],
+        true,
+        6_000,
+        0,
+    );
+    assert_eq!(decode(&mut d, &again, &mut sink), Ok("Records(2)".into()));
+    let ids: Vec<u64> = sink
+        .records
+        .iter()
+        .filter_map(|r| r.get::<TradeMsg>())
+        .map(|t| t.trade_id)
+        .collect();
+    assert_eq!(
+        ids,
+        [10, 11],
+        "as old as the newest is kept: the feed drops repeats by id"
+    );
 }
 
 #[test]

@@ -146,13 +146,20 @@ fn side(text: Option<&str>, reading: TradeSide) -> Result<Side, DecodeError> {
     })
 }
 
+/// The time of the newest trade decoded per instrument (all connections).
+pub(super) type LastTrades = std::collections::HashMap<u32, u64>;
+
 /// `market_trades`: a snapshot batch of recent trades, then updates. The order
 /// inside a batch is not documented (§7.2): a snapshot batch (once a subscription)
-/// is published oldest first, by time then id; updates as they come.
+/// is published oldest first, by time then id, and without the trades older than
+/// the newest one already decoded for the product (repeats the feed drops anyway,
+/// or trades a lost frame carried, already flagged lost: published now they would
+/// go out of order); updates as they come.
 pub(super) fn trades(
     events: &[u8],
     symbols: &SymbolMap,
     reading: TradeSide,
+    last: &mut LastTrades,
     ts_recv: u64,
     sink: &mut impl RecordSink,
 ) -> Result<Pushed, DecodeError> {
@@ -180,6 +187,8 @@ pub(super) fn trades(
             if snapshot {
                 batch.push(record);
             } else {
+                let newest = last.entry(id).or_insert(0);
+                *newest = (*newest).max(record.hd.ts_event);
                 sink.push_record(&record);
             }
             pushed.records += 1;
@@ -189,6 +198,12 @@ pub(super) fn trades(
     })?;
     batch.sort_by_key(|t| (t.hd.ts_event, t.trade_id_hi, t.trade_id));
     for record in &batch {
+        let newest = last.get(&record.hd.instrument_id).copied().unwrap_or(0);
+        if record.hd.ts_event < newest {
+            pushed.records -= 1;
+            continue;
+        }
+        last.insert(record.hd.instrument_id, record.hd.ts_event);
         sink.push_record(record);
     }
     Ok(pushed)

@@ -73,6 +73,7 @@ pub struct CoinbaseDecoder {
     /// Book messages seen per instrument: the ids of its [`BookEvent`]s.
     book_messages: HashMap<u32, u64>,
     candles: candles::OpenCandles,
+    last_trades: market::LastTrades,
 }
 
 impl CoinbaseDecoder {
@@ -187,7 +188,14 @@ impl CoinbaseDecoder {
                 }));
             }
             "market_trades" => {
-                let pushed = market::trades(events, &self.symbols, self.trade_side, ts_recv, sink)?;
+                let pushed = market::trades(
+                    events,
+                    &self.symbols,
+                    self.trade_side,
+                    &mut self.last_trades,
+                    ts_recv,
+                    sink,
+                )?;
                 pushed.event()
             }
             "ticker" | "ticker_batch" => {
