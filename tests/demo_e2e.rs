@@ -164,28 +164,30 @@ fn demo_serves_live_subscribers_and_journals_history() {
         }
     }
 
-    // OKX runs in the same demo, from the same simulator.
-    let (ok, stdout, stderr) = run(&[
-        "tail",
-        "trades.okx.*",
-        "--json",
-        "--count",
-        "10",
-        "--duration",
-        "8",
-        "--url",
-        &url,
-    ]);
-    assert!(ok, "tail okx failed: {stderr}");
-    let okx: Vec<serde_json::Value> = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["type"] == "data")
-        .collect();
-    assert_eq!(okx.len(), 10, "tail okx printed:\n{stdout}");
-    assert!(okx
-        .iter()
-        .all(|r| r["venue"] == "okx" && r["kind"] == "trade"));
+    // OKX and Bybit run in the same demo, from the same simulator.
+    for venue in ["okx", "bybit"] {
+        let (ok, stdout, stderr) = run(&[
+            "tail",
+            &format!("trades.{venue}.*"),
+            "--json",
+            "--count",
+            "10",
+            "--duration",
+            "8",
+            "--url",
+            &url,
+        ]);
+        assert!(ok, "tail {venue} failed: {stderr}");
+        let trades: Vec<serde_json::Value> = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["type"] == "data")
+            .collect();
+        assert_eq!(trades.len(), 10, "tail {venue} printed:\n{stdout}");
+        assert!(trades
+            .iter()
+            .all(|r| r["venue"] == venue && r["kind"] == "trade"));
+    }
 
     // And Kraken (v2, checksummed books), from the same simulator.
     let (ok, stdout, stderr) = run(&[
