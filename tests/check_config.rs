@@ -28,11 +28,11 @@ fn shipped_configs_are_valid() {
     for (file, venues) in [
         (
             "configs/demo.toml",
-            "7 venues enabled: binance, binance-usdm, okx, bybit, kraken, htx, htx-usdm",
+            "8 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken, htx, htx-usdm",
         ),
         (
             "configs/tickd.toml",
-            "5 venues enabled: binance, binance-usdm, okx, bybit, kraken",
+            "6 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken",
         ),
         (
             "configs/feed-node.toml",

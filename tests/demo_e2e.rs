@@ -209,6 +209,26 @@ fn demo_serves_live_subscribers_and_journals_history() {
         .count();
     assert_eq!(kraken, 5, "tail kraken printed:\n{stdout}");
 
+    // And Coinbase (a sequence_num per connection, heartbeats), same simulator.
+    let (ok, stdout, stderr) = run(&[
+        "tail",
+        "trades.coinbase.*",
+        "--json",
+        "--count",
+        "5",
+        "--duration",
+        "8",
+        "--url",
+        &url,
+    ]);
+    assert!(ok, "tail coinbase failed: {stderr}");
+    let coinbase = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "data" && v["venue"] == "coinbase" && v["kind"] == "trade")
+        .count();
+    assert_eq!(coinbase, 5, "tail coinbase printed:\n{stdout}");
+
     // And HTX (gzip frames, req-spliced books), from the same simulator.
     let (ok, stdout, stderr) = run(&[
         "tail",
