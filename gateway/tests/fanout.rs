@@ -230,3 +230,44 @@ async fn unsubscribe_stops_delivery_and_keeps_the_connection() {
     );
     f.gateway.shutdown().await;
 }
+
+/// The venue's best bid/offer and the one tickd derives from its book are two streams,
+/// `bbo` and `top`, each numbered on its own: a subscriber of one never gets the other
+/// twice over, and neither sees a false gap. A missing event time is `null` in JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn venue_and_derived_bbo_are_separate_streams() {
+    let mut f = start(test_config()).await;
+    let mut venue = subscribed(ws_client(&f, &["bbo.binance.BTC-USDT"], Encoding::Json)).await;
+    let mut top = subscribed(ws_client(&f, &["top.binance.BTC-USDT"], Encoding::Binary)).await;
+    let derived = |f: &Fixture, n: u64| {
+        let mut r = f.bbo(Venue::Binance, "BTC-USDT", n);
+        r.header_mut().flags = Flags::DERIVED;
+        r
+    };
+    let mut sent_venue = Vec::new();
+    let mut sent_top = Vec::new();
+    for n in 0..20u64 {
+        // The feed numbers the two apart, as its sequencer does.
+        let mut v = f.bbo(Venue::Binance, "BTC-USDT", n);
+        v.header_mut().ts_event = 0;
+        sent_venue.push(f.publish(v));
+        let mut d = derived(&f, n);
+        d.header_mut().sequence = n + 1;
+        d.header_mut().ts_recv = tickd_gateway::metrics::now_ns();
+        f.producer.publish(&d);
+        sent_top.push(d);
+    }
+    let (got, other) = collect(&mut venue, 20).await;
+    assert_eq!(got, sent_venue);
+    assert!(
+        other.iter().all(|e| !matches!(e, Event::Gap { .. })),
+        "{other:?}"
+    );
+    let (got, other) = collect(&mut top, 20).await;
+    assert_eq!(got, sent_top);
+    assert!(
+        other.iter().all(|e| !matches!(e, Event::Gap { .. })),
+        "{other:?}"
+    );
+    f.gateway.shutdown().await;
+}

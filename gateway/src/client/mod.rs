@@ -302,7 +302,9 @@ fn binary_events(
         let hd = *record.header();
         if let Some(status) = record.get::<StatusMsg>() {
             if status.kind() == Some(StatusKind::Gap) && status.detail != 0 {
-                let stream = seq::binary_key(hd.venue, hd.instrument_id, status.detail as u8);
+                let derived = status.detail & crate::server::encode::GAP_DERIVED != 0;
+                let stream =
+                    seq::binary_key(hd.venue, hd.instrument_id, status.detail as u8, derived);
                 tracker.expect_jump(&stream, status.lost);
                 out.push(Event::Gap {
                     stream,
@@ -312,7 +314,8 @@ fn binary_events(
                 continue;
             }
         }
-        let stream = seq::binary_key(hd.venue, hd.instrument_id, hd.rtype);
+        let derived = hd.flags.contains(tickd_bus::Flags::DERIVED);
+        let stream = seq::binary_key(hd.venue, hd.instrument_id, hd.rtype, derived);
         if let Some(lost) = tracker.observe(&stream, hd.sequence) {
             out.push(Event::Gap {
                 stream: stream.clone(),

@@ -6,9 +6,11 @@ use tickd_bus::{RecordType, Venue};
 
 /// The stream label binary records get: `<channel>.<venue>.#<instrument id>` (binary
 /// records carry ids, not symbols; `GET /v1/instruments` maps them).
-pub fn binary_key(venue: u8, instrument_id: u32, rtype: u8) -> String {
+/// `derived`: a best bid/offer tickd derived from its book, served as `top`.
+pub fn binary_key(venue: u8, instrument_id: u32, rtype: u8, derived: bool) -> String {
     let venue = Venue::from_u8(venue).map_or("unknown", Venue::as_str);
     let channel = match RecordType::from_u8(rtype) {
+        Some(RecordType::Bbo) if derived => "top",
         Some(RecordType::Bar) => "bars",
         Some(RecordType::Status) | None => "status",
         Some(kind) => tickd_bus::Channel::of_record(kind).map_or("status", |c| c.as_str()),
@@ -62,10 +64,14 @@ mod tests {
     #[test]
     fn binary_names_follow_stream_names() {
         assert_eq!(
-            binary_key(Venue::Okx as u8, 7, RecordType::Trade as u8),
+            binary_key(Venue::Okx as u8, 7, RecordType::Trade as u8, false),
             "trades.okx.#7"
         );
-        assert_eq!(binary_key(200, 7, 99), "status.unknown.#7");
+        assert_eq!(binary_key(200, 7, 99, false), "status.unknown.#7");
+        assert_eq!(
+            binary_key(Venue::Okx as u8, 7, RecordType::Bbo as u8, true),
+            "top.okx.#7"
+        );
     }
 
     #[test]

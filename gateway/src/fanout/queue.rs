@@ -232,7 +232,12 @@ impl SubQueue {
         let channel = stream.key.channel;
         match self.policy {
             SlowPolicy::Disconnect => outcome.disconnected = true,
-            SlowPolicy::Conflate if channel == StreamChannel::Feed(Channel::Bbo) => {
+            SlowPolicy::Conflate
+                if matches!(
+                    channel,
+                    StreamChannel::Feed(Channel::Bbo) | StreamChannel::BookTop
+                ) =>
+            {
                 st.held.insert(
                     stream.key.clone(),
                     Held::Latest(Arc::clone(stream), record, 0),

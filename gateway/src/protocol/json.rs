@@ -41,11 +41,15 @@ pub fn encode(out: &mut String, stream: &str, symbol: &str, record: RecordRef<'_
             first = false;
         }
     }
-    let _ = write!(
-        out,
-        r#"],"ts_event":{},"ts_recv":{}"#,
-        hd.ts_event, hd.ts_recv
-    );
+    // 0 is "the venue sent no event time" (e.g. Binance spot's bookTicker): null.
+    match hd.ts_event {
+        0 => {
+            let _ = write!(out, r#"],"ts_event":null,"ts_recv":{}"#, hd.ts_recv);
+        }
+        ts_event => {
+            let _ = write!(out, r#"],"ts_event":{ts_event},"ts_recv":{}"#, hd.ts_recv);
+        }
+    }
     match record {
         RecordRef::Trade(t) => {
             dec(out, "price", t.price);
@@ -175,7 +179,8 @@ struct DataJson<'a> {
     seq: u64,
     #[serde(default, borrow)]
     flags: Vec<&'a str>,
-    ts_event: u64,
+    /// `null` when the venue sent no event time.
+    ts_event: Option<u64>,
     ts_recv: u64,
     #[serde(default, borrow)]
     price: Option<&'a str>,
@@ -261,7 +266,12 @@ pub fn decode(text: &str) -> Result<RecordBuf, JsonRecordError> {
         ..rtype
     };
     let new = |ctor: fn(Venue, u32, u64, u64) -> RecordHeader| {
-        header(ctor(venue, d.instrument_id, d.ts_event, d.ts_recv))
+        header(ctor(
+            venue,
+            d.instrument_id,
+            d.ts_event.unwrap_or(0),
+            d.ts_recv,
+        ))
     };
     let record = match d.kind {
         "trade" => {
@@ -479,5 +489,26 @@ mod tests {
         )
         .is_err());
         assert!(decode(r#"{"kind":"trade","venue":"binance","instrument_id":1,"seq":1,"ts_event":0,"ts_recv":0,"price":"1e-30","size":"1","side":"buy"}"#).is_err());
+    }
+
+    #[test]
+    fn a_missing_event_time_is_null_and_reads_back_as_zero() {
+        let record = RecordBuf::new(&BboMsg {
+            hd: tickd_bus::RecordHeader::new::<BboMsg>(Venue::Binance, 3, 0, 99),
+            bid_price: tickd_bus::Price::UNDEF,
+            bid_size: tickd_bus::Size::ZERO,
+            ask_price: tickd_bus::Price::from_int(2).unwrap(),
+            ask_size: tickd_bus::Size::from_int(1).unwrap(),
+        });
+        let mut out = String::new();
+        encode(
+            &mut out,
+            "bbo.binance.BTC-USDT",
+            "BTC-USDT",
+            record.as_ref().unwrap(),
+        );
+        assert!(out.contains(r#""ts_event":null,"ts_recv":99"#), "{out}");
+        assert!(out.contains(r#""bid_price":null"#), "{out}");
+        assert_eq!(decode(&out).unwrap(), record);
     }
 }

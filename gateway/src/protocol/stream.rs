@@ -12,6 +12,9 @@ pub enum StreamChannel {
     Feed(Channel),
     /// Bars of this many seconds (`bars.1s`, `bars.1m`, `bars.4h`, `bars.90s`).
     Bars(u32),
+    /// The best bid/offer tickd derives from its own book (`top`), apart from the
+    /// venue's own best bid/offer (`bbo`), so a subscriber gets each once, labelled.
+    BookTop,
     /// Connection, gap and resync records.
     Status,
 }
@@ -22,6 +25,9 @@ impl StreamChannel {
         match record {
             RecordRef::Bar(bar) => StreamChannel::Bars(bar.interval_s),
             RecordRef::Status(_) => StreamChannel::Status,
+            RecordRef::Bbo(bbo) if bbo.hd.flags.contains(tickd_bus::Flags::DERIVED) => {
+                StreamChannel::BookTop
+            }
             other => {
                 match Channel::of_record(other.header().record_type().unwrap_or(RecordType::Status))
                 {
@@ -33,8 +39,10 @@ impl StreamChannel {
     }
 
     pub fn parse(text: &str) -> Option<StreamChannel> {
-        if text == "status" {
-            return Some(StreamChannel::Status);
+        match text {
+            "status" => return Some(StreamChannel::Status),
+            "top" => return Some(StreamChannel::BookTop),
+            _ => {}
         }
         if let Some(interval) = text.strip_prefix("bars.") {
             return parse_interval(interval).map(StreamChannel::Bars);
@@ -49,6 +57,7 @@ impl fmt::Display for StreamChannel {
             StreamChannel::Feed(channel) => f.write_str(channel.as_str()),
             StreamChannel::Bars(seconds) => write!(f, "bars.{}", format_interval(*seconds)),
             StreamChannel::Status => f.write_str("status"),
+            StreamChannel::BookTop => f.write_str("top"),
         }
     }
 }

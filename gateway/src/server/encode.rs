@@ -81,14 +81,22 @@ pub fn encode_items(items: &[Item], encoding: Encoding, out: &mut Vec<Frame>, ts
     }
 }
 
-/// A gap as a `status` record: kind gap, `lost` records, `detail` = the record type lost.
+/// Added to a gap record's `detail` (the record type lost) when the stream is the
+/// derived best bid/offer (`top`) rather than the venue's (`bbo`).
+pub const GAP_DERIVED: u64 = 0x100;
+
+/// A gap as a `status` record: kind gap, `lost` records, `detail` = the record type lost
+/// (plus [`GAP_DERIVED`] for the `top` stream).
 pub fn gap_record(stream: &StreamInfo, lost: u64, reason: GapReason) -> RecordBuf {
     let now = now_ns();
     let rtype = match stream.key.channel {
         crate::protocol::StreamChannel::Feed(channel) => channel.record_type(),
         crate::protocol::StreamChannel::Bars(_) => RecordType::Bar,
+        crate::protocol::StreamChannel::BookTop => RecordType::Bbo,
         crate::protocol::StreamChannel::Status => RecordType::Status,
     };
+    // The record type lost, plus DERIVED_DETAIL for the derived (`top`) stream.
+    let derived = stream.key.channel == crate::protocol::StreamChannel::BookTop;
     RecordBuf::new(&StatusMsg {
         hd: RecordHeader::new::<StatusMsg>(stream.key.venue, stream.instrument_id, now, now),
         kind: StatusKind::Gap as u8,
@@ -100,6 +108,6 @@ pub fn gap_record(stream: &StreamInfo, lost: u64, reason: GapReason) -> RecordBu
         } as u16,
         conn: 0,
         lost,
-        detail: rtype as u64,
+        detail: rtype as u64 | if derived { GAP_DERIVED } else { 0 },
     })
 }

@@ -467,6 +467,7 @@ fn filter(replay: &Replay) -> Filter {
     match pattern.channel {
         Some(StreamChannel::Feed(channel)) => filter = filter.rtype(channel.record_type()),
         Some(StreamChannel::Status) => filter = filter.rtype(RecordType::Status),
+        Some(StreamChannel::BookTop) => filter = filter.rtype(RecordType::Bbo),
         _ => {}
     }
     if let (Some(symbol), Ok(registry)) = (&pattern.symbol, replay.registry.read()) {

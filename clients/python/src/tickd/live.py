@@ -308,13 +308,18 @@ class Subscription:
         venue = VENUE_NAMES.get(int(row["venue"]), str(int(row["venue"])))
         lost = int(row["lost"])
         reason = CODES["StatusReason"].get(int(row["reason"]), "unknown")
-        stream = f"{channel_of_rtype(int(row['detail']))}.{venue}.#{int(row['instrument_id'])}"
+        detail = int(row["detail"])
+        # The record type lost; +256 marks the derived best bid/offer stream (`top`).
+        channel = "top" if detail & 0x100 else channel_of_rtype(detail & 0xFF)
+        stream = f"{channel}.{venue}.#{int(row['instrument_id'])}"
         return Gap(stream, None if lost == _UNKNOWN else lost, reason)
 
     # -- sequence numbers across reconnects ---------------------------------------------
 
     def _checked(self, record: Record) -> List[Item]:
-        key = _stream_key(record.kind, record.venue, record.instrument_id)
+        # By channel (`bbo` and `top` are both bbo records, numbered apart).
+        channel = record.stream.split(".", 1)[0] if record.stream else record.kind
+        key = _stream_key(channel, record.venue, record.instrument_id)
         out: List[Item] = []
         gap = self._reconnect_gap(key, record.seq, record.stream or f"{record.kind}.{record.venue}.#{record.instrument_id}")
         if gap is not None:

@@ -32,6 +32,7 @@ VENUE_IDS: Mapping[str, int] = {name: code for code, name in VENUE_NAMES.items()
 KIND_NAMES: Mapping[int, str] = CODES["RecordType"]
 KIND_IDS: Mapping[str, int] = {name: code for code, name in KIND_NAMES.items()}
 FLAG_BITS: Mapping[str, int] = {name: bit for bit, name in CODES["Flags"].items()}
+_DERIVED = FLAG_BITS["derived"]
 
 # Which code table names a field's values.
 _FIELD_CODES = {
@@ -248,7 +249,7 @@ def record_from_json(message: Mapping[str, Any]) -> Record:
             venue=message["venue"],
             instrument_id=int(message["instrument_id"]),
             seq=int(message["seq"]),
-            ts_event=int(message["ts_event"]),
+            ts_event=int(message["ts_event"] or 0),  # null: the venue sent no event time
             ts_recv=int(message["ts_recv"]),
             flags=frozenset(message["flags"]),
             fields=fields,
@@ -344,7 +345,8 @@ class RecordBatch:
             yield Record(
                 kind=layout.kind, venue=venues[i], instrument_id=ids[i], seq=seqs[i], ts_event=tse[i],
                 ts_recv=tsr[i], flags=flag_names(flags[i]), fields=fields,
-                stream=f"{_channel(layout.kind, fields)}.{venues[i]}.#{ids[i]}", symbol=self.symbols.get(ids[i]),
+                stream=f"{_channel(layout.kind, fields, flags[i])}.{venues[i]}.#{ids[i]}",
+                symbol=self.symbols.get(ids[i]),
             )
 
 
@@ -363,9 +365,11 @@ _CHANNELS = {"trade": "trades", "bbo": "bbo", "book": "book", "funding": "fundin
              "liquidation": "liquidations", "oi": "oi", "status": "status"}
 
 
-def _channel(kind: str, fields: Mapping[str, Any]) -> str:
+def _channel(kind: str, fields: Mapping[str, Any], flags: int = 0) -> str:
     if kind == "bar":
         return f"bars.{fields['interval']}"
+    if kind == "bbo" and flags & _DERIVED:
+        return "top"  # tickd's best bid/offer from its own book, apart from the venue's
     return _CHANNELS[kind]
 
 
