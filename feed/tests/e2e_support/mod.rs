@@ -246,7 +246,11 @@ impl Checker {
         if let Some(rtype) = header.record_type() {
             *self.by_type.entry(rtype).or_default() += 1;
         }
-        let key = (header.instrument_id, header.rtype);
+        // The sequencer's stream: the derived best bid/offer is numbered apart.
+        let key = (
+            header.instrument_id,
+            tickd_feed::sequencer::stream_slot(&header),
+        );
         let last = self.last_sequence.insert(key, header.sequence).unwrap_or(0);
         if header.sequence != last + 1 {
             self.sequence_errors.push(format!(
