@@ -32,6 +32,12 @@ fn an_okx_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
     round_trip(Venue::Okx, 400, 3);
 }
 
+/// Bybit: a connection and an instrument list per category, books pushed with `u`.
+#[test]
+fn a_bybit_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
+    round_trip(Venue::Bybit, 50, 3);
+}
+
 /// Kraken: books pushed after each subscription, checksummed at each pair's
 /// precision from the one AssetPairs body.
 #[test]

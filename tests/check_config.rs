@@ -28,11 +28,11 @@ fn shipped_configs_are_valid() {
     for (file, venues) in [
         (
             "configs/demo.toml",
-            "4 venues enabled: binance, binance-usdm, okx, kraken",
+            "5 venues enabled: binance, binance-usdm, okx, bybit, kraken",
         ),
         (
             "configs/tickd.toml",
-            "4 venues enabled: binance, binance-usdm, okx, kraken",
+            "5 venues enabled: binance, binance-usdm, okx, bybit, kraken",
         ),
         (
             "configs/feed-node.toml",

@@ -164,48 +164,30 @@ fn demo_serves_live_subscribers_and_journals_history() {
         }
     }
 
-    // OKX runs in the same demo, from the same simulator.
-    let (ok, stdout, stderr) = run(&[
-        "tail",
-        "trades.okx.*",
-        "--json",
-        "--count",
-        "10",
-        "--duration",
-        "8",
-        "--url",
-        &url,
-    ]);
-    assert!(ok, "tail okx failed: {stderr}");
-    let okx: Vec<serde_json::Value> = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["type"] == "data")
-        .collect();
-    assert_eq!(okx.len(), 10, "tail okx printed:\n{stdout}");
-    assert!(okx
-        .iter()
-        .all(|r| r["venue"] == "okx" && r["kind"] == "trade"));
-
-    // And Kraken (v2, checksummed books), from the same simulator.
-    let (ok, stdout, stderr) = run(&[
-        "tail",
-        "trades.kraken.*",
-        "--json",
-        "--count",
-        "5",
-        "--duration",
-        "8",
-        "--url",
-        &url,
-    ]);
-    assert!(ok, "tail kraken failed: {stderr}");
-    let kraken = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["type"] == "data" && v["venue"] == "kraken" && v["kind"] == "trade")
-        .count();
-    assert_eq!(kraken, 5, "tail kraken printed:\n{stdout}");
+    // OKX, Bybit and Kraken run in the same demo, from the same simulator.
+    for venue in ["okx", "bybit", "kraken"] {
+        let (ok, stdout, stderr) = run(&[
+            "tail",
+            &format!("trades.{venue}.*"),
+            "--json",
+            "--count",
+            "10",
+            "--duration",
+            "8",
+            "--url",
+            &url,
+        ]);
+        assert!(ok, "tail {venue} failed: {stderr}");
+        let trades: Vec<serde_json::Value> = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["type"] == "data")
+            .collect();
+        assert_eq!(trades.len(), 10, "tail {venue} printed:\n{stdout}");
+        assert!(trades
+            .iter()
+            .all(|r| r["venue"] == venue && r["kind"] == "trade"));
+    }
 
     let status = demo.wait().expect("demo exits");
     while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {

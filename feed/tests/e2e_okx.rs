@@ -11,7 +11,7 @@ use std::time::Duration;
 use e2e_support::*;
 use tickd_bus::record::StatusKind;
 use tickd_bus::{RecordType, Venue};
-use tickd_feed::sim::{FaultConfig, RestError, SimConfig, SimServer, SimSymbol, SkipDepth};
+use tickd_feed::sim::{FaultConfig, SimConfig, SimServer, SimSymbol, SkipDepth};
 
 const SYMBOLS: [&str; 3] = ["BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP"];
 
@@ -74,25 +74,8 @@ async fn okx_baseline_every_trade_once_and_books_match() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okx_every_fault_keeps_the_properties() {
     let faults = FaultConfig {
-        drop_after: Some(Duration::from_millis(2000)),
-        skip_depth: Some(SkipDepth {
-            every: 60,
-            count: 2,
-            symbol: None,
-            max_per_connection: 2,
-        }),
-        malformed_every: Some(200),
-        truncated_every: Some(270),
-        oversized_every: Some(700),
-        oversized_bytes: 64 << 10,
-        refuse_every: Some(4),
-        rest_error: Some(RestError {
-            status: 429,
-            first: 2,
-            retry_after_secs: 1,
-        }),
         bad_checksum_every: Some(150),
-        ..FaultConfig::default()
+        ..every_fault()
     };
     let (sim, feed, checker) = run(faults, 6).await;
     let market = sim.market();

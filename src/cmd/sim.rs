@@ -166,6 +166,11 @@ pub struct Args {
     #[arg(long, help_heading = "Faults")]
     pub no_snapshot: bool,
 
+    /// Fault (Bybit): every Nth book update of a connection is a fresh image with
+    /// `u == 1`, as after a Bybit service restart
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub restart_snapshot_every: Option<u32>,
+
     /// Print stats to stderr every this many seconds (0 = never)
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub stats_every: u64,
@@ -348,6 +353,7 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
             unknown_delete_every: args.unknown_delete_every,
             bad_checksum_every: args.bad_checksum_every,
             no_initial_snapshot: args.no_snapshot,
+            restart_snapshot_every: args.restart_snapshot_every,
         },
         // A long-running server keeps no per-connection trade-id lists (tests do).
         trade_record_cap: 0,

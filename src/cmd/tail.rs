@@ -21,7 +21,9 @@ use crate::exit::{CmdResult, Failure};
 #[command(after_help = "Examples:
     tickd tail 'trades.binance.*'
     tickd tail 'book.binance.BTC-USDT' 'bbo.*.ETH-USDT' --json | jq .
-    tickd tail 'trades.okx.*' --quic 127.0.0.1:8443 --cert server.pem")]
+    tickd tail 'trades.okx.*' --quic 127.0.0.1:8443 --cert server.pem
+    tickd tail 'trades.binance.*' --url wss://md.example:8080/v1/stream --cert server.pem
+    tickd tail 'trades.binance.BTC-USDT' --from 2026-01-01T12:00:00Z   # replay, then live")]
 pub struct Args {
     /// Stream patterns, e.g. 'trades.binance.*' (quote them: the shell expands `*`)
     #[arg(required = true, value_name = "PATTERN")]
@@ -39,9 +41,13 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT")]
     pub quic: Option<String>,
 
-    /// PEM certificate to trust for QUIC (the server's own, when self-signed)
-    #[arg(long, value_name = "FILE", requires = "quic")]
+    /// PEM certificate to trust for QUIC or wss:// (the server's own, when self-signed)
+    #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
+
+    /// Replay from this time first (RFC 3339, a date, or ns since the epoch), then go live
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
 
     /// One JSON object per line (the protocol's `data` and `gap` objects), for machines
     #[arg(long)]
@@ -72,6 +78,10 @@ pub fn run(args: Args) -> CmdResult {
     for pattern in &args.patterns {
         Pattern::parse(pattern).map_err(|e| Failure::Invalid(e.to_string()))?;
     }
+    let cert = match &args.cert {
+        Some(path) => Some(cert_from_pem_file(path).map_err(|e| Failure::Invalid(e.to_string()))?),
+        None => None,
+    };
     let transport = match &args.quic {
         None => Transport::Ws(args.url.clone()),
         Some(hostport) => {
@@ -86,16 +96,10 @@ pub fn run(args: Args) -> CmdResult {
                 .rsplit_once(':')
                 .map_or("localhost", |(host, _)| host)
                 .to_string();
-            let cert = match &args.cert {
-                Some(path) => {
-                    Some(cert_from_pem_file(path).map_err(|e| Failure::Invalid(e.to_string()))?)
-                }
-                None => None,
-            };
             Transport::Quic {
                 addr,
                 server_name,
-                cert,
+                cert: cert.clone(),
             }
         }
     };
@@ -113,6 +117,12 @@ pub fn run(args: Args) -> CmdResult {
             Encoding::Json
         });
     config.api_key = args.api_key.clone();
+    if args.quic.is_none() {
+        config.ws_cert = cert;
+    }
+    if let Some(from) = &args.from {
+        config = config.from(from.clone());
+    }
     let deadline = args
         .duration
         .map(|s| {
@@ -276,6 +286,17 @@ mod tests {
         }
         assert!(tail.await.unwrap().is_ok());
         assert!(seq >= 3);
+        // A URL without the stream path: the error names the URL and the right path.
+        let wrong = format!("ws://{}/", gateway.local_addr());
+        let client = ClientConfig::new(Transport::Ws(wrong.clone())).streams(["trades.binance.*"]);
+        let err = super::tail(client, true, Some(1), Some(Duration::from_secs(5)))
+            .await
+            .expect_err("no stream at /");
+        let text = format!("{err:?}");
+        assert!(
+            text.contains(&wrong) && text.contains("/v1/stream"),
+            "{text}"
+        );
         gateway.shutdown().await;
     }
 }

@@ -30,7 +30,7 @@ def test_bar_downloader(demo, tmp_path):
     out = run(str(EXAMPLES / "bar_downloader.py"), "--url", demo.http, "--interval", "1s",
               "--from", str(demo.started_ns), "--out", str(target))
     assert "bars of binance BTC-USDT 1s" in out
-    assert target.read_text().startswith("time,start_ns,open,high,low,close,volume,vwap,trade_count,notional\n")
+    assert target.read_text().startswith("time,start_ns,open,high,low,close,volume,vwap,trade_count,notional,partial\n")
     assert len(target.read_text().splitlines()) > 1
 
 

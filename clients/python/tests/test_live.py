@@ -47,7 +47,10 @@ def test_json_and_binary_give_the_same_records(demo):
         as_json = tickd.subscribe(STREAMS, url=demo.url, from_=start)
         as_binary = tickd.subscribe(STREAMS, url=demo.url, encoding="binary", from_=start)
         as_batches = tickd.subscribe(STREAMS, url=demo.url, encoding="binary", batches=True, from_=start)
-        return await asyncio.gather(collect(as_json, 600), collect(as_binary, 600), collect(as_batches, 600))
+        # About 25 records/s over these streams at the fixture's rate (the venue's bbo
+        # only: tickd's derived one is the `top` stream).
+        return await asyncio.gather(collect(as_json, 400, 30.0), collect(as_binary, 400, 30.0),
+                                    collect(as_batches, 400, 30.0))
 
     json_items, binary_items, batch_items = asyncio.run(main())
     assert not [i for i in json_items + binary_items if isinstance(i, tickd.Gap)]
@@ -62,7 +65,7 @@ def test_json_and_binary_give_the_same_records(demo):
         assert a[stream][:n] == b[stream][:n], stream
         assert a[stream][:n] == c[stream][:n], stream
         compared += n
-    assert compared > 300
+    assert compared > 250
     trade = next(r for r in json_items if r.kind == "trade" and r.instrument_id == 1)
     assert isinstance(trade.price, Decimal) and trade.symbol == "BTC-USDT"
     assert "replay" in json_items[0].flags and "replay" in binary_items[0].flags

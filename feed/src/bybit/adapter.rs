@@ -99,12 +99,20 @@ fn requests(category: Category, op: Op, topics: &[String]) -> Vec<Outbound> {
         .collect()
 }
 
-/// The WebSocket base without a category a user may have appended.
-fn ws_base(ws_url: &str) -> &str {
+/// The WebSocket base the category is appended to: without a category a user may
+/// have appended, and a bare `ws[s]://host[:port]` (the simulator, `tickd demo`) gets
+/// Bybit's `/v5/public` path.
+fn ws_base(ws_url: &str) -> String {
     let url = ws_url.trim_end_matches('/');
-    match url.rsplit_once('/') {
+    let url = match url.rsplit_once('/') {
         Some((base, last)) if Category::from_name(last).is_some() => base,
         _ => url,
+    };
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    if after_scheme.contains('/') {
+        url.to_string()
+    } else {
+        format!("{url}/v5/public")
     }
 }
 
@@ -298,6 +306,10 @@ impl VenueAdapter for BybitAdapter {
         let mut messages = requests(category, Op::Unsubscribe, &topic);
         messages.extend(requests(category, Op::Subscribe, &topic));
         messages
+    }
+
+    fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {
+        Some(&super::BybitSim)
     }
 }
 

@@ -4,7 +4,9 @@
 //! trade ids). The wire format is `tickd_normalizer::bybit`.
 
 mod adapter;
+mod sim;
 #[cfg(test)]
 mod tests;
 
 pub use adapter::{book_depth, BybitAdapter, PING_AFTER_IDLE, REST_URL, WS_URL};
+pub use sim::BybitSim;

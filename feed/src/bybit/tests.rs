@@ -7,7 +7,7 @@ mod replay;
 use tickd_bus::{Channel, Venue};
 use tickd_normalizer::bybit::request::{decode_client_frame, Op, Request, MAX_ARGS_CHARS};
 
-use super::adapter::{book_depth, BybitAdapter};
+use super::adapter::{book_depth, BybitAdapter, WS_URL};
 use crate::engine::adapter::{Keepalive, Outbound, RestTarget, VenueAdapter};
 use crate::venue::VenueSettings;
 
@@ -236,4 +236,23 @@ fn urls_markets_rest_paths_and_peeks() {
     assert_eq!(a.peek_symbol(1, frame).as_deref(), Some("spot/BTCUSDT"));
     assert_eq!(a.peek_symbol(2, frame).as_deref(), Some("linear/BTCUSDT"));
     assert_eq!(a.peek_symbol(2, br#"{"op":"pong"}"#), None);
+}
+
+#[test]
+fn category_urls_from_a_bare_host_a_base_or_a_category_url() {
+    let instruments = vec![(1, "spot/BTCUSDT".to_string())];
+    for (configured, expected) in [
+        ("ws://127.0.0.1:9", "ws://127.0.0.1:9/v5/public/spot"),
+        ("ws://127.0.0.1:9/", "ws://127.0.0.1:9/v5/public/spot"),
+        (WS_URL, "wss://stream.bybit.com/v5/public/spot"),
+        (
+            "wss://stream.bybit.com/v5/public/linear",
+            "wss://stream.bybit.com/v5/public/spot",
+        ),
+    ] {
+        let mut s = settings(&[Channel::Trades]);
+        s.ws_url = configured.to_string();
+        let plan = BybitAdapter.plan(Venue::Bybit, &instruments, &s);
+        assert_eq!(plan[0].url, expected, "{configured}");
+    }
 }

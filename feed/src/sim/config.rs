@@ -8,7 +8,7 @@ use std::time::Duration;
 use tickd_bus::{Price, Size, Venue};
 
 use super::faults::FaultConfig;
-use super::protocol::protocol_for;
+use super::protocol::{protocol_for, MarketTraits};
 use crate::engine::registry;
 
 /// One synthetic instrument.
@@ -24,6 +24,8 @@ pub struct SimSymbol {
     pub start_price: Price,
     pub tick_size: Price,
     pub lot_size: Size,
+    /// From the venue's simulator protocol (`SimProtocol::traits`).
+    pub traits: MarketTraits,
 }
 
 impl SimSymbol {
@@ -31,11 +33,14 @@ impl SimSymbol {
     /// starting at `start_price` with tick 0.01 and lot 0.001.
     pub fn new(venue: Venue, base: &str, quote: &str, start_price: Price) -> Self {
         let (base, quote) = (base.to_ascii_uppercase(), quote.to_ascii_uppercase());
-        let raw = protocol_for(venue).map_or_else(
+        let protocol = protocol_for(venue);
+        let raw = protocol.map_or_else(
             || format!("{base}{quote}"),
             |p| p.symbol_name(venue, &base, &quote),
         );
+        let traits = protocol.map_or_else(MarketTraits::default, |p| p.traits(venue, &raw));
         Self {
+            traits,
             venue,
             raw,
             base,
@@ -59,11 +64,14 @@ impl SimSymbol {
     }
 
     /// A raw symbol such as `ETHBTC` or `BTC-USDT-SWAP`, split into base and quote by
-    /// the venue's simulator protocol; the raw name is kept as given (upper case).
+    /// the venue's simulator protocol; the raw name is kept as given, in the venue's
+    /// case (`SimProtocol::canonical_raw`).
     pub fn from_raw(venue: Venue, raw: &str, index: usize) -> Option<SimSymbol> {
-        let raw = raw.to_ascii_uppercase();
-        let (base, quote) = protocol_for(venue)?.split_symbol(venue, &raw)?;
+        let protocol = protocol_for(venue)?;
+        let raw = protocol.canonical_raw(venue, raw);
+        let (base, quote) = protocol.split_symbol(venue, &raw)?;
         Some(SimSymbol {
+            traits: protocol.traits(venue, &raw),
             raw,
             ..SimSymbol::new(venue, &base, &quote, start_price_for(&base, index))
         })

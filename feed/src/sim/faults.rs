@@ -66,6 +66,9 @@ pub struct FaultConfig {
     /// Venues that push the first book image on the stream (OKX): leave it out, so
     /// the client must splice a REST snapshot (OKX announced the image's removal).
     pub no_initial_snapshot: bool,
+    /// Venues whose pushed book ids restart after a service restart (Bybit `u == 1`):
+    /// every Nth book update of a connection is replaced by a fresh image numbered 1.
+    pub restart_snapshot_every: Option<u32>,
 }
 
 impl Default for FaultConfig {
@@ -86,6 +89,7 @@ impl Default for FaultConfig {
             unknown_delete_every: None,
             bad_checksum_every: None,
             no_initial_snapshot: false,
+            restart_snapshot_every: None,
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct FaultCounts {
     pub bad_checksums: u64,
     /// Book subscriptions answered without the initial image.
     pub snapshots_withheld: u64,
+    /// Restart images sent (`restart_snapshot_every`).
+    pub restart_snapshots: u64,
 }
 
 /// Live fault counts (venue protocols count the faults they apply).
@@ -125,6 +131,7 @@ pub struct FaultCounters {
     pub unknown_deletes: AtomicU64,
     pub bad_checksums: AtomicU64,
     pub snapshots_withheld: AtomicU64,
+    pub restart_snapshots: AtomicU64,
 }
 
 impl FaultCounters {
@@ -143,6 +150,7 @@ impl FaultCounters {
             unknown_deletes: self.unknown_deletes.load(Relaxed),
             bad_checksums: self.bad_checksums.load(Relaxed),
             snapshots_withheld: self.snapshots_withheld.load(Relaxed),
+            restart_snapshots: self.restart_snapshots.load(Relaxed),
         }
     }
 }

@@ -202,7 +202,7 @@ impl Market {
         book.next_agg_id += 1;
         book.open_interest = Size::from_raw(book.open_interest.raw().saturating_add(qty.raw() / 2));
         let (trade_id, agg_id) = (book.next_trade_id, book.next_agg_id);
-        let venue = book.info.venue;
+        let derivative = book.is_derivative();
         emit(SimEvent {
             sym: sym as u32,
             time_ns: now_ns,
@@ -218,7 +218,7 @@ impl Market {
         apply(if buy { &mut book.asks } else { &mut book.bids }, &change);
         let (bids, asks): (&[Level], &[Level]) = if buy { (&[], &change) } else { (&change, &[]) };
         self.publish_depth(sym, now_ns, bids.to_vec(), asks.to_vec(), emit);
-        let liquidation = venue == Venue::BinanceUsdm && self.rng.u8(0..50) == 0;
+        let liquidation = derivative && self.rng.u8(0..50) == 0;
         if let Some(book) = self.books.get_mut(sym).filter(|_| liquidation) {
             // At most one liquidation per symbol per second, as USD-M throttles them.
             if now_ns.saturating_sub(book.last_force_order_ns) >= 1_000_000_000 {
@@ -303,7 +303,15 @@ impl Market {
         asks: Vec<Level>,
         emit: &mut impl FnMut(SimEvent),
     ) {
-        let n = (bids.len() + asks.len()).max(1) as u64;
+        let per_event = self
+            .books
+            .get(sym)
+            .is_some_and(|b| b.info.traits.id_per_event);
+        let n = if per_event {
+            1
+        } else {
+            (bids.len() + asks.len()).max(1) as u64
+        };
         let usdm_seq = &mut self.usdm_seq;
         let history_len = self.history_len;
         let Some(book) = self.books.get_mut(sym) else {
@@ -402,10 +410,11 @@ impl Market {
         }
     }
 
-    /// Mark price for every USD-M symbol (called once a second).
+    /// Mark price for every derivative (USD-M, or `MarketTraits::derivative`; called
+    /// once a second).
     pub fn mark_prices(&mut self, now_ns: u64, every_3s: bool, emit: &mut impl FnMut(SimEvent)) {
         for (i, book) in self.books.iter().enumerate() {
-            if book.info.venue != Venue::BinanceUsdm {
+            if !book.is_derivative() {
                 continue;
             }
             let mid = match (book.bids.keys().next_back(), book.asks.keys().next()) {
@@ -446,6 +455,11 @@ fn lots(rng: &mut fastrand::Rng, info: &SimSymbol) -> Size {
 }
 
 impl SymbolBook {
+    /// Gets mark prices and liquidations.
+    fn is_derivative(&self) -> bool {
+        self.info.venue == Venue::BinanceUsdm || self.info.traits.derivative
+    }
+
     pub fn last_update_id(&self) -> u64 {
         self.last_update_id
     }

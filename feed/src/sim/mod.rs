@@ -35,8 +35,8 @@ pub use faults::{FaultConfig, FaultCounts, RestError, SkipDepth, Stall};
 pub(crate) use market::apply as apply_levels;
 pub use market::{EventKind, SimEvent};
 pub use protocol::{
-    now_ns, protocol_for, protocols, FrameKind, Frames, Inbound, Response, SessionCx, SimProtocol,
-    SimSession, SimView,
+    now_ns, protocol_for, protocols, FrameKind, Frames, Inbound, MarketTraits, Response, SessionCx,
+    SimProtocol, SimSession, SimView,
 };
 pub use replay::ReplayFrame;
 pub use replay::{load_capture, CaptureEntry};

@@ -57,6 +57,16 @@ impl Response {
     }
 }
 
+/// How the synthetic market treats one instrument of a venue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MarketTraits {
+    /// One book update id per depth event (Bybit's `u`), not one per changed level.
+    pub id_per_event: bool,
+    /// A perpetual: mark price / funding and liquidation events are generated for it
+    /// (USD-M symbols always get them).
+    pub derivative: bool,
+}
+
 /// A venue family's side of the simulator (static, one instance per family).
 pub trait SimProtocol: Send + Sync + 'static {
     /// The venues it serves (each must also be fed by the adapter that returns it).
@@ -65,6 +75,16 @@ pub trait SimProtocol: Send + Sync + 'static {
     fn symbol_name(&self, venue: Venue, base: &str, quote: &str) -> String;
     /// `(base, quote)` of a raw symbol given on the command line, if it is well formed.
     fn split_symbol(&self, venue: Venue, raw: &str) -> Option<(String, String)>;
+    /// A raw symbol given on the command line as the venue's raw names are written
+    /// (`btcusdt` → `BTCUSDT`; Bybit keeps `spot/BTCUSDT`).
+    fn canonical_raw(&self, _venue: Venue, raw: &str) -> String {
+        raw.to_ascii_uppercase()
+    }
+    /// How the market treats the instrument `raw` (by default: an update id per
+    /// changed level, no mark price or liquidation events).
+    fn traits(&self, _venue: Venue, _raw: &str) -> MarketTraits {
+        MarketTraits::default()
+    }
     /// Default connection rules of `venue`: the adapter's `limits` (streams per
     /// connection, inbound messages per second) and the venue's keep-alive.
     fn rules(&self, venue: Venue, limits: &VenueLimits) -> ConnectionRules;

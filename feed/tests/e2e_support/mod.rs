@@ -68,6 +68,31 @@ pub fn settings(venue: Venue, sim: &SimServer, config: &SimConfig) -> VenueSetti
     s
 }
 
+/// Every fault the simulator injects on any venue, at rates a few-second run hits:
+/// drops, skipped depth events, corrupt frames, refused connections, REST 429s.
+pub fn every_fault() -> tickd_feed::sim::FaultConfig {
+    tickd_feed::sim::FaultConfig {
+        drop_after: Some(Duration::from_millis(2000)),
+        skip_depth: Some(tickd_feed::sim::SkipDepth {
+            every: 60,
+            count: 2,
+            symbol: None,
+            max_per_connection: 2,
+        }),
+        malformed_every: Some(200),
+        truncated_every: Some(270),
+        oversized_every: Some(700),
+        oversized_bytes: 64 << 10,
+        refuse_every: Some(4),
+        rest_error: Some(tickd_feed::sim::RestError {
+            status: 429,
+            first: 2,
+            retry_after_secs: 1,
+        }),
+        ..tickd_feed::sim::FaultConfig::default()
+    }
+}
+
 /// One running feed and what reads its ring.
 pub struct FeedRun {
     pub venue: Venue,
@@ -246,7 +271,7 @@ impl Checker {
         if let Some(rtype) = header.record_type() {
             *self.by_type.entry(rtype).or_default() += 1;
         }
-        // The sequencer's stream: the derived best bid/offer is numbered apart.
+        // The feed's streams: the derived best bid/offer is numbered apart (`top`).
         let key = (
             header.instrument_id,
             tickd_feed::sequencer::stream_slot(&header),

@@ -7,13 +7,29 @@ use tickd_bus::{RecordBuf, RecordRef};
 
 use crate::protocol::{format_interval, json, ServerMessage};
 
-/// `2026-01-01T00:00:00.123456789Z`, or the raw number if it is out of range.
+/// `2026-01-01T00:00:00.123456789Z`, always nine digits (lines stay aligned), or the
+/// raw number if it is out of range.
 pub fn format_ns(ns: u64) -> String {
     let Ok(at) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns)) else {
         return ns.to_string();
     };
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| ns.to_string())
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.nanosecond()
+    )
+}
+
+/// A decimal, or `-` where the venue sent none (an empty book side, a `clear`).
+fn num<const S: u32>(value: tickd_bus::Fixed<S>) -> String {
+    value
+        .defined()
+        .map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
 /// One readable line: time, stream, sequence, then the record's fields.
@@ -29,19 +45,40 @@ pub fn readable(stream: &str, record: &RecordBuf) -> String {
     };
     let mut out = format!("{} {stream} #{} ", format_ns(time), hd.sequence);
     let _ = match view {
-        RecordRef::Trade(t) => write!(out, "{} {} @ {}", t.side().as_str(), t.size, t.price),
+        RecordRef::Trade(t) => write!(
+            out,
+            "{} {} @ {}",
+            t.side().as_str(),
+            num(t.size),
+            num(t.price)
+        ),
         RecordRef::Bbo(b) => write!(
             out,
             "{} x {}  |  {} x {}",
-            b.bid_size, b.bid_price, b.ask_price, b.ask_size
+            num(b.bid_size),
+            num(b.bid_price),
+            num(b.ask_price),
+            num(b.ask_size)
         ),
+        // A `clear` has no side, price or size: just the action.
+        RecordRef::BookDelta(d) if d.action() == Some(tickd_bus::record::BookAction::Clear) => {
+            write!(
+                out,
+                "clear{}",
+                if hd.flags.is_snapshot() {
+                    " (snapshot)"
+                } else {
+                    ""
+                }
+            )
+        }
         RecordRef::BookDelta(d) => write!(
             out,
             "{} {} {} {}{}",
             d.action().map_or("?", |a| a.as_str()),
             d.side().map_or("-", |s| s.as_str()),
-            d.price,
-            d.size,
+            num(d.price),
+            num(d.size),
             if hd.flags.is_snapshot() {
                 " (snapshot)"
             } else {
@@ -62,16 +99,18 @@ pub fn readable(stream: &str, record: &RecordBuf) -> String {
         RecordRef::MarkFunding(m) => write!(
             out,
             "mark {} index {} funding {}",
-            m.mark_price, m.index_price, m.funding_rate
+            num(m.mark_price),
+            num(m.index_price),
+            num(m.funding_rate)
         ),
         RecordRef::Liquidation(l) => write!(
             out,
             "liquidation {} {} @ {}",
             l.side().as_str(),
-            l.size,
-            l.price
+            num(l.size),
+            num(l.price)
         ),
-        RecordRef::OpenInterest(o) => write!(out, "open interest {}", o.open_interest),
+        RecordRef::OpenInterest(o) => write!(out, "open interest {}", num(o.open_interest)),
         RecordRef::Status(s) => {
             let lost = if s.lost == LOST_UNKNOWN {
                 "?".to_string()
@@ -131,11 +170,48 @@ mod tests {
         });
         assert_eq!(
             readable("trades.binance.BTC-USDT", &record),
-            "2023-11-14T22:13:20.123Z trades.binance.BTC-USDT #42 sell 0.000356 @ 58942.01"
+            "2023-11-14T22:13:20.123000000Z trades.binance.BTC-USDT #42 sell 0.000356 @ 58942.01"
         );
         let line = json_line("trades.binance.BTC-USDT", &record);
         assert_eq!(json::decode(&line).unwrap(), record);
         assert!(line.contains(r#""symbol":"BTC-USDT""#), "{line}");
         assert!(gap_line("x", 3, "slow_subscriber").contains(r#""lost":3"#));
+    }
+
+    #[test]
+    fn times_keep_their_width_and_missing_values_print_as_a_dash() {
+        use tickd_bus::record::{BboMsg, BookAction, BookDeltaMsg};
+        assert_eq!(
+            format_ns(1_700_000_000_000_000_000),
+            "2023-11-14T22:13:20.000000000Z"
+        );
+        assert_eq!(
+            format_ns(1_700_000_000_000_000_001).len(),
+            format_ns(1_700_000_000_100_000_000).len()
+        );
+        let mut hd =
+            RecordHeader::new::<BookDeltaMsg>(Venue::Binance, 1, 1_700_000_000_000_000_000, 0);
+        hd.flags = tickd_bus::Flags::SNAPSHOT;
+        let clear = RecordBuf::new(&BookDeltaMsg {
+            hd,
+            price: Price::UNDEF,
+            size: Size::ZERO,
+            update_id: 5,
+            side: 0,
+            action: BookAction::Clear as u8,
+            _reserved: [0; 6],
+        });
+        let line = readable("book.binance.BTC-USDT", &clear);
+        assert!(line.ends_with("#0 clear (snapshot)"), "{line}");
+        let one_sided = RecordBuf::new(&BboMsg {
+            hd: RecordHeader::new::<BboMsg>(Venue::Binance, 1, 1_700_000_000_000_000_000, 0),
+            bid_price: Price::UNDEF,
+            bid_size: Size::ZERO,
+            ask_price: Price::parse_str("10.5").unwrap(),
+            ask_size: Size::parse_str("2").unwrap(),
+        });
+        let line = readable("bbo.binance.BTC-USDT", &one_sided);
+        assert!(line.ends_with("0 x -  |  10.5 x 2"), "{line}");
+        assert!(!line.contains("9223372036"), "{line}");
     }
 }

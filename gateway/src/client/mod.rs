@@ -54,6 +54,9 @@ pub struct ClientConfig {
     pub reconnect: bool,
     /// Events buffered for the application before the client stops reading.
     pub buffer: usize,
+    /// A certificate (DER) to trust for `wss://`, e.g. the server's self-signed one;
+    /// without it the web's usual roots are trusted.
+    pub ws_cert: Option<Vec<u8>>,
 }
 
 impl ClientConfig {
@@ -67,6 +70,7 @@ impl ClientConfig {
             from: None,
             reconnect: true,
             buffer: 65_536,
+            ws_cert: None,
         }
     }
 

@@ -32,9 +32,20 @@ impl WsConn {
                 .map_err(|e| ClientError::Address(e.to_string()))?;
             request.headers_mut().insert("authorization", value);
         }
-        let (mut socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        let shown = url
+            .as_str()
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let connector = match &config.ws_cert {
+            Some(der) if url.scheme() == "wss" => Some(trusting(der)?),
+            _ => None,
+        };
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+                .await
+                .map_err(|e| ClientError::Connect(explain(&shown, &e)))?;
         if !config.streams.is_empty() {
             socket
                 .send(Message::text(config.subscribe_message()))
@@ -78,4 +89,38 @@ impl WsConn {
         }
         "connection ended".into()
     }
+}
+
+/// A TLS connector that trusts `der` (and only it).
+fn trusting(der: &[u8]) -> Result<tokio_tungstenite::Connector, ClientError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(der.to_vec()))
+        .map_err(|e| ClientError::Address(format!("the certificate to trust: {e}")))?;
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ClientError::Connect(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(
+        tls,
+    )))
+}
+
+/// A connection failure that names the URL, with a hint where the cause is a common one.
+fn explain(url: &str, err: &tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error;
+    let hint = match err {
+        // An HTTP answer, not an upgrade: usually the path (a 200 from the dashboard).
+        Error::Http(response) if !url.ends_with("/v1/stream") => format!(
+            " (HTTP {}: the stream endpoint is /v1/stream, e.g. ws://HOST:PORT/v1/stream)",
+            response.status()
+        ),
+        Error::Http(response) => format!(" (HTTP {})", response.status()),
+        Error::Tls(_) => " (for a self-signed server certificate pass --cert FILE)".into(),
+        _ => String::new(),
+    };
+    format!("{url}: {err}{hint}")
 }

@@ -120,8 +120,11 @@ impl Router {
     }
 
     /// Reads the bus until every ring is closed (or the task is aborted).
+    /// From the oldest record still in each ring: the feeds start before the gateway,
+    /// and a book whose first snapshot went by before the router subscribed would stay
+    /// incomplete (no image for subscribers or `/v1/book`) until the venue resynced it.
     pub fn spawn(&self, bus: &Bus) -> tokio::task::JoinHandle<()> {
-        let mut consumer = bus.subscribe_all();
+        let mut consumer = bus.subscribe_all_oldest();
         let router = self.clone();
         let timer = self.clone();
         tokio::spawn(async move {
