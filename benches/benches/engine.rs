@@ -13,7 +13,15 @@
 //!   2,000 events/s (`tickd sim --venue kraken=BTC/USD,ETH/USD,SOL/USD,BNB/USD
 //!   --spot none --usdm none --seed 7` recorded with `tickd record --venue kraken`,
 //!   trades, bbo, book at depth 25): trades, tickers and books whose every message
-//!   carries a CRC32 of the top 10 levels a side, verified at the pair's precision.
+//!   carries a CRC32 of the top 10 levels a side, verified at the pair's precision;
+//! - `testdata/captures/bybit_sim.jsonl.zst`: Bybit from the simulator, 2 s at 2,000
+//!   events/s on three category connections (`tickd sim --spot none --usdm none
+//!   --venue bybit=spot/BTCUSDT,linear/BTCUSDT,linear/ETHUSDT,inverse/ETHUSD --seed 7`
+//!   recorded with `tickd record --venue bybit --duration 2` from a config whose
+//!   `[venues.bybit]` points at it with symbols BTC-USDT, BTC-USDT-PERP,
+//!   ETH-USDT-PERP, ETH-USD-PERP, book depth 50 and every channel):
+//!   publicTrade with UUID ids, orderbook.1, orderbook.50 snapshots and `u` deltas,
+//!   tickers snapshot + deltas, allLiquidation.
 //!
 //! cargo bench -p tickd-benches --bench engine -- --warm-up-time 1 --measurement-time 3
 
@@ -34,6 +42,7 @@ fn bench_engine(c: &mut Criterion) {
     for (venue, file) in [
         ("binance", "binance_sim.jsonl.zst"),
         ("okx", "okx_sim.jsonl.zst"),
+        ("bybit", "bybit_sim.jsonl.zst"),
         ("kraken", "kraken_sim.jsonl.zst"),
     ] {
         bench_capture(c, venue, &capture(file));
