@@ -189,6 +189,26 @@ fn demo_serves_live_subscribers_and_journals_history() {
             .all(|r| r["venue"] == venue && r["kind"] == "trade"));
     }
 
+    // And Coinbase (a sequence_num per connection, heartbeats), same simulator.
+    let (ok, stdout, stderr) = run(&[
+        "tail",
+        "trades.coinbase.*",
+        "--json",
+        "--count",
+        "5",
+        "--duration",
+        "8",
+        "--url",
+        &url,
+    ]);
+    assert!(ok, "tail coinbase failed: {stderr}");
+    let coinbase = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "data" && v["venue"] == "coinbase" && v["kind"] == "trade")
+        .count();
+    assert_eq!(coinbase, 5, "tail coinbase printed:\n{stdout}");
+
     let status = demo.wait().expect("demo exits");
     while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
         log.push(line);
