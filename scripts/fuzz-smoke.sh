@@ -44,6 +44,7 @@ seed binance_ws '\x00 \x01 \x02 \x03'
 seed binance_rest ''
 seed okx_ws '' okx
 seed kraken_ws '' kraken
+seed coinbase_ws '' coinbase
 
 if [ -n "${FUZZ_SECONDS:-}" ]; then
     limit="-max_total_time=$FUZZ_SECONDS"

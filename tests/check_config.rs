@@ -28,11 +28,11 @@ fn shipped_configs_are_valid() {
     for (file, venues) in [
         (
             "configs/demo.toml",
-            "5 venues enabled: binance, binance-usdm, okx, bybit, kraken",
+            "6 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken",
         ),
         (
             "configs/tickd.toml",
-            "5 venues enabled: binance, binance-usdm, okx, bybit, kraken",
+            "6 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken",
         ),
         (
             "configs/feed-node.toml",

@@ -156,18 +156,19 @@ fn replay_of_the_book_sample_gives_the_book_records_every_time() {
 fn replay_of_a_venue_tickd_cannot_replay_says_so_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("other.jsonl");
-    let other = serde_json::json!({"ts_recv": 1, "venue": "coinbase", "conn": 1, "kind": "ws",
-        "url": "wss://advanced-trade-ws.coinbase.com", "data": "{}"});
+    // Every venue of `Venue::ALL` has an adapter now: a name tickd does not know.
+    let other = serde_json::json!({"ts_recv": 1, "venue": "nasdaq", "conn": 1, "kind": "ws",
+        "url": "wss://example.invalid/feed", "data": "{}"});
     std::fs::write(&capture, format!("{other}\n")).unwrap();
     let out = tickd(&["replay", capture.to_str().unwrap(), "--stats", "json"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("cannot replay \"coinbase\" (1 lines)"),
+        stderr.contains("cannot replay \"nasdaq\" (1 lines)"),
         "{stderr}"
     );
     let stats: Value = serde_json::from_slice(&out.stdout).expect("the counts still print");
-    assert_eq!(stats["unsupported_venues"]["coinbase"], 1, "{stats}");
+    assert_eq!(stats["unsupported_venues"]["nasdaq"], 1, "{stats}");
 }
 
 #[test]
@@ -260,7 +261,14 @@ fn record_from_the_simulator_then_replay() {
         }))
         .expect("sim starts");
     let addr = sim.local_addr().to_string();
-    let config = include_str!("../configs/demo.toml").replace("127.0.0.1:9100", &addr);
+    // Coinbase off, for the usage error of `--venue coinbase` below.
+    let config = include_str!("../configs/demo.toml")
+        .replace("127.0.0.1:9100", &addr)
+        .replace(
+            "[venues.coinbase]\nenabled = true",
+            "[venues.coinbase]\nenabled = false",
+        );
+    assert!(config.contains("[venues.coinbase]\nenabled = false"));
     let config_path = dir.path().join("tickd.toml");
     std::fs::write(&config_path, config).unwrap();
     let capture = dir.path().join("rec.jsonl.zst");

@@ -164,8 +164,8 @@ fn demo_serves_live_subscribers_and_journals_history() {
         }
     }
 
-    // OKX and Bybit run in the same demo, from the same simulator.
-    for venue in ["okx", "bybit"] {
+    // OKX, Bybit and Kraken run in the same demo, from the same simulator.
+    for venue in ["okx", "bybit", "kraken"] {
         let (ok, stdout, stderr) = run(&[
             "tail",
             &format!("trades.{venue}.*"),
@@ -189,10 +189,10 @@ fn demo_serves_live_subscribers_and_journals_history() {
             .all(|r| r["venue"] == venue && r["kind"] == "trade"));
     }
 
-    // And Kraken (v2, checksummed books), from the same simulator.
+    // And Coinbase (a sequence_num per connection, heartbeats), same simulator.
     let (ok, stdout, stderr) = run(&[
         "tail",
-        "trades.kraken.*",
+        "trades.coinbase.*",
         "--json",
         "--count",
         "5",
@@ -201,13 +201,13 @@ fn demo_serves_live_subscribers_and_journals_history() {
         "--url",
         &url,
     ]);
-    assert!(ok, "tail kraken failed: {stderr}");
-    let kraken = stdout
+    assert!(ok, "tail coinbase failed: {stderr}");
+    let coinbase = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["type"] == "data" && v["venue"] == "kraken" && v["kind"] == "trade")
+        .filter(|v| v["type"] == "data" && v["venue"] == "coinbase" && v["kind"] == "trade")
         .count();
-    assert_eq!(kraken, 5, "tail kraken printed:\n{stdout}");
+    assert_eq!(coinbase, 5, "tail coinbase printed:\n{stdout}");
 
     let status = demo.wait().expect("demo exits");
     while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {

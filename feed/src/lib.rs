@@ -15,6 +15,7 @@ pub mod backoff;
 pub mod binance;
 pub mod bybit;
 pub mod capture;
+pub mod coinbase;
 pub mod connection;
 pub mod endpoint;
 pub mod engine;

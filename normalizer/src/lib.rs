@@ -5,6 +5,7 @@
 //!
 //! - [`binance`]: Binance spot and USD-M futures (decode, encode for the simulator,
 //!   and the depth-sync procedure);
+//! - [`coinbase`]: Coinbase Advanced Trade (per-connection sequence numbers);
 //! - [`kraken`]: Kraken spot WebSocket v2 (checksummed books);
 //! - [`okx`]: OKX v5;
 //! - [`book`]: per-instrument L2 books;
@@ -17,6 +18,7 @@
 pub mod binance;
 pub mod book;
 pub mod bybit;
+pub mod coinbase;
 pub mod engine;
 pub mod error;
 pub mod kraken;

@@ -156,6 +156,16 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn resubscribe(&self, _conn: &PlannedConn, _instrument_id: u32) -> Vec<Outbound> {
         Vec::new()
     }
+    /// Messages that bring fresh images of several books of one connection at
+    /// once (its per-connection sequence jumped, so all of them resync). Defaults
+    /// to [`Self::resubscribe`] for each; a venue that takes a list of products in
+    /// one message (Coinbase) sends one unsubscribe and one subscribe.
+    fn resubscribe_books(&self, conn: &PlannedConn, instrument_ids: &[u32]) -> Vec<Outbound> {
+        instrument_ids
+            .iter()
+            .flat_map(|id| self.resubscribe(conn, *id))
+            .collect()
+    }
     /// Subscribe/unsubscribe messages the venue accepts on one connection an hour
     /// (OKX: 480); past it the connection is replaced, since a new one has a fresh
     /// budget. `None`: no such limit.

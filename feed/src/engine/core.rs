@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use tickd_bus::record::{StatusKind, StatusReason, LOST_UNKNOWN};
 use tickd_bus::{RecordType, Venue};
 use tickd_normalizer::engine::{
     BookEvent, BookSnapshot, BookSync, ControlReply, Frame, FrameDecoder, Notice, RestEvent,
@@ -15,7 +16,7 @@ use tickd_normalizer::error::DecodeError;
 use tickd_normalizer::SymbolMap;
 
 use super::adapter::{Outbound, VenueAdapter};
-use super::gate::Gate;
+use super::gate::{FrameCounters, Gate};
 use super::recent::RecentIds;
 use crate::merge::{Merge, Role, Span, Verdict};
 use crate::publisher::Publisher;
@@ -62,6 +63,105 @@ pub struct VenueCore<A: VenueAdapter> {
     touched: Vec<(u32, u8)>,
     /// The last frame was the venue's heartbeat.
     heartbeat: bool,
+    conn_seq: ConnSeqs,
+}
+
+/// Per-connection counters ([`tickd_normalizer::engine::ConnCounter`]) and what
+/// a jump in one asks for.
+#[derive(Debug, Default)]
+struct ConnSeqs {
+    conns: HashMap<u32, ConnCounters>,
+    /// Which connection last delivered each book, for venues whose frames carry a
+    /// per-connection sequence (a jump resyncs that connection's books).
+    book_conn: HashMap<u32, u32>,
+    /// What the books of a connection that lost messages asked for, for the
+    /// driver to carry out ([`VenueCore::take_conn_resyncs`]).
+    resyncs: Vec<(u32, SyncAction)>,
+    heartbeats_missed: u64,
+}
+
+/// The next value expected of each per-connection counter.
+#[derive(Debug, Clone, Copy, Default)]
+struct ConnCounters {
+    sequence: Option<u64>,
+    heartbeat: Option<u64>,
+}
+
+impl ConnSeqs {
+    /// Checks a frame's per-connection counters. A sequence jump flags a gap for
+    /// the connection (its trades and best bid/offer may be lost too) and resyncs
+    /// every book it carried, before the frame's own event is handled.
+    #[allow(clippy::too_many_arguments)]
+    fn check<R: tickd_normalizer::engine::SequenceRule>(
+        &mut self,
+        venue: Venue,
+        conn: u32,
+        counters: FrameCounters,
+        ts_recv: u64,
+        books: &mut HashMap<u32, BookSync<R>>,
+        publisher: &mut Publisher,
+    ) {
+        let state = self.conns.entry(conn).or_default();
+        if let Some(heartbeat) = counters.heartbeat {
+            if let Some(lost) = counter_jump(state.heartbeat, heartbeat) {
+                // Backwards (a restarted counter) counts as one.
+                let lost = if lost == LOST_UNKNOWN { 1 } else { lost };
+                self.heartbeats_missed = self.heartbeats_missed.saturating_add(lost);
+                tracing::warn!(venue = %venue, conn, heartbeat, expected = ?state.heartbeat, "heartbeat counter jumped");
+            }
+            state.heartbeat = heartbeat.checked_add(1);
+        }
+        let Some(sequence) = counters.sequence else {
+            return;
+        };
+        let expected = state.sequence;
+        // Continuing, repeated, jumped or restarted: the next one follows this one.
+        state.sequence = sequence.checked_add(1);
+        let Some(lost) = counter_jump(expected, sequence) else {
+            return;
+        };
+        let expected = expected.unwrap_or(0);
+        tracing::warn!(venue = %venue, conn, sequence, expected, "connection sequence jumped: resyncing its books");
+        publisher.publish(&status::status(
+            venue,
+            status::NO_INSTRUMENT,
+            StatusKind::Gap,
+            StatusReason::SequenceGap,
+            conn,
+            lost,
+            expected,
+            ts_recv,
+        ));
+        let mut ids: Vec<u32> = self
+            .book_conn
+            .iter()
+            .filter(|(_, c)| **c == conn)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(book) = books.get_mut(&id) {
+                let action = book.on_connection_gap(ts_recv, publisher);
+                if action != SyncAction::None {
+                    self.resyncs.push((id, action));
+                }
+            }
+        }
+    }
+}
+
+/// How a counter's new `value` relates to the `expected` one: `None` when it
+/// continues (or repeats the last value: a frame decoded again after replay learned
+/// its symbol), else the count lost (`LOST_UNKNOWN` when it went backwards).
+fn counter_jump(expected: Option<u64>, value: u64) -> Option<u64> {
+    let expected = expected?;
+    if value == expected || value.checked_add(1) == Some(expected) {
+        None
+    } else if value > expected {
+        Some(value - expected)
+    } else {
+        Some(LOST_UNKNOWN)
+    }
 }
 
 /// What the driver does for a book's answer.
@@ -96,7 +196,24 @@ impl<A: VenueAdapter> VenueCore<A> {
             recent: RecentIds::default(),
             touched: Vec::with_capacity(64),
             heartbeat: false,
+            conn_seq: ConnSeqs::default(),
         }
+    }
+
+    /// Books of a connection whose sequence jumped, with what each asked for
+    /// (normally [`SyncAction::Resubscribe`]); empty after the call.
+    pub fn take_conn_resyncs(&mut self) -> Vec<(u32, SyncAction)> {
+        std::mem::take(&mut self.conn_seq.resyncs)
+    }
+
+    /// Heartbeats the venue skipped by its own counter (all connections).
+    pub fn heartbeats_missed(&self) -> u64 {
+        self.conn_seq.heartbeats_missed
+    }
+
+    /// The connection closed (or reconnects): its counters start afresh.
+    pub fn forget_conn(&mut self, conn: u32) {
+        self.conn_seq.conns.remove(&conn);
     }
 
     pub fn venue(&self) -> Venue {
@@ -195,6 +312,7 @@ impl<A: VenueAdapter> VenueCore<A> {
             recent,
             touched,
             heartbeat,
+            conn_seq,
         } = self;
         touched.clear();
         let mut gate = Gate {
@@ -205,12 +323,18 @@ impl<A: VenueAdapter> VenueCore<A> {
             trade_ids: *trade_ids,
             recent,
             touched,
+            counters: FrameCounters::default(),
         };
         decoder.set_market(market);
         *heartbeat = false;
         let event = decoder.decode(frame, ts_recv, &mut gate)?;
+        let counters = gate.counters;
+        if counters != FrameCounters::default() {
+            // Before the frame's own event: a book it updates may be resynced.
+            conn_seq.check(*venue, conn, counters, ts_recv, books, publisher);
+        }
         Ok(match event {
-            VenueEvent::Records(_) | VenueEvent::Pong | VenueEvent::ConnSeq(_) => Step::None,
+            VenueEvent::Records(_) | VenueEvent::Pong => Step::None,
             VenueEvent::Heartbeat => {
                 *heartbeat = true;
                 Step::None
@@ -218,6 +342,9 @@ impl<A: VenueAdapter> VenueCore<A> {
             VenueEvent::Book(ev) => {
                 let key = (ev.instrument_id, RecordType::BookDelta as u8);
                 touched.push(key);
+                if counters.sequence.is_some() {
+                    conn_seq.book_conn.insert(ev.instrument_id, conn);
+                }
                 if ev.snapshot && role == Role::Primary {
                     // A pushed image restarts the stream's ids.
                     merge.forget(key);
@@ -363,5 +490,27 @@ impl<A: VenueAdapter> VenueCore<A> {
                 book.on_disconnect(ts, &mut self.publisher);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_continue_repeat_jump_or_restart() {
+        assert_eq!(
+            counter_jump(None, 7),
+            None,
+            "the first value starts the count"
+        );
+        assert_eq!(counter_jump(Some(8), 8), None);
+        assert_eq!(
+            counter_jump(Some(8), 7),
+            None,
+            "the same frame decoded again"
+        );
+        assert_eq!(counter_jump(Some(8), 11), Some(3));
+        assert_eq!(counter_jump(Some(8), 2), Some(LOST_UNKNOWN));
     }
 }

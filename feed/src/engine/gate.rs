@@ -5,7 +5,7 @@
 
 use tickd_bus::record::{StatusReason, TradeMsg};
 use tickd_bus::{RecordBuf, RecordType, Venue};
-use tickd_normalizer::engine::TradeIds;
+use tickd_normalizer::engine::{ConnCounter, TradeIds};
 use tickd_normalizer::RecordSink;
 
 use super::recent::RecentIds;
@@ -24,9 +24,25 @@ pub struct Gate<'a> {
     pub recent: &'a mut RecentIds,
     /// Stream keys `(instrument, rtype)` that delivered data in this frame.
     pub touched: &'a mut Vec<(u32, u8)>,
+    /// The per-connection counters the frame carried.
+    pub counters: FrameCounters,
+}
+
+/// The per-connection counters one frame carried ([`ConnCounter`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameCounters {
+    pub sequence: Option<u64>,
+    pub heartbeat: Option<u64>,
 }
 
 impl RecordSink for Gate<'_> {
+    fn conn_counter(&mut self, counter: ConnCounter, value: u64) {
+        match counter {
+            ConnCounter::Sequence => self.counters.sequence = Some(value),
+            ConnCounter::Heartbeat => self.counters.heartbeat = Some(value),
+        }
+    }
+
     fn push(&mut self, record: RecordBuf) {
         let header = *record.header();
         self.touched.push((header.instrument_id, header.rtype));

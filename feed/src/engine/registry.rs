@@ -60,6 +60,7 @@ pub static ADAPTERS: &[&dyn Adapter] = &[
     &crate::okx::OkxAdapter,
     &crate::bybit::BybitAdapter,
     &crate::kraken::KrakenAdapter,
+    &crate::coinbase::CoinbaseAdapter,
 ];
 
 /// The adapter that feeds `venue`.

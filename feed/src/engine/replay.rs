@@ -96,6 +96,9 @@ impl<A: VenueAdapter> AdapterReplay<A> {
         let step = self
             .core
             .on_frame(conn, Role::Primary, market, &mut self.merge, ts_recv, frame);
+        // The resubscriptions a connection gap asked for were the live feed's to
+        // send: the capture holds the images they brought.
+        let _ = self.core.take_conn_resyncs();
         let book_delta = RecordType::BookDelta as u8;
         for &(instrument, rtype) in self.core.touched() {
             if rtype == book_delta {
@@ -241,6 +244,7 @@ impl<A: VenueAdapter> VenueReplay for AdapterReplay<A> {
     }
 
     fn on_disconnect(&mut self, conn: u32, ts: u64) {
+        self.core.forget_conn(conn);
         if let Some(books) = self.books_by_conn.remove(&conn) {
             let mut books: Vec<u32> = books.into_iter().collect();
             books.sort_unstable();

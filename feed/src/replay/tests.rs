@@ -144,7 +144,7 @@ fn damage_is_counted_not_fatal() {
     lines.push(line(9_003, CaptureKind::Rest, "http://h/api/v3/ping", "{}"));
     lines.push(line(9_004, CaptureKind::Loss, "", "17"));
     let mut odd = line(9_005, CaptureKind::Ws, "", "{}");
-    odd.venue = "coinbase".into();
+    odd.venue = "nasdaq".into(); // a venue tickd does not know
     lines.push(odd);
     let (_, _, stats) = replay(&lines);
     let v = &stats.venues["binance"];

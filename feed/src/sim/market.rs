@@ -67,8 +67,23 @@ struct DepthRecord {
     asks: Vec<Level>,
 }
 
+/// A trade the market made, kept for venues that send recent trades on subscribe
+/// (Coinbase's `market_trades` snapshot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecentTrade {
+    pub trade_id: u64,
+    pub price: Price,
+    pub qty: Size,
+    pub buyer_is_maker: bool,
+    pub time_ns: u64,
+}
+
+/// Recent trades kept per symbol.
+const RECENT_TRADES: usize = 32;
+
 pub struct SymbolBook {
     pub info: SimSymbol,
+    recent: VecDeque<RecentTrade>,
     bids: Side,
     asks: Side,
     last_update_id: u64,
@@ -142,6 +157,7 @@ impl Market {
                 let first_id = 1_000 + rng.u64(0..1_000_000);
                 SymbolBook {
                     info: info.clone(),
+                    recent: VecDeque::with_capacity(RECENT_TRADES),
                     base: (bids.clone(), asks.clone(), first_id),
                     bids,
                     asks,
@@ -203,6 +219,16 @@ impl Market {
         book.open_interest = Size::from_raw(book.open_interest.raw().saturating_add(qty.raw() / 2));
         let (trade_id, agg_id) = (book.next_trade_id, book.next_agg_id);
         let derivative = book.is_derivative();
+        if book.recent.len() == RECENT_TRADES {
+            book.recent.pop_front();
+        }
+        book.recent.push_back(RecentTrade {
+            trade_id,
+            price,
+            qty,
+            buyer_is_maker: !buy,
+            time_ns: now_ns,
+        });
         emit(SimEvent {
             sym: sym as u32,
             time_ns: now_ns,
@@ -455,6 +481,11 @@ fn lots(rng: &mut fastrand::Rng, info: &SimSymbol) -> Size {
 }
 
 impl SymbolBook {
+    /// The last trades, oldest first.
+    pub fn recent_trades(&self) -> impl DoubleEndedIterator<Item = &RecentTrade> {
+        self.recent.iter()
+    }
+
     /// Gets mark prices and liquidations.
     fn is_derivative(&self) -> bool {
         self.info.venue == Venue::BinanceUsdm || self.info.traits.derivative

@@ -33,7 +33,7 @@ pub use config::{ConnectionRules, ReplayPace, SendTimeUnit, SimConfig, SimSource
 pub use faults::FaultCounters;
 pub use faults::{FaultConfig, FaultCounts, RestError, SkipDepth, Stall};
 pub(crate) use market::apply as apply_levels;
-pub use market::{EventKind, SimEvent};
+pub use market::{EventKind, RecentTrade, SimEvent};
 pub use protocol::{
     now_ns, protocol_for, protocols, FrameKind, Frames, Inbound, MarketTraits, Response, SessionCx,
     SimProtocol, SimSession, SimView,

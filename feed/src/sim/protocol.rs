@@ -127,6 +127,16 @@ pub trait SimSession: Send {
     fn on_market(&mut self, ev: &SimEvent, cx: &mut SessionCx<'_>, out: &mut Frames);
     /// A frame of a replayed capture.
     fn on_replay(&mut self, _frame: &ReplayFrame, _cx: &mut SessionCx<'_>, _out: &mut Frames) {}
+    /// How often [`SimSession::on_tick`] runs (`None`: never): the venue's timed
+    /// frames (Coinbase `heartbeats` every second) and deadlines (its 5 s to
+    /// subscribe).
+    fn tick_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// Every [`SimSession::tick_interval`].
+    fn on_tick(&mut self, _cx: &mut SessionCx<'_>, _out: &mut Frames) -> Inbound {
+        Inbound::Continue
+    }
     /// The venue's "going away" notice (Binance `serverShutdown`, OKX `64008`).
     fn shutdown_notice(&mut self, _cx: &mut SessionCx<'_>, _out: &mut Frames) {}
     /// How long the connection may be quiet before [`SimSession::heartbeat`] is

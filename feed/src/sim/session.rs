@@ -138,6 +138,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         let faults = shared.faults.read().clone();
         let drop_at = faults.drop_after.map(|d| opened + d);
         let mut stall = faults.stall.map(|s| (opened + s.after, s.duration));
+        let tick_every = self.venue_session.tick_interval();
+        let mut session_tick = {
+            let every = tick_every.unwrap_or(Duration::from_secs(3600));
+            tokio::time::interval_at(opened + every, every)
+        };
         let ping_every = rules.ping_interval.unwrap_or(Duration::from_secs(3600));
         let mut ping = tokio::time::interval_at(opened + ping_every, ping_every);
         let mut pong_due: Option<(Instant, Vec<u8>)> = None;
@@ -230,6 +235,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     match self.ws.send(Message::Ping(payload.into())).await {
                         Ok(()) => Flow::Continue,
                         Err(_) => Flow::Abort,
+                    }
+                }
+                _ = session_tick.tick(), if tick_every.is_some() => {
+                    let answer = self.with_session(|s, cx, out| s.on_tick(cx, out));
+                    if !self.send_out(true).await {
+                        Flow::Abort
+                    } else {
+                        match answer {
+                            Inbound::Continue => Flow::Continue,
+                            Inbound::Close(code, reason) => Flow::Close(CloseCode::from(code), reason),
+                        }
                     }
                 }
                 msg = self.ws.next() => match msg {

@@ -22,11 +22,23 @@ pub enum VenueEvent<'a> {
     /// `heartbeat`): keeps the connection's watchdog from firing, no stream's.
     Heartbeat,
     Notice(Notice),
-    /// A per-connection sequence number (Coinbase `sequence_num`): a jump means
-    /// this connection lost messages.
-    ConnSeq(u64),
     /// A valid event for a symbol the map does not hold (counted, dropped).
     UnknownSymbol,
+}
+
+/// A counter that runs per connection across all of its channels, reported to the
+/// sink ([`crate::RecordSink::conn_counter`]) before a frame's records, so a frame
+/// can carry one besides its [`VenueEvent`]. The feed checks each for continuity
+/// per connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnCounter {
+    /// Every message's number on the connection (Coinbase `sequence_num`): a jump
+    /// means this connection lost messages, so every book it carries is resynced.
+    Sequence,
+    /// The venue's heartbeat count (Coinbase `heartbeat_counter`): a jump means
+    /// heartbeats were skipped (counted and logged; the data is judged by
+    /// [`ConnCounter::Sequence`]).
+    Heartbeat,
 }
 
 /// A reply to a control message the connection sent.

@@ -18,6 +18,6 @@ mod frame;
 mod rule;
 
 pub use book_sync::{BookSync, BookSyncStats, SyncAction, SyncState};
-pub use event::{BookEvent, BookSnapshot, ControlReply, Notice, VenueEvent};
+pub use event::{BookEvent, BookSnapshot, ConnCounter, ControlReply, Notice, VenueEvent};
 pub use frame::{Frame, FrameDecoder, RestEvent, RestKind};
 pub use rule::{Link, SequenceRule, SnapshotSource, TradeIds};

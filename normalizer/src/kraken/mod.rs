@@ -14,7 +14,7 @@
 //! - [`encode`]: the same frames written out, for the simulator.
 
 pub mod checksum;
-mod decode;
+pub(crate) mod decode;
 pub mod encode;
 pub mod instruments;
 pub mod request;

@@ -399,6 +399,8 @@ impl<A: VenueAdapter> Core<A> {
             "disconnected: {reason}; reconnecting in {:.1} s", retry_in.as_secs_f64()
         );
         let ts = now_ns();
+        // A reconnect starts the venue's per-connection counters afresh.
+        self.core.forget_conn(conn);
         self.core
             .publisher()
             .publish(&status::disconnected(self.venue, conn, status_reason, ts));
@@ -482,8 +484,43 @@ impl<A: VenueAdapter> Core<A> {
                 c.watchdog.on_data(None, now);
             }
         }
+        let resyncs = self.core.take_conn_resyncs();
+        if !resyncs.is_empty() {
+            self.on_conn_resync(slot_index, &resyncs);
+        }
         if rotate_now {
             self.start_rotation(slot_index, StatusReason::ServerShutdown);
+        }
+    }
+
+    /// The books of a connection whose sequence jumped: one batch of messages for
+    /// those that resubscribe, the usual action for the others.
+    fn on_conn_resync(&mut self, slot: usize, resyncs: &[(u32, SyncAction)]) {
+        let resubscribe: Vec<u32> = resyncs
+            .iter()
+            .filter(|(_, a)| *a == SyncAction::Resubscribe)
+            .map(|(id, _)| *id)
+            .collect();
+        for (id, action) in resyncs {
+            if *action != SyncAction::Resubscribe {
+                self.on_book_action(slot, *id, *action);
+            }
+        }
+        if resubscribe.is_empty() {
+            return;
+        }
+        let s = &self.slots[slot];
+        let messages = self.adapter.resubscribe_books(&s.plan, &resubscribe);
+        tracing::warn!(venue = %self.venue, books = resubscribe.len(), "resubscribing the books of a connection that lost messages");
+        if let Some(c) = s.primary.and_then(|p| self.conns.get(&p)) {
+            if messages.is_empty() {
+                c.handle.send(ConnCommand::Reconnect {
+                    reason: "the connection lost messages".into(),
+                });
+            }
+            for message in messages {
+                c.handle.send(ConnCommand::Send(message));
+            }
         }
     }
 

@@ -258,6 +258,33 @@ impl<R: SequenceRule> BookSync<R> {
         self.needs_fresh_image = false;
     }
 
+    /// The connection carrying this book lost messages (its per-connection
+    /// sequence jumped, [`super::ConnCounter::Sequence`]): whatever was lost may
+    /// have been this book's, so it resyncs (`Gap` + `BookResync` when it was
+    /// synced) and asks for a fresh image from the rule's source, even if one was
+    /// already asked for (the lost message may have been that image).
+    pub fn on_connection_gap(&mut self, ts_recv: u64, out: &mut impl RecordSink) -> SyncAction {
+        self.stats.gaps += 1;
+        if self.state == SyncState::Synced {
+            let expected = self.last_update_id.unwrap_or(0);
+            self.emit_status(
+                StatusKind::Gap,
+                StatusReason::SequenceGap,
+                LOST_UNKNOWN,
+                expected,
+                0,
+                ts_recv,
+                out,
+            );
+            self.resync(StatusReason::SequenceGap, 0, ts_recv, out);
+        } else {
+            self.buffer.events.clear();
+            self.needs_fresh_image = true;
+        }
+        self.snapshot_requested = false;
+        self.request_snapshot()
+    }
+
     pub fn book(&self) -> &L2Book {
         &self.book
     }
