@@ -9,6 +9,11 @@
 //!   events/s (`tickd sim --venue okx=BTC-USDT,ETH-USDT,SOL-USDT,BNB-USDT --seed 7`
 //!   recorded with `tickd record --venue okx`): trades, bbo-tbt and 400-level books
 //!   with checksums;
+//! - `testdata/captures/kraken_sim.jsonl.zst`: Kraken v2 from the simulator, 6 s at
+//!   2,000 events/s (`tickd sim --venue kraken=BTC/USD,ETH/USD,SOL/USD,BNB/USD
+//!   --spot none --usdm none --seed 7` recorded with `tickd record --venue kraken`,
+//!   trades, bbo, book at depth 25): trades, tickers and books whose every message
+//!   carries a CRC32 of the top 10 levels a side, verified at the pair's precision;
 //! - `testdata/captures/bybit_sim.jsonl.zst`: Bybit from the simulator, 2 s at 2,000
 //!   events/s on three category connections (`tickd sim --spot none --usdm none
 //!   --venue bybit=spot/BTCUSDT,linear/BTCUSDT,linear/ETHUSDT,inverse/ETHUSD --seed 7`
@@ -38,6 +43,7 @@ fn bench_engine(c: &mut Criterion) {
         ("binance", "binance_sim.jsonl.zst"),
         ("okx", "okx_sim.jsonl.zst"),
         ("bybit", "bybit_sim.jsonl.zst"),
+        ("kraken", "kraken_sim.jsonl.zst"),
     ] {
         bench_capture(c, venue, &capture(file));
     }
