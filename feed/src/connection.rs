@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::capture::CaptureKind;
+use crate::connect_rate::ConnectRate;
 use crate::engine::adapter::{Keepalive, Outbound};
 use crate::runtime::{now_ns, Shutdown};
 use crate::ws::{self, Message};
@@ -41,6 +42,9 @@ pub struct ConnSpec {
     /// Queued messages (subscribe, resubscribe) one socket may send an hour; the
     /// socket is replaced rather than exceed it (OKX: 480 ops an hour a connection).
     pub ops_per_hour: Option<u32>,
+    /// The venue's connect budget, shared with its other connections: every
+    /// attempt waits for a slot after its backoff (Bybit: 500 per 5 minutes).
+    pub connect_rate: Option<ConnectRate>,
 }
 
 /// Reported to the venue core, tagged with the connection's id.
@@ -133,6 +137,15 @@ async fn run_connection(
     'connect: loop {
         if shutdown.is_triggered() {
             break;
+        }
+        if let Some(rate) = &spec.connect_rate {
+            let at = rate.reserve(Instant::now());
+            while Instant::now() < at {
+                let left = at.saturating_duration_since(Instant::now());
+                if wait_or_stop(left, &mut commands, &mut shutdown).await {
+                    break 'connect;
+                }
+            }
         }
         let connect = ws::connect(&spec.url, spec.connect_timeout);
         tokio::pin!(connect);
@@ -250,10 +263,12 @@ async fn serve_socket(
     let mut ops_sent: VecDeque<Instant> = VecDeque::new();
     let mut got_data = false;
     let mut last_read = Instant::now();
+    let mut last_keepalive = Instant::now();
     let tap_url: std::sync::Arc<str> = spec.url.as_str().into();
     let reason = loop {
         let idle_deadline = match &spec.keepalive {
             Keepalive::Idle { idle, .. } => Some(last_read + *idle),
+            Keepalive::Every { every, .. } => Some(last_keepalive + *every),
             Keepalive::None => None,
         };
         tokio::select! {
@@ -325,13 +340,17 @@ async fn serve_socket(
                 }
             }
             _ = sleep_until_opt(idle_deadline) => {
-                // Idle: the venue's keep-alive goes out (its answer resets the clock).
-                if let Keepalive::Idle { message, .. } = &spec.keepalive {
+                // Idle, or its time: the venue's keep-alive goes out (an answer
+                // resets the idle clock).
+                if let Keepalive::Idle { message, .. } | Keepalive::Every { message, .. } =
+                    &spec.keepalive
+                {
                     if let Err(err) = socket.send(to_message(message.clone())).await {
                         break format!("keep-alive failed: {err}");
                     }
                 }
                 last_read = Instant::now();
+                last_keepalive = last_read;
             }
         }
     };
@@ -354,12 +373,14 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 }
 
 #[cfg(test)]
+mod cadence_tests;
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::runtime::shutdown_channel;
 
     /// Run `body` on a current-thread runtime inside a `LocalSet` (as a venue thread).
-    fn on_local_runtime(body: impl std::future::Future<Output = ()>) {
+    pub(super) fn on_local_runtime(body: impl std::future::Future<Output = ()>) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -367,7 +388,7 @@ mod tests {
         tokio::task::LocalSet::new().block_on(&rt, body);
     }
 
-    fn spec(url: String) -> ConnSpec {
+    pub(super) fn spec(url: String) -> ConnSpec {
         ConnSpec {
             ops_per_hour: None,
             url,
@@ -381,6 +402,7 @@ mod tests {
             backoff_base: Duration::from_millis(10),
             backoff_cap: Duration::from_millis(50),
             tap: None,
+            connect_rate: None,
         }
     }
 

@@ -301,9 +301,17 @@ impl VenueConfig {
                 minutes.into(),
                 &tickd_feed::kraken::OHLC_INTERVALS_MIN.map(u64::from),
             ),
+            (Venue::Bybit, Some(minutes)) => one_of(
+                errs,
+                &join(path, "venue_bars_minutes"),
+                minutes.into(),
+                &tickd_normalizer::bybit::KLINE_INTERVALS.map(|(m, _)| u64::from(m)),
+            ),
             (_, Some(_)) => errs.push(
                 join(path, "venue_bars_minutes"),
-                format!("{venue} has no candle channel of its own (only kraken's ohlc)"),
+                format!(
+                    "{venue} has no candle channel of its own (only kraken's ohlc and bybit's kline)"
+                ),
                 "remove venue_bars_minutes",
             ),
             _ => {}

@@ -52,9 +52,11 @@ pub enum Outbound {
 pub enum Keepalive {
     /// Nothing to send (Binance: the server pings, tungstenite pongs).
     None,
-    /// Send `message` when nothing was received for `idle` (OKX `"ping"` < 30 s,
-    /// Bybit `{"op":"ping"}`).
+    /// Send `message` when nothing was received for `idle` (OKX `"ping"` < 30 s).
     Idle { idle: Duration, message: Outbound },
+    /// Send `message` every `every`, whether data flows or not (Bybit
+    /// `{"op":"ping"}` every 20 s).
+    Every { every: Duration, message: Outbound },
 }
 
 /// One stream a connection carries.
@@ -165,6 +167,13 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
             .iter()
             .flat_map(|id| self.resubscribe(conn, *id))
             .collect()
+    }
+    /// Connects the venue accepts from one host per window, counted over all of the
+    /// venue's connections, first connects and reconnects alike (Bybit: 500 per
+    /// 5 minutes): every attempt, after its backoff, waits for a free slot of the
+    /// window ([`crate::connect_rate::ConnectRate`]). `None`: no such limit.
+    fn connect_rate(&self, _venue: Venue) -> Option<(u32, Duration)> {
+        None
     }
     /// Subscribe/unsubscribe messages the venue accepts on one connection an hour
     /// (OKX: 480); past it the connection is replaced, since a new one has a fresh

@@ -239,6 +239,9 @@ pub struct Checker {
     /// Books without update ids (Kraken), kept this many levels a side: the truth is
     /// found by the record's `ts_event` (the stamp the simulator recorded).
     pub stamped_depth: Option<usize>,
+    /// Records of these types are kept whole in `kept`, for a test's own checks.
+    pub keep: Vec<RecordType>,
+    pub kept: Vec<RecordBuf>,
 }
 
 impl Checker {
@@ -270,6 +273,9 @@ impl Checker {
         self.venue = Some(venue);
         if let Some(rtype) = header.record_type() {
             *self.by_type.entry(rtype).or_default() += 1;
+            if self.keep.contains(&rtype) {
+                self.kept.push(*record);
+            }
         }
         // The feed's streams: the derived best bid/offer is numbered apart (`top`).
         let key = (

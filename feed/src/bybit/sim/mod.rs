@@ -7,14 +7,17 @@
 //! rising `seq`; the whole simulated book, no depth window), `tickers` (snapshot then
 //! the changed fields) and `allLiquidation` on linear and inverse, and REST
 //! `/v5/market/instruments-info` (cursor pages) and `/v5/market/orderbook`. Raw
-//! symbols are tickd's (`linear/BTCUSDT`, `spot/BTCUSDT`, `inverse/BTCUSD`). Not
-//! simulated: `kline`, `orderbook.full`, dated futures, the level-1 re-send after 3 s.
+//! symbols are tickd's (`linear/BTCUSDT`, `spot/BTCUSDT`, `inverse/BTCUSD`); a
+//! `-DDMMMYY` suffix makes a dated future (`linear/BTCUSDT-25DEC26`, listed as
+//! `LinearFutures` delivering that day). Not simulated: `orderbook.full`, the
+//! level-1 re-send after 3 s.
 
 mod rest;
 mod session;
 
 use std::time::Duration;
 
+use tickd_bus::instrument::Date;
 use tickd_bus::Venue;
 use tickd_normalizer::bybit::Category;
 
@@ -29,6 +32,23 @@ pub const IDLE_CLOSE: Duration = Duration::from_secs(600);
 
 /// Bybit states no inbound rate for public connections; a flood is cut.
 const MAX_INBOUND_PER_SEC: u32 = 100;
+
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+
+/// A dated future's symbol without its `-DDMMMYY` suffix, and its delivery day
+/// (`BTCUSDT-25DEC26` → `BTCUSDT`, 2026-12-25).
+pub(crate) fn delivery(symbol: &str) -> Option<(&str, Date)> {
+    let (stem, suffix) = symbol.rsplit_once('-')?;
+    if suffix.len() != 7 || !suffix.is_ascii() {
+        return None;
+    }
+    let day: u8 = suffix[0..2].parse().ok()?;
+    let month = MONTHS.iter().position(|m| *m == &suffix[2..5])? as u8 + 1;
+    let year: u16 = suffix[5..7].parse().ok()?;
+    Some((stem, Date::new(2000 + year, month, day).ok()?))
+}
 
 /// `category/SYMBOL` in any case → the category and the upper-case symbol.
 pub(crate) fn split(raw: &str) -> Option<(Category, String)> {
@@ -52,9 +72,15 @@ impl SimProtocol for BybitSim {
         category.raw_symbol(&format!("{base}{quote}"))
     }
 
-    /// `spot/BTCUSDT`, `linear/BTCUSDT`, `inverse/BTCUSD` (quotes USDT, USDC, USD).
+    /// `spot/BTCUSDT`, `linear/BTCUSDT`, `inverse/BTCUSD` (quotes USDT, USDC, USD),
+    /// futures `linear/BTCUSDT-25DEC26`.
     fn split_symbol(&self, _venue: Venue, raw: &str) -> Option<(String, String)> {
         let (category, symbol) = split(raw)?;
+        let symbol = match delivery(&symbol) {
+            Some((stem, _)) if category != Category::Spot => stem.to_string(),
+            Some(_) => return None,
+            None => symbol,
+        };
         let quote = ["USDT", "USDC", "USD"]
             .into_iter()
             .find(|q| symbol.ends_with(q))?;
