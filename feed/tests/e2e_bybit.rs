@@ -16,6 +16,7 @@ use tickd_bus::decimal::{Notional, NOTIONAL_SCALE};
 use tickd_bus::instrument::{Date, InstrumentKind};
 use tickd_bus::record::{BarMsg, StatusKind, TradeMsg};
 use tickd_bus::{Channel, Flags, RecordType, Size, Venue};
+use tickd_feed::bybit::BybitSim;
 use tickd_feed::sim::{FaultConfig, SimConfig, SimServer, SimSymbol, SkipDepth};
 use tickd_feed::venue::VenueSettings;
 
@@ -34,6 +35,14 @@ fn bybit_config(rate: u32, faults: FaultConfig) -> SimConfig {
     }
 }
 
+/// Trade ids are opaque (UUIDs): a loss is flagged only by a disconnect. Book
+/// records carry Bybit's `seq`: the simulator's market id is found from it.
+fn checker() -> Checker {
+    let mut checker = Checker::monotonic_trades();
+    checker.update_ids = Some(BybitSim::market_id_of_seq);
+    checker
+}
+
 /// Run one Bybit feed against a simulator with `faults` (`run_until_synced`).
 async fn run(faults: FaultConfig, secs: u64) -> (SimServer, FeedRun, Checker) {
     run_with(faults, secs, |_| {}).await
@@ -49,9 +58,7 @@ async fn run_with(
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
     let mut venue_settings = settings(Venue::Bybit, &sim, &config);
     tune(&mut venue_settings);
-    // Trade ids are opaque (UUIDs): a loss is flagged only by a disconnect.
-    let (feed, checker) =
-        run_until_synced(&sim, venue_settings, Checker::monotonic_trades(), secs).await;
+    let (feed, checker) = run_until_synced(&sim, venue_settings, checker(), secs).await;
     (sim, feed, checker)
 }
 
@@ -262,7 +269,7 @@ async fn bybit_dated_future_and_kline_venue_bars() {
     let mut s = settings(Venue::Bybit, &sim, &config);
     s.channels = vec![Channel::Trades, Channel::Book];
     s.venue_bars_minutes = Some(1);
-    let mut checker = Checker::monotonic_trades();
+    let mut checker = checker();
     checker.keep = vec![RecordType::Trade, RecordType::Bar];
     let (feed, checker) = run_until_synced(&sim, s, checker, 4).await;
     checker.assert_clean();

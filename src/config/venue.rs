@@ -305,7 +305,7 @@ impl VenueConfig {
                 errs,
                 &join(path, "venue_bars_minutes"),
                 minutes.into(),
-                &tickd_normalizer::bybit::KLINE_INTERVALS.map(|(m, _)| u64::from(m)),
+                &tickd_feed::bybit::KLINE_INTERVALS.map(|(m, _)| u64::from(m)),
             ),
             (_, Some(_)) => errs.push(
                 join(path, "venue_bars_minutes"),

@@ -10,3 +10,5 @@ mod tests;
 
 pub use adapter::{BybitAdapter, CONNECTS_PER_WINDOW, PING_EVERY, REST_URL, WS_URL};
 pub use sim::BybitSim;
+/// The `kline` candle lengths (minutes, topic name): `venue_bars_minutes` is one.
+pub use tickd_normalizer::bybit::KLINE_INTERVALS;

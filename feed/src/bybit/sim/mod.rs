@@ -27,6 +27,26 @@ use crate::sim::{ConnectionRules, MarketTraits, Response, SimProtocol, SimSessio
 /// The Bybit protocol of the simulator.
 pub struct BybitSim;
 
+/// Where the simulated cross sequence starts, and its step per book update.
+const SEQ_BASE: u64 = 50_000_000_000;
+const SEQ_STEP: u64 = 7;
+
+impl BybitSim {
+    /// `seq` of the book at market update id `id`: Bybit's cross sequence, the same
+    /// on every connection and after a `u == 1` restart, rising but not contiguous.
+    pub fn cross_seq(id: u64) -> u64 {
+        SEQ_BASE.saturating_add(id.saturating_mul(SEQ_STEP))
+    }
+
+    /// The market update id of a `seq` [`Self::cross_seq`] wrote (the e2e checker
+    /// finds the true book by it).
+    pub fn market_id_of_seq(seq: u64) -> Option<u64> {
+        seq.checked_sub(SEQ_BASE)
+            .filter(|d| d % SEQ_STEP == 0)
+            .map(|d| d / SEQ_STEP)
+    }
+}
+
 /// Bybit cuts a connection without pings or data after about 10 minutes (`bybit.md` §2).
 pub const IDLE_CLOSE: Duration = Duration::from_secs(600);
 

@@ -5,8 +5,9 @@
 //! the connection carries.
 //!
 //! `orderbook.N` is a snapshot then deltas whose `u` is the market's update id (the
-//! market numbers Bybit books one id per depth event, so `u` is contiguous and the
-//! checker finds the true book at it); a skipped update leaves a hole in `u`. The
+//! market numbers Bybit books one id per depth event, so `u` is contiguous) and whose
+//! `seq` is [`BybitSim::cross_seq`] of it (tickd's records carry `seq`; the checker
+//! finds the true book by it); a skipped update leaves a hole in `u`. The
 //! restart fault sends a fresh image with `u == 1`, and later deltas of that book
 //! count on from there (the connection's own offset), as after a Bybit restart.
 //!
@@ -28,6 +29,7 @@ use tickd_normalizer::bybit::Category;
 use tickd_normalizer::bybit::{kline_interval_name, kline_interval_secs};
 use tickd_normalizer::Level;
 
+use super::BybitSim;
 use crate::sim::{EventKind, Frames, Inbound, SessionCx, SimEvent, SimSession, SimView};
 
 /// Topic bits of a subscription.
@@ -73,8 +75,6 @@ pub(crate) struct BybitSession {
     max_args: usize,
     /// Book deltas of this connection, for the restart fault.
     book_updates: u64,
-    /// The cross sequence: rises with every book message, never contiguous per topic.
-    seq: u64,
     /// Tickers' `cs`.
     cs: u64,
 }
@@ -102,7 +102,6 @@ impl BybitSession {
             args: 0,
             max_args: sim.config().rules(Venue::Bybit).max_streams,
             book_updates: 0,
-            seq: 1_000_000,
             cs: 1_000,
         }
     }
@@ -251,7 +250,6 @@ impl BybitSession {
         cx: &SessionCx<'_>,
         out: &mut Frames,
     ) {
-        self.seq += 1;
         let symbol = self.symbol(idx, cx);
         enc::encode_book(
             out.data(),
@@ -262,7 +260,7 @@ impl BybitSession {
                 bids,
                 asks,
                 u: book.market_id - book.offset,
-                seq: self.seq,
+                seq: BybitSim::cross_seq(book.market_id),
                 ts_ms: ms(crate::sim::now_ns()),
             },
         );
@@ -319,7 +317,6 @@ impl BybitSession {
         if restart_every.is_some_and(|n| n > 0 && self.book_updates.is_multiple_of(u64::from(n))) {
             return self.restart(idx, last, cx, out);
         }
-        self.seq += 1;
         let symbol = self.symbol(idx, cx);
         enc::encode_book(
             out.data(),
@@ -330,7 +327,7 @@ impl BybitSession {
                 bids,
                 asks,
                 u,
-                seq: self.seq,
+                seq: BybitSim::cross_seq(last),
                 ts_ms: ms(ev.time_ns),
             },
         );
@@ -503,7 +500,6 @@ impl SimSession for BybitSession {
                 bid,
                 ask,
             } if mask & BBO != 0 => {
-                self.seq += 1;
                 let symbol = self.symbol(idx, cx);
                 enc::encode_book(
                     out.data(),
@@ -514,7 +510,7 @@ impl SimSession for BybitSession {
                         bids: std::slice::from_ref(bid),
                         asks: std::slice::from_ref(ask),
                         u: *update_id,
-                        seq: self.seq,
+                        seq: BybitSim::cross_seq(*update_id),
                         ts_ms: ms(ev.time_ns),
                     },
                 );

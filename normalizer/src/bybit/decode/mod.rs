@@ -251,6 +251,7 @@ impl BybitDecoder {
             last: head.u,
             prev: None,
             checksum: None,
+            record_id: head.seq,
             ts_event,
             bids: &self.bids,
             asks: &self.asks,

@@ -182,6 +182,7 @@ impl CoinbaseDecoder {
                     last: id,
                     prev: Some(id - 1),
                     checksum: None,
+                    record_id: None,
                     ts_event,
                     bids: &self.bids,
                     asks: &self.asks,
