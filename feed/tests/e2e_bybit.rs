@@ -350,3 +350,37 @@ async fn bybit_dated_future_and_kline_venue_bars() {
     assert_eq!(counters.books_synced, 3);
     sim.shutdown().await;
 }
+
+/// A subscribe Bybit refuses (`success: false` with a `ret_msg`: here too many topics
+/// on one connection) becomes a `SubscriptionRejected` status record and is counted;
+/// the connection stays up and the topics that were taken flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_refused_subscription_is_a_status_record() {
+    init_logs();
+    let mut config = bybit_config(200, FaultConfig::default());
+    // The simulator takes 2 topics a connection; the feed asks for 3 (trades, bbo,
+    // book) on each category's connection.
+    config.rules_mut(Venue::Bybit).max_streams = 2;
+    let sim = SimServer::start(config.clone()).await.expect("sim starts");
+    let market = sim.market();
+    let mut feed = start_feed(settings(Venue::Bybit, &sim, &config));
+    let mut checker = checker();
+    feed.consume(&mut checker, &market, Duration::from_secs(3))
+        .await;
+    let counters = feed.stop();
+    let rejected = checker.status_count(StatusKind::SubscriptionRejected);
+    eprintln!("bybit refused: {rejected} status records, {counters:?}");
+    assert_eq!(rejected, 3, "one refused request per category connection");
+    assert_eq!(counters.rejected_subscriptions, 3);
+    assert_eq!(counters.reconnects, 0);
+    assert!(
+        checker
+            .by_type
+            .get(&RecordType::Trade)
+            .copied()
+            .unwrap_or(0)
+            > 0
+    );
+    checker.assert_clean();
+    sim.shutdown().await;
+}
