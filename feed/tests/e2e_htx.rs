@@ -353,7 +353,7 @@ async fn htx_depth_step0_images_are_snapshots_of_the_true_book() {
 async fn htx_a_feed_missing_a_ping_is_cut_reconnects_and_flags_the_loss() {
     init_logs();
     let faults = FaultConfig {
-        lose_pings_from: Some(8),
+        lose_pings_from: Some(6),
         ..FaultConfig::default()
     };
     let mut config = htx_config(Venue::HtxUsdm, &USDM, faults);
@@ -362,7 +362,8 @@ async fn htx_a_feed_missing_a_ping_is_cut_reconnects_and_flags_the_loss() {
     rules.pong_timeout = Duration::from_millis(600);
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
     let s = htx_settings(Venue::HtxUsdm, &sim, &config);
-    let (feed, checker) = run_until_synced(&sim, s, checker(Venue::HtxUsdm), 3).await;
+    // Each socket is cut about 1.5 s after it opens: 4 s see both cut at least once.
+    let (feed, checker) = run_until_synced(&sim, s, checker(Venue::HtxUsdm), 4).await;
     checker.assert_clean();
     let market = sim.market();
     let (received, _lost) = checker.check_trades(&market, &feed.registry, Venue::HtxUsdm);
