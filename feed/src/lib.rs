@@ -20,6 +20,7 @@ pub mod connect_rate;
 pub mod connection;
 pub mod endpoint;
 pub mod engine;
+pub mod events;
 pub mod hop_latency;
 pub mod htx;
 pub mod kraken;

@@ -27,7 +27,7 @@ use tickd_normalizer::bybit::request::{
     args_chars, Op, Request, MAX_ARGS_CHARS, SPOT_MAX_ARGS_PER_REQUEST,
 };
 use tickd_normalizer::bybit::{
-    kline_interval_name, next_page_cursor, BybitDecoder, BybitRule, Category,
+    kline_interval_name, next_page_cursor, BybitDecoder, BybitRule, Category, KLINE_INTERVALS,
 };
 use tickd_normalizer::engine::TradeIds;
 use tickd_normalizer::SymbolMap;
@@ -55,6 +55,17 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
 
 /// Bybit lets one host open at most 500 connections per 5 minutes (`bybit.md` §2).
 pub const CONNECTS_PER_WINDOW: (u32, Duration) = (500, Duration::from_secs(300));
+
+/// The `kline` candle lengths in minutes ([`KLINE_INTERVALS`]' first column).
+const KLINE_MINUTES: [u32; KLINE_INTERVALS.len()] = {
+    let mut minutes = [0; KLINE_INTERVALS.len()];
+    let mut i = 0;
+    while i < minutes.len() {
+        minutes[i] = KLINE_INTERVALS[i].0;
+        i += 1;
+    }
+    minutes
+};
 
 /// Streams one connection carries at most (the 21,000-character args bound is
 /// checked as well: about 800 topics).
@@ -145,6 +156,11 @@ impl VenueAdapter for BybitAdapter {
             rest_weight_per_minute: 1200,
             connections_per_second: 1,
         }
+    }
+
+    /// `kline` intervals: `venue_bars_minutes` is one of them.
+    fn venue_bar_minutes(&self, _venue: Venue) -> &'static [u32] {
+        &KLINE_MINUTES
     }
 
     /// Every connect, first or after the reconnect backoff, takes one of 500 slots
