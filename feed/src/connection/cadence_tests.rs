@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::tests::{on_local_runtime, spec};
 use super::*;
+use crate::events::event_queue;
 use crate::runtime::shutdown_channel;
 
 /// A server that streams a data frame every 10 ms for `for_ms` and counts the
@@ -42,11 +43,11 @@ fn pings_while_data_flows(keepalive: Keepalive) -> usize {
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(streaming_server(listener, 1_200));
         let (trigger, shutdown) = shutdown_channel();
-        let (tx, mut rx) = mpsc::channel(1024);
+        let (tx, mut rx) = event_queue(1024);
         let mut spec = spec(format!("ws://{addr}/ws"));
         spec.keepalive = keepalive;
         let handle = spawn_connection(1, spec, tx, shutdown);
-        while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+        while let Ok(ev) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
             if matches!(ev, ConnEvent::Disconnected { .. }) {
                 break;
             }
@@ -93,7 +94,7 @@ fn a_shared_connect_budget_spaces_every_connection_s_reconnects() {
             }
         });
         let (trigger, shutdown) = shutdown_channel();
-        let (tx, mut rx) = mpsc::channel(1024);
+        let (tx, mut rx) = event_queue(1024);
         let rate = ConnectRate::new(2, Duration::from_millis(400));
         let handles: Vec<ConnHandle> = (0..3)
             .map(|conn| {
