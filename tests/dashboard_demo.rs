@@ -103,12 +103,16 @@ fn dashboard_of_tickd_demo_shows_every_panel_with_live_data() {
     let candles = attr_values(&dom, "<rect class=\"body\"", "x").len();
     assert!(candles >= 4, "{candles} candles");
     assert_eq!(attr_values(&dom, "<rect class=\"vol\"", "x").len(), candles);
-    // Latency: each venue's exchange→tickd delay from the trades the page got.
+    // Latency: each venue's exchange→tickd delay from the trades the page got, and its
+    // feed hop from /v1/status.
     let latency = rows(section(&dom, "id=\"latency\""));
     assert_eq!(latency.len(), VENUES, "{latency:?}");
     let measured = latency.iter().filter(|r| {
         let cols: Vec<&str> = r.split('|').collect();
-        cols[1].ends_with('s') && cols[3] != "0" && cols[4].ends_with(" s")
+        cols[1].ends_with('s')
+            && cols[3] != "0"
+            && cols[4].ends_with('s')
+            && cols[6].ends_with(" s")
     });
     assert!(measured.count() >= VENUES / 2, "{latency:?}");
     let hops = rows(section(&dom, "id=\"hops\""));
