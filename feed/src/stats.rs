@@ -62,6 +62,8 @@ counters! {
     duplicates,
     /// Subscriptions the venue rejected.
     rejected_subscriptions,
+    /// Book image requests the venue throttled, sent again after a backoff.
+    book_requests_retried,
     /// Stale-stream watchdog trips.
     stale_reconnects,
     /// REST requests sent / answered 429 or 418.

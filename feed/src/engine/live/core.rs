@@ -2,6 +2,7 @@
 //! connections' bookkeeping and the REST pacing, fed by its connection tasks and REST
 //! fetches through channels (so no state is shared or locked).
 
+mod requests;
 mod rest;
 mod rotation;
 
@@ -23,6 +24,7 @@ use crate::backoff::Backoff;
 use crate::connection::{spawn_connection, ConnCommand, ConnEvent, ConnHandle, ConnSpec};
 use crate::engine::adapter::{PlannedConn, StreamSub, VenueAdapter};
 use crate::engine::core::{Books, Step, VenueCore};
+use crate::events::{event_queue, EventReceiver, EventSender};
 use crate::merge::{Merge, Role};
 use crate::publisher::Publisher;
 use crate::rest::RestClient;
@@ -34,6 +36,12 @@ use crate::venue::VenueSettings;
 use crate::watchdog::Watchdog;
 
 const TICK: Duration = Duration::from_millis(100);
+
+/// Events the connections may queue before they wait for the core.
+const EVENT_QUEUE: usize = 8192;
+
+/// Events handled per wake before shutdown, REST replies and the tick get a look.
+const EVENT_BATCH: usize = 256;
 
 struct Slot {
     spec: ConnSpec,
@@ -70,6 +78,12 @@ struct Book {
     in_flight: bool,
     not_before: Option<Instant>,
     retry: Backoff,
+    /// An image request the venue throttled: when to send it again, and on which
+    /// slot (`requests.rs`).
+    request_again: Option<(Instant, usize)>,
+    request_retry: Backoff,
+    /// Since when the book has been waiting for a streamed image (`requests.rs`).
+    awaiting_since: Option<Instant>,
 }
 
 pub struct Core<A: VenueAdapter> {
@@ -89,8 +103,8 @@ pub struct Core<A: VenueAdapter> {
     /// `(raw symbol, REST path)` of instruments whose open interest is polled.
     oi_polls: Vec<(String, String)>,
     next_oi: Instant,
-    events_tx: mpsc::Sender<ConnEvent>,
-    events_rx: mpsc::Receiver<ConnEvent>,
+    events_tx: EventSender,
+    events_rx: EventReceiver,
     rest_tx: mpsc::UnboundedSender<RestDone>,
     rest_rx: mpsc::UnboundedReceiver<RestDone>,
     shutdown: Shutdown,
@@ -119,7 +133,7 @@ impl<A: VenueAdapter> Core<A> {
             .max(1)
             .saturating_mul(snapshot_weight);
         let budget = RestBudget::new(per_minute.min(limits.rest_weight_per_minute));
-        let (events_tx, events_rx) = mpsc::channel(8192);
+        let (events_tx, events_rx) = event_queue(EVENT_QUEUE);
         let (rest_tx, rest_rx) = mpsc::unbounded_channel();
         let channels = &settings.channels;
         let mut core = VenueCore::new(
@@ -145,6 +159,9 @@ impl<A: VenueAdapter> Core<A> {
                         in_flight: false,
                         not_before: None,
                         retry: Backoff::new(Duration::from_millis(200), Duration::from_secs(30)),
+                        request_again: None,
+                        request_retry: requests::backoff(),
+                        awaiting_since: None,
                     },
                 );
             }
@@ -226,7 +243,14 @@ impl<A: VenueAdapter> Core<A> {
             tokio::select! {
                 biased;
                 _ = shutdown.wait() => break,
-                Some(event) = self.events_rx.recv() => self.on_event(event),
+                event = self.events_rx.recv() => {
+                    self.on_event(event);
+                    // The rest of what the connections queued, in the same wake.
+                    for _ in 1..EVENT_BATCH {
+                        let Some(event) = self.events_rx.try_recv() else { break };
+                        self.on_event(event);
+                    }
+                }
                 Some(done) = self.rest_rx.recv() => self.on_rest(done),
                 _ = tick.tick() => self.on_tick(),
             }
@@ -468,6 +492,9 @@ impl<A: VenueAdapter> Core<A> {
                 instrument_id,
                 action,
             }) => self.on_book_action(slot_index, instrument_id, action),
+            Ok(Step::RetryBookRequest { instrument_id }) => {
+                self.retry_book_request(slot_index, instrument_id)
+            }
             Ok(Step::Send(message)) => c.handle.send(ConnCommand::Send(message)),
             Ok(Step::Rotate) => rotate_now = role == Role::Primary,
             Ok(Step::None | Step::UnknownSymbol) => {}
@@ -568,6 +595,7 @@ impl<A: VenueAdapter> Core<A> {
         self.check_watchdogs(now);
         self.check_rotations(now);
         self.pump_snapshots(now);
+        self.pump_book_requests(now);
         self.poll_open_interest(now);
         let (mut synced, mut levels, mut overflows, mut refetched) = (0, 0, 0, 0);
         for (_, book) in self.core.books() {
