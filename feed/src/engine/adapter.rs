@@ -164,6 +164,11 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn offers_book_images(&self, _venue: Venue) -> bool {
         false
     }
+    /// The venue compresses its frames (HTX: gzip), so `inflate_limit_bytes` applies:
+    /// a frame that inflates past it is rejected (a gzip bomb), memory stays bounded.
+    fn compressed_frames(&self, _venue: Venue) -> bool {
+        false
+    }
     /// The candle lengths (minutes) the venue streams as a channel of its own, for
     /// `venue_bars_minutes` (Kraken `ohlc`, HTX `kline`); empty: none.
     fn venue_bar_minutes(&self, _venue: Venue) -> &'static [u32] {
