@@ -28,7 +28,7 @@ fn shipped_configs_are_valid() {
     for (file, venues) in [
         (
             "configs/demo.toml",
-            "9 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken, htx, htx-usdm, htx-coinm",
+            "8 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken, htx, htx-usdm",
         ),
         (
             "configs/tickd.toml",
