@@ -184,3 +184,41 @@ fn multi_consumer_parks_across_rings() {
 fn multi_consumer_awaits_across_rings() {
     multi_ring_wakes(true);
 }
+
+/// A waker that counts its wakes.
+struct CountWakes(std::sync::atomic::AtomicUsize);
+impl Wake for CountWakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn quiet_publishes_wake_no_one_until_the_producer_wakes_once() {
+    let (mut producer, handle) = ring(16);
+    let mut consumer = handle.subscribe();
+    let wakes = Arc::new(CountWakes(0.into()));
+    let waker = Waker::from(Arc::clone(&wakes));
+    let mut cx = Context::from_waker(&waker);
+    let count = || wakes.0.load(std::sync::atomic::Ordering::SeqCst);
+    {
+        let mut recv = pin!(consumer.recv());
+        assert!(recv.as_mut().poll(&mut cx).is_pending(), "ring is empty");
+        for n in 0..3 {
+            producer.publish_quiet(&record(n));
+        }
+        assert_eq!(count(), 0, "a quiet publish must not wake the sleeper");
+        producer.wake();
+        assert_eq!(count(), 1, "one wake for the batch");
+        producer.wake();
+        assert_eq!(count(), 1, "the woken consumer is off the waiter stack");
+        assert_eq!(
+            recv.as_mut().poll(&mut cx),
+            Poll::Ready(TryRecv::Record(record(0)))
+        );
+    }
+    // The rest of the batch is there without another wake.
+    assert_eq!(consumer.try_recv(), TryRecv::Record(record(1)));
+    assert_eq!(consumer.try_recv(), TryRecv::Record(record(2)));
+    assert_eq!(consumer.try_recv(), TryRecv::Empty);
+}

@@ -1,5 +1,10 @@
 //! The feed's [`RecordSink`]: stamps per-stream sequence numbers and publishes on
 //! the venue's bus ring. Never blocks (the ring overwrites its oldest slot).
+//!
+//! A batched publisher ([`Publisher::batched`]) leaves consumers asleep until its
+//! owner calls [`Publisher::wake`] at the end of a batch of work: the live core
+//! does so after every wake-up of its loop, so a sleeping journal or gateway is
+//! woken once per batch, not once per record.
 
 use tickd_bus::record::{StatusKind, StatusMsg};
 use tickd_bus::ring::Producer;
@@ -13,6 +18,8 @@ pub struct Publisher {
     producer: Producer,
     sequencer: Sequencer,
     stats: SharedStats,
+    /// Wake consumers only in [`Publisher::wake`], not after each record.
+    batched: bool,
 }
 
 impl Publisher {
@@ -21,7 +28,22 @@ impl Publisher {
             producer,
             sequencer: Sequencer::new(),
             stats,
+            batched: false,
         }
+    }
+
+    /// Leave consumers asleep until [`Publisher::wake`]. Whoever owns a batched
+    /// publisher must call `wake` after each batch of work, or consumers that
+    /// sleep see its records only at the next wake.
+    pub fn batched(mut self) -> Self {
+        self.batched = true;
+        self
+    }
+
+    /// Wake the consumers sleeping on the ring (after a batch).
+    #[inline]
+    pub fn wake(&self) {
+        self.producer.wake();
     }
 
     pub fn stats(&self) -> &SharedStats {
@@ -38,7 +60,11 @@ impl RecordSink for Publisher {
     #[inline]
     fn push(&mut self, mut record: RecordBuf) {
         self.sequencer.stamp(record.header_mut());
-        self.producer.publish(&record);
+        if self.batched {
+            self.producer.publish_quiet(&record);
+        } else {
+            self.producer.publish(&record);
+        }
         let counters = &self.stats.counters;
         VenueStats::add(&counters.records, 1);
         // Gaps and resyncs are counted where every one of them passes: here.

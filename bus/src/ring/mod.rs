@@ -10,6 +10,8 @@
 //!   [`Consumer::recv_timeout`] or `.await` [`Consumer::recv`] (runtime-agnostic);
 //!   publishing costs one fence and one load when nobody sleeps. When someone
 //!   does, the producer runs their wakers (an unpark, or the runtime's waker).
+//!   A producer publishing a batch uses [`Producer::publish_quiet`] and wakes
+//!   once with [`Producer::wake`].
 //! - [`multi::Bus`] gathers one ring per producer (one per venue thread) and
 //!   [`multi::MultiConsumer`] reads them all round-robin.
 //!

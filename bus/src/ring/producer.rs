@@ -22,10 +22,26 @@ impl Producer {
     /// beyond the copy. Wakes sleeping consumers (their wakers run on this thread).
     #[inline]
     pub fn publish(&mut self, record: &RecordBuf) {
+        self.publish_quiet(record);
+        self.wake();
+    }
+
+    /// Publish one record without waking sleeping consumers: they see it at their
+    /// next receive, or when [`Producer::wake`] runs. A writer that publishes a
+    /// batch (one wake-up of the feed may yield hundreds of records) pays the wake
+    /// once, after the batch, instead of a futex call per record.
+    #[inline]
+    pub fn publish_quiet(&mut self, record: &RecordBuf) {
         let seq = self.next;
         self.shared.slot(seq).write(seq, record.words());
         self.next = seq + 1;
         self.shared.tail.0.store(self.next, Ordering::Release);
+    }
+
+    /// Wake the consumers sleeping on this ring. One fence and one load when
+    /// nobody sleeps.
+    #[inline]
+    pub fn wake(&self) {
         self.shared.waiters.0.wake_all();
     }
 

@@ -44,6 +44,11 @@ const EVENT_QUEUE: usize = 8192;
 /// Events handled per wake before shutdown, REST replies and the tick get a look.
 const EVENT_BATCH: usize = 256;
 
+/// Within a batch, consumers are woken after this many events: one wake-up per
+/// few frames instead of one per record, while the first record of a long batch
+/// waits for at most this many decodes (tens of microseconds).
+const WAKE_EVERY_EVENTS: usize = 16;
+
 struct Slot {
     spec: ConnSpec,
     /// The adapter's market number for the slot's URL (`market_of_url`).
@@ -141,7 +146,8 @@ impl<A: VenueAdapter> Core<A> {
             adapter,
             venue,
             decoder,
-            publisher,
+            // Woken once per pass of `run`'s loop, not per record.
+            publisher.batched(),
             Books::Configured,
             settings.max_buffered_events,
         );
@@ -251,14 +257,19 @@ impl<A: VenueAdapter> Core<A> {
                 event = self.events_rx.recv() => {
                     self.on_event(event);
                     // The rest of what the connections queued, in the same wake.
-                    for _ in 1..EVENT_BATCH {
+                    for handled in 1..EVENT_BATCH {
                         let Some(event) = self.events_rx.try_recv() else { break };
+                        if handled % WAKE_EVERY_EVENTS == 0 {
+                            self.core.publisher().wake();
+                        }
                         self.on_event(event);
                     }
                 }
                 Some(done) = self.rest_rx.recv() => self.on_rest(done),
                 _ = tick.tick() => self.on_tick(),
             }
+            // Whatever this pass published, consumers learn of it in one wake.
+            self.core.publisher().wake();
         }
         for conn in self.conns.values() {
             conn.handle.send(ConnCommand::Stop);
