@@ -33,6 +33,31 @@ impl Hop {
     }
 }
 
+/// One labelled series of a Prometheus histogram: the cumulative `buckets` as
+/// (upper bound in seconds, observations at or below it), then `+Inf`, `_sum` and
+/// `_count`. The `# HELP`/`# TYPE` lines are the caller's, once per metric.
+pub fn write_histogram(
+    out: &mut String,
+    name: &str,
+    (label, value): (&str, &str),
+    buckets: &[(f64, u64)],
+    count: u64,
+    sum_seconds: f64,
+) {
+    for (le, below) in buckets {
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{label}=\"{value}\",le=\"{le}\"}} {below}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{name}_bucket{{{label}=\"{value}\",le=\"+Inf\"}} {count}\n\
+         {name}_sum{{{label}=\"{value}\"}} {sum_seconds}\n\
+         {name}_count{{{label}=\"{value}\"}} {count}"
+    );
+}
+
 /// Metrics and status from outside the gateway (the feeds, the journal writer, the
 /// process), added by whoever runs the gateway: `/metrics` appends each source's text and
 /// `/v1/status` adds its status object under the source's key.
@@ -307,29 +332,18 @@ impl Metrics {
             for hop in [Hop::Router, Hop::Send] {
                 let h = &hops[hop as usize];
                 let name = hop.name();
-                for bound_us in [
-                    10u64, 50, 100, 250, 500, 1_000, 5_000, 10_000, 50_000, 100_000, 1_000_000,
-                ] {
-                    let count = h.count_between(0, bound_us * 1_000);
-                    let _ = writeln!(
-                        out,
-                        "tickd_gateway_latency_seconds_bucket{{hop=\"{name}\",le=\"{}\"}} {count}",
-                        bound_us as f64 / 1e6
-                    );
-                }
                 let total = h.len();
-                let sum: f64 = h.mean() * total as f64 / 1e9;
-                let _ = writeln!(
-                    out,
-                    "tickd_gateway_latency_seconds_bucket{{hop=\"{name}\",le=\"+Inf\"}} {total}"
-                );
-                let _ = writeln!(
-                    out,
-                    "tickd_gateway_latency_seconds_sum{{hop=\"{name}\"}} {sum}"
-                );
-                let _ = writeln!(
-                    out,
-                    "tickd_gateway_latency_seconds_count{{hop=\"{name}\"}} {total}"
+                let buckets = [
+                    10u64, 50, 100, 250, 500, 1_000, 5_000, 10_000, 50_000, 100_000, 1_000_000,
+                ]
+                .map(|bound_us| (bound_us as f64 / 1e6, h.count_between(0, bound_us * 1_000)));
+                write_histogram(
+                    &mut out,
+                    "tickd_gateway_latency_seconds",
+                    ("hop", name),
+                    &buckets,
+                    total,
+                    h.mean() * total as f64 / 1e9,
                 );
             }
         }

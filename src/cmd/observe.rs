@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tickd_bus::ring::RingHandle;
 use tickd_bus::Venue;
 use tickd_feed::stats::SharedStats;
-use tickd_gateway::metrics::MetricsSource;
+use tickd_gateway::metrics::{write_histogram, MetricsSource};
 use tickd_storage::journal::BusWriterStats;
 use tickd_storage::questdb::QuestDbStats;
 
@@ -161,22 +161,18 @@ impl MetricsSource for FeedSide {
         );
         for feed in &self.feeds {
             let hop = feed.stats.hop.snapshot();
-            let venue = feed.venue;
-            for (bound_ns, below) in &hop.cumulative {
-                let le = *bound_ns as f64 / 1e9;
-                let _ = writeln!(
-                    out,
-                    "tickd_feed_hop_seconds_bucket{{venue=\"{venue}\",le=\"{le}\"}} {below}"
-                );
-            }
-            let _ = writeln!(
+            let buckets: Vec<(f64, u64)> = hop
+                .cumulative
+                .iter()
+                .map(|(bound_ns, below)| (*bound_ns as f64 / 1e9, *below))
+                .collect();
+            write_histogram(
                 out,
-                "tickd_feed_hop_seconds_bucket{{venue=\"{venue}\",le=\"+Inf\"}} {}\n\
-                 tickd_feed_hop_seconds_sum{{venue=\"{venue}\"}} {}\n\
-                 tickd_feed_hop_seconds_count{{venue=\"{venue}\"}} {}",
+                "tickd_feed_hop_seconds",
+                ("venue", feed.venue.as_str()),
+                &buckets,
                 hop.count,
                 hop.sum_ns as f64 / 1e9,
-                hop.count
             );
         }
         let _ = writeln!(
