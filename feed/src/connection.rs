@@ -9,6 +9,7 @@
 //! keep-alive dialect; WebSocket pings are answered by tungstenite.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,6 +20,7 @@ use tokio::time::Instant;
 use crate::backoff::Backoff;
 use crate::capture::CaptureKind;
 use crate::engine::adapter::{Keepalive, Outbound};
+use crate::host_pacer::HostPacer;
 use crate::runtime::{now_ns, Shutdown};
 use crate::ws::{self, Message};
 
@@ -41,6 +43,9 @@ pub struct ConnSpec {
     /// Queued messages (subscribe, resubscribe) one socket may send an hour; the
     /// socket is replaced rather than exceed it (OKX: 480 ops an hour a connection).
     pub ops_per_hour: Option<u32>,
+    /// The host's per-IP connect and message budget, shared with the venue's other
+    /// connections (`None`: the venue states none).
+    pub pacer: Option<Arc<HostPacer>>,
 }
 
 /// Reported to the venue core, tagged with the connection's id.
@@ -134,6 +139,16 @@ async fn run_connection(
         if shutdown.is_triggered() {
             break;
         }
+        // Per-IP pacing: wait for this host's connect slot (its subscribe messages'
+        // slots are reserved with it).
+        let mut slots = VecDeque::new();
+        if let Some(pacer) = &spec.pacer {
+            let (at, reserved) = pacer.reserve_connect(spec.subscribe.len());
+            slots = reserved;
+            if wait_for_slot(at, &mut commands, &mut shutdown).await {
+                break;
+            }
+        }
         let connect = ws::connect(&spec.url, spec.connect_timeout);
         tokio::pin!(connect);
         let socket = loop {
@@ -184,6 +199,7 @@ async fn run_connection(
             &mut commands,
             &mut shutdown,
             &mut backoff,
+            slots,
         )
         .await;
         attempt = attempt.saturating_add(1);
@@ -210,6 +226,24 @@ async fn run_connection(
     let _ = events.send(ConnEvent::Stopped { conn }).await;
 }
 
+/// Sleep until a paced slot; true when told to stop meanwhile (a `Reconnect` or a
+/// `Send` does not cut the wait short).
+async fn wait_for_slot(
+    at: Instant,
+    commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
+    shutdown: &mut Shutdown,
+) -> bool {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => return false,
+            _ = shutdown.wait() => return true,
+            cmd = commands.recv() => if matches!(cmd, Some(ConnCommand::Stop) | None) {
+                return true;
+            },
+        }
+    }
+}
+
 /// Sleep `delay`; true when told to stop meanwhile. A `Reconnect` cuts the wait short.
 async fn wait_or_stop(
     delay: Duration,
@@ -233,6 +267,8 @@ async fn serve_socket(
     commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
     shutdown: &mut Shutdown,
     backoff: &mut Backoff,
+    // Paced slots reserved for the subscribe messages (per-IP budget).
+    mut slots: VecDeque<Instant>,
 ) -> Ended {
     let mut pending: VecDeque<Outbound> = spec.subscribe.iter().cloned().collect();
     let total = pending.len();
@@ -247,6 +283,8 @@ async fn serve_socket(
             .await;
     }
     let mut next_send = Instant::now();
+    // The per-IP slot the next message waits for.
+    let mut slot: Option<Instant> = None;
     let mut ops_sent: VecDeque<Instant> = VecDeque::new();
     let mut got_data = false;
     let mut last_read = Instant::now();
@@ -302,6 +340,16 @@ async fn serve_socket(
                 }
             }
             _ = tokio::time::sleep_until(next_send), if !pending.is_empty() => {
+                if let Some(pacer) = &spec.pacer {
+                    let at = *slot.get_or_insert_with(|| {
+                        slots.pop_front().unwrap_or_else(|| pacer.reserve_message())
+                    });
+                    if at > Instant::now() {
+                        next_send = at;
+                        continue;
+                    }
+                    slot = None;
+                }
                 if let Some(limit) = spec.ops_per_hour {
                     let hour_ago = Instant::now().checked_sub(Duration::from_secs(3600));
                     while ops_sent.front().is_some_and(|t| hour_ago.is_some_and(|h| *t <= h)) {
@@ -370,6 +418,7 @@ mod tests {
     fn spec(url: String) -> ConnSpec {
         ConnSpec {
             ops_per_hour: None,
+            pacer: None,
             url,
             subscribe: vec![
                 Outbound::Text("sub-1".into()),

@@ -59,6 +59,9 @@ counters! {
     duplicates,
     /// Subscriptions the venue rejected.
     rejected_subscriptions,
+    /// Heartbeats the venue skipped by its own counter (Coinbase
+    /// `heartbeat_counter` jumps), all connections.
+    heartbeats_missed,
     /// Stale-stream watchdog trips.
     stale_reconnects,
     /// REST requests sent / answered 429 or 418.

@@ -96,6 +96,11 @@ impl VenueAdapter for CoinbaseAdapter {
         }
     }
 
+    /// §2: the 8 messages a second are per IP, over all connections.
+    fn ip_messages_per_second(&self, _venue: Venue) -> u32 {
+        8
+    }
+
     fn default_urls(&self, _venue: Venue) -> (&'static str, &'static str) {
         (WS_URL, REST_URL)
     }

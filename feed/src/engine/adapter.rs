@@ -172,6 +172,13 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn subscribe_ops_per_hour(&self, _venue: Venue) -> Option<u32> {
         None
     }
+    /// Control messages one IP may send a second over all of its connections to
+    /// the venue (Coinbase: 8), paced by the host's [`crate::host_pacer::HostPacer`]
+    /// together with [`VenueLimits::connections_per_second`]. 0: only the
+    /// per-connection `messages_per_second`.
+    fn ip_messages_per_second(&self, _venue: Venue) -> u32 {
+        0
+    }
     /// The venue's protocol in the simulator (`tickd sim`, `tickd demo`, the end-to-end
     /// tests); `None` until the venue has one.
     fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {

@@ -22,6 +22,7 @@ mod faults;
 mod gaps;
 mod generator;
 mod market;
+mod per_ip;
 mod protocol;
 mod replay;
 mod rest;
@@ -34,6 +35,7 @@ pub use faults::FaultCounters;
 pub use faults::{FaultConfig, FaultCounts, RestError, SkipDepth, Stall};
 pub(crate) use market::apply as apply_levels;
 pub use market::{EventKind, RecentTrade, SimEvent};
+pub use per_ip::IpRules;
 pub use protocol::{
     now_ns, protocol_for, protocols, FrameKind, Frames, Inbound, MarketTraits, Response, SessionCx,
     SimProtocol, SimSession, SimView,

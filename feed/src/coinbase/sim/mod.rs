@@ -1,10 +1,12 @@
 //! Coinbase Advanced Trade in the simulator ([`CoinbaseSim`], `coinbase.md` §9): the
 //! WebSocket at the bare root (as `wss://advanced-trade-ws.coinbase.com`), one
 //! subscribe message per channel (`heartbeats`, `level2`, `market_trades`, `ticker`),
-//! the `subscriptions` reply listing all of the connection's subscriptions, one
+//! the `subscriptions` reply listing all of the connection's subscriptions, the
+//! level2 images of one subscribe in one frame (an event per product), one
 //! `sequence_num` per connection on every frame it sends (a skipped-sequence fault
 //! consumes a number without sending the frame: a lost message), `heartbeats` every
-//! second, the close of a connection that has not subscribed within 5 s, and REST
+//! second, the close of a connection that has not subscribed within 5 s, the per-IP
+//! limits of 8 new connections and 8 client messages a second, and REST
 //! `/api/v3/brokerage/market/products`. Spot products (`BTC-USD`) only; `candles`
 //! and `ticker_batch` are not simulated.
 
@@ -15,8 +17,8 @@ use std::time::Duration;
 
 use tickd_bus::Venue;
 
-use crate::engine::adapter::VenueLimits;
-use crate::sim::{ConnectionRules, Response, SimProtocol, SimSession, SimView};
+use crate::engine::adapter::{VenueAdapter, VenueLimits};
+use crate::sim::{ConnectionRules, IpRules, Response, SimProtocol, SimSession, SimView};
 
 /// The Coinbase protocol of the simulator.
 pub struct CoinbaseSim;
@@ -38,7 +40,7 @@ impl SimProtocol for CoinbaseSim {
     }
 
     /// No server ping and no idle cut-off (`heartbeats` keeps a connection busy);
-    /// 8 client messages a second (§2: per IP, here per connection).
+    /// 8 client messages a second on one connection (and per IP: [`Self::ip_rules`]).
     fn rules(&self, _venue: Venue, limits: &VenueLimits) -> ConnectionRules {
         ConnectionRules {
             ping_interval: None,
@@ -46,6 +48,16 @@ impl SimProtocol for CoinbaseSim {
             idle_close: None,
             max_inbound_per_sec: limits.messages_per_second,
             max_streams: limits.streams_per_connection,
+        }
+    }
+
+    /// §2: 8 new connections and 8 client messages a second per IP, over all of
+    /// its connections.
+    fn ip_rules(&self, venue: Venue) -> IpRules {
+        let adapter = crate::coinbase::CoinbaseAdapter;
+        IpRules {
+            connects_per_sec: adapter.limits(venue).connections_per_second,
+            messages_per_sec: adapter.ip_messages_per_second(venue),
         }
     }
 

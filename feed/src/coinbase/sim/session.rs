@@ -48,6 +48,7 @@ pub(crate) struct CoinbaseSession {
     seq: u64,
     heartbeats: bool,
     heartbeat_counter: u64,
+    heartbeats_sent: u64,
     /// Channel bits per symbol index.
     masks: Vec<u8>,
     /// Per symbol index, while `level2` is subscribed: the update id of the image
@@ -67,6 +68,7 @@ impl CoinbaseSession {
             seq: 0,
             heartbeats: false,
             heartbeat_counter: 1_000,
+            heartbeats_sent: 0,
             masks: vec![0; n],
             books: vec![None; n],
             stamps: vec![0; n],
@@ -129,12 +131,14 @@ impl CoinbaseSession {
             }
             self.reply_subscriptions(cx, out);
             if subscribe {
-                for idx in products {
-                    match bit {
-                        LEVEL2 => self.snapshot(idx, cx, out),
-                        TRADES => self.trade_snapshot(idx, cx, out),
-                        _ => {}
+                match bit {
+                    LEVEL2 => self.snapshots(&products, cx, out),
+                    TRADES => {
+                        for idx in products {
+                            self.trade_snapshot(idx, cx, out);
+                        }
                     }
+                    _ => {}
                 }
             }
         } else {
@@ -174,29 +178,45 @@ impl CoinbaseSession {
         out.reply().extend_from_slice(frame.as_bytes());
     }
 
-    /// The whole book now, as one `snapshot` event.
-    fn snapshot(&mut self, idx: usize, cx: &mut SessionCx<'_>, out: &mut Frames) {
-        let image = {
+    /// The whole books now, one `snapshot` event per product, all in one frame
+    /// (§4: a frame may carry several products' events). The frame's time is the
+    /// stamp of every book in it (after each one's previous stamp).
+    fn snapshots(&mut self, products: &[usize], cx: &mut SessionCx<'_>, out: &mut Frames) {
+        let images: Vec<_> = {
             let market = cx.view.market();
-            market
-                .books
-                .get(idx)
-                .and_then(|b| b.book_at(b.published_id()))
+            products
+                .iter()
+                .filter_map(|&idx| {
+                    let book = market.books.get(idx)?;
+                    Some((idx, book.book_at(book.published_id())?))
+                })
+                .collect()
         };
-        let Some(image) = image else { return };
-        self.books[idx] = Some(image.last_update_id);
+        if images.is_empty() {
+            return;
+        }
+        let stamp = images
+            .iter()
+            .map(|(idx, _)| self.stamps[*idx] + 1)
+            .fold(crate::sim::now_ns(), u64::max);
+        for (idx, image) in &images {
+            self.books[*idx] = Some(image.last_update_id);
+            self.stamps[*idx] = stamp;
+        }
         let seq = self.next_seq();
-        let stamp = self.stamp(idx, crate::sim::now_ns());
-        let frame = encode::l2(
-            Self::raw(cx, idx),
-            true,
-            &image.bids,
-            &image.asks,
-            stamp,
-            seq,
-        );
+        let books: Vec<encode::L2<'_>> = images
+            .iter()
+            .map(|(idx, image)| encode::L2 {
+                product: Self::raw(cx, *idx),
+                bids: &image.bids,
+                asks: &image.asks,
+            })
+            .collect();
+        let frame = encode::l2_products(&books, true, stamp, seq);
         out.data().extend_from_slice(frame.as_bytes());
-        cx.record_book_stamp(idx as u32, stamp, image.last_update_id);
+        for (idx, image) in &images {
+            cx.record_book_stamp(*idx as u32, stamp, image.last_update_id);
+        }
     }
 
     /// The recent trades, oldest first, as the `market_trades` snapshot.
@@ -270,12 +290,22 @@ impl SimSession for CoinbaseSession {
 
     /// `heartbeats` once a second; a connection that has not subscribed within
     /// 5 s of opening is closed.
-    fn on_tick(&mut self, _cx: &mut SessionCx<'_>, out: &mut Frames) -> Inbound {
+    fn on_tick(&mut self, cx: &mut SessionCx<'_>, out: &mut Frames) -> Inbound {
         if !self.subscribed && self.opened.elapsed() >= SUBSCRIBE_DEADLINE {
             return Inbound::Close(1008, "no subscription within 5 s");
         }
         if self.heartbeats {
             self.heartbeat_counter += 1;
+            self.heartbeats_sent += 1;
+            let skip = cx.view.faults().skip_heartbeat_every;
+            if skip.is_some_and(|n| n > 0 && self.heartbeats_sent.is_multiple_of(u64::from(n))) {
+                // The venue missed a beat: one counter value is never sent.
+                self.heartbeat_counter += 1;
+                cx.view
+                    .fault_counters()
+                    .heartbeats_skipped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             let seq = self.next_seq();
             let frame = encode::heartbeat(self.heartbeat_counter, crate::sim::now_ns(), seq);
             out.reply().extend_from_slice(frame.as_bytes());

@@ -23,6 +23,7 @@ use crate::backoff::Backoff;
 use crate::connection::{spawn_connection, ConnCommand, ConnEvent, ConnHandle, ConnSpec};
 use crate::engine::adapter::{PlannedConn, StreamSub, VenueAdapter};
 use crate::engine::core::{Books, Step, VenueCore};
+use crate::host_pacer::HostPacer;
 use crate::merge::{Merge, Role};
 use crate::publisher::Publisher;
 use crate::rest::RestClient;
@@ -176,6 +177,11 @@ impl<A: VenueAdapter> Core<A> {
                     ops_per_hour: settings
                         .subscribe_ops_per_hour
                         .or(adapter.subscribe_ops_per_hour(venue)),
+                    pacer: HostPacer::for_url(
+                        &plan.url,
+                        limits.connections_per_second,
+                        adapter.ip_messages_per_second(venue),
+                    ),
                 },
                 market: adapter.market_of_url(venue, &plan.url),
                 streams: plan.streams.clone(),
