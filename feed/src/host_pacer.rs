@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::engine::adapter::IpLimits;
+
 /// The window a per-second limit is counted over: a quarter longer than a second,
 /// so the venue's own count (at arrival, after network and scheduling jitter) never
 /// sees more than the limit in one second.
@@ -73,11 +75,11 @@ impl HostPacer {
     /// The pacer every connection of this process to `url`'s host with these limits
     /// shares (venues on one host, as Bybit's markets, declare the same limits; the
     /// demo's simulator serves venues with different ones on one port).
-    pub fn for_url(
-        url: &str,
-        connects_per_second: u32,
-        messages_per_second: u32,
-    ) -> Option<Arc<HostPacer>> {
+    pub fn for_url(url: &str, limits: IpLimits) -> Option<Arc<HostPacer>> {
+        let IpLimits {
+            connections_per_second: connects_per_second,
+            messages_per_second,
+        } = limits;
         type Key = (String, u32, u32);
         static HOSTS: OnceLock<Mutex<HashMap<Key, Arc<HostPacer>>>> = OnceLock::new();
         let pacer = Self::new(connects_per_second, messages_per_second)?;
@@ -174,12 +176,16 @@ mod tests {
     #[test]
     fn connects_alone_are_paced_and_hosts_are_shared() {
         let now = Instant::now();
-        let a = HostPacer::for_url("ws://127.0.0.1:9/x", 1, 0).expect("limit");
-        let b = HostPacer::for_url("ws://127.0.0.1:9?y", 1, 0).expect("limit");
+        let ip = |connections_per_second, messages_per_second| IpLimits {
+            connections_per_second,
+            messages_per_second,
+        };
+        let a = HostPacer::for_url("ws://127.0.0.1:9/x", ip(1, 0)).expect("limit");
+        let b = HostPacer::for_url("ws://127.0.0.1:9?y", ip(1, 0)).expect("limit");
         assert!(Arc::ptr_eq(&a, &b));
-        let other = HostPacer::for_url("ws://127.0.0.1:9", 8, 8).expect("limits");
+        let other = HostPacer::for_url("ws://127.0.0.1:9", ip(8, 8)).expect("limits");
         assert!(!Arc::ptr_eq(&a, &other));
-        assert!(HostPacer::for_url("ws://127.0.0.1:10", 0, 0).is_none());
+        assert!(HostPacer::for_url("ws://127.0.0.1:10", IpLimits::NONE).is_none());
         let (first, none) = a.reserve_connect_at(now, 3);
         assert!(none.is_empty());
         let (second, _) = b.reserve_connect_at(now, 3);

@@ -52,6 +52,9 @@ async fn run_with(
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
     let market = sim.market();
     let mut venue_settings = settings(Venue::Coinbase, &sim, &config);
+    // Coinbase's 5-minute candles as venue bars: every candles frame must decode (a
+    // bar itself needs the next 5 minutes: coinbase_replay checks bars).
+    venue_settings.venue_bars_minutes = Some(5);
     tune(&mut venue_settings);
     let mut feed = start_feed(venue_settings);
     // Whole books (no depth cut), trade ids that increase.
@@ -427,5 +430,55 @@ async fn coinbase_heartbeat_counter_jumps_are_counted() {
     assert_eq!(checker.status_count(StatusKind::Gap), 0);
     assert_eq!(checker.status_count(StatusKind::BookResync), 0);
     assert_eq!(counters.reconnects, 0);
+    sim.shutdown().await;
+}
+
+/// `candles` in the simulator: each subscribed product's open 5-minute candle,
+/// built from the market's trades, every second; it decodes (held as the open
+/// candle until the next begins).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coinbase_sim_sends_candles_that_decode() {
+    use futures_util::SinkExt;
+    use tickd_normalizer::coinbase::{CoinbaseDecoder, TradeSide};
+    use tickd_normalizer::engine::{Frame, FrameDecoder, VenueEvent};
+    use tokio_tungstenite::tungstenite::Message;
+    init_logs();
+    let sim = SimServer::start(coinbase_config(300, FaultConfig::default()))
+        .await
+        .expect("sim starts");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}", sim.local_addr()))
+        .await
+        .expect("connects");
+    let request = r#"{"type":"subscribe","product_ids":["BTC-USD"],"channel":"candles"}"#;
+    ws.send(Message::Text(request.into())).await.expect("sent");
+    let mut decoder = CoinbaseDecoder::new(
+        [("BTC-USD".to_string(), 1)].into_iter().collect(),
+        TradeSide::Taker,
+    );
+    let candle = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(msg)) = ws.next().await {
+            let Message::Text(text) = msg else { continue };
+            let mut sink: Vec<tickd_bus::RecordBuf> = Vec::new();
+            let event = decoder
+                .decode(Frame::Text(text.as_bytes()), 1, &mut sink)
+                .expect("every frame decodes");
+            if text.contains("\"channel\":\"candles\"") {
+                assert!(matches!(event, VenueEvent::Records(0)), "{event:?}");
+                return serde_json::from_str::<serde_json::Value>(&text).expect("json");
+            }
+        }
+        panic!("no candles frame")
+    })
+    .await
+    .expect("a candles frame within 5 s");
+    let c = &candle["events"][0]["candles"][0];
+    let num = |k: &str| c[k].as_str().expect(k).parse::<f64>().expect(k);
+    eprintln!("coinbase candle: {c}");
+    assert_eq!(c["product_id"], "BTC-USD");
+    let start: u64 = c["start"].as_str().expect("start").parse().expect("start");
+    assert_eq!(start % 300, 0, "a 5-minute boundary");
+    assert!(num("low") <= num("open").min(num("close")));
+    assert!(num("high") >= num("open").max(num("close")));
+    assert!(num("volume") > 0.0);
     sim.shutdown().await;
 }

@@ -171,6 +171,11 @@ pub struct Args {
     #[arg(long, value_name = "N", help_heading = "Faults")]
     pub restart_snapshot_every: Option<u32>,
 
+    /// Fault (Coinbase): every Nth heartbeat of a connection skips one
+    /// `heartbeat_counter` value (its message numbers stay continuous)
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub skip_heartbeat_every: Option<u32>,
+
     /// Print stats to stderr every this many seconds (0 = never)
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub stats_every: u64,
@@ -354,6 +359,7 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
             bad_checksum_every: args.bad_checksum_every,
             no_initial_snapshot: args.no_snapshot,
             restart_snapshot_every: args.restart_snapshot_every,
+            skip_heartbeat_every: args.skip_heartbeat_every,
         },
         // A long-running server keeps no per-connection trade-id lists (tests do).
         trade_record_cap: 0,

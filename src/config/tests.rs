@@ -164,3 +164,26 @@ venue_bars_minutes = 5
     let config = parse_config_with_cores(kraken, 2).expect("valid");
     assert_eq!(config.venues[&Venue::Kraken].venue_bars_minutes, Some(5));
 }
+
+#[test]
+fn coinbase_venue_bars_are_its_5_minute_candles() {
+    let coinbase = |minutes: u32| {
+        format!(
+            r#"
+[venues.coinbase]
+ws_url = "wss://advanced-trade-ws.coinbase.com"
+rest_url = "https://api.coinbase.com"
+symbols = ["BTC-USD"]
+venue_bars_minutes = {minutes}
+"#
+        )
+    };
+    assert!(
+        problems(&coinbase(5), 2).is_empty(),
+        "{:?}",
+        problems(&coinbase(5), 2)
+    );
+    let config = parse_config_with_cores(&coinbase(5), 2).expect("valid");
+    assert_eq!(config.venues[&Venue::Coinbase].venue_bars_minutes, Some(5));
+    assert_eq!(paths(&coinbase(1)), ["venues.coinbase.venue_bars_minutes"]);
+}

@@ -301,9 +301,15 @@ impl VenueConfig {
                 minutes.into(),
                 &tickd_feed::kraken::OHLC_INTERVALS_MIN.map(u64::from),
             ),
+            (Venue::Coinbase, Some(minutes)) => one_of(
+                errs,
+                &join(path, "venue_bars_minutes"),
+                minutes.into(),
+                &tickd_feed::coinbase::CANDLE_MINUTES.map(u64::from),
+            ),
             (_, Some(_)) => errs.push(
                 join(path, "venue_bars_minutes"),
-                format!("{venue} has no candle channel of its own (only kraken's ohlc)"),
+                format!("{venue} has no candle channel of its own (only kraken's ohlc and coinbase's candles)"),
                 "remove venue_bars_minutes",
             ),
             _ => {}

@@ -39,6 +39,20 @@ impl VenueLimits {
     }
 }
 
+/// Limits a venue counts per client IP over all connections (0: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpLimits {
+    pub connections_per_second: u32,
+    pub messages_per_second: u32,
+}
+
+impl IpLimits {
+    pub const NONE: IpLimits = IpLimits {
+        connections_per_second: 0,
+        messages_per_second: 0,
+    };
+}
+
 /// A message written on a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outbound {
@@ -172,12 +186,13 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn subscribe_ops_per_hour(&self, _venue: Venue) -> Option<u32> {
         None
     }
-    /// Control messages one IP may send a second over all of its connections to
-    /// the venue (Coinbase: 8), paced by the host's [`crate::host_pacer::HostPacer`]
-    /// together with [`VenueLimits::connections_per_second`]. 0: only the
-    /// per-connection `messages_per_second`.
-    fn ip_messages_per_second(&self, _venue: Venue) -> u32 {
-        0
+    /// What the venue counts per client IP over all of its connections, which the
+    /// feed keeps with one [`crate::host_pacer::HostPacer`] per host (Coinbase: 8
+    /// connects and 8 messages a second). None by default: Bybit, Kraken and OKX
+    /// state a `connections_per_second` in [`VenueLimits`] but are not paced by it
+    /// (their end-to-end timings assume unpaced reconnects).
+    fn ip_limits(&self, _venue: Venue) -> IpLimits {
+        IpLimits::NONE
     }
     /// The venue's protocol in the simulator (`tickd sim`, `tickd demo`, the end-to-end
     /// tests); `None` until the venue has one.

@@ -1,14 +1,15 @@
 //! Coinbase Advanced Trade in the simulator ([`CoinbaseSim`], `coinbase.md` §9): the
 //! WebSocket at the bare root (as `wss://advanced-trade-ws.coinbase.com`), one
-//! subscribe message per channel (`heartbeats`, `level2`, `market_trades`, `ticker`),
+//! subscribe message per channel (`heartbeats`, `level2`, `market_trades`, `ticker`,
+//! `candles`: each product's open 5-minute candle from the trades, every second),
 //! the `subscriptions` reply listing all of the connection's subscriptions, the
 //! level2 images of one subscribe in one frame (an event per product), one
 //! `sequence_num` per connection on every frame it sends (a skipped-sequence fault
 //! consumes a number without sending the frame: a lost message), `heartbeats` every
 //! second, the close of a connection that has not subscribed within 5 s, the per-IP
 //! limits of 8 new connections and 8 client messages a second, and REST
-//! `/api/v3/brokerage/market/products`. Spot products (`BTC-USD`) only; `candles`
-//! and `ticker_batch` are not simulated.
+//! `/api/v3/brokerage/market/products`. Spot products (`BTC-USD`) only;
+//! `ticker_batch` is not simulated.
 
 mod rest;
 mod session;
@@ -54,10 +55,10 @@ impl SimProtocol for CoinbaseSim {
     /// §2: 8 new connections and 8 client messages a second per IP, over all of
     /// its connections.
     fn ip_rules(&self, venue: Venue) -> IpRules {
-        let adapter = crate::coinbase::CoinbaseAdapter;
+        let ip = crate::coinbase::CoinbaseAdapter.ip_limits(venue);
         IpRules {
-            connects_per_sec: adapter.limits(venue).connections_per_second,
-            messages_per_sec: adapter.ip_messages_per_second(venue),
+            connects_per_sec: ip.connections_per_second,
+            messages_per_sec: ip.messages_per_second,
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tickd_bus::record::Side;
-use tickd_bus::{Price, Venue};
+use tickd_bus::{Price, Size, Venue};
 use tickd_normalizer::coinbase::encode;
 use tickd_normalizer::Level;
 
@@ -21,6 +21,19 @@ use crate::sim::{EventKind, Frames, Inbound, SessionCx, SimEvent, SimSession, Si
 const LEVEL2: u8 = 1;
 const TRADES: u8 = 2;
 const TICKER: u8 = 4;
+const CANDLES: u8 = 8;
+
+/// The candle length of `candles`, ns.
+const CANDLE_NS: u64 = tickd_normalizer::coinbase::CANDLE_INTERVAL_S as u64 * 1_000_000_000;
+
+/// A product's open 5-minute candle, built from the trades of the market.
+#[derive(Debug, Clone, Copy)]
+struct Candle {
+    start_s: u64,
+    /// Open, high, low, close.
+    ohlc: [Price; 4],
+    volume: Size,
+}
 
 /// Recent trades sent as the `market_trades` snapshot of a subscription.
 const TRADE_SNAPSHOT: usize = 10;
@@ -39,6 +52,7 @@ fn bit(channel: &str) -> Option<u8> {
         "level2" => Some(LEVEL2),
         "market_trades" => Some(TRADES),
         "ticker" => Some(TICKER),
+        "candles" => Some(CANDLES),
         _ => None,
     }
 }
@@ -51,6 +65,8 @@ pub(crate) struct CoinbaseSession {
     heartbeats_sent: u64,
     /// Channel bits per symbol index.
     masks: Vec<u8>,
+    /// Per symbol index, the open candle while `candles` is subscribed.
+    candles: Vec<Option<Candle>>,
     /// Per symbol index, while `level2` is subscribed: the update id of the image
     /// sent (later depth events are sent as updates).
     books: Vec<Option<u64>>,
@@ -70,6 +86,7 @@ impl CoinbaseSession {
             heartbeat_counter: 1_000,
             heartbeats_sent: 0,
             masks: vec![0; n],
+            candles: vec![None; n],
             books: vec![None; n],
             stamps: vec![0; n],
             opened: Instant::now(),
@@ -127,6 +144,9 @@ impl CoinbaseSession {
                     if bit == LEVEL2 {
                         self.books[idx] = None;
                     }
+                    if bit == CANDLES {
+                        self.candles[idx] = None;
+                    }
                 }
             }
             self.reply_subscriptions(cx, out);
@@ -164,6 +184,7 @@ impl CoinbaseSession {
             ("level2", LEVEL2),
             ("market_trades", TRADES),
             ("ticker", TICKER),
+            ("candles", CANDLES),
         ] {
             let products: Vec<String> = (0..self.masks.len())
                 .filter(|i| self.masks[*i] & bit != 0)
@@ -310,6 +331,20 @@ impl SimSession for CoinbaseSession {
             let frame = encode::heartbeat(self.heartbeat_counter, crate::sim::now_ns(), seq);
             out.reply().extend_from_slice(frame.as_bytes());
         }
+        // `candles`: the open candle of each product again, every second (§7.5).
+        for idx in 0..self.candles.len() {
+            let Some(c) = self.candles[idx] else { continue };
+            let seq = self.next_seq();
+            let frame = encode::candle(
+                Self::raw(cx, idx),
+                c.start_s,
+                c.ohlc,
+                c.volume,
+                crate::sim::now_ns(),
+                seq,
+            );
+            out.data().extend_from_slice(frame.as_bytes());
+        }
         Inbound::Continue
     }
 
@@ -318,6 +353,11 @@ impl SimSession for CoinbaseSession {
         let mask = self.masks.get(idx).copied().unwrap_or(0);
         if mask == 0 {
             return;
+        }
+        if let EventKind::Trade { price, qty, .. } = &ev.kind {
+            if mask & CANDLES != 0 {
+                self.candle_trade(idx, *price, *qty, ev.time_ns);
+            }
         }
         match &ev.kind {
             EventKind::Trade {
@@ -356,6 +396,30 @@ impl SimSession for CoinbaseSession {
 }
 
 impl CoinbaseSession {
+    /// A trade moves its product's open candle (a new one begins at the next
+    /// 5-minute boundary).
+    fn candle_trade(&mut self, idx: usize, price: Price, qty: Size, time_ns: u64) {
+        let start_s = time_ns / CANDLE_NS * CANDLE_NS / 1_000_000_000;
+        let Some(slot) = self.candles.get_mut(idx) else {
+            return;
+        };
+        match slot {
+            Some(c) if c.start_s == start_s => {
+                c.ohlc[1] = c.ohlc[1].max(price);
+                c.ohlc[2] = c.ohlc[2].min(price);
+                c.ohlc[3] = price;
+                c.volume = c.volume.checked_add(qty).unwrap_or(c.volume);
+            }
+            _ => {
+                *slot = Some(Candle {
+                    start_s,
+                    ohlc: [price; 4],
+                    volume: qty,
+                })
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn book_update(
         &mut self,

@@ -177,11 +177,7 @@ impl<A: VenueAdapter> Core<A> {
                     ops_per_hour: settings
                         .subscribe_ops_per_hour
                         .or(adapter.subscribe_ops_per_hour(venue)),
-                    pacer: HostPacer::for_url(
-                        &plan.url,
-                        limits.connections_per_second,
-                        adapter.ip_messages_per_second(venue),
-                    ),
+                    pacer: HostPacer::for_url(&plan.url, adapter.ip_limits(venue)),
                 },
                 market: adapter.market_of_url(venue, &plan.url),
                 streams: plan.streams.clone(),

@@ -28,6 +28,7 @@ use crate::okx::decode::fields::for_each;
 use crate::sink::RecordSink;
 use crate::symbols::SymbolMap;
 
+pub use candles::INTERVAL_S as CANDLE_INTERVAL_S;
 pub use market::TradeSide;
 
 /// Frames above this size are rejected before parsing. A liquid product's level2
