@@ -175,6 +175,29 @@ fn every_metric_the_alerts_and_dashboard_use_is_exported() {
     let json = json.trim_start_matches(|c: char| c.is_ascii_hexdigit() || c.is_whitespace());
     assert!(json.contains("\"state\":\"connected\""), "{status}");
     assert!(json.contains("\"venue\":\"binance-usdm\""), "{status}");
+    // The journal and the gateway read every ring, by name; the feed hop is measured.
+    let status: serde_json::Value = serde_json::from_str(
+        json.trim_end_matches(|c: char| c.is_ascii_hexdigit() || c.is_whitespace()),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {json}"));
+    for venue in status["venues"].as_array().expect("venues") {
+        let behind = &venue["bus_consumers_behind"];
+        assert!(
+            behind["journal"].is_u64() && behind["gateway"].is_u64(),
+            "{venue}"
+        );
+        // Measured from the first data frame on (some demo venues may still connect).
+        if venue["messages"].as_u64() > Some(0) || venue["venue"] == "binance" {
+            assert!(
+                venue["hop_p99_us"].as_f64().is_some_and(|us| us > 0.0),
+                "{venue}"
+            );
+        }
+    }
+    assert!(
+        body.contains("tickd_feed_decode_errors_total{venue=\"binance\",kind=\"malformed_json\"} "),
+        "{body}"
+    );
 }
 
 #[test]

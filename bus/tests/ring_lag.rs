@@ -175,3 +175,36 @@ fn receive_futures_are_send_for_multi_threaded_runtimes() {
     let mut all = bus.subscribe_all();
     send_value(&all.recv());
 }
+
+/// Named consumers report how far behind they are; a dropped one disappears; unnamed
+/// ones are not listed.
+#[test]
+fn named_consumers_report_their_lag() {
+    use tickd_bus::ring::ConsumerLag;
+    let (mut producer, handle) = ring(8);
+    let mut journal = handle.subscribe().named("journal");
+    let gateway = handle.subscribe().named("gateway");
+    let _unnamed = handle.subscribe();
+    for n in 0..5 {
+        producer.publish(&RecordBuf::from_words([n; RecordBuf::WORDS]));
+    }
+    for _ in 0..3 {
+        assert!(matches!(journal.try_recv(), TryRecv::Record(_)));
+    }
+    let lag = |name: &str, behind| ConsumerLag {
+        name: name.into(),
+        behind,
+    };
+    assert_eq!(
+        handle.consumer_lags(),
+        vec![lag("journal", 2), lag("gateway", 5)]
+    );
+    // Lapped: the consumer stands at the oldest live record, a ring behind at most.
+    for n in 0..20 {
+        producer.publish(&RecordBuf::from_words([n; RecordBuf::WORDS]));
+    }
+    assert!(matches!(journal.try_recv(), TryRecv::Lagged(_)));
+    assert_eq!(handle.consumer_lags()[0], lag("journal", 8));
+    drop(gateway);
+    assert_eq!(handle.consumer_lags(), vec![lag("journal", 8)]);
+}

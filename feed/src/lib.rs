@@ -19,6 +19,7 @@ pub mod coinbase;
 pub mod connection;
 pub mod endpoint;
 pub mod engine;
+pub mod hop_latency;
 pub mod host_pacer;
 pub mod htx;
 pub mod kraken;

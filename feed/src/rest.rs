@@ -21,6 +21,11 @@ pub struct RestClient {
     pub max_body: usize,
     /// When recording: every 2xx body goes to the capture (`tickd record`).
     pub tap: Option<crate::capture::FrameTap>,
+    /// Sent as `Authorization: Bearer …` (tickd's own HTTP API; venues' public
+    /// endpoints need none).
+    pub bearer: Option<String>,
+    /// The TLS trust for `https://`; `None` is the web's roots.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for RestClient {
@@ -29,6 +34,8 @@ impl Default for RestClient {
             timeout: Duration::from_secs(10),
             max_body: 16 << 20,
             tap: None,
+            bearer: None,
+            tls: None,
         }
     }
 }
@@ -123,12 +130,21 @@ impl RestClient {
             .await
             .map_err(connect_err)?;
         let _ = tcp.set_nodelay(true);
+        let auth = self
+            .bearer
+            .as_ref()
+            .map(|key| format!("Authorization: Bearer {key}\r\n"))
+            .unwrap_or_default();
         let request = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: tickd/0.1\r\nAccept: application/json\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n",
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: tickd/0.1\r\nAccept: application/json\r\nAccept-Encoding: identity\r\n{auth}Connection: close\r\n\r\n",
             endpoint.path, endpoint.host
         );
         if endpoint.tls {
-            let connector = tokio_rustls::TlsConnector::from(crate::ws::tls_config()?);
+            let tls = match &self.tls {
+                Some(tls) => tls.clone(),
+                None => crate::ws::tls_config()?,
+            };
+            let connector = tokio_rustls::TlsConnector::from(tls);
             let name =
                 rustls::pki_types::ServerName::try_from(endpoint.host.clone()).map_err(|_| {
                     RestError::Connect {
@@ -405,7 +421,7 @@ mod tests {
         let client = RestClient {
             timeout: Duration::from_secs(5),
             max_body: 100,
-            tap: None,
+            ..RestClient::default()
         };
         let err = client.get(&url).await.unwrap_err();
         assert!(err.is_rate_limit());
@@ -450,7 +466,7 @@ mod tests {
         let client = RestClient {
             timeout: Duration::from_millis(200),
             max_body: 100,
-            tap: None,
+            ..RestClient::default()
         };
         let err = client.get(&format!("http://{addr}/")).await.unwrap_err();
         assert!(matches!(err, RestError::Timeout { .. }), "{err}");

@@ -6,6 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tickd_bus::Venue;
+use tickd_normalizer::error::DecodeErrorKind;
+
+use crate::hop_latency::HopLatency;
 
 macro_rules! counters {
     ($($(#[$doc:meta])* $name:ident),+ $(,)?) => {
@@ -86,6 +89,10 @@ counters! {
 pub struct VenueStats {
     pub venue: Venue,
     pub counters: VenueCounters,
+    /// Undecodable frames by kind (their sum is `counters.decode_errors`).
+    decode_errors_by_kind: [AtomicU64; DecodeErrorKind::COUNT],
+    /// Frame read → records on the bus.
+    pub hop: HopLatency,
     health: Mutex<Health>,
     ever_connected: std::sync::atomic::AtomicBool,
 }
@@ -109,6 +116,8 @@ impl VenueStats {
         Arc::new(Self {
             venue,
             counters: VenueCounters::default(),
+            decode_errors_by_kind: Default::default(),
+            hop: HopLatency::default(),
             health: Mutex::new(Health {
                 last_error: None,
                 down_since_ns: now_ns(),
@@ -157,6 +166,20 @@ impl VenueStats {
                 }
             }
         }
+    }
+
+    /// A frame (or REST body) that did not decode.
+    pub fn decode_error(&self, kind: DecodeErrorKind) {
+        Self::add(&self.counters.decode_errors, 1);
+        Self::add(&self.decode_errors_by_kind[kind.index()], 1);
+    }
+
+    /// Undecodable frames so far, for every kind (zeros included).
+    pub fn decode_errors_by_kind(&self) -> Vec<(DecodeErrorKind, u64)> {
+        DecodeErrorKind::ALL
+            .iter()
+            .map(|&kind| (kind, self.decode_errors_by_kind[kind.index()].load(Relaxed)))
+            .collect()
     }
 
     /// Whether any connection of this venue ever opened.

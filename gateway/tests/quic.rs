@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use tickd_bus::{RecordBuf, Venue};
-use tickd_gateway::client::{ClientConfig, Event};
+use tickd_gateway::client::Event;
 use tickd_gateway::protocol::{Encoding, ServerMessage};
 
 /// Records by (venue, instrument, record type), in arrival order.
@@ -32,9 +32,7 @@ async fn websocket_and_quic_deliver_the_same_data() {
     let mut clients = Vec::new();
     for encoding in [Encoding::Json, Encoding::Binary] {
         clients.push(subscribed(ws_client(&f, &streams, encoding)).await);
-        let quic = ClientConfig::new(f.quic())
-            .streams(streams)
-            .encoding(encoding);
+        let quic = f.quic_client().streams(streams).encoding(encoding);
         clients.push(subscribed(quic).await);
     }
     let mut expected = Vec::new();
@@ -66,7 +64,7 @@ async fn quic_control_stream_answers_requests_and_errors() {
         ..test_config()
     };
     let f = start(config).await;
-    let quic = ClientConfig::new(f.quic()).streams(["trades.nowhere.BTC-USDT"]);
+    let quic = f.quic_client().streams(["trades.nowhere.BTC-USDT"]);
     let mut client = tickd_gateway::client::Client::connect(quic.reconnect(false))
         .await
         .unwrap();
@@ -103,12 +101,12 @@ async fn quic_connections_are_capped_and_must_subscribe_in_time() {
         ..test_config()
     })
     .await;
-    let idle = ClientConfig::new(f.quic()).reconnect(false);
+    let idle = f.quic_client().reconnect(false);
     let mut idle = tickd_gateway::client::Client::connect(idle)
         .await
         .expect("the first connection is admitted");
     // The only place is taken: the next QUIC connection is refused.
-    let second = ClientConfig::new(f.quic()).reconnect(false);
+    let second = f.quic_client().reconnect(false);
     assert!(
         tickd_gateway::client::Client::connect(second)
             .await

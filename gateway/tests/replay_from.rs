@@ -188,7 +188,8 @@ async fn quic_replay_then_live_on_the_subscription_stream() {
     let mut f = start_with_journal(config, Some(dir.path().to_path_buf())).await;
     let history = publish_history(&mut f, 5).await;
     write_journal(dir.path(), &history);
-    let config = tickd_gateway::client::ClientConfig::new(f.quic())
+    let config = f
+        .quic_client()
         .streams(["trades.binance.BTC-USDT"])
         .encoding(Encoding::Binary)
         .from("2020-01-01T00:00:00Z");

@@ -99,7 +99,7 @@ pub fn spawn_publisher(
         bus.add(ring.clone());
     }
     // From the oldest record still in each ring: the feeds started first.
-    let consumer = bus.subscribe_all_oldest();
+    let consumer = bus.subscribe_all_oldest().named("nats");
     let venues: Vec<Venue> = rings.iter().map(|(v, _)| *v).collect();
     let thread_stats = Arc::clone(&stats);
     let thread = std::thread::Builder::new()

@@ -94,7 +94,8 @@ impl DecodeErrorKind {
         }
     }
 
-    pub(crate) const fn index(self) -> usize {
+    /// Position in [`Self::ALL`] (for per-kind counter arrays).
+    pub const fn index(self) -> usize {
         self as usize
     }
 }

@@ -118,6 +118,9 @@ impl MetricsSource for FeedSide {
         let states = self.states();
         if let Some(first) = states.first() {
             for (i, (name, _)) in first.counters.fields().into_iter().enumerate() {
+                if name == "decode_errors" {
+                    continue; // by kind, below
+                }
                 let gauge = GAUGES.contains(&name);
                 let metric = if gauge {
                     format!("tickd_feed_{name}")
@@ -134,6 +137,60 @@ impl MetricsSource for FeedSide {
                     let value = s.counters.fields().get(i).map_or(0, |(_, v)| *v);
                     let _ = writeln!(out, "{metric}{{venue=\"{}\"}} {value}", s.venue);
                 }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP tickd_feed_decode_errors_total feed frames that did not decode, by kind\n\
+             # TYPE tickd_feed_decode_errors_total counter"
+        );
+        for feed in &self.feeds {
+            for (kind, n) in feed.stats.decode_errors_by_kind() {
+                let _ = writeln!(
+                    out,
+                    "tickd_feed_decode_errors_total{{venue=\"{}\",kind=\"{}\"}} {n}",
+                    feed.venue,
+                    kind.as_str()
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP tickd_feed_hop_seconds feed hop latency: frame read off the socket to its records on the bus\n\
+             # TYPE tickd_feed_hop_seconds histogram"
+        );
+        for feed in &self.feeds {
+            let hop = feed.stats.hop.snapshot();
+            let venue = feed.venue;
+            for (bound_ns, below) in &hop.cumulative {
+                let le = *bound_ns as f64 / 1e9;
+                let _ = writeln!(
+                    out,
+                    "tickd_feed_hop_seconds_bucket{{venue=\"{venue}\",le=\"{le}\"}} {below}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "tickd_feed_hop_seconds_bucket{{venue=\"{venue}\",le=\"+Inf\"}} {}\n\
+                 tickd_feed_hop_seconds_sum{{venue=\"{venue}\"}} {}\n\
+                 tickd_feed_hop_seconds_count{{venue=\"{venue}\"}} {}",
+                hop.count,
+                hop.sum_ns as f64 / 1e9,
+                hop.count
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP tickd_bus_consumer_lag_records records published on the venue's ring that a consumer has not read yet\n\
+             # TYPE tickd_bus_consumer_lag_records gauge"
+        );
+        for feed in &self.feeds {
+            for lag in feed.ring.consumer_lags() {
+                let _ = writeln!(
+                    out,
+                    "tickd_bus_consumer_lag_records{{venue=\"{}\",consumer=\"{}\"}} {}",
+                    feed.venue, lag.name, lag.behind
+                );
             }
         }
         family(
@@ -295,8 +352,24 @@ impl MetricsSource for FeedSide {
         let venues: Vec<Value> = self
             .states()
             .into_iter()
-            .map(|s| {
+            .zip(&self.feeds)
+            .map(|(s, feed)| {
                 let c = &s.counters;
+                let hop = feed.stats.hop.snapshot();
+                let us = |q| hop.quantile(q).map(|ns| ns as f64 / 1e3);
+                let errors: serde_json::Map<String, Value> = feed
+                    .stats
+                    .decode_errors_by_kind()
+                    .into_iter()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(kind, n)| (kind.as_str().to_string(), n.into()))
+                    .collect();
+                let consumers: serde_json::Map<String, Value> = feed
+                    .ring
+                    .consumer_lags()
+                    .into_iter()
+                    .map(|lag| (lag.name, lag.behind.into()))
+                    .collect();
                 json!({
                     "venue": s.venue.as_str(),
                     "state": s.state,
@@ -313,6 +386,11 @@ impl MetricsSource for FeedSide {
                     "resyncs": c.resyncs,
                     "reconnects": c.reconnects,
                     "decode_errors": c.decode_errors,
+                    "decode_errors_by_kind": errors,
+                    // Bucket bounds (upper estimates), null before the first frame.
+                    "hop_p50_us": us(0.5),
+                    "hop_p99_us": us(0.99),
+                    "bus_consumers_behind": consumers,
                 })
             })
             .collect();

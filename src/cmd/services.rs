@@ -54,7 +54,7 @@ impl Services {
                 tracing::warn!("journal recovery: {line}");
             }
             // From the oldest record still in each ring: the feeds started first.
-            let source = BarTap::new(bus.subscribe_all_oldest());
+            let source = BarTap::new(bus.subscribe_all_oldest().named("journal"));
             let writer_config = BusWriterConfig {
                 retention: Some((retention_policy(storage), RETENTION_EVERY)),
                 ..BusWriterConfig::default()

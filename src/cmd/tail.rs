@@ -6,10 +6,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tickd_gateway::client::display::{gap_line, json_line, readable};
-use tickd_gateway::client::{cert_from_pem_file, Client, ClientConfig, Event, Transport};
+use tickd_gateway::client::{cert_from_pem_file, Client, ClientConfig, Event, Transport, Trust};
 use tickd_gateway::protocol::{Encoding, ErrorCode, Pattern, ServerMessage, SlowPolicy};
 
 use crate::exit::{CmdResult, Failure};
+
+mod names;
+use names::SymbolNames;
 
 /// Print live records from a tickd gateway
 ///
@@ -42,8 +45,13 @@ pub struct Args {
     pub quic: Option<String>,
 
     /// PEM certificate to trust for QUIC or wss:// (the server's own, when self-signed)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
     pub cert: Option<PathBuf>,
+
+    /// Accept any server certificate for QUIC or wss:// (encrypted, but the server is not
+    /// authenticated: for test servers whose certificate you do not have)
+    #[arg(long)]
+    pub insecure: bool,
 
     /// Replay from this time first (RFC 3339, a date, or ns since the epoch), then go live
     #[arg(long, value_name = "TIME")]
@@ -53,7 +61,8 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
-    /// Ask for binary records on the wire (printing is the same)
+    /// Ask for binary records on the wire (printing is the same: symbols come from the
+    /// gateway's GET /v1/instruments, at --url's host and port)
     #[arg(long)]
     pub binary: bool,
 
@@ -78,9 +87,12 @@ pub fn run(args: Args) -> CmdResult {
     for pattern in &args.patterns {
         Pattern::parse(pattern).map_err(|e| Failure::Invalid(e.to_string()))?;
     }
-    let cert = match &args.cert {
-        Some(path) => Some(cert_from_pem_file(path).map_err(|e| Failure::Invalid(e.to_string()))?),
-        None => None,
+    let trust = match &args.cert {
+        Some(path) => {
+            Trust::Cert(cert_from_pem_file(path).map_err(|e| Failure::Invalid(e.to_string()))?)
+        }
+        None if args.insecure => Trust::Insecure,
+        None => Trust::WebRoots,
     };
     let transport = match &args.quic {
         None => Transport::Ws(args.url.clone()),
@@ -96,11 +108,7 @@ pub fn run(args: Args) -> CmdResult {
                 .rsplit_once(':')
                 .map_or("localhost", |(host, _)| host)
                 .to_string();
-            Transport::Quic {
-                addr,
-                server_name,
-                cert: cert.clone(),
-            }
+            Transport::Quic { addr, server_name }
         }
     };
     let policy = match args.policy.as_str() {
@@ -109,6 +117,7 @@ pub fn run(args: Args) -> CmdResult {
         _ => SlowPolicy::Drop,
     };
     let mut config = ClientConfig::new(transport)
+        .trust(trust)
         .streams(args.patterns.iter().cloned())
         .policy(policy)
         .encoding(if args.binary {
@@ -117,9 +126,14 @@ pub fn run(args: Args) -> CmdResult {
             Encoding::Json
         });
     config.api_key = args.api_key.clone();
-    if args.quic.is_none() {
-        config.ws_cert = cert;
-    }
+    let names = match args.binary {
+        true => Some(SymbolNames::new(
+            &args.url,
+            args.api_key.clone(),
+            &config.trust,
+        )?),
+        false => None,
+    };
     if let Some(from) = &args.from {
         config = config.from(from.clone());
     }
@@ -133,11 +147,12 @@ pub fn run(args: Args) -> CmdResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(tail(config, args.json, args.count, deadline))
+    runtime.block_on(tail(config, names, args.json, args.count, deadline))
 }
 
 async fn tail(
     config: ClientConfig,
+    mut names: Option<SymbolNames>,
     json: bool,
     count: Option<u64>,
     duration: Option<Duration>,
@@ -166,8 +181,11 @@ async fn tail(
             return Err(Failure::Runtime(anyhow::anyhow!("the connection ended")));
         };
         let line = match event {
-            Event::Record { stream, record } => {
+            Event::Record { mut stream, record } => {
                 printed += 1;
+                if let Some(names) = &mut names {
+                    stream = names.name(stream).await;
+                }
                 Some(if json {
                     json_line(&stream, &record)
                 } else {
@@ -175,14 +193,19 @@ async fn tail(
                 })
             }
             Event::Gap {
-                stream,
+                mut stream,
                 lost,
                 reason,
-            } => Some(if json {
-                gap_line(&stream, lost, &reason)
-            } else {
-                format!("GAP {stream}: {lost} records lost ({reason})")
-            }),
+            } => {
+                if let Some(names) = &mut names {
+                    stream = names.name(stream).await;
+                }
+                Some(if json {
+                    gap_line(&stream, lost, &reason)
+                } else {
+                    format!("GAP {stream}: {lost} records lost ({reason})")
+                })
+            }
             Event::Control(ServerMessage::Error {
                 code: ErrorCode::Unauthorized,
                 message,
@@ -266,7 +289,13 @@ mod tests {
             .unwrap();
         let url = format!("ws://{}/v1/stream", gateway.local_addr());
         let client = ClientConfig::new(Transport::Ws(url)).streams(["trades.binance.*"]);
-        let tail = tokio::spawn(tail(client, true, Some(3), Some(Duration::from_secs(15))));
+        let tail = tokio::spawn(tail(
+            client,
+            None,
+            true,
+            Some(3),
+            Some(Duration::from_secs(15)),
+        ));
         // Publish until tail has printed its three records (it may subscribe late).
         let mut seq = 0;
         while !tail.is_finished() && seq < 10_000 {
@@ -286,10 +315,22 @@ mod tests {
         }
         assert!(tail.await.unwrap().is_ok());
         assert!(seq >= 3);
+        // --binary: ids become symbols through the gateway's /v1/instruments; an id it
+        // does not list stays an id.
+        let url = format!("ws://{}/v1/stream", gateway.local_addr());
+        let mut names = SymbolNames::new(&url, None, &Trust::WebRoots).unwrap();
+        assert_eq!(
+            names.name(format!("trades.binance.#{id}")).await,
+            "trades.binance.BTC-USDT"
+        );
+        assert_eq!(
+            names.name("bbo.binance.#999".into()).await,
+            "bbo.binance.#999"
+        );
         // A URL without the stream path: the error names the URL and the right path.
         let wrong = format!("ws://{}/", gateway.local_addr());
         let client = ClientConfig::new(Transport::Ws(wrong.clone())).streams(["trades.binance.*"]);
-        let err = super::tail(client, true, Some(1), Some(Duration::from_secs(5)))
+        let err = super::tail(client, None, true, Some(1), Some(Duration::from_secs(5)))
             .await
             .expect_err("no stream at /");
         let text = format!("{err:?}");

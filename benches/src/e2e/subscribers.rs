@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use tickd_bus::ring::Bus;
 use tickd_bus::SharedRegistry;
 use tickd_feed::sim::SimSymbol;
-use tickd_gateway::client::{Client, ClientConfig, Event};
+use tickd_gateway::client::{Client, ClientConfig, Event, Trust};
 use tickd_gateway::metrics::Hop;
 use tickd_gateway::protocol::SlowPolicy;
 use tickd_gateway::{Gateway, GatewayConfig, GatewayHandle};
@@ -124,8 +124,11 @@ pub fn start(
                 .quic_addr()
                 .ok_or_else(|| anyhow::anyhow!("QUIC not bound"))?,
             server_name: "localhost".into(),
-            cert: gateway.quic_cert().map(|c| c.to_vec()),
         },
+    };
+    let trust = match gateway.quic_cert() {
+        Some(cert) => Trust::Cert(cert.to_vec()),
+        None => Trust::default(),
     };
     let stop = Arc::new(AtomicBool::new(false));
     let delivered = Arc::new(AtomicU64::new(0));
@@ -138,7 +141,8 @@ pub fn start(
             .encoding(encoding.protocol())
             .policy(SlowPolicy::Drop)
             .reconnect(false)
-            .streams([format!("book.binance.{}-{}", sym.base, sym.quote)]);
+            .streams([format!("book.binance.{}-{}", sym.base, sym.quote)])
+            .trust(trust.clone());
         let client = client_rt.block_on(Client::connect(config))?;
         let (stop, delivered, measuring) = (stop.clone(), delivered.clone(), measuring.clone());
         clients.push(client_rt.spawn(pump(client, stop, delivered, measuring)));

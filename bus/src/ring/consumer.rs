@@ -4,6 +4,7 @@ use std::future::poll_fn;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use super::cursors::Cursor;
 use super::slot::SlotRead;
 use super::sync::{Arc, Ordering};
 use super::wait::{Parker, WaitNode};
@@ -19,6 +20,8 @@ pub struct Consumer {
     node: Arc<WaitNode>,
     /// The waker `recv_timeout` parks with, built once per thread.
     parker: Parker,
+    /// Where monitoring sees this consumer's position, if it is named.
+    cursor: Option<std::sync::Arc<Cursor>>,
 }
 
 impl Consumer {
@@ -28,6 +31,22 @@ impl Consumer {
             position,
             node: WaitNode::new(),
             parker: Parker::default(),
+            cursor: None,
+        }
+    }
+
+    /// Names this consumer so that [`super::RingHandle::consumer_lags`] reports how far
+    /// behind it is (e.g. `journal`, `gateway`).
+    pub fn named(mut self, name: &str) -> Self {
+        self.cursor = Some(self.shared.cursors.register(name, self.position));
+        self
+    }
+
+    #[inline]
+    fn advance(&mut self, to: u64) {
+        self.position = to;
+        if let Some(cursor) = &self.cursor {
+            cursor.store(to);
         }
     }
 
@@ -47,7 +66,7 @@ impl Consumer {
         let seq = self.position;
         match self.shared.slot(seq).read(seq) {
             SlotRead::Ready(words) => {
-                self.position = seq + 1;
+                self.advance(seq + 1);
                 TryRecv::Record(RecordBuf::from_words(words))
             }
             SlotRead::Overwritten { by } => self.skip_lost(by),
@@ -65,7 +84,7 @@ impl Consumer {
         let seq = self.position;
         match self.shared.slot(seq).read(seq) {
             SlotRead::Ready(words) => {
-                self.position = seq + 1;
+                self.advance(seq + 1);
                 TryRecv::Record(RecordBuf::from_words(words))
             }
             SlotRead::Overwritten { by } => self.skip_lost(by),
@@ -85,7 +104,7 @@ impl Consumer {
             .max(self.shared.published().saturating_sub(capacity))
             .max(self.position + 1);
         let lost = oldest_intact - self.position;
-        self.position = oldest_intact;
+        self.advance(oldest_intact);
         TryRecv::Lagged(lost)
     }
 

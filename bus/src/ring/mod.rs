@@ -29,6 +29,7 @@
 //! `RUSTFLAGS="--cfg loom" cargo test -p tickd-bus --release --test ring_loom`.
 
 mod consumer;
+mod cursors;
 pub mod multi;
 mod producer;
 pub mod slot;
@@ -39,6 +40,7 @@ use crate::RecordBuf;
 use sync::{Arc, AtomicBool, AtomicU64, Ordering};
 
 pub use consumer::Consumer;
+pub use cursors::ConsumerLag;
 pub use multi::{Bus, MultiConsumer, MultiRecv};
 pub use producer::Producer;
 
@@ -74,6 +76,7 @@ pub fn ring(capacity: usize) -> (Producer, RingHandle) {
         waiters: Padded(wait::WaiterStack::new()),
         mask: capacity as u64 - 1,
         slots: (0..capacity).map(|_| Slot::new()).collect(),
+        cursors: cursors::Cursors::default(),
     });
     let handle = RingHandle {
         shared: Arc::clone(&shared),
@@ -112,6 +115,11 @@ impl RingHandle {
     pub fn is_closed(&self) -> bool {
         self.shared.closed.load(Ordering::Acquire)
     }
+
+    /// How far each named consumer ([`Consumer::named`]) is behind, as of now.
+    pub fn consumer_lags(&self) -> Vec<ConsumerLag> {
+        self.shared.cursors.lags(self.shared.published())
+    }
 }
 
 impl std::fmt::Debug for RingHandle {
@@ -137,6 +145,8 @@ struct Shared {
     waiters: Padded<wait::WaiterStack>,
     mask: u64,
     slots: Box<[Slot]>,
+    /// Named consumers' positions, read by monitoring.
+    cursors: cursors::Cursors,
 }
 
 impl Shared {

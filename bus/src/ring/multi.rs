@@ -83,6 +83,12 @@ impl MultiConsumer {
         }
     }
 
+    /// Names every ring's consumer (see [`Consumer::named`]).
+    pub fn named(mut self, name: &str) -> Self {
+        self.consumers = self.consumers.into_iter().map(|c| c.named(name)).collect();
+        self
+    }
+
     /// The per-ring consumers, in ring order (e.g. for their positions).
     pub fn consumers(&self) -> &[Consumer] {
         &self.consumers

@@ -17,6 +17,7 @@
 pub mod display;
 mod quic;
 mod seq;
+mod tls;
 mod ws;
 
 use std::net::SocketAddr;
@@ -27,17 +28,17 @@ use tokio::sync::mpsc;
 
 use crate::protocol::{Encoding, ServerMessage, SlowPolicy};
 pub use seq::SeqTracker;
+pub use tls::Trust;
 
 /// Where to connect.
 #[derive(Debug, Clone)]
 pub enum Transport {
     /// `ws://host:port/v1/stream` or `wss://…` (the encoding is added to the query).
     Ws(String),
-    /// A QUIC server; `cert` is a certificate (DER) to trust, e.g. a self-signed one.
+    /// A QUIC server (its certificate is trusted as [`ClientConfig::trust`] says).
     Quic {
         addr: SocketAddr,
         server_name: String,
-        cert: Option<Vec<u8>>,
     },
 }
 
@@ -54,9 +55,8 @@ pub struct ClientConfig {
     pub reconnect: bool,
     /// Events buffered for the application before the client stops reading.
     pub buffer: usize,
-    /// A certificate (DER) to trust for `wss://`, e.g. the server's self-signed one;
-    /// without it the web's usual roots are trusted.
-    pub ws_cert: Option<Vec<u8>>,
+    /// The server certificates accepted over `wss://` and QUIC.
+    pub trust: Trust,
 }
 
 impl ClientConfig {
@@ -70,12 +70,17 @@ impl ClientConfig {
             from: None,
             reconnect: true,
             buffer: 65_536,
-            ws_cert: None,
+            trust: Trust::default(),
         }
     }
 
     pub fn streams<S: Into<String>>(mut self, streams: impl IntoIterator<Item = S>) -> Self {
         self.streams = streams.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub fn trust(mut self, trust: Trust) -> Self {
+        self.trust = trust;
         self
     }
 

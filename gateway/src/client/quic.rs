@@ -20,25 +20,17 @@ pub struct QuicConn {
 
 impl QuicConn {
     pub async fn open(config: &ClientConfig) -> Result<QuicConn, ClientError> {
-        let Transport::Quic {
-            addr,
-            server_name,
-            cert,
-        } = &config.transport
-        else {
+        let Transport::Quic { addr, server_name } = &config.transport else {
             return Err(ClientError::Address("not a QUIC transport".into()));
         };
-        let mut roots = rustls::RootCertStore::empty();
-        if let Some(der) = cert {
-            roots
-                .add(rustls::pki_types::CertificateDer::from(der.clone()))
-                .map_err(|e| ClientError::Connect(e.to_string()))?;
-        }
-        let mut tls = rustls::ClientConfig::builder_with_provider(crate::server::tls::provider())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| ClientError::Connect(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let mut tls = config
+            .trust
+            .client_config(&[&rustls::version::TLS13])?
+            .ok_or_else(|| {
+                ClientError::Connect(
+                    "QUIC needs the server's certificate (--cert FILE) or --insecure".into(),
+                )
+            })?;
         tls.alpn_protocols = vec![ALPN.to_vec()];
         let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
             .map_err(|e| ClientError::Connect(e.to_string()))?;

@@ -38,8 +38,11 @@ impl WsConn {
             .next()
             .unwrap_or_default()
             .to_string();
-        let connector = match &config.ws_cert {
-            Some(der) if url.scheme() == "wss" => Some(trusting(der)?),
+        let connector = match url.scheme() {
+            "wss" => config
+                .trust
+                .client_config(rustls::DEFAULT_VERSIONS)?
+                .map(|tls| tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(tls))),
             _ => None,
         };
         let (mut socket, _) =
@@ -91,24 +94,6 @@ impl WsConn {
     }
 }
 
-/// A TLS connector that trusts `der` (and only it).
-fn trusting(der: &[u8]) -> Result<tokio_tungstenite::Connector, ClientError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from(der.to_vec()))
-        .map_err(|e| ClientError::Address(format!("the certificate to trust: {e}")))?;
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| ClientError::Connect(e.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(
-        tls,
-    )))
-}
-
 /// A connection failure that names the URL, with a hint where the cause is a common one.
 fn explain(url: &str, err: &tokio_tungstenite::tungstenite::Error) -> String {
     use tokio_tungstenite::tungstenite::Error;
@@ -119,7 +104,11 @@ fn explain(url: &str, err: &tokio_tungstenite::tungstenite::Error) -> String {
             response.status()
         ),
         Error::Http(response) => format!(" (HTTP {})", response.status()),
-        Error::Tls(_) => " (for a self-signed server certificate pass --cert FILE)".into(),
+        // rustls' verdict arrives as a TLS or an I/O error, depending on the stage.
+        Error::Tls(_) | Error::Io(_) if err.to_string().contains("certificate") => {
+            " (for a self-signed server certificate pass --cert FILE, or --insecure to skip the check)"
+                .into()
+        }
         _ => String::new(),
     };
     format!("{url}: {err}{hint}")

@@ -124,7 +124,7 @@ impl Router {
     /// and a book whose first snapshot went by before the router subscribed would stay
     /// incomplete (no image for subscribers or `/v1/book`) until the venue resynced it.
     pub fn spawn(&self, bus: &Bus) -> tokio::task::JoinHandle<()> {
-        let mut consumer = bus.subscribe_all_oldest();
+        let mut consumer = bus.subscribe_all_oldest().named("gateway");
         let router = self.clone();
         let timer = self.clone();
         tokio::spawn(async move {

@@ -13,7 +13,7 @@ use tickd_bus::{
     Flags, InstrumentKind, InstrumentRegistry, InstrumentSpec, Price, RecordBuf, RecordHeader,
     SharedRegistry, Size, Venue,
 };
-use tickd_gateway::client::{Client, ClientConfig, Event, Transport};
+use tickd_gateway::client::{Client, ClientConfig, Event, Transport, Trust};
 use tickd_gateway::protocol::{Encoding, ServerMessage};
 use tickd_gateway::{Gateway, GatewayConfig, GatewayHandle};
 
@@ -93,12 +93,14 @@ impl Fixture {
         format!("ws://{}/v1/stream", self.gateway.local_addr())
     }
 
-    pub fn quic(&self) -> Transport {
-        Transport::Quic {
+    /// A client of the QUIC listener, trusting the server's own certificate.
+    pub fn quic_client(&self) -> ClientConfig {
+        let transport = Transport::Quic {
             addr: self.gateway.quic_addr().unwrap(),
             server_name: "localhost".into(),
-            cert: self.gateway.quic_cert().map(|c| c.to_vec()),
-        }
+        };
+        let cert = self.gateway.quic_cert().map(|c| c.to_vec()).unwrap();
+        ClientConfig::new(transport).trust(Trust::Cert(cert))
     }
 
     fn next_seq(&mut self, record: &RecordBuf) -> u64 {

@@ -12,6 +12,7 @@
 //!
 //! The feed's venue engine (`feed/src/engine/`) drives these, live or from a capture.
 
+pub(crate) mod book_object;
 mod book_sync;
 mod event;
 mod frame;

@@ -458,6 +458,13 @@ impl<A: VenueAdapter> Core<A> {
             .on_frame(conn, role, slot.market, &mut slot.merge, ts_recv, frame);
         let now = Instant::now().into_std();
         let mut rotate_now = false;
+        if result.is_ok() && ts_recv > 0 {
+            // The feed hop (read → on the bus), for /metrics: one clock read per frame.
+            self.core
+                .stats()
+                .hop
+                .record(now_ns().saturating_sub(ts_recv));
+        }
         match result {
             Ok(Step::Book {
                 instrument_id,
@@ -467,7 +474,7 @@ impl<A: VenueAdapter> Core<A> {
             Ok(Step::Rotate) => rotate_now = role == Role::Primary,
             Ok(Step::None | Step::UnknownSymbol) => {}
             Err(err) => {
-                VenueStats::add(&self.core.stats().counters.decode_errors, 1);
+                self.core.stats().decode_error(err.kind());
                 self.core.on_undecodable(ts_recv);
                 self.decode_errors_logged += 1;
                 if self.decode_errors_logged.is_power_of_two() {

@@ -5,14 +5,14 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use sonic_rs::LazyValue;
 use tickd_bus::{Price, Size};
 
 use super::number::decimal;
-use crate::binance::decode::json;
 use crate::book::Level;
+use crate::engine::book_object;
 use crate::error::DecodeError;
 
 /// The scalar fields of a book object.
@@ -29,109 +29,33 @@ pub(crate) fn parse<'a>(
     bids: &mut Vec<Level>,
     asks: &mut Vec<Level>,
 ) -> Result<BookHead<'a>, DecodeError> {
-    bids.clear();
-    asks.clear();
-    let mut error = None;
-    let seed = DataSeed {
-        bids,
-        asks,
-        error: &mut error,
-    };
-    json::check_depth(data)?;
-    let mut de = sonic_rs::Deserializer::from_slice(data);
-    let parsed = seed
-        .deserialize(&mut de)
-        .and_then(|head| de.end().map(|()| head));
-    match (error, parsed) {
-        (Some(error), _) => Err(error),
-        (None, Ok(Some(head))) => Ok(head),
-        (None, Ok(None)) => Err(DecodeError::MissingField { field: "data[0]" }),
-        (None, Err(err)) => Err(DecodeError::json(err)),
-    }
+    book_object::parse_one(data, bids, asks)
 }
 
-/// `[ {book} ]`: exactly one object (§3: one symbol per book message).
-struct DataSeed<'s> {
-    bids: &'s mut Vec<Level>,
-    asks: &'s mut Vec<Level>,
-    error: &'s mut Option<DecodeError>,
-}
+impl<'de> book_object::BookHead<'de> for BookHead<'de> {
+    const WHAT: &'static str = "a Kraken book object";
 
-impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
-    type Value = Option<BookHead<'de>>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
-        de.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DataSeed<'_> {
-    type Value = Option<BookHead<'de>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a one-element array holding a book object")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let head = seq.next_element_seed(ObjectSeed {
-            bids: self.bids,
-            asks: self.asks,
-            error: self.error,
-        })?;
-        if seq.next_element::<IgnoredAny>()?.is_some() {
-            *self.error = Some(DecodeError::OutOfRange { field: "data" });
-            return Err(serde::de::Error::custom("more than one book in data"));
+    fn read_field<A: MapAccess<'de>>(
+        &mut self,
+        key: &'de str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "symbol" => self.symbol = Some(map.next_value()?),
+            "checksum" => self.checksum = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
+            _ => return Ok(false),
         }
-        Ok(head)
-    }
-}
-
-struct ObjectSeed<'s> {
-    bids: &'s mut Vec<Level>,
-    asks: &'s mut Vec<Level>,
-    error: &'s mut Option<DecodeError>,
-}
-
-impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
-    type Value = BookHead<'de>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
-        de.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ObjectSeed<'_> {
-    type Value = BookHead<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Kraken book object")
+        Ok(true)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut head = BookHead::default();
-        while let Some(key) = map.next_key::<&'de str>()? {
-            match key {
-                "symbol" => head.symbol = Some(map.next_value()?),
-                "checksum" => head.checksum = Some(map.next_value()?),
-                "timestamp" => head.timestamp = Some(map.next_value()?),
-                "bids" | "asks" => {
-                    let (field, out) = if key == "bids" {
-                        ("bids", &mut *self.bids)
-                    } else {
-                        ("asks", &mut *self.asks)
-                    };
-                    map.next_value_seed(LevelsSeed {
-                        field,
-                        out,
-                        error: &mut *self.error,
-                    })?
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(head)
+    fn read_levels<A: MapAccess<'de>>(
+        map: &mut A,
+        field: &'static str,
+        out: &mut Vec<Level>,
+        error: &mut Option<DecodeError>,
+    ) -> Result<(), A::Error> {
+        map.next_value_seed(LevelsSeed { field, out, error })
     }
 }
 

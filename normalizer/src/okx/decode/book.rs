@@ -3,14 +3,12 @@
 //! into the decoder's reused buffers; the deprecated third element and the order
 //! count are skipped. Also used for `bbo-tbt` and REST `/api/v5/market/books`.
 
-use std::fmt;
-
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::MapAccess;
 
 use super::fields::ms_ns;
 use crate::binance::decode::depth::LevelsSeed;
-use crate::binance::decode::json;
 use crate::book::Level;
+use crate::engine::book_object;
 use crate::error::DecodeError;
 use crate::okx::frame::{BookChannel, OkxBook};
 
@@ -67,107 +65,34 @@ pub(crate) fn parse<'a>(
     bids: &mut Vec<Level>,
     asks: &mut Vec<Level>,
 ) -> Result<BookHead<'a>, DecodeError> {
-    bids.clear();
-    asks.clear();
-    let mut error = None;
-    let seed = DataSeed {
-        bids,
-        asks,
-        error: &mut error,
-    };
-    json::check_depth(data)?;
-    let mut de = sonic_rs::Deserializer::from_slice(data);
-    let parsed = seed
-        .deserialize(&mut de)
-        .and_then(|head| de.end().map(|()| head));
-    match (error, parsed) {
-        (Some(error), _) => Err(error),
-        (None, Ok(Some(head))) => Ok(head),
-        (None, Ok(None)) => Err(DecodeError::MissingField { field: "data[0]" }),
-        (None, Err(err)) => Err(DecodeError::json(err)),
-    }
+    book_object::parse_one(data, bids, asks)
 }
 
-/// `[ {book} ]`: exactly one object (OKX never sends more in one frame).
-struct DataSeed<'s> {
-    bids: &'s mut Vec<Level>,
-    asks: &'s mut Vec<Level>,
-    error: &'s mut Option<DecodeError>,
-}
+impl<'de> book_object::BookHead<'de> for BookHead<'de> {
+    const WHAT: &'static str = "an OKX book object";
 
-impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
-    type Value = Option<BookHead<'de>>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
-        de.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DataSeed<'_> {
-    type Value = Option<BookHead<'de>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a one-element array holding a book object")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let head = seq.next_element_seed(ObjectSeed {
-            bids: self.bids,
-            asks: self.asks,
-            error: self.error,
-        })?;
-        if seq.next_element::<IgnoredAny>()?.is_some() {
-            *self.error = Some(DecodeError::OutOfRange { field: "data" });
-            return Err(serde::de::Error::custom("more than one book in data"));
+    fn read_field<A: MapAccess<'de>>(
+        &mut self,
+        key: &'de str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "ts" => self.ts = Some(map.next_value()?),
+            "checksum" => self.checksum = Some(map.next_value()?),
+            "seqId" => self.seq_id = Some(map.next_value()?),
+            "prevSeqId" => self.prev_seq_id = Some(map.next_value()?),
+            _ => return Ok(false),
         }
-        Ok(head)
-    }
-}
-
-struct ObjectSeed<'s> {
-    bids: &'s mut Vec<Level>,
-    asks: &'s mut Vec<Level>,
-    error: &'s mut Option<DecodeError>,
-}
-
-impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
-    type Value = BookHead<'de>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
-        de.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ObjectSeed<'_> {
-    type Value = BookHead<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an OKX book object")
+        Ok(true)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut head = BookHead::default();
-        while let Some(key) = map.next_key::<&'de str>()? {
-            match key {
-                "ts" => head.ts = Some(map.next_value()?),
-                "checksum" => head.checksum = Some(map.next_value()?),
-                "seqId" => head.seq_id = Some(map.next_value()?),
-                "prevSeqId" => head.prev_seq_id = Some(map.next_value()?),
-                "bids" => map.next_value_seed(LevelsSeed {
-                    field: "bids",
-                    out: &mut *self.bids,
-                    error: &mut *self.error,
-                })?,
-                "asks" => map.next_value_seed(LevelsSeed {
-                    field: "asks",
-                    out: &mut *self.asks,
-                    error: &mut *self.error,
-                })?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(head)
+    /// `[[px, sz, "0", n], ..]`: Binance's level arrays with extra elements skipped.
+    fn read_levels<A: MapAccess<'de>>(
+        map: &mut A,
+        field: &'static str,
+        out: &mut Vec<Level>,
+        error: &mut Option<DecodeError>,
+    ) -> Result<(), A::Error> {
+        map.next_value_seed(LevelsSeed { field, out, error })
     }
 }

@@ -168,7 +168,7 @@ impl<A: VenueAdapter> Core<A> {
                 {
                     Ok(_) => {}
                     Err(err) => {
-                        VenueStats::add(&self.core.stats().counters.decode_errors, 1);
+                        self.core.stats().decode_error(err.kind());
                         tracing::debug!(venue = %self.venue, "open interest: {err}");
                     }
                 },
