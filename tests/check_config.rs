@@ -189,7 +189,11 @@ fn venue_rules_are_all_reported() {
             ("venues.binance-usdm.time_unit", "\"ms\""),
             (
                 "venues.binance-usdm.venue_bars_minutes",
-                "only kraken's ohlc",
+                "kraken's ohlc and htx's kline",
+            ),
+            (
+                "venues.binance-usdm.book_images",
+                "no whole-image book channel",
             ),
             ("venues.kraken.symbols", "no symbols"),
             ("venues.kraken.oi_poll_secs", "only binance-usdm"),

@@ -65,6 +65,8 @@ counters! {
     /// Heartbeats the venue skipped by its own counter (Coinbase
     /// `heartbeat_counter` jumps), all connections.
     heartbeats_missed,
+    /// Book image requests the venue throttled, sent again after a backoff.
+    book_requests_retried,
     /// Stale-stream watchdog trips.
     stale_reconnects,
     /// REST requests sent / answered 429 or 418.

@@ -65,6 +65,9 @@ pub struct VenueSettings {
     /// published as venue bars (Kraken `ohlc`, Coinbase `candles` at 5); `None`: not
     /// subscribed.
     pub venue_bars_minutes: Option<u32>,
+    /// Subscribe the venue's whole-image book channel instead of its incremental
+    /// stream, where it has one (HTX `depth.step0`): every push a SNAPSHOT.
+    pub book_images: bool,
 }
 
 impl VenueSettings {
@@ -92,6 +95,7 @@ impl VenueSettings {
             tap: None,
             subscribe_ops_per_hour: None,
             venue_bars_minutes: None,
+            book_images: false,
         }
     }
 

@@ -279,3 +279,99 @@ fn an_htx_capture_of_three_venues_replays_completely() {
         "100"
     );
 }
+
+/// The simulator's `kline` frames (its encoder) through the engine: a candle
+/// becomes a VENUE_BAR bar when the next one starts; spot notional is the quote
+/// `vol`, USDT-M its `trade_turnover`, coin-M the contracts times the contract's
+/// 100 USD from the registry (its turnover is in coin).
+#[test]
+fn simulator_klines_become_venue_bars_with_their_notional() {
+    use tickd_bus::decimal::Notional;
+    use tickd_bus::record::BarMsg;
+    use tickd_bus::Price;
+    use tickd_normalizer::htx::encode::{encode_kline, Candle};
+
+    let (ws, lin, inv) = (
+        "wss://api.huobi.pro/ws",
+        "wss://api.hbdm.com/linear-swap-ws",
+        "wss://api.hbdm.com/swap-ws",
+    );
+    let n = |t: &str| Notional::parse_str(t).unwrap();
+    let p = |t: &str| t.parse::<Price>().unwrap();
+    let candle = |start_s: u64, vol: &str, amount: &str, turnover: Option<&str>| Candle {
+        start_s,
+        open: p("60000"),
+        high: p("60010.5"),
+        low: p("59990"),
+        close: p("60005"),
+        amount: n(amount),
+        vol: n(vol),
+        turnover: turnover.map(n),
+        count: 4,
+    };
+    let mut c = Capture(Vec::new());
+    c.rest(
+        "htx",
+        "https://api.huobi.pro/v1/common/symbols",
+        SPOT_SYMBOLS,
+    );
+    c.rest(
+        "htx-usdm",
+        "https://api.hbdm.com/linear-swap-api/v1/swap_contract_info?business_type=all",
+        USDM_CONTRACTS,
+    );
+    c.rest(
+        "htx-coinm",
+        "https://api.hbdm.com/swap-api/v1/swap_contract_info",
+        COINM_CONTRACTS,
+    );
+    for (venue, conn, url, symbol, spot, turnover) in [
+        ("htx", 1, ws, "btcusdt", true, None),
+        ("htx-usdm", 2, lin, "BTC-USDT", false, Some("150.0126")),
+        ("htx-coinm", 3, inv, "BTC-USD", false, None),
+    ] {
+        c.connect(venue, conn, url);
+        let topic = format!("market.{symbol}.kline.1min");
+        for (start, vol) in [
+            (1_790_000_040, "1.5"),
+            (1_790_000_040, "2.5"),
+            (1_790_000_100, "1"),
+        ] {
+            let mut text = Vec::new();
+            let k = candle(start, vol, "0.0025", turnover);
+            encode_kline(&mut text, &topic, spot, &k, start * 1000);
+            c.ws(venue, conn, url, std::str::from_utf8(&text).unwrap());
+        }
+    }
+    let mut replayer = Replayer::new(InstrumentRegistry::new());
+    let mut bars: Vec<(u8, BarMsg)> = Vec::new();
+    for line in &c.0 {
+        replayer.push(line, &mut |r| {
+            if let Some(bar) = r.get::<BarMsg>() {
+                bars.push((bar.hd.venue, *bar));
+            }
+        });
+    }
+    let (_registry, stats) = replayer.finish();
+    for (name, s) in &stats.venues {
+        assert_eq!(s.decode_errors, 0, "{name}: {s:?}");
+    }
+    assert_eq!(bars.len(), 3, "one closed candle a venue: {bars:?}");
+    for (venue, bar) in &bars {
+        assert!(bar.hd.flags.contains(Flags::VENUE_BAR));
+        assert_eq!(bar.hd.ts_event, 1_790_000_100 * 1_000_000_000, "its close");
+        assert_eq!((bar.interval_s, bar.trade_count), (60, 4));
+        assert_eq!(bar.open.to_string(), "60000");
+        assert_eq!(bar.high.to_string(), "60010.5");
+        let expect = match *venue {
+            v if v == Venue::Htx as u8 => ("0.0025", "2.5"),
+            v if v == Venue::HtxUsdm as u8 => ("2.5", "150.0126"),
+            _ => ("2.5", "250"),
+        };
+        assert_eq!(
+            (bar.volume.to_string(), bar.notional().to_string()),
+            (expect.0.to_string(), expect.1.to_string()),
+            "venue {venue}"
+        );
+    }
+}

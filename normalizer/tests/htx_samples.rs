@@ -379,3 +379,49 @@ fn klines_become_venue_bars_when_the_next_candle_starts() {
     assert_eq!((bar.interval_s, bar.trade_count), (60, 7));
     assert_eq!(bar.notional().to_string(), "37500.25");
 }
+
+/// Coin-M candles count contracts and their turnover in coin: the bar's notional
+/// is the contracts times the contract's USD value from the registry, exactly
+/// (100 USD a BTC contract: 12.5 contracts = 1 250 USD); unknown until learned.
+#[test]
+fn coin_margined_bar_notional_is_contracts_times_the_contract_value() {
+    use tickd_bus::instrument::{ContractSpec, ContractType, InstrumentKind, InstrumentSpec};
+    let kline = |id: u64| {
+        format!(
+            r#"{{"ch":"market.BTC-USD.kline.1min","ts":1,"tick":{{"id":{id},"mrid":{id},"open":6.0E4,"close":60010.5,"low":59990,"high":60020,"amount":2.0828E-2,"vol":12.5,"count":3}}}}"#
+        )
+    };
+    let bar_notional = |dec: &mut tickd_normalizer::htx::HtxDecoder| {
+        let mut sink: Vec<RecordBuf> = Vec::new();
+        for id in [1_700_000_040, 1_700_000_100] {
+            dec.decode(Frame::Text(kline(id).as_bytes()), TS_RECV, &mut sink)
+                .map(|_| ())
+                .unwrap();
+        }
+        assert_eq!(sink.len(), 1);
+        let bar = sink[0].get::<tickd_bus::record::BarMsg>().unwrap();
+        assert_eq!(bar.volume, q("12.5"), "volume in contracts");
+        bar.notional().to_string()
+    };
+    let mut dec = decoder(Venue::HtxCoinm);
+    assert_eq!(bar_notional(&mut dec), "0", "contract size not yet known");
+    let mut dec = decoder(Venue::HtxCoinm);
+    let spec = InstrumentSpec {
+        venue: Venue::HtxCoinm,
+        raw_symbol: "BTC-USD".into(),
+        base: "BTC".into(),
+        quote: "USD".into(),
+        kind: InstrumentKind::Perpetual,
+        tick_size: p("0.1"),
+        step_size: q("1"),
+        contract: Some(ContractSpec {
+            value: q("100"),
+            value_currency: "USD".into(),
+            kind: ContractType::Inverse,
+            settle_currency: "BTC".into(),
+        }),
+    };
+    let id = dec.symbols().get("BTC-USD").expect("known symbol");
+    dec.learn_instrument(id, &spec);
+    assert_eq!(bar_notional(&mut dec), "1250");
+}

@@ -383,6 +383,7 @@ pub(crate) fn venue_settings(venue: Venue, cfg: &VenueConfig) -> VenueSettings {
     s.max_connection_age = Duration::from_secs(cfg.max_connection_age_secs.max(1));
     s.time_unit_micros = cfg.time_unit == TimeUnit::Us;
     s.venue_bars_minutes = cfg.venue_bars_minutes;
+    s.book_images = cfg.book_images;
     s
 }
 

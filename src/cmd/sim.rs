@@ -175,6 +175,10 @@ pub struct Args {
     /// `heartbeat_counter` value (its message numbers stay continuous)
     #[arg(long, value_name = "N", help_heading = "Faults")]
     pub skip_heartbeat_every: Option<u32>,
+    /// Fault: from its Nth server ping on, a connection's pings are lost on the
+    /// way, so it is cut at the pong deadline (venues whose server pings: HTX)
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub lose_pings_from: Option<u32>,
 
     /// Print stats to stderr every this many seconds (0 = never)
     #[arg(long, value_name = "SECS", default_value_t = 10)]
@@ -360,6 +364,7 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
             no_initial_snapshot: args.no_snapshot,
             restart_snapshot_every: args.restart_snapshot_every,
             skip_heartbeat_every: args.skip_heartbeat_every,
+            lose_pings_from: args.lose_pings_from,
         },
         // A long-running server keeps no per-connection trade-id lists (tests do).
         trade_record_cap: 0,

@@ -62,9 +62,15 @@ pub struct VenueConfig {
     #[serde(default)]
     pub time_unit: TimeUnit,
     /// Exchange candles of this many minutes as venue bars, where they are a channel
-    /// of their own (kraken `ohlc`: 1, 5, 15, 30, 60, 240, 1440, 10080, 21600).
+    /// of their own (kraken `ohlc`: 1, 5, 15, 30, 60, 240, 1440, 10080, 21600; htx,
+    /// htx-usdm, htx-coinm `kline`: 1, 5, 15, 30, 60, 240, 1440, 10080).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub venue_bars_minutes: Option<u32>,
+    /// Books from the venue's whole-image channel instead of its incremental
+    /// stream, each push a SNAPSHOT record (htx, htx-usdm, htx-coinm: `depth.step0`,
+    /// 150 levels a side every 100 ms at most; default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub book_images: bool,
 }
 
 fn yes() -> bool {
@@ -111,6 +117,7 @@ impl Default for VenueConfig {
             max_connection_age_secs: default_max_connection_age_secs(),
             time_unit: TimeUnit::Ms,
             venue_bars_minutes: None,
+            book_images: false,
         }
     }
 }
@@ -294,25 +301,34 @@ impl VenueConfig {
             60,
             86_399,
         );
-        match (venue, self.venue_bars_minutes) {
-            (Venue::Kraken, Some(minutes)) => one_of(
+        let adapter = tickd_feed::engine::registry::adapter(venue);
+        let bar_minutes = adapter.map_or(&[][..], |a| a.venue_bar_minutes(venue));
+        match self.venue_bars_minutes {
+            Some(minutes) if !bar_minutes.is_empty() => one_of(
                 errs,
                 &join(path, "venue_bars_minutes"),
                 minutes.into(),
-                &tickd_feed::kraken::OHLC_INTERVALS_MIN.map(u64::from),
+                &bar_minutes
+                    .iter()
+                    .copied()
+                    .map(u64::from)
+                    .collect::<Vec<_>>(),
             ),
-            (Venue::Coinbase, Some(minutes)) => one_of(
-                errs,
-                &join(path, "venue_bars_minutes"),
-                minutes.into(),
-                &tickd_feed::coinbase::CANDLE_MINUTES.map(u64::from),
-            ),
-            (_, Some(_)) => errs.push(
+            Some(_) => errs.push(
                 join(path, "venue_bars_minutes"),
-                format!("{venue} has no candle channel of its own (only kraken's ohlc and coinbase's candles)"),
+                format!(
+                    "{venue} has no candle channel of its own (kraken's ohlc and htx's kline do)"
+                ),
                 "remove venue_bars_minutes",
             ),
-            _ => {}
+            None => {}
+        }
+        if self.book_images && !adapter.is_some_and(|a| a.offers_book_images(venue)) {
+            errs.push(
+                join(path, "book_images"),
+                format!("{venue} has no whole-image book channel (htx's depth.step0 is one)"),
+                "remove book_images",
+            );
         }
         match (venue, self.oi_poll_secs) {
             // The venues whose open interest is polled over REST.

@@ -111,6 +111,11 @@ impl VenueAdapter for CoinbaseAdapter {
         }
     }
 
+    /// `candles`: Coinbase's 5-minute candles only.
+    fn venue_bar_minutes(&self, _venue: Venue) -> &'static [u32] {
+        &CANDLE_MINUTES
+    }
+
     fn default_urls(&self, _venue: Venue) -> (&'static str, &'static str) {
         (WS_URL, REST_URL)
     }

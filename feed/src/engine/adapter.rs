@@ -170,6 +170,36 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn resubscribe(&self, _conn: &PlannedConn, _instrument_id: u32) -> Vec<Outbound> {
         Vec::new()
     }
+    /// The venue pushes whole book images on a channel of its own (HTX
+    /// `depth.step0`): with `book_images` set, [`Self::plan`] subscribes that in
+    /// place of the incremental stream, and each push is a SNAPSHOT record.
+    fn offers_book_images(&self, _venue: Venue) -> bool {
+        false
+    }
+    /// The candle lengths (minutes) the venue streams as a channel of its own, for
+    /// `venue_bars_minutes` (Kraken `ohlc`, HTX `kline`); empty: none.
+    fn venue_bar_minutes(&self, _venue: Venue) -> &'static [u32] {
+        &[]
+    }
+    /// How long a book may wait for an image that comes on the stream (pushed on
+    /// subscribe, or answering a request) before it is asked for again: the frame
+    /// that carried it may have been lost. `None` (the default): wait.
+    fn image_timeout(&self, _venue: Venue) -> Option<Duration> {
+        None
+    }
+    /// A refused request that only hit the venue's request rate and should be sent
+    /// again after a backoff (HTX spot `req`: `429 too many request`): the
+    /// instrument whose book image it asked for. `None` (the default): a real
+    /// rejection, published as a rejected-subscription status.
+    fn throttled_book_request(
+        &self,
+        _venue: Venue,
+        _id: Option<u64>,
+        _code: i64,
+        _msg: &str,
+    ) -> Option<u32> {
+        None
+    }
     /// Messages that bring fresh images of several books of one connection at
     /// once (its per-connection sequence jumped, so all of them resync). Defaults
     /// to [`Self::resubscribe`] for each; a venue that takes a list of products in

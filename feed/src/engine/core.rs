@@ -38,6 +38,11 @@ pub enum Step {
     Rotate,
     /// The frame is about a symbol the decoder does not know (replay may learn it).
     UnknownSymbol,
+    /// The venue refused this book's image request for its rate: ask again after a
+    /// backoff ([`VenueAdapter::throttled_book_request`]).
+    RetryBookRequest {
+        instrument_id: u32,
+    },
 }
 
 /// Which books the core keeps.
@@ -442,6 +447,11 @@ impl<A: VenueAdapter> VenueCore<A> {
                 book_step(book.on_event(&ev, ts_recv, publisher), &ev)
             }
             VenueEvent::Reply(ControlReply::Rejected { id, code, msg }) => {
+                if let Some(instrument_id) = adapter.throttled_book_request(*venue, id, code, &msg)
+                {
+                    tracing::info!(venue = %venue, conn, instrument_id, "book request throttled by the venue: {msg}");
+                    return Ok(Some(Step::RetryBookRequest { instrument_id }));
+                }
                 VenueStats::add(&publisher.stats().counters.rejected_subscriptions, 1);
                 tracing::warn!(venue = %venue, conn, ?id, code, "venue rejected a request: {msg}");
                 publisher.publish(&status::subscription_rejected(*venue, conn, code, ts_recv));

@@ -23,6 +23,10 @@ pub trait Adapter: Send + Sync {
     fn replay(&self, venue: Venue, max_buffered_events: usize) -> Box<dyn VenueReplay>;
     /// The venue family's simulator protocol, if it has one.
     fn simulator(&self) -> Option<&'static dyn SimProtocol>;
+    /// Whether `book_images` can be set ([`VenueAdapter::offers_book_images`]).
+    fn offers_book_images(&self, venue: Venue) -> bool;
+    /// The `venue_bars_minutes` values ([`VenueAdapter::venue_bar_minutes`]).
+    fn venue_bar_minutes(&self, venue: Venue) -> &'static [u32];
 }
 
 impl<A: VenueAdapter> Adapter for A {
@@ -51,6 +55,14 @@ impl<A: VenueAdapter> Adapter for A {
 
     fn simulator(&self) -> Option<&'static dyn SimProtocol> {
         VenueAdapter::simulator(self)
+    }
+
+    fn offers_book_images(&self, venue: Venue) -> bool {
+        VenueAdapter::offers_book_images(self, venue)
+    }
+
+    fn venue_bar_minutes(&self, venue: Venue) -> &'static [u32] {
+        VenueAdapter::venue_bar_minutes(self, venue)
     }
 }
 

@@ -110,8 +110,27 @@ pub fn book_depth(venue: Venue, depth: u32) -> u32 {
         .unwrap_or(offered[offered.len() - 1])
 }
 
-/// The book topic of one instrument.
-pub fn book_topic(venue: Venue, symbol: &str, depth: u32) -> String {
+/// `kline` periods by length in minutes (`htx.md` §6.2; months are not fixed).
+pub const KLINE_MINUTES: [u32; 8] = [1, 5, 15, 30, 60, 240, 1440, 10080];
+
+/// `market.$symbol.kline.$period` for a candle of `minutes`.
+pub fn kline_topic(symbol: &str, minutes: u32) -> Option<String> {
+    let period = match minutes {
+        1 | 5 | 15 | 30 | 60 => format!("{minutes}min"),
+        240 => "4hour".into(),
+        1440 => "1day".into(),
+        10080 => "1week".into(),
+        _ => return None,
+    };
+    Some(format!("market.{symbol}.kline.{period}"))
+}
+
+/// The book topic of one instrument: whole `depth.step0` images when `images`
+/// (the user's `book_images`), else the incremental stream.
+pub fn book_topic(venue: Venue, symbol: &str, depth: u32, images: bool) -> String {
+    if images {
+        return format!("market.{symbol}.depth.step0");
+    }
     let depth = book_depth(venue, depth);
     if venue == Venue::Htx {
         format!("market.{symbol}.mbp.{depth}")
@@ -137,6 +156,14 @@ pub fn unsub(topic: &str, id: u64) -> Outbound {
 /// `{"req":topic,"id":"n"}`: the spot book image, answered on the same socket.
 pub fn req(topic: &str, id: u64) -> Outbound {
     Outbound::Text(format!(r#"{{"req":"{topic}","id":"{id}"}}"#))
+}
+
+/// `req` ids name their instrument (`sub` ids count from 1 per connection and
+/// stay far below), so a throttled `req` can be sent again for that book.
+const REQ_ID_BASE: u64 = 1 << 32;
+
+pub fn req_id(instrument_id: u32) -> u64 {
+    REQ_ID_BASE + u64::from(instrument_id)
 }
 
 /// A notification socket subscription (`op: sub`, §3.2).
@@ -197,8 +224,26 @@ impl VenueAdapter for HtxAdapter {
         Keepalive::None
     }
 
-    fn decoder(&self, venue: Venue, symbols: SymbolMap, _settings: &VenueSettings) -> HtxDecoder {
-        HtxDecoder::new(venue, symbols)
+    fn decoder(&self, venue: Venue, symbols: SymbolMap, settings: &VenueSettings) -> HtxDecoder {
+        HtxDecoder::new(venue, symbols).with_book_images(settings.book_images)
+    }
+
+    /// `book_images`: every book is `depth.step0` images.
+    fn book_rule(&self, venue: Venue, instrument_id: u32, decoder: &HtxDecoder) -> HtxRule {
+        if decoder.book_images() {
+            HtxRule::Images
+        } else {
+            self.rule(venue, instrument_id)
+        }
+    }
+
+    /// `depth.step0` (`htx.md` §6.3): 150 levels a side, at most every 100 ms.
+    fn offers_book_images(&self, _venue: Venue) -> bool {
+        true
+    }
+
+    fn venue_bar_minutes(&self, _venue: Venue) -> &'static [u32] {
+        &KLINE_MINUTES
     }
 
     fn rule(&self, venue: Venue, _instrument_id: u32) -> HtxRule {
@@ -321,6 +366,7 @@ impl VenueAdapter for HtxAdapter {
             .iter()
             .filter(|c| **c != Channel::Oi)
             .count()
+            .saturating_add(usize::from(settings.venue_bars_minutes.is_some()))
             .max(1);
         let limit = settings
             .streams_per_connection
@@ -360,12 +406,15 @@ impl VenueAdapter for HtxAdapter {
                             market.streams.push(stream(topic, *instrument_id, channel));
                         }
                         Channel::Book => {
-                            let topic = book_topic(venue, symbol, settings.book_depth);
-                            let conn = if spot { &mut second } else { &mut market };
+                            let images = settings.book_images;
+                            let topic = book_topic(venue, symbol, settings.book_depth, images);
+                            // Spot `mbp` lives on `/feed`, images on the market socket.
+                            let on_feed = spot && !images;
+                            let conn = if on_feed { &mut second } else { &mut market };
                             conn.subscribe.push(sub(&topic, next_id()));
-                            if spot {
+                            if on_feed {
                                 // The image, asked for after the `sub` on the same socket.
-                                conn.subscribe.push(req(&topic, next_id()));
+                                conn.subscribe.push(req(&topic, req_id(*instrument_id)));
                             }
                             conn.streams.push(stream(topic, *instrument_id, channel));
                         }
@@ -382,6 +431,13 @@ impl VenueAdapter for HtxAdapter {
                         // Open interest is polled over REST; spot has no derivatives data.
                         _ => {}
                     }
+                }
+                // Candles are no tickd channel: no stream is watched for them.
+                if let Some(topic) = settings
+                    .venue_bars_minutes
+                    .and_then(|m| kline_topic(symbol, m))
+                {
+                    market.subscribe.push(sub(&topic, next_id()));
                 }
             }
             for conn in [market, second] {
@@ -405,10 +461,32 @@ impl VenueAdapter for HtxAdapter {
         };
         let id = u64::from(instrument_id);
         if book.name.contains(".mbp.") && !book.name.contains(".mbp.refresh.") {
-            vec![req(&book.name, id)]
+            vec![req(&book.name, req_id(instrument_id))]
         } else {
             vec![unsub(&book.name, id), sub(&book.name, id)]
         }
+    }
+
+    /// Images come in data frames (spot `req` replies, swap pushes on subscribe):
+    /// one lost on the way is asked for again after 2 s (HTX answers in
+    /// milliseconds).
+    fn image_timeout(&self, _venue: Venue) -> Option<Duration> {
+        Some(Duration::from_secs(2))
+    }
+
+    /// A spot `req` refused with `429 too many request` (more than one per 100 ms
+    /// on a connection, `htx.md` §2): that book's image is asked for again.
+    fn throttled_book_request(
+        &self,
+        venue: Venue,
+        id: Option<u64>,
+        _code: i64,
+        msg: &str,
+    ) -> Option<u32> {
+        let instrument = id?.checked_sub(REQ_ID_BASE)?;
+        (venue == Venue::Htx && msg.contains("429 too many request"))
+            .then(|| u32::try_from(instrument).ok())
+            .flatten()
     }
 
     fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {

@@ -9,6 +9,7 @@ pub mod sim;
 mod tests;
 
 pub use adapter::{
-    base_url, book_depth, book_topic, notify_sub, paths, req, sub, unsub, HtxAdapter, Paths,
-    COINM_WS_URL, SPOT_DEPTHS, SPOT_REST_URL, SPOT_WS_URL, SWAP_DEPTHS, SWAP_REST_URL, USDM_WS_URL,
+    base_url, book_depth, book_topic, kline_topic, notify_sub, paths, req, req_id, sub, unsub,
+    HtxAdapter, Paths, COINM_WS_URL, KLINE_MINUTES, SPOT_DEPTHS, SPOT_REST_URL, SPOT_WS_URL,
+    SWAP_DEPTHS, SWAP_REST_URL, USDM_WS_URL,
 };

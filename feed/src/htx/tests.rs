@@ -45,8 +45,8 @@ fn spot_splits_market_and_feed_sockets_and_asks_for_each_image() {
         [
             r#"{"sub":"market.btcusdt.trade.detail","id":"1"}"#,
             r#"{"sub":"market.btcusdt.bbo","id":"2"}"#,
-            r#"{"sub":"market.ethusdt.trade.detail","id":"5"}"#,
-            r#"{"sub":"market.ethusdt.bbo","id":"6"}"#,
+            r#"{"sub":"market.ethusdt.trade.detail","id":"4"}"#,
+            r#"{"sub":"market.ethusdt.bbo","id":"5"}"#,
         ]
     );
     assert_eq!(plan[1].url, "ws://127.0.0.1:1/feed");
@@ -54,17 +54,84 @@ fn spot_splits_market_and_feed_sockets_and_asks_for_each_image() {
         texts(&plan[1].subscribe),
         [
             r#"{"sub":"market.btcusdt.mbp.150","id":"3"}"#,
-            r#"{"req":"market.btcusdt.mbp.150","id":"4"}"#,
-            r#"{"sub":"market.ethusdt.mbp.150","id":"7"}"#,
-            r#"{"req":"market.ethusdt.mbp.150","id":"8"}"#,
+            r#"{"req":"market.btcusdt.mbp.150","id":"4294967297"}"#,
+            r#"{"sub":"market.ethusdt.mbp.150","id":"6"}"#,
+            r#"{"req":"market.ethusdt.mbp.150","id":"4294967298"}"#,
         ]
     );
     // A gap re-requests that one symbol's image.
     assert_eq!(
         texts(&HtxAdapter.resubscribe(&plan[1], 2)),
-        [r#"{"req":"market.ethusdt.mbp.150","id":"2"}"#]
+        [r#"{"req":"market.ethusdt.mbp.150","id":"4294967298"}"#]
     );
     assert!(HtxAdapter.resubscribe(&plan[0], 2).is_empty());
+}
+
+/// A `req` refused for the rate (`429 too many request`, `htx.md` §2) names its
+/// book by its id and is retried; other refusals, sub ids and swaps are not.
+#[test]
+fn a_throttled_req_is_retried_for_its_book() {
+    let msg = "bad-request: 429 too many request topic is market.ethusdt.mbp.150";
+    let throttled = |venue, id, msg| HtxAdapter.throttled_book_request(venue, id, -1, msg);
+    assert_eq!(throttled(Venue::Htx, Some(req_id(2)), msg), Some(2));
+    assert_eq!(throttled(Venue::Htx, Some(6), msg), None, "a sub id");
+    assert_eq!(throttled(Venue::Htx, None, msg), None);
+    assert_eq!(
+        throttled(Venue::Htx, Some(req_id(2)), "bad-request: invalid topic x"),
+        None
+    );
+    assert_eq!(throttled(Venue::HtxUsdm, Some(req_id(2)), msg), None);
+}
+
+/// `book_images`: `depth.step0` on the market socket (spot too: no `/feed`, no
+/// `req`), each push an image; a gap resubscribes. `venue_bars_minutes` adds one
+/// `kline` topic per symbol on the market socket.
+#[test]
+fn book_images_and_klines_are_planned_on_the_market_socket() {
+    let instruments = vec![(1, "btcusdt".to_string())];
+    let mut s = settings(Venue::Htx, &[Channel::Trades, Channel::Book], 150);
+    s.book_images = true;
+    s.venue_bars_minutes = Some(240);
+    let plan = HtxAdapter.plan(Venue::Htx, &instruments, &s);
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    assert_eq!(plan[0].url, "ws://127.0.0.1:1/ws");
+    assert_eq!(
+        texts(&plan[0].subscribe),
+        [
+            r#"{"sub":"market.btcusdt.trade.detail","id":"1"}"#,
+            r#"{"sub":"market.btcusdt.depth.step0","id":"2"}"#,
+            r#"{"sub":"market.btcusdt.kline.4hour","id":"3"}"#,
+        ]
+    );
+    assert_eq!(
+        texts(&HtxAdapter.resubscribe(&plan[0], 1)),
+        [
+            r#"{"unsub":"market.btcusdt.depth.step0","id":"1"}"#,
+            r#"{"sub":"market.btcusdt.depth.step0","id":"1"}"#,
+        ]
+    );
+    let decoder = HtxAdapter.decoder(Venue::Htx, Default::default(), &s);
+    assert_eq!(
+        HtxAdapter.book_rule(Venue::Htx, 1, &decoder),
+        tickd_normalizer::htx::HtxRule::Images
+    );
+    s.book_images = false;
+    let decoder = HtxAdapter.decoder(Venue::Htx, Default::default(), &s);
+    assert_eq!(
+        HtxAdapter.book_rule(Venue::Htx, 1, &decoder),
+        tickd_normalizer::htx::HtxRule::SpotMbp
+    );
+    let swap = HtxAdapter.plan(Venue::HtxCoinm, &[(9, "BTC-USD".to_string())], &{
+        let mut s = settings(Venue::HtxCoinm, &[Channel::Book], 20);
+        s.book_images = true;
+        s
+    });
+    assert_eq!(
+        texts(&swap[0].subscribe),
+        [r#"{"sub":"market.BTC-USD.depth.step0","id":"1"}"#]
+    );
+    assert!(KLINE_MINUTES.iter().all(|m| kline_topic("x", *m).is_some()));
+    assert_eq!(kline_topic("x", 2), None);
 }
 
 #[test]

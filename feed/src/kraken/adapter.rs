@@ -281,6 +281,11 @@ impl VenueAdapter for KrakenAdapter {
         ]
     }
 
+    /// `ohlc` candles.
+    fn venue_bar_minutes(&self, _venue: Venue) -> &'static [u32] {
+        &super::OHLC_INTERVALS_MIN
+    }
+
     fn simulator(&self) -> Option<&'static dyn crate::sim::SimProtocol> {
         Some(&super::sim::KrakenSim)
     }

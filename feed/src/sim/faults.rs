@@ -73,6 +73,11 @@ pub struct FaultConfig {
     /// Nth heartbeat of a connection skips one value (the venue missed a beat; the
     /// connection's message numbers stay continuous).
     pub skip_heartbeat_every: Option<u32>,
+    /// From its Nth server ping on (the venue's own or a WebSocket ping), a
+    /// connection's pings are lost on the way (a client that stopped hearing
+    /// them): none is sent, no pong comes, and the connection is cut at the pong
+    /// deadline.
+    pub lose_pings_from: Option<u32>,
 }
 
 impl Default for FaultConfig {
@@ -95,6 +100,7 @@ impl Default for FaultConfig {
             no_initial_snapshot: false,
             restart_snapshot_every: None,
             skip_heartbeat_every: None,
+            lose_pings_from: None,
         }
     }
 }
@@ -120,6 +126,8 @@ pub struct FaultCounts {
     pub restart_snapshots: u64,
     /// Heartbeat counter values skipped (`skip_heartbeat_every`).
     pub heartbeats_skipped: u64,
+    /// Server pings not sent (`lose_pings_from`).
+    pub lost_pings: u64,
 }
 
 /// Live fault counts (venue protocols count the faults they apply).
@@ -140,6 +148,7 @@ pub struct FaultCounters {
     pub snapshots_withheld: AtomicU64,
     pub restart_snapshots: AtomicU64,
     pub heartbeats_skipped: AtomicU64,
+    pub lost_pings: AtomicU64,
 }
 
 impl FaultCounters {
@@ -160,6 +169,7 @@ impl FaultCounters {
             snapshots_withheld: self.snapshots_withheld.load(Relaxed),
             restart_snapshots: self.restart_snapshots.load(Relaxed),
             heartbeats_skipped: self.heartbeats_skipped.load(Relaxed),
+            lost_pings: self.lost_pings.load(Relaxed),
         }
     }
 }

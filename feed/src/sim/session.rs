@@ -234,6 +234,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 _ = ping.tick(), if rules.ping_interval.is_some() => {
                     ping_seq += 1;
                     let own = self.with_session(|s, cx, out| s.app_ping(ping_seq, cx, out));
+                    let lost = faults
+                        .lose_pings_from
+                        .is_some_and(|n| ping_seq >= u64::from(n));
+                    if lost {
+                        // The ping never reaches the client; its pong stays due.
+                        shared.fault_counters.lost_pings.fetch_add(1, Relaxed);
+                        self.out.clear();
+                    }
                     let payload = if own { Vec::new() } else { ping_seq.to_be_bytes().to_vec() };
                     if pong_due.is_none() {
                         let deadline = Instant::now() + rules.pong_timeout;
@@ -242,7 +250,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     } else if let Some(p) = pong_due.as_mut() {
                         p.1 = payload.clone();
                     }
-                    if own {
+                    if lost {
+                        Flow::Continue
+                    } else if own {
                         if self.send_out(true).await { Flow::Continue } else { Flow::Abort }
                     } else {
                         match self.ws.send(Message::Ping(payload.into())).await {

@@ -8,6 +8,7 @@ use std::io::Write;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use tickd_bus::decimal::Notional;
 use tickd_bus::record::Side;
 use tickd_bus::{Price, Rate, Size};
 
@@ -215,6 +216,81 @@ pub fn encode_mbp_image(
     out.extend_from_slice(b",\"asks\":");
     levels(out, asks);
     out.extend_from_slice(b"}}");
+}
+
+/// A `depth.step0` push (spot and swaps): the whole book, `version` its id.
+pub fn encode_step0(
+    out: &mut Vec<u8>,
+    topic: &str,
+    version: u64,
+    bids: &[Level],
+    asks: &[Level],
+    ts_ms: u64,
+) {
+    let _ = write!(out, r#"{{"ch":"{topic}","ts":{ts_ms},"tick":{{"bids":"#);
+    levels(out, bids);
+    out.extend_from_slice(b",\"asks\":");
+    levels(out, asks);
+    let _ = write!(out, r#","version":{version},"ts":{ts_ms}}}}}"#);
+}
+
+/// One open candle of `kline.$period` (§6.2), in the venue's units: spot `amount`
+/// base and `vol` quote; swaps `vol` contracts, `amount` base (USDT-M) or coin
+/// (coin-M), USDT-M `trade_turnover` quote.
+#[derive(Debug, Clone, Copy)]
+pub struct Candle {
+    /// The candle's start, seconds.
+    pub start_s: u64,
+    pub open: Price,
+    pub high: Price,
+    pub low: Price,
+    pub close: Price,
+    pub amount: Notional,
+    pub vol: Notional,
+    pub turnover: Option<Notional>,
+    pub count: u64,
+}
+
+/// A kline push: the open candle as it stands.
+pub fn encode_kline(out: &mut Vec<u8>, topic: &str, spot: bool, c: &Candle, ts_ms: u64) {
+    let _ = write!(
+        out,
+        r#"{{"ch":"{topic}","ts":{ts_ms},"tick":{{"id":{}"#,
+        c.start_s
+    );
+    if !spot {
+        let _ = write!(out, r#","mrid":{}"#, c.start_s);
+    }
+    for (key, value) in [
+        ("open", c.open),
+        ("close", c.close),
+        ("low", c.low),
+        ("high", c.high),
+    ] {
+        let _ = write!(out, r#","{key}":"#);
+        num(out, value);
+    }
+    let _ = write!(out, r#","count":{},"amount":"#, c.count);
+    java_number(out, &size_places(c.amount));
+    out.extend_from_slice(b",\"vol\":");
+    java_number(out, &size_places(c.vol));
+    if let Some(turnover) = c.turnover {
+        out.extend_from_slice(b",\"trade_turnover\":");
+        java_number(out, &size_places(turnover));
+    }
+    out.extend_from_slice(b"}}");
+}
+
+/// A notional's text cut to a size's 18 places (what the venue's doubles hold).
+fn size_places(n: Notional) -> String {
+    let text = n.to_string();
+    match text.split_once('.') {
+        Some((int, frac)) => {
+            let frac = &frac[..frac.len().min(Size::SCALE as usize)];
+            format!("{int}.{frac}")
+        }
+        None => text,
+    }
 }
 
 /// A swap `depth.size_N.high_freq` message (`event` snapshot or update).

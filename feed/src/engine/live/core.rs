@@ -2,6 +2,7 @@
 //! connections' bookkeeping and the REST pacing, fed by its connection tasks and REST
 //! fetches through channels (so no state is shared or locked).
 
+mod requests;
 mod rest;
 mod rotation;
 
@@ -71,6 +72,12 @@ struct Book {
     in_flight: bool,
     not_before: Option<Instant>,
     retry: Backoff,
+    /// An image request the venue throttled: when to send it again, and on which
+    /// slot (`requests.rs`).
+    request_again: Option<(Instant, usize)>,
+    request_retry: Backoff,
+    /// Since when the book has been waiting for a streamed image (`requests.rs`).
+    awaiting_since: Option<Instant>,
 }
 
 pub struct Core<A: VenueAdapter> {
@@ -146,6 +153,9 @@ impl<A: VenueAdapter> Core<A> {
                         in_flight: false,
                         not_before: None,
                         retry: Backoff::new(Duration::from_millis(200), Duration::from_secs(30)),
+                        request_again: None,
+                        request_retry: requests::backoff(),
+                        awaiting_since: None,
                     },
                 );
             }
@@ -470,6 +480,9 @@ impl<A: VenueAdapter> Core<A> {
                 instrument_id,
                 action,
             }) => self.on_book_action(slot_index, instrument_id, action),
+            Ok(Step::RetryBookRequest { instrument_id }) => {
+                self.retry_book_request(slot_index, instrument_id)
+            }
             Ok(Step::Send(message)) => c.handle.send(ConnCommand::Send(message)),
             Ok(Step::Rotate) => rotate_now = role == Role::Primary,
             Ok(Step::None | Step::UnknownSymbol) => {}
@@ -570,6 +583,7 @@ impl<A: VenueAdapter> Core<A> {
         self.check_watchdogs(now);
         self.check_rotations(now);
         self.pump_snapshots(now);
+        self.pump_book_requests(now);
         self.poll_open_interest(now);
         let (mut synced, mut levels, mut overflows, mut refetched) = (0, 0, 0, 0);
         for (_, book) in self.core.books() {

@@ -9,15 +9,23 @@
 //! - swap market sockets: `trade.detail`, `bbo`, `depth.size_{20,150}.high_freq`
 //!   (the image on every `sub`, then `version` + 1 per message; a skipped message
 //!   is a version jump);
+//! - `depth.step0` on the market sockets (spot and swaps): the whole book (150
+//!   levels a side) on subscribe and after each book change, at most one image per
+//!   100 ms, `version` = the market's update id;
+//! - `kline.$period` on the market sockets: the open candle, built from the
+//!   trades sent, pushed on each trade (HTX says nothing when a candle closes);
 //! - notification sockets: `public.$code.funding_rate`, `liquidation_orders`.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+use tickd_bus::decimal::Notional;
 use tickd_bus::record::Side;
 use tickd_bus::Venue;
-use tickd_normalizer::htx::encode::{self as enc, Trade};
+use tickd_bus::{Price, Size};
+use tickd_normalizer::htx::encode::{self as enc, Candle, Trade};
+use tickd_normalizer::htx::interval_secs;
 
 use crate::sim::{now_ns, EventKind, Frames, Inbound, SessionCx, SimEvent, SimSession, SimView};
 
@@ -37,9 +45,13 @@ const BBO: u8 = 2;
 const BOOK: u8 = 4;
 const FUNDING: u8 = 8;
 const LIQUIDATIONS: u8 = 16;
+const KLINE: u8 = 32;
 
 /// `req` pacing (`htx.md` §2: one per 100 ms per connection).
 const REQ_INTERVAL: Duration = Duration::from_millis(100);
+/// `depth.step0` images: 150 levels a side, pushed at most every 100 ms (§6.3).
+const STEP0_LEVELS: usize = 150;
+const STEP0_INTERVAL_NS: u64 = 100_000_000;
 
 /// One subscribed book: its topic and, for swaps, the last `version` and `ts`
 /// sent (each swap message's `ts` is unique for its contract on the connection:
@@ -50,6 +62,8 @@ struct Book {
     ts_ms: u64,
     /// The market id of the image sent: events up to it are already in it.
     image_id: u64,
+    /// When the last `depth.step0` image went out (ns; their 100 ms pacing).
+    image_ns: u64,
 }
 
 impl Book {
@@ -73,6 +87,8 @@ pub(crate) struct HtxSession {
     text: Vec<u8>,
     /// Per-connection version base for swap books.
     version_base: u64,
+    /// Subscribed klines by symbol: topic, period (s), the open candle.
+    klines: HashMap<usize, (String, u64, Option<Candle>)>,
 }
 
 fn ms(ns: u64) -> u64 {
@@ -114,6 +130,7 @@ impl HtxSession {
             ping_due: None,
             text: Vec::with_capacity(4096),
             version_base: 0,
+            klines: HashMap::new(),
         }
     }
 
@@ -151,6 +168,8 @@ impl HtxSession {
             (Socket::Market, "bbo") => BBO,
             (Socket::Feed, c) if self.spot() && is_mbp(c) => BOOK,
             (Socket::Market, c) if !self.spot() && is_high_freq(c) => BOOK,
+            (Socket::Market, "depth.step0") => BOOK,
+            (Socket::Market, c) if interval_secs(c).is_some() => KLINE,
             _ => return Err(invalid()),
         };
         let idx = self
@@ -176,6 +195,14 @@ impl HtxSession {
         enc::encode_ack(&mut self.text, id, topic, true, data_type, ms(now_ns()));
         self.flush_text(out, false);
         cx.subscribed();
+        if bit == KLINE {
+            let period = topic
+                .rsplit_once(".kline.")
+                .and_then(|(_, p)| interval_secs(&format!("kline.{p}")))
+                .unwrap_or(60);
+            self.klines
+                .insert(idx, (topic.to_string(), u64::from(period), None));
+        }
         if bit == BOOK {
             self.books.insert(
                 idx,
@@ -184,9 +211,12 @@ impl HtxSession {
                     version: 0,
                     ts_ms: 0,
                     image_id: 0,
+                    image_ns: 0,
                 },
             );
-            if !self.spot() {
+            if topic.ends_with(".depth.step0") {
+                self.step0_image(idx, None, 0, cx, out);
+            } else if !self.spot() {
                 // Swaps: the image comes with every subscription.
                 self.swap_image(idx, cx, out);
             }
@@ -203,6 +233,9 @@ impl HtxSession {
         }
         self.masks[idx] &= !bit;
         self.streams -= 1;
+        if bit == KLINE {
+            self.klines.remove(&idx);
+        }
         if bit == BOOK {
             self.books.remove(&idx);
         }
@@ -291,6 +324,96 @@ impl HtxSession {
             &image.bids,
             &image.asks,
             ts,
+        );
+        self.flush_text(out, true);
+    }
+
+    /// A `depth.step0` image of the book at `update_id` (now when `None`), unless
+    /// one went out less than 100 ms before `time_ns`.
+    fn step0_image(
+        &mut self,
+        idx: usize,
+        update_id: Option<u64>,
+        time_ns: u64,
+        cx: &mut SessionCx<'_>,
+        out: &mut Frames,
+    ) {
+        let Some(book) = self.books.get_mut(&idx) else {
+            return;
+        };
+        if update_id.is_some() && time_ns < book.image_ns.saturating_add(STEP0_INTERVAL_NS) {
+            return;
+        }
+        let image = {
+            let market = cx.view.market();
+            market
+                .books
+                .get(idx)
+                .and_then(|b| b.book_at(update_id.unwrap_or_else(|| b.published_id())))
+        };
+        let Some(mut image) = image else {
+            return;
+        };
+        image.bids.truncate(STEP0_LEVELS);
+        image.asks.truncate(STEP0_LEVELS);
+        book.image_ns = if update_id.is_some() {
+            time_ns
+        } else {
+            now_ns()
+        };
+        book.image_id = image.last_update_id;
+        self.text.clear();
+        enc::encode_step0(
+            &mut self.text,
+            &book.topic,
+            image.last_update_id,
+            &image.bids,
+            &image.asks,
+            ms(now_ns()),
+        );
+        self.flush_text(out, true);
+    }
+
+    /// A trade moves its symbol's open candle: push it as it stands.
+    fn kline(&mut self, idx: usize, price: Price, qty: Size, time_ns: u64, out: &mut Frames) {
+        let venue = self.venue;
+        let Some((topic, period, open)) = self.klines.get_mut(&idx) else {
+            return;
+        };
+        let start_s = time_ns / 1_000_000_000 / *period * *period;
+        let candle = match open.as_mut().filter(|c| c.start_s == start_s) {
+            Some(c) => {
+                c.high = c.high.max(price);
+                c.low = c.low.min(price);
+                c.close = price;
+                c.count += 1;
+                c
+            }
+            None => open.insert(Candle {
+                start_s,
+                open: price,
+                high: price,
+                low: price,
+                close: price,
+                amount: Notional::ZERO,
+                vol: Notional::ZERO,
+                turnover: (venue == Venue::HtxUsdm).then_some(Notional::ZERO),
+                count: 1,
+            }),
+        };
+        let (amount, vol, turnover) = candle_step(venue, price, qty);
+        candle.amount = candle.amount.saturating_add(amount);
+        candle.vol = candle.vol.saturating_add(vol);
+        candle.turnover = candle.turnover.map(|t| t.saturating_add(turnover));
+        let candle = *candle;
+        let topic = topic.clone();
+        self.text.clear();
+        enc::encode_kline(
+            &mut self.text,
+            &topic,
+            venue == Venue::Htx,
+            &candle,
+            ms(time_ns),
         );
         self.flush_text(out, true);
     }
@@ -392,6 +515,9 @@ impl HtxSession {
         let Some(book) = self.books.get_mut(&idx) else {
             return;
         };
+        if book.topic.ends_with(".depth.step0") {
+            return self.step0_image(idx, Some(*last), ev.time_ns, cx, out);
+        }
         if self.venue == Venue::Htx {
             // The chain is the market's: a skipped event breaks it for the client.
             if cx.skip_depth(ev) {
@@ -431,6 +557,27 @@ impl HtxSession {
             );
         }
         self.flush_text(out, true);
+    }
+}
+
+/// One trade's `(amount, vol, trade_turnover)` in the venue's kline units: spot
+/// base and quote; USDT-M base (0.001 a contract), contracts and quote; coin-M
+/// coin (100 USD a contract, to 12 places of the price), contracts.
+fn candle_step(venue: Venue, price: Price, qty: Size) -> (Notional, Notional, Notional) {
+    match venue {
+        Venue::Htx => (qty.into(), Notional::product(price, qty), Notional::ZERO),
+        Venue::HtxUsdm => {
+            let base = Size::from_raw(qty.raw() / 1000);
+            (base.into(), qty.into(), Notional::product(price, base))
+        }
+        _ => {
+            let coin = qty
+                .raw()
+                .checked_mul(100 * 10i128.pow(12))
+                .and_then(|n| n.checked_div(price.raw() / 10i128.pow(12)))
+                .unwrap_or(0);
+            (Size::from_raw(coin).into(), qty.into(), Notional::ZERO)
+        }
     }
 }
 
@@ -536,6 +683,12 @@ impl SimSession for HtxSession {
                 enc::encode_trade(&mut self.text, spot, &trade);
                 self.flush_text(out, true);
                 cx.record_trade(ev.sym, *trade_id);
+                if mask & KLINE != 0 {
+                    self.kline(idx, *price, *qty, ev.time_ns, out);
+                }
+            }
+            EventKind::Trade { price, qty, .. } if mask & KLINE != 0 => {
+                self.kline(idx, *price, *qty, ev.time_ns, out)
             }
             EventKind::BookTicker {
                 update_id,

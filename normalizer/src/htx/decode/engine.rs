@@ -1,5 +1,7 @@
 //! [`HtxDecoder`] as the engine's [`FrameDecoder`].
 
+use tickd_bus::instrument::InstrumentSpec;
+
 use super::HtxDecoder;
 use crate::engine::{Frame, FrameDecoder, RestEvent, RestKind, VenueEvent};
 use crate::error::DecodeError;
@@ -45,5 +47,9 @@ impl FrameDecoder for HtxDecoder {
 
     fn symbols_mut(&mut self) -> &mut SymbolMap {
         HtxDecoder::symbols_mut(self)
+    }
+
+    fn learn_instrument(&mut self, instrument_id: u32, spec: &InstrumentSpec) {
+        self.learn(instrument_id, spec);
     }
 }

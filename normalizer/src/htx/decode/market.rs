@@ -19,10 +19,16 @@ use crate::sink::RecordSink;
 use crate::symbols::SymbolMap;
 
 /// What every channel needs besides its body.
+/// A `Size` raw value times this is the same number as a `Price` raw value.
+const POW10_PRICE_OVER_SIZE: i128 = Price::ONE_RAW / Size::ONE_RAW;
+
 pub(super) struct Ctx<'c> {
     pub venue: Venue,
     pub symbols: &'c SymbolMap,
     pub ts_recv: u64,
+    /// The quote value of one contract of each inverse (coin-margined) swap, from
+    /// the registry: a candle's notional is its contracts times it.
+    pub inverse_values: &'c HashMap<u32, Size>,
 }
 
 impl Ctx<'_> {
@@ -250,7 +256,8 @@ struct Kline<'a> {
 /// every change. A candle is published as a `VENUE_BAR` bar, stamped with its
 /// close time, when the next candle starts. Volume in the venue's unit (spot
 /// `amount` in base, swap `vol` in contracts); notional in quote (spot `vol`,
-/// USDT-M `trade_turnover`; coin-M turnover is in coin, so 0 there).
+/// USDT-M `trade_turnover`; coin-M: `vol` contracts × the contract's USD value,
+/// exact, since its turnover is in coin; 0 while the contract size is unknown).
 pub(super) fn kline(
     instrument_id: u32,
     interval_s: u32,
@@ -280,6 +287,17 @@ pub(super) fn kline(
         ),
         _ => (req_decimal(&k.vol, "vol")?, Size::ZERO),
     };
+    let notional = match (ctx.venue, ctx.inverse_values.get(&instrument_id)) {
+        (Venue::HtxCoinm, Some(value)) => {
+            let places = POW10_PRICE_OVER_SIZE;
+            let value = value
+                .raw()
+                .checked_mul(places)
+                .ok_or(DecodeError::OutOfRange { field: "vol" })?;
+            Notional::product(Price::from_raw(value), volume)
+        }
+        _ => Notional::from_i128_scaled(quote.raw(), NOTIONAL_SCALE - Size::SCALE),
+    };
     let count = k
         .count
         .as_ref()
@@ -298,10 +316,7 @@ pub(super) fn kline(
         volume,
         notional: Notional::ZERO,
     };
-    bar.set_notional(Notional::from_i128_scaled(
-        quote.raw(),
-        NOTIONAL_SCALE - Size::SCALE,
-    ));
+    bar.set_notional(notional);
     let key = (instrument_id, interval_s);
     let mut pushed = 0;
     match open_bars.get_mut(&key) {

@@ -23,8 +23,9 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 use sonic_rs::{JsonValueTrait, LazyValue};
+use tickd_bus::instrument::InstrumentSpec;
 use tickd_bus::record::BarMsg;
-use tickd_bus::Venue;
+use tickd_bus::{Size, Venue};
 
 use super::inflate::Inflater;
 use crate::binance::decode::json;
@@ -92,6 +93,12 @@ pub struct HtxDecoder {
     /// on every change and says nothing when it closes, so a candle becomes a bar
     /// when the next one starts.
     open_bars: HashMap<(u32, u32), BarMsg>,
+    /// Books come from `depth.step0` images (the user's choice): every book's rule
+    /// is [`crate::htx::HtxRule::Images`].
+    book_images: bool,
+    /// Inverse swaps' contract value in quote (coin-M: 100 USD a BTC contract),
+    /// learned from the registry (`FrameDecoder::learn_instrument`).
+    inverse_values: HashMap<u32, Size>,
 }
 
 impl HtxDecoder {
@@ -110,7 +117,29 @@ impl HtxDecoder {
             asks: Vec::with_capacity(400),
             reply: Vec::with_capacity(64),
             open_bars: HashMap::new(),
+            book_images: false,
+            inverse_values: HashMap::new(),
         }
+    }
+
+    /// An instrument's spec: an inverse contract's quote value is kept (candle
+    /// notionals).
+    pub fn learn(&mut self, instrument_id: u32, spec: &InstrumentSpec) {
+        if let Some(c) = &spec.contract {
+            if c.value_currency.eq_ignore_ascii_case(&spec.quote) {
+                self.inverse_values.insert(instrument_id, c.value);
+            }
+        }
+    }
+
+    /// Books from whole `depth.step0` images rather than the incremental streams.
+    pub fn with_book_images(mut self, on: bool) -> Self {
+        self.book_images = on;
+        self
+    }
+
+    pub fn book_images(&self) -> bool {
+        self.book_images
     }
 
     pub fn venue(&self) -> Venue {
@@ -167,6 +196,8 @@ impl HtxDecoder {
             asks,
             reply,
             open_bars,
+            book_images: _,
+            inverse_values,
         } = self;
         let text = if binary {
             inflater.inflate(bytes)?
@@ -187,6 +218,7 @@ impl HtxDecoder {
             return Ok(VenueEvent::Pong);
         }
         let ctx = market::Ctx {
+            inverse_values,
             venue: *venue,
             symbols,
             ts_recv,
