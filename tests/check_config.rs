@@ -195,6 +195,10 @@ fn venue_rules_are_all_reported() {
                 "venues.binance-usdm.book_images",
                 "no whole-image book channel",
             ),
+            (
+                "venues.binance-usdm.inflate_limit_bytes",
+                "uncompressed frames",
+            ),
             ("venues.kraken.symbols", "no symbols"),
             ("venues.kraken.oi_poll_secs", "only binance-usdm"),
             (

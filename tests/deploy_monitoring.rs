@@ -8,12 +8,15 @@
 //! installs them). Without them a test says so and passes, except in CI (`CI=true`),
 //! where a missing tool fails it.
 
+#[path = "support/demo.rs"]
+mod demo;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use demo::{http_get, start_demo};
 
 const TICKD: &str = env!("CARGO_BIN_EXE_tickd");
 
@@ -77,23 +80,6 @@ fn referenced_metrics() -> BTreeSet<String> {
     names
 }
 
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect to the gateway");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("read the response");
-    response
-}
-
 /// Exposed metric names, with histogram series folded into their family.
 fn exposed(metrics: &str) -> BTreeSet<String> {
     metrics
@@ -115,33 +101,7 @@ fn every_metric_the_alerts_and_dashboard_use_is_exported() {
     let wanted = referenced_metrics();
     assert!(wanted.len() > 20, "parsed the files: {wanted:?}");
     let dir = tempfile::tempdir().unwrap();
-    let mut demo = Command::new(TICKD)
-        .args(["demo", "--status-every", "0", "--duration", "30"])
-        .args(["--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0"])
-        .arg("--data")
-        .arg(dir.path())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start tickd demo");
-    let mut log = Vec::new();
-    let mut lines = BufReader::new(demo.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let Some(Ok(line)) = lines.next() else {
-            let _ = demo.kill();
-            panic!("tickd demo ended early:\n{}", log.join("\n"));
-        };
-        if let Some(at) = line.find("http=http://") {
-            let addr = line[at + "http=http://".len()..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-            break addr;
-        }
-        log.push(line);
-    };
-    std::thread::spawn(move || lines.for_each(drop));
+    let (demo, addr) = start_demo(TICKD, dir.path(), 30);
 
     // Until both venues are up with their books synced and records have reached the
     // gateway (its latency histogram starts with the first record), then every name
@@ -161,8 +121,7 @@ fn every_metric_the_alerts_and_dashboard_use_is_exported() {
         std::thread::sleep(Duration::from_millis(200));
     };
     let status = http_get(&addr, "/v1/status");
-    let _ = demo.kill();
-    let _ = demo.wait();
+    drop(demo);
 
     let missing: Vec<&String> = wanted.difference(&names).collect();
     assert!(

@@ -5,6 +5,10 @@
 //! binary data frames to the venue core, and reconnect when told or when the
 //! socket dies.
 //!
+//! The hot path is one wake per batch: each wake reads every frame tungstenite can
+//! already parse (up to [`READ_BATCH`]) into the core's event queue, which wakes the
+//! core once for all of them; the keep-alive timer is re-armed only when it fires.
+//!
 //! Venue-agnostic: the venue supplies the URL, the ready-made messages and its
 //! keep-alive dialect; WebSocket pings are answered by tungstenite.
 
@@ -13,13 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::capture::CaptureKind;
+use crate::connect_rate::ConnectRate;
 use crate::engine::adapter::{Keepalive, Outbound};
+use crate::events::EventSender;
 use crate::host_pacer::HostPacer;
 use crate::runtime::{now_ns, Shutdown};
 use crate::ws::{self, Message};
@@ -46,6 +52,9 @@ pub struct ConnSpec {
     /// The host's per-IP connect and message budget, shared with the venue's other
     /// connections (`None`: the venue states none).
     pub pacer: Option<Arc<HostPacer>>,
+    /// The venue's connect budget, shared with its other connections: every
+    /// attempt waits for a slot after its backoff (Bybit: 500 per 5 minutes).
+    pub connect_rate: Option<ConnectRate>,
 }
 
 /// Reported to the venue core, tagged with the connection's id.
@@ -109,11 +118,14 @@ impl ConnHandle {
     }
 }
 
+/// Frames read in one wake before the task lets the core and the other tasks run.
+const READ_BATCH: usize = 64;
+
 /// Spawn the connection task on the current `LocalSet`.
 pub fn spawn_connection(
     conn: u32,
     spec: ConnSpec,
-    events: mpsc::Sender<ConnEvent>,
+    events: EventSender,
     shutdown: Shutdown,
 ) -> ConnHandle {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -129,7 +141,7 @@ enum Ended {
 async fn run_connection(
     conn: u32,
     spec: ConnSpec,
-    events: mpsc::Sender<ConnEvent>,
+    events: EventSender,
     mut commands: mpsc::UnboundedReceiver<ConnCommand>,
     mut shutdown: Shutdown,
 ) {
@@ -145,6 +157,12 @@ async fn run_connection(
         if let Some(pacer) = &spec.pacer {
             let (at, reserved) = pacer.reserve_connect(spec.subscribe.len());
             slots = reserved;
+            if wait_for_slot(at, &mut commands, &mut shutdown).await {
+                break;
+            }
+        }
+        if let Some(rate) = &spec.connect_rate {
+            let at = rate.reserve(Instant::now());
             if wait_for_slot(at, &mut commands, &mut shutdown).await {
                 break;
             }
@@ -263,7 +281,7 @@ async fn serve_socket(
     attempt: u32,
     mut socket: ws::WsStream,
     spec: &ConnSpec,
-    events: &mpsc::Sender<ConnEvent>,
+    events: &EventSender,
     commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
     shutdown: &mut Shutdown,
     backoff: &mut Backoff,
@@ -288,12 +306,20 @@ async fn serve_socket(
     let mut ops_sent: VecDeque<Instant> = VecDeque::new();
     let mut got_data = false;
     let mut last_read = Instant::now();
+    let mut last_keepalive = Instant::now();
     let tap_url: std::sync::Arc<str> = spec.url.as_str().into();
-    let reason = loop {
-        let idle_deadline = match &spec.keepalive {
-            Keepalive::Idle { idle, .. } => Some(last_read + *idle),
-            Keepalive::None => None,
-        };
+    // The keep-alive's period; an idle one is pushed back by every frame, a fixed
+    // one (`Every`) is not.
+    let (idle, fixed) = match &spec.keepalive {
+        Keepalive::Idle { idle, .. } => (Some(*idle), false),
+        Keepalive::Every { every, .. } => (Some(*every), true),
+        Keepalive::None => (None, false),
+    };
+    // One timer for the socket's life: a frame only moves `last_read`, and the timer,
+    // when it fires early, re-arms itself at the real deadline.
+    let keepalive_timer = tokio::time::sleep(idle.unwrap_or(Duration::from_secs(3600)));
+    tokio::pin!(keepalive_timer);
+    let reason = 'serve: loop {
         tokio::select! {
             biased;
             _ = shutdown.wait() => {
@@ -312,31 +338,42 @@ async fn serve_socket(
                 }
             },
             msg = socket.next() => {
-                let ts_recv = now_ns();
                 last_read = Instant::now();
-                let (data, binary) = match msg {
-                    Some(Ok(Message::Text(text))) => (Bytes::from(text), false),
-                    Some(Ok(Message::Binary(data))) => (data, true),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                    Some(Ok(Message::Close(frame))) => {
-                        break match frame {
-                            Some(f) => format!("closed by server: {} {}", f.code, f.reason),
-                            None => "closed by server".to_string(),
-                        };
+                // This message and every one already readable, up to a batch.
+                let mut first = Some(msg);
+                for _ in 0..READ_BATCH {
+                    let msg = match first.take() {
+                        Some(msg) => msg,
+                        None => match socket.next().now_or_never() {
+                            Some(msg) => msg,
+                            None => break,
+                        },
+                    };
+                    let ts_recv = now_ns();
+                    let (data, binary) = match msg {
+                        Some(Ok(Message::Text(text))) => (Bytes::from(text), false),
+                        Some(Ok(Message::Binary(data))) => (data, true),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                        Some(Ok(Message::Close(frame))) => {
+                            break 'serve match frame {
+                                Some(f) => format!("closed by server: {} {}", f.code, f.reason),
+                                None => "closed by server".to_string(),
+                            };
+                        }
+                        Some(Err(err)) => break 'serve err.to_string(),
+                        None => break 'serve "connection closed".to_string(),
+                    };
+                    if !got_data {
+                        // A working connection: the next failure starts the backoff over.
+                        got_data = true;
+                        backoff.reset();
                     }
-                    Some(Err(err)) => break err.to_string(),
-                    None => break "connection closed".to_string(),
-                };
-                if !got_data {
-                    // A working connection: the next failure starts the backoff over.
-                    got_data = true;
-                    backoff.reset();
-                }
-                if let Some(tap) = &spec.tap {
-                    tap.ws(conn, &tap_url, ts_recv, &data, binary);
-                }
-                if events.send(ConnEvent::Frame { conn, ts_recv, data, binary }).await.is_err() {
-                    return Ended::Stop;
+                    if let Some(tap) = &spec.tap {
+                        tap.ws(conn, &tap_url, ts_recv, &data, binary);
+                    }
+                    if events.send(ConnEvent::Frame { conn, ts_recv, data, binary }).await.is_err() {
+                        return Ended::Stop;
+                    }
                 }
             }
             _ = tokio::time::sleep_until(next_send), if !pending.is_empty() => {
@@ -372,14 +409,25 @@ async fn serve_socket(
                     let _ = events.send(ConnEvent::Subscribed { conn, attempt, messages: total }).await;
                 }
             }
-            _ = sleep_until_opt(idle_deadline) => {
-                // Idle: the venue's keep-alive goes out (its answer resets the clock).
-                if let Keepalive::Idle { message, .. } = &spec.keepalive {
+            () = &mut keepalive_timer, if idle.is_some() => {
+                let idle = idle.unwrap_or_default();
+                let due = if fixed { last_keepalive } else { last_read } + idle;
+                if Instant::now() < due {
+                    keepalive_timer.as_mut().reset(due);
+                    continue;
+                }
+                // Idle, or its time: the venue's keep-alive goes out (an answer
+                // resets the idle clock).
+                if let Keepalive::Idle { message, .. } | Keepalive::Every { message, .. } =
+                    &spec.keepalive
+                {
                     if let Err(err) = socket.send(to_message(message.clone())).await {
                         break format!("keep-alive failed: {err}");
                     }
                 }
                 last_read = Instant::now();
+                last_keepalive = last_read;
+                keepalive_timer.as_mut().reset(last_read + idle);
             }
         }
     };
@@ -393,21 +441,16 @@ fn to_message(message: Outbound) -> Message {
     }
 }
 
-/// Sleep until `deadline`, or forever without one.
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
+#[cfg(test)]
+mod cadence_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::event_queue;
     use crate::runtime::shutdown_channel;
 
     /// Run `body` on a current-thread runtime inside a `LocalSet` (as a venue thread).
-    fn on_local_runtime(body: impl std::future::Future<Output = ()>) {
+    pub(super) fn on_local_runtime(body: impl std::future::Future<Output = ()>) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -415,7 +458,7 @@ mod tests {
         tokio::task::LocalSet::new().block_on(&rt, body);
     }
 
-    fn spec(url: String) -> ConnSpec {
+    pub(super) fn spec(url: String) -> ConnSpec {
         ConnSpec {
             ops_per_hour: None,
             pacer: None,
@@ -430,6 +473,7 @@ mod tests {
             backoff_base: Duration::from_millis(10),
             backoff_cap: Duration::from_millis(50),
             tap: None,
+            connect_rate: None,
         }
     }
 
@@ -460,13 +504,12 @@ mod tests {
             let addr = listener.local_addr().unwrap();
             let server = tokio::spawn(server(listener, 3));
             let (trigger, shutdown) = shutdown_channel();
-            let (tx, mut rx) = mpsc::channel(64);
+            let (tx, mut rx) = event_queue(64);
             let handle = spawn_connection(7, spec(format!("ws://{addr}/stream")), tx, shutdown);
             let mut connected = Vec::new();
             let mut frames = Vec::new();
             let mut disconnects = 0;
-            while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await
-            {
+            while let Ok(ev) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
                 match ev {
                     ConnEvent::Connected { conn, attempt } => connected.push((conn, attempt)),
                     ConnEvent::Frame { data, .. } => {
@@ -519,7 +562,7 @@ mod tests {
                 texts
             });
             let (trigger, shutdown) = shutdown_channel();
-            let (tx, mut rx) = mpsc::channel(64);
+            let (tx, mut rx) = event_queue(64);
             let mut spec = spec(format!("ws://{addr}/ws"));
             spec.keepalive = Keepalive::Idle {
                 idle: Duration::from_millis(150),
@@ -527,8 +570,7 @@ mod tests {
             };
             let handle = spawn_connection(3, spec, tx, shutdown);
             let mut binary_frames = Vec::new();
-            while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await
-            {
+            while let Ok(ev) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
                 match ev {
                     ConnEvent::Frame { data, binary, .. } => {
                         assert!(binary);
@@ -556,14 +598,14 @@ mod tests {
             let addr = listener.local_addr().unwrap();
             drop(listener);
             let (trigger, shutdown) = shutdown_channel();
-            let (tx, mut rx) = mpsc::channel(64);
+            let (tx, mut rx) = event_queue(64);
             let _handle = spawn_connection(1, spec(format!("ws://{addr}/")), tx, shutdown);
             let mut failures = Vec::new();
             while failures.len() < 3 {
                 match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-                    Ok(Some(ConnEvent::ConnectFailed {
+                    Ok(ConnEvent::ConnectFailed {
                         error, retry_in, ..
-                    })) => {
+                    }) => {
                         assert!(error.contains(&addr.to_string()), "{error}");
                         failures.push(retry_in);
                     }
@@ -574,7 +616,7 @@ mod tests {
             assert!(failures.iter().all(|d| *d <= Duration::from_millis(50)));
             assert!(matches!(
                 tokio::time::timeout(Duration::from_secs(10), rx.recv()).await,
-                Ok(Some(ConnEvent::Stopped { conn: 1 }))
+                Ok(ConnEvent::Stopped { conn: 1 })
             ));
         });
     }

@@ -5,8 +5,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Bucket upper bounds, in ns: 1 µs to 100 ms, then everything above.
-pub const BOUNDS_NS: [u64; 15] = [
+/// Bucket upper bounds, in ns: 1 µs to 10 s, then everything above.
+pub const BOUNDS_NS: [u64; 19] = [
     1_000,
     2_000,
     5_000,
@@ -22,6 +22,10 @@ pub const BOUNDS_NS: [u64; 15] = [
     10_000_000,
     50_000_000,
     100_000_000,
+    500_000_000,
+    1_000_000_000,
+    5_000_000_000,
+    10_000_000_000,
 ];
 
 #[derive(Debug, Default)]
@@ -90,16 +94,16 @@ mod tests {
     fn samples_land_in_their_buckets() {
         let hop = HopLatency::default();
         assert_eq!(hop.snapshot().quantile(0.5), None);
-        for ns in [500, 1_000, 1_001, 40_000, 40_000, 200_000_000] {
+        for ns in [500, 1_000, 1_001, 40_000, 40_000, 20_000_000_000] {
             hop.record(ns);
         }
         let s = hop.snapshot();
         assert_eq!(s.count, 6);
-        assert_eq!(s.sum_ns, 200_082_501);
+        assert_eq!(s.sum_ns, 20_000_082_501);
         assert_eq!(s.cumulative[0], (1_000, 2));
         assert_eq!(s.cumulative[1], (2_000, 3));
         assert_eq!(s.cumulative[5], (50_000, 5));
-        assert_eq!(s.cumulative.last(), Some(&(100_000_000, 5)));
+        assert_eq!(s.cumulative.last(), Some(&(10_000_000_000, 5)));
         assert_eq!(s.quantile(0.5), Some(2_000));
         assert_eq!(s.quantile(0.8), Some(50_000));
         assert_eq!(s.quantile(1.0), None);

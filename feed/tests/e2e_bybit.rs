@@ -3,15 +3,20 @@
 //! `BTCUSDT`, each on its category URL, and an inverse perpetual), held to the
 //! simulator's truth by the checker: every trade once and in order, the book equal
 //! to the true book after every event. Baseline, every fault, gap isolation, the
-//! `u == 1` restart image, the derivative channels, and the keep-alive cut-off.
+//! `u == 1` restart image, the derivative channels, a dated future with `kline`
+//! venue bars, and the keep-alive cut-off.
 
 mod e2e_support;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use e2e_support::*;
-use tickd_bus::record::StatusKind;
-use tickd_bus::{Channel, RecordType, Venue};
+use tickd_bus::decimal::{Notional, NOTIONAL_SCALE};
+use tickd_bus::instrument::{Date, InstrumentKind};
+use tickd_bus::record::{BarMsg, StatusKind, TradeMsg};
+use tickd_bus::{Channel, Flags, RecordType, Size, Venue};
+use tickd_feed::bybit::BybitSim;
 use tickd_feed::sim::{FaultConfig, SimConfig, SimServer, SimSymbol, SkipDepth};
 use tickd_feed::venue::VenueSettings;
 
@@ -30,6 +35,14 @@ fn bybit_config(rate: u32, faults: FaultConfig) -> SimConfig {
     }
 }
 
+/// Trade ids are opaque (UUIDs): a loss is flagged only by a disconnect. Book
+/// records carry Bybit's `seq`: the simulator's market id is found from it.
+fn checker() -> Checker {
+    let mut checker = Checker::monotonic_trades();
+    checker.update_ids = Some(BybitSim::market_id_of_seq);
+    checker
+}
+
 /// Run one Bybit feed against a simulator with `faults` (`run_until_synced`).
 async fn run(faults: FaultConfig, secs: u64) -> (SimServer, FeedRun, Checker) {
     run_with(faults, secs, |_| {}).await
@@ -45,9 +58,7 @@ async fn run_with(
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
     let mut venue_settings = settings(Venue::Bybit, &sim, &config);
     tune(&mut venue_settings);
-    // Trade ids are opaque (UUIDs): a loss is flagged only by a disconnect.
-    let (feed, checker) =
-        run_until_synced(&sim, venue_settings, Checker::monotonic_trades(), secs).await;
+    let (feed, checker) = run_until_synced(&sim, venue_settings, checker(), secs).await;
     (sim, feed, checker)
 }
 
@@ -215,7 +226,7 @@ async fn bybit_feed_that_stops_pinging_is_cut_and_reconnects_flagged() {
     init_logs();
     let mut config = bybit_config(0, FaultConfig::default());
     // Nothing is generated: only pings could keep the connections up, and the feed
-    // pings after 20 s idle, far beyond this cut-off.
+    // pings every 20 s, far beyond this cut-off.
     config.rules_mut(Venue::Bybit).idle_close = Some(Duration::from_millis(800));
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
     let market = sim.market();
@@ -230,6 +241,145 @@ async fn bybit_feed_that_stops_pinging_is_cut_and_reconnects_flagged() {
     assert!(
         checker.status_count(StatusKind::Disconnected) >= 2,
         "each cut is a status record"
+    );
+    checker.assert_clean();
+    sim.shutdown().await;
+}
+
+/// A dated future listed by instruments-info (`BTCUSDT-25DEC26` → `BTC-USDT-20261225`)
+/// beside a linear and an inverse perpetual, with 1-minute `kline` candles that the
+/// simulator closes every 400 ms: every trade once, books true after every event,
+/// and every confirmed candle one venue bar whose open, high, low, close, volume
+/// and notional are those of the trades of its period (inverse: the USD traded).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_dated_future_and_kline_venue_bars() {
+    init_logs();
+    const PERIOD_MS: u64 = 400;
+    let config = SimConfig {
+        symbols: ["linear/BTCUSDT-25DEC26", "linear/ETHUSDT", "inverse/BTCUSD"]
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| SimSymbol::from_raw(Venue::Bybit, raw, i).expect("bybit symbol"))
+            .collect(),
+        rate_per_sec: 400,
+        candle_period: Some(Duration::from_millis(PERIOD_MS)),
+        ..SimConfig::default()
+    };
+    let sim = SimServer::start(config.clone()).await.expect("sim starts");
+    let mut s = settings(Venue::Bybit, &sim, &config);
+    s.channels = vec![Channel::Trades, Channel::Book];
+    s.venue_bars_minutes = Some(1);
+    let mut checker = checker();
+    checker.keep = vec![RecordType::Trade, RecordType::Bar];
+    let (feed, checker) = run_until_synced(&sim, s, checker, 4).await;
+    checker.assert_clean();
+    let (received, lost) = checker.check_trades(&sim.market(), &feed.registry, Venue::Bybit);
+    assert_eq!(lost, 0);
+    assert!(received > 50, "only {received} trades");
+    let future = {
+        let registry = feed.registry.read().expect("registry");
+        let future = registry
+            .by_raw(Venue::Bybit, "linear/BTCUSDT-25DEC26")
+            .expect("the future is listed");
+        assert_eq!(future.symbol, "BTC-USDT-20261225");
+        assert_eq!(
+            future.spec.kind,
+            InstrumentKind::Future {
+                expiry: Date::new(2026, 12, 25).expect("date")
+            }
+        );
+        future.id
+    };
+    let inverse = feed.instrument_id("inverse/BTCUSD");
+
+    let mut trades: HashMap<u32, Vec<TradeMsg>> = HashMap::new();
+    for t in checker.kept.iter().filter_map(|r| r.get::<TradeMsg>()) {
+        trades.entry(t.hd.instrument_id).or_default().push(*t);
+    }
+    let mut bars: HashMap<u32, usize> = HashMap::new();
+    for bar in checker.kept.iter().filter_map(|r| r.get::<BarMsg>()) {
+        let id = bar.hd.instrument_id;
+        assert!(bar.hd.flags.contains(Flags::VENUE_BAR));
+        assert_eq!(bar.interval_s, 60);
+        // Stamped at the close: the start is a minute before.
+        let start = bar.hd.ts_event - 60_000_000_000;
+        let end = start + PERIOD_MS * 1_000_000;
+        let period: Vec<&TradeMsg> = trades[&id]
+            .iter()
+            .filter(|t| (start..end).contains(&t.hd.ts_event))
+            .collect();
+        assert!(!period.is_empty(), "a candle without trades: {bar:?}");
+        let volume = period
+            .iter()
+            .fold(Size::ZERO, |v, t| v.checked_add(t.size).expect("volume"));
+        let notional = if id == inverse {
+            Notional::from_i128_scaled(volume.raw(), NOTIONAL_SCALE - Size::SCALE)
+        } else {
+            period.iter().fold(Notional::ZERO, |n, t| {
+                n.saturating_add(Notional::product(t.price, t.size))
+            })
+        };
+        let prices = period.iter().map(|t| t.price);
+        assert_eq!(
+            (
+                bar.open,
+                bar.high,
+                bar.low,
+                bar.close,
+                bar.volume,
+                bar.notional()
+            ),
+            (
+                period[0].price,
+                prices.clone().max().expect("trades"),
+                prices.min().expect("trades"),
+                period[period.len() - 1].price,
+                volume,
+                notional,
+            ),
+            "instrument {id}, candle at {start}"
+        );
+        *bars.entry(id).or_default() += 1;
+    }
+    eprintln!("bybit klines: {bars:?} bars, {received} trades");
+    assert_eq!(bars.len(), 3, "every instrument has bars: {bars:?}");
+    assert!(bars.values().all(|n| *n >= 3), "{bars:?}");
+    assert!(bars[&future] >= 3);
+    let counters = feed.stop();
+    assert_eq!(counters.decode_errors, 0);
+    assert_eq!(counters.books_synced, 3);
+    sim.shutdown().await;
+}
+
+/// A subscribe Bybit refuses (`success: false` with a `ret_msg`: here too many topics
+/// on one connection) becomes a `SubscriptionRejected` status record and is counted;
+/// the connection stays up and the topics that were taken flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_refused_subscription_is_a_status_record() {
+    init_logs();
+    let mut config = bybit_config(200, FaultConfig::default());
+    // The simulator takes 2 topics a connection; the feed asks for 3 (trades, bbo,
+    // book) on each category's connection.
+    config.rules_mut(Venue::Bybit).max_streams = 2;
+    let sim = SimServer::start(config.clone()).await.expect("sim starts");
+    let market = sim.market();
+    let mut feed = start_feed(settings(Venue::Bybit, &sim, &config));
+    let mut checker = checker();
+    feed.consume(&mut checker, &market, Duration::from_secs(3))
+        .await;
+    let counters = feed.stop();
+    let rejected = checker.status_count(StatusKind::SubscriptionRejected);
+    eprintln!("bybit refused: {rejected} status records, {counters:?}");
+    assert_eq!(rejected, 3, "one refused request per category connection");
+    assert_eq!(counters.rejected_subscriptions, 3);
+    assert_eq!(counters.reconnects, 0);
+    assert!(
+        checker
+            .by_type
+            .get(&RecordType::Trade)
+            .copied()
+            .unwrap_or(0)
+            > 0
     );
     checker.assert_clean();
     sim.shutdown().await;

@@ -10,10 +10,11 @@
 //! frames. The test holds the feed to exactly that bound (any per-message allocation
 //! would be ≥ 1 per message, 7x over it) and checks where the sampled allocations came
 //! from (by source file, see `allowed_site`; an unknown site seen only once among the
-//! samples is a library's one-off initialization: reported, tolerated). On a loaded machine a second site appears: the bounded channel carrying frames
-//! from the connection task to the core is a tokio mpsc, whose 32-slot blocks are
-//! allocated when the backlog outgrows the few blocks tokio keeps for reuse (at most one
-//! per 32 frames, ~4% of the samples when the test shares a core three ways).
+//! samples is a library's one-off initialization: reported, tolerated). Frames reach the
+//! core through the venue thread's event queue (`tickd_feed::events`), a `VecDeque` that
+//! keeps its capacity: no site there (the tokio mpsc it replaced allocated a 32-slot
+//! block whenever its backlog outgrew the blocks tokio keeps, ~4% of the samples under
+//! load).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -246,7 +247,7 @@ fn feed_hot_path_allocates_only_the_websocket_read_buffer() {
     let one_offs = unexplained.values().filter(|t| t.len() == 1).count();
     assert!(
         unexplained.values().all(|t| t.len() == 1) && one_offs <= MAX_ONE_OFF_SITES,
-        "an allocation outside tungstenite's frame reader and the frame channel recurs: \
+        "an allocation outside tungstenite's frame reader recurs: \
          {report}\nunexplained, in full:\n{}",
         unexplained_text.join("\n---\n")
     );
@@ -255,8 +256,7 @@ fn feed_hot_path_allocates_only_the_websocket_read_buffer() {
 /// Distinct unexplained sites, each seen once among the samples, that are tolerated.
 const MAX_ONE_OFF_SITES: usize = 2;
 
-/// tungstenite's read buffer, or the frame channel's block growth (amortised, see above);
-/// or a book side's `Vec` doubling when the book reaches a new largest size (an insert in
+/// tungstenite's read buffer, or a book side's `Vec` doubling when the book reaches a new largest size (an insert in
 /// `Ladder::apply`): O(log levels) allocations over a book's life, never per message.
 /// The per-message bound above still catches any allocation made for every message.
 ///
@@ -270,7 +270,6 @@ fn allowed_site(site: &str) -> bool {
         return false;
     };
     (file.contains("/tungstenite-") && file.contains("/src/protocol/frame/"))
-        || (file.contains("/tokio-") && file.contains("/src/sync/mpsc/"))
         || file.ends_with("normalizer/src/book/l2.rs")
 }
 

@@ -39,9 +39,9 @@ impl Hop {
 pub trait MetricsSource: Send + Sync {
     /// Appends Prometheus text exposition lines (with their `# HELP`/`# TYPE`).
     fn render(&self, out: &mut String);
-    /// A key and a JSON value for `/v1/status`, if the source has state to show.
-    fn status(&self) -> Option<(&'static str, serde_json::Value)> {
-        None
+    /// Keys and JSON values for `/v1/status`, for the state the source has to show.
+    fn status(&self) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
     }
 }
 
@@ -106,7 +106,7 @@ impl Metrics {
         self.sources
             .read()
             .iter()
-            .filter_map(|s| s.status())
+            .flat_map(|s| s.status())
             .map(|(key, value)| (key.to_string(), value))
             .collect()
     }

@@ -231,7 +231,12 @@ async fn bars_and_trades_from_a_journal_with_known_trades() {
     assert_eq!(list.as_array().unwrap().len(), 2, "{body}");
     let (status, body) = http_get(addr, "/v1/status").await;
     assert_eq!(status, 200);
-    assert!(serde_json::from_str::<Value>(&body).unwrap()["connections"].is_i64());
+    let status_json: Value = serde_json::from_str(&body).unwrap();
+    assert!(status_json["connections"].is_i64(), "{body}");
+    // Both hops' latency percentiles, from the feed's read of the frame.
+    for hop in ["router", "send"] {
+        assert!(status_json["lag_ns"][hop]["p99"].is_u64(), "{hop}: {body}");
+    }
     let (status, body) = http_get(addr, "/metrics").await;
     assert_eq!(status, 200);
     for name in [

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use bybit_common::*;
 use tickd_bus::instrument::{ContractType, Date, InstrumentKind};
+use tickd_bus::record::BookDeltaMsg;
 use tickd_bus::{RecordBuf, Venue};
 use tickd_normalizer::bybit::{decode_instruments, decode_rest_book, next_page_cursor, BybitRule};
 use tickd_normalizer::engine::{BookSync, Frame, FrameDecoder, SyncAction, SyncState, VenueEvent};
@@ -68,6 +69,7 @@ fn the_real_session_rebuilds_the_reference_book_after_every_event() {
     let mut sync = BookSync::new(Venue::Bybit, id, BybitRule, 64);
     let mut reference = Reference::default();
     let mut out: Vec<RecordBuf> = Vec::new();
+    let mut seq_records = 0;
     for (i, line) in lines.iter().enumerate() {
         let event = decoder
             .decode(Frame::Text(line.as_bytes()), TS_RECV, &mut out)
@@ -76,11 +78,22 @@ fn the_real_session_rebuilds_the_reference_book_after_every_event() {
             panic!("line {i}: not a book event")
         };
         assert_eq!(ev.snapshot, i == 0);
+        let published = out.len();
         assert_eq!(
             sync.on_event(&ev, TS_RECV, &mut out),
             SyncAction::None,
             "line {i}"
         );
+        // The records carry `seq` (the cross sequence), not `u`.
+        let seq: serde_json::Value = serde_json::from_str(line).unwrap();
+        let seq = seq["data"]["seq"].as_u64().unwrap();
+        let deltas: Vec<u64> = out[published..]
+            .iter()
+            .filter_map(|r| r.get::<BookDeltaMsg>())
+            .map(|d| d.update_id)
+            .collect();
+        assert!(deltas.iter().all(|u| *u == seq), "line {i}: {deltas:?}");
+        seq_records += deltas.len();
         assert_eq!(sync.state(), SyncState::Synced);
         assert_eq!(sync.last_update_id(), Some(20254869 + i as u64));
         reference.apply(line);
@@ -96,6 +109,7 @@ fn the_real_session_rebuilds_the_reference_book_after_every_event() {
         assert_eq!((book.bid_len(), book.ask_len()), (500, 500), "line {i}");
     }
     assert_eq!(sync.stats().gaps, 0);
+    assert!(seq_records > 1000, "{seq_records} book records");
 }
 
 fn frame(kind: &str, u: u64, bid: &str) -> String {

@@ -82,6 +82,7 @@ fn books_round_trip() {
                 instrument_id: id("XRPUSDT"),
                 snapshot,
                 u: 7,
+                seq: Some(99),
                 ts_event: ms(5),
                 bids: bids.clone(),
                 asks: asks.clone()

@@ -216,6 +216,7 @@ fn small_books_and_level_one_as_bbo() {
             instrument_id: id("BTCPERP"),
             snapshot: true,
             u: 20683568,
+            seq: Some(10916156551),
             ts_event: ms(1680673821591),
             bids: vec![lv("28555.20", "0.597")],
             asks: vec![lv("28555.30", "0.225")],
@@ -227,6 +228,7 @@ fn small_books_and_level_one_as_bbo() {
             instrument_id: id("BTCPERP"),
             snapshot: false,
             u: 20683569,
+            seq: Some(10916156553),
             ts_event: ms(1680673821651),
             bids: vec![lv("28555.20", "0.677")],
             asks: vec![lv("28555.30", "0.029")],
@@ -364,11 +366,20 @@ fn confirmed_klines_become_venue_bars() {
         "turnover: the exact quote volume"
     );
     assert_eq!(bar.trade_count, 0);
-    // Inverse turnover is in the base coin: the notional is not known.
-    let inverse = kline(true).replace("BTCUSDT", "BTCUSD");
+    // Inverse: `volume` is 1-USD contracts and `turnover` the base coin, so the
+    // quote volume is the contract count (34 500 USD), not the 2.081 BTC.
+    let inverse = kline(true)
+        .replace("BTCUSDT", "BTCUSD")
+        .replace(r#""volume":"2.081""#, r#""volume":"34500""#)
+        .replace(r#""turnover":"34666.4005""#, r#""turnover":"2.07100841""#);
     let out = decode_line(&mut d, &inverse);
     let bar = records(&out)[0].get::<BarMsg>().unwrap();
-    assert_eq!(bar.notional(), Notional::ZERO);
+    assert_eq!(bar.volume, q("34500"));
+    assert_eq!(
+        bar.notional(),
+        Notional::from_i128_scaled(q("34500").raw(), NOTIONAL_SCALE - Size::SCALE),
+        "inverse: the USD traded"
+    );
     // Month candles have no fixed length.
     let mut sink = Vec::new();
     use tickd_normalizer::engine::{Frame, FrameDecoder};

@@ -93,6 +93,7 @@ impl Msg {
             last: self.id,
             prev: self.prev,
             checksum: self.checksum,
+            record_id: None,
             ts_event: self.id * 1000,
             bids: &self.bids,
             asks: &self.asks,

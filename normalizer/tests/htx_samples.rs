@@ -136,6 +136,7 @@ fn event(o: &Owned) -> BookEvent<'_> {
         last: *last,
         prev: *prev,
         checksum: None,
+        record_id: None,
         ts_event: *ts_event,
         bids,
         asks,

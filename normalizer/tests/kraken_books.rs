@@ -209,6 +209,7 @@ fn event<'a>(snapshot: bool, id: u64, bids: &'a [Level], asks: &'a [Level]) -> B
         last: id,
         prev: Some(id - 1),
         checksum: None,
+        record_id: None,
         ts_event: 0,
         bids,
         asks,

@@ -348,7 +348,7 @@ impl MetricsSource for FeedSide {
         process_metrics(out, self.started_ns);
     }
 
-    fn status(&self) -> Option<(&'static str, Value)> {
+    fn status(&self) -> Vec<(&'static str, Value)> {
         let venues: Vec<Value> = self
             .states()
             .into_iter()
@@ -394,7 +394,42 @@ impl MetricsSource for FeedSide {
                 })
             })
             .collect();
-        Some(("venues", Value::Array(venues)))
+        vec![
+            ("venues", Value::Array(venues)),
+            ("journal", self.journal_status()),
+        ]
+    }
+}
+
+impl FeedSide {
+    /// The journal writer and its disk for `/v1/status` (`null` without a journal):
+    /// the same numbers as the `tickd_journal_*` metrics.
+    fn journal_status(&self) -> Value {
+        let Some(dir) = &self.journal_dir else {
+            return Value::Null;
+        };
+        let space = tickd_storage::journal::space::disk_space(dir);
+        let mut journal = json!({
+            "dir": dir.display().to_string(),
+            "bytes": dir_bytes(dir),
+            "disk_free_bytes": space.map(|(free, _)| free),
+            "disk_size_bytes": space.map(|(_, total)| total),
+        });
+        if let (Some(w), Value::Object(fields)) = (&self.writer, &mut journal) {
+            let load = |c: &AtomicU64| Value::from(c.load(Relaxed));
+            fields.extend([
+                (
+                    "paused".to_string(),
+                    Value::Bool(w.paused.load(Relaxed) != 0),
+                ),
+                ("records".to_string(), load(&w.records)),
+                ("records_lost".to_string(), load(&w.records_lost)),
+                ("append_errors".to_string(), load(&w.append_errors)),
+                ("pauses".to_string(), load(&w.pauses)),
+                ("records_unwritten".to_string(), load(&w.records_unwritten)),
+            ]);
+        }
+        journal
     }
 }
 

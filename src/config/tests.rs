@@ -151,6 +151,29 @@ listen = "nowhere"
 }
 
 #[test]
+fn bybit_venue_bars_are_a_kline_interval() {
+    let bybit = |minutes: u32| {
+        format!(
+            r#"
+[venues.bybit]
+ws_url = "wss://stream.bybit.com/v5/public"
+rest_url = "https://api.bybit.com"
+symbols = ["BTC-USDT-PERP"]
+venue_bars_minutes = {minutes}
+"#
+        )
+    };
+    for minutes in [1, 60, 1440, 10080] {
+        assert!(problems(&bybit(minutes), 2).is_empty(), "{minutes}");
+    }
+    let refused = problems(&bybit(2), 2);
+    assert!(
+        refused.iter().any(|p| p.contains("1, 3, 5, 15, 30, 60")),
+        "{refused:?}"
+    );
+}
+
+#[test]
 fn kraken_venue_bars_are_an_ohlc_interval() {
     let kraken = r#"
 [venues.kraken]

@@ -71,6 +71,11 @@ pub struct VenueConfig {
     /// 150 levels a side every 100 ms at most; default false).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub book_images: bool,
+    /// Where frames are compressed (htx, htx-usdm, htx-coinm: gzip), the most bytes one
+    /// frame may inflate to; past it the frame is a counted decode error
+    /// (`inflate_limit`), not an unbounded allocation. Default 1048576 (1 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inflate_limit_bytes: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -118,6 +123,7 @@ impl Default for VenueConfig {
             time_unit: TimeUnit::Ms,
             venue_bars_minutes: None,
             book_images: false,
+            inflate_limit_bytes: None,
         }
     }
 }
@@ -317,11 +323,28 @@ impl VenueConfig {
             Some(_) => errs.push(
                 join(path, "venue_bars_minutes"),
                 format!(
-                    "{venue} has no candle channel of its own (kraken's ohlc and htx's kline do)"
+                    "{venue} has no candle channel of its own (kraken's ohlc and htx's kline do, and bybit's)"
                 ),
                 "remove venue_bars_minutes",
             ),
             None => {}
+        }
+        if let Some(bytes) = self.inflate_limit_bytes {
+            if adapter.is_some_and(|a| a.compressed_frames(venue)) {
+                checks::in_range(
+                    errs,
+                    &join(path, "inflate_limit_bytes"),
+                    bytes,
+                    64 << 10,
+                    256 << 20,
+                );
+            } else {
+                errs.push(
+                    join(path, "inflate_limit_bytes"),
+                    format!("{venue} sends uncompressed frames (htx's are gzip)"),
+                    "remove inflate_limit_bytes",
+                );
+            }
         }
         if self.book_images && !adapter.is_some_and(|a| a.offers_book_images(venue)) {
             errs.push(

@@ -114,7 +114,7 @@ record! {
         pub price: Price,
         /// New size at `price`; 0 deletes the level.
         pub size: Size,
-        /// The venue's own update id for the event (Binance `u`, OKX `seqId`, ...), 0 if none.
+        /// The venue's own update id for the event (Binance `u`, OKX `seqId`, Bybit `seq`, ...), 0 if none.
         pub update_id: u64,
         /// [`BookSide`].
         pub side: u8,

@@ -5,9 +5,17 @@
 //! as opaque ids.
 //!
 //! Channels: trades → `publicTrade`, bbo → `orderbook.1`, book → `orderbook.{50,
-//! 200,1000}` (the smallest at least `book_depth`), funding and oi → `tickers`
-//! (merged snapshot + deltas), liquidations → `allLiquidation`. Funding, oi and
-//! liquidations exist on linear and inverse only.
+//! 200,1000}` (the smallest the category offers with at least `book_depth` levels,
+//! [`Category::book_depth`]; check-config refuses more than 1000), funding and oi →
+//! `tickers` (merged snapshot + deltas), liquidations → `allLiquidation`. Funding,
+//! oi and liquidations exist on linear and inverse only. With
+//! `venue_bars_minutes`, `kline.{interval}` too (confirmed candles become venue
+//! bars; no stream is watched for them).
+//!
+//! `orderbook.full` is not fed: Bybit offers it on spot only (linear and inverse:
+//! testnet only, `bybit.md` §6.2), as a delta-only stream seeded from REST
+//! `/v5/market/full_orderbook` (up to 10,000 levels), while every other Bybit
+//! book is pushed; tickd's books stop at 1000 levels on all three categories.
 //!
 //! Raw symbols are `category/SYMBOL` (`linear/BTCUSDT`): each category has its own
 //! URL (`<ws_url>/spot`, `/linear`, `/inverse`) and its own connections.
@@ -18,7 +26,9 @@ use tickd_bus::{Channel, Venue};
 use tickd_normalizer::bybit::request::{
     args_chars, Op, Request, MAX_ARGS_CHARS, SPOT_MAX_ARGS_PER_REQUEST,
 };
-use tickd_normalizer::bybit::{next_page_cursor, BybitDecoder, BybitRule, Category};
+use tickd_normalizer::bybit::{
+    kline_interval_name, next_page_cursor, BybitDecoder, BybitRule, Category, KLINE_INTERVALS,
+};
 use tickd_normalizer::engine::TradeIds;
 use tickd_normalizer::SymbolMap;
 
@@ -39,23 +49,27 @@ const VENUES: &[Venue] = &[Venue::Bybit];
 pub const WS_URL: &str = "wss://stream.bybit.com/v5/public";
 pub const REST_URL: &str = "https://api.bybit.com";
 
-/// Bybit recommends a ping every 20 s (`bybit.md` §2); without data or pings it
-/// cuts the connection after about 10 minutes.
-pub const PING_AFTER_IDLE: Duration = Duration::from_secs(20);
+/// Bybit recommends a ping every 20 s (`bybit.md` §2), sent whether data flows or
+/// not; without data or pings it cuts the connection after about 10 minutes.
+pub const PING_EVERY: Duration = Duration::from_secs(20);
+
+/// Bybit lets one host open at most 500 connections per 5 minutes (`bybit.md` §2).
+pub const CONNECTS_PER_WINDOW: (u32, Duration) = (500, Duration::from_secs(300));
+
+/// The `kline` candle lengths in minutes ([`KLINE_INTERVALS`]' first column).
+const KLINE_MINUTES: [u32; KLINE_INTERVALS.len()] = {
+    let mut minutes = [0; KLINE_INTERVALS.len()];
+    let mut i = 0;
+    while i < minutes.len() {
+        minutes[i] = KLINE_INTERVALS[i].0;
+        i += 1;
+    }
+    minutes
+};
 
 /// Streams one connection carries at most (the 21,000-character args bound is
 /// checked as well: about 800 topics).
 const STREAMS_PER_CONNECTION: usize = 400;
-
-/// The `orderbook` depth for a configured book depth: the smallest Bybit offers
-/// (50, 200, 1000) that is at least `depth` (`orderbook.1` is the BBO channel).
-pub fn book_depth(depth: u32) -> u32 {
-    match depth {
-        0..=50 => 50,
-        51..=200 => 200,
-        _ => 1000,
-    }
-}
 
 /// The topics (and streams) of one instrument.
 fn instrument_topics(
@@ -71,7 +85,10 @@ fn instrument_topics(
         let topic = match channel {
             Channel::Trades => format!("publicTrade.{symbol}"),
             Channel::Bbo => format!("orderbook.1.{symbol}"),
-            Channel::Book => format!("orderbook.{}.{symbol}", book_depth(settings.book_depth)),
+            Channel::Book => format!(
+                "orderbook.{}.{symbol}",
+                category.book_depth(settings.book_depth)
+            ),
             Channel::Funding | Channel::Oi if derivative => format!("tickers.{symbol}"),
             Channel::Liquidations if derivative => format!("allLiquidation.{symbol}"),
             _ => continue,
@@ -84,6 +101,10 @@ fn instrument_topics(
             instrument_id: id,
             channel,
         });
+    }
+    if let Some(interval) = settings.venue_bars_minutes.and_then(kline_interval_name) {
+        // Candles are no tickd channel: no stream is watched for them.
+        topics.push(format!("kline.{interval}.{symbol}"));
     }
 }
 
@@ -124,10 +145,9 @@ impl VenueAdapter for BybitAdapter {
         VENUES
     }
 
-    /// `bybit.md` §2: at most 500 connections per 5 minutes per IP (1 a second
-    /// keeps well inside it; the reconnect backoff spaces retries further), args
-    /// under 21,000 characters per connection; no stated connection lifetime or
-    /// message rate (10 control messages a second is modest).
+    /// `bybit.md` §2: args under 21,000 characters per connection; no stated
+    /// connection lifetime or message rate (10 control messages a second is
+    /// modest). The 500 connections per 5 minutes are [`Self::connect_rate`].
     fn limits(&self, _venue: Venue) -> VenueLimits {
         VenueLimits {
             streams_per_connection: STREAMS_PER_CONNECTION,
@@ -136,6 +156,17 @@ impl VenueAdapter for BybitAdapter {
             rest_weight_per_minute: 1200,
             connections_per_second: 1,
         }
+    }
+
+    /// `kline` intervals: `venue_bars_minutes` is one of them.
+    fn venue_bar_minutes(&self, _venue: Venue) -> &'static [u32] {
+        &KLINE_MINUTES
+    }
+
+    /// Every connect, first or after the reconnect backoff, takes one of 500 slots
+    /// per 5 minutes shared by all Bybit connections.
+    fn connect_rate(&self, _venue: Venue) -> Option<(u32, Duration)> {
+        Some(CONNECTS_PER_WINDOW)
     }
 
     fn default_urls(&self, _venue: Venue) -> (&'static str, &'static str) {
@@ -148,8 +179,8 @@ impl VenueAdapter for BybitAdapter {
     }
 
     fn keepalive(&self, _venue: Venue) -> Keepalive {
-        Keepalive::Idle {
-            idle: PING_AFTER_IDLE,
+        Keepalive::Every {
+            every: PING_EVERY,
             message: Outbound::Text(Request::ping().to_text()),
         }
     }

@@ -7,7 +7,7 @@ mod replay;
 use tickd_bus::{Channel, Venue};
 use tickd_normalizer::bybit::request::{decode_client_frame, Op, Request, MAX_ARGS_CHARS};
 
-use super::adapter::{book_depth, BybitAdapter, WS_URL};
+use super::adapter::{BybitAdapter, WS_URL};
 use crate::engine::adapter::{Keepalive, Outbound, RestTarget, VenueAdapter};
 use crate::venue::VenueSettings;
 
@@ -165,14 +165,10 @@ fn a_gap_resubscribes_that_one_book() {
 
 #[test]
 fn depths_keepalive_limits_and_ids() {
-    assert_eq!(
-        [1, 50, 51, 200, 500, 1000, 5000].map(book_depth),
-        [50, 50, 200, 200, 1000, 1000, 1000]
-    );
-    let Keepalive::Idle { idle, message } = BybitAdapter.keepalive(Venue::Bybit) else {
-        panic!("bybit pings")
+    let Keepalive::Every { every, message } = BybitAdapter.keepalive(Venue::Bybit) else {
+        panic!("bybit pings every 20 s, data or not")
     };
-    assert_eq!(idle.as_secs(), 20);
+    assert_eq!(every.as_secs(), 20);
     assert_eq!(message, Outbound::Text(r#"{"op":"ping"}"#.into()));
     assert_eq!(
         BybitAdapter.trade_ids(Venue::Bybit),
@@ -180,9 +176,9 @@ fn depths_keepalive_limits_and_ids() {
     );
     assert!(BybitAdapter.snapshot_weight(Venue::Bybit, 1000).is_ok());
     assert!(BybitAdapter.snapshot_weight(Venue::Bybit, 5000).is_err());
-    let limits = BybitAdapter.limits(Venue::Bybit);
-    assert!(
-        limits.connections_per_second * 300 <= 500,
+    assert_eq!(
+        BybitAdapter.connect_rate(Venue::Bybit),
+        Some((500, std::time::Duration::from_secs(300))),
         "500 connections per 5 minutes"
     );
 }

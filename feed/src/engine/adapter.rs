@@ -66,9 +66,11 @@ pub enum Outbound {
 pub enum Keepalive {
     /// Nothing to send (Binance: the server pings, tungstenite pongs).
     None,
-    /// Send `message` when nothing was received for `idle` (OKX `"ping"` < 30 s,
-    /// Bybit `{"op":"ping"}`).
+    /// Send `message` when nothing was received for `idle` (OKX `"ping"` < 30 s).
     Idle { idle: Duration, message: Outbound },
+    /// Send `message` every `every`, whether data flows or not (Bybit
+    /// `{"op":"ping"}` every 20 s).
+    Every { every: Duration, message: Outbound },
 }
 
 /// One stream a connection carries.
@@ -176,6 +178,11 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn offers_book_images(&self, _venue: Venue) -> bool {
         false
     }
+    /// The venue compresses its frames (HTX: gzip), so `inflate_limit_bytes` applies:
+    /// a frame that inflates past it is rejected (a gzip bomb), memory stays bounded.
+    fn compressed_frames(&self, _venue: Venue) -> bool {
+        false
+    }
     /// The candle lengths (minutes) the venue streams as a channel of its own, for
     /// `venue_bars_minutes` (Kraken `ohlc`, HTX `kline`); empty: none.
     fn venue_bar_minutes(&self, _venue: Venue) -> &'static [u32] {
@@ -209,6 +216,13 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
             .iter()
             .flat_map(|id| self.resubscribe(conn, *id))
             .collect()
+    }
+    /// Connects the venue accepts from one host per window, counted over all of the
+    /// venue's connections, first connects and reconnects alike (Bybit: 500 per
+    /// 5 minutes): every attempt, after its backoff, waits for a free slot of the
+    /// window ([`crate::connect_rate::ConnectRate`]). `None`: no such limit.
+    fn connect_rate(&self, _venue: Venue) -> Option<(u32, Duration)> {
+        None
     }
     /// Subscribe/unsubscribe messages the venue accepts on one connection an hour
     /// (OKX: 480); past it the connection is replaced, since a new one has a fresh

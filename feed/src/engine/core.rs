@@ -429,6 +429,7 @@ impl<A: VenueAdapter> VenueCore<A> {
                             last: ev.last,
                             prev: ev.prev,
                             checksum: ev.checksum,
+                            record_id: ev.record_id,
                             ts_event: ev.ts_event,
                             bids: &bids,
                             asks: &asks,

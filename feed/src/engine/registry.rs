@@ -25,6 +25,8 @@ pub trait Adapter: Send + Sync {
     fn simulator(&self) -> Option<&'static dyn SimProtocol>;
     /// Whether `book_images` can be set ([`VenueAdapter::offers_book_images`]).
     fn offers_book_images(&self, venue: Venue) -> bool;
+    /// Whether `inflate_limit_bytes` can be set ([`VenueAdapter::compressed_frames`]).
+    fn compressed_frames(&self, venue: Venue) -> bool;
     /// The `venue_bars_minutes` values ([`VenueAdapter::venue_bar_minutes`]).
     fn venue_bar_minutes(&self, venue: Venue) -> &'static [u32];
 }
@@ -59,6 +61,9 @@ impl<A: VenueAdapter> Adapter for A {
 
     fn offers_book_images(&self, venue: Venue) -> bool {
         VenueAdapter::offers_book_images(self, venue)
+    }
+    fn compressed_frames(&self, venue: Venue) -> bool {
+        VenueAdapter::compressed_frames(self, venue)
     }
 
     fn venue_bar_minutes(&self, venue: Venue) -> &'static [u32] {

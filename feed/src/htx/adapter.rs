@@ -225,7 +225,15 @@ impl VenueAdapter for HtxAdapter {
     }
 
     fn decoder(&self, venue: Venue, symbols: SymbolMap, settings: &VenueSettings) -> HtxDecoder {
-        HtxDecoder::new(venue, symbols).with_book_images(settings.book_images)
+        let decoder = match settings.inflate_limit {
+            Some(limit) => HtxDecoder::with_inflate_limit(venue, symbols, limit),
+            None => HtxDecoder::new(venue, symbols),
+        };
+        decoder.with_book_images(settings.book_images)
+    }
+
+    fn compressed_frames(&self, _venue: Venue) -> bool {
+        true
     }
 
     /// `book_images`: every book is `depth.step0` images.

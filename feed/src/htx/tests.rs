@@ -249,3 +249,30 @@ fn urls_depths_rest_and_peeking() {
     );
     assert_eq!(HtxAdapter.peek_symbol(0, b"\x1f\x8bxx"), None);
 }
+
+/// `inflate_limit_bytes` reaches the decoder: a frame inflating past it is a typed
+/// `InflateLimit` error, the same frame decodes under the default limit.
+#[test]
+fn the_configured_inflate_limit_bounds_each_frame() {
+    use tickd_normalizer::engine::{Frame, FrameDecoder};
+    use tickd_normalizer::error::DecodeError;
+    // A valid frame padded past 64 KiB by a field the decoder skips.
+    let padding = "x".repeat(80 << 10);
+    let text = format!(r#"{{"ping":1,"pad":"{padding}"}}"#);
+    let frame = gzip(text.as_bytes());
+    let mut s = settings(Venue::Htx, &[Channel::Trades], 150);
+    s.inflate_limit = Some(64 << 10);
+    let mut limited = HtxAdapter.decoder(Venue::Htx, Default::default(), &s);
+    let mut sink = Vec::new();
+    assert_eq!(
+        limited
+            .decode(Frame::Binary(&frame), 1, &mut sink)
+            .map(|_| ())
+            .unwrap_err(),
+        DecodeError::InflateLimit { max: 64 << 10 }
+    );
+    s.inflate_limit = None;
+    let mut default = HtxAdapter.decoder(Venue::Htx, Default::default(), &s);
+    assert!(default.decode(Frame::Binary(&frame), 1, &mut sink).is_ok());
+    assert!(HtxAdapter.compressed_frames(Venue::HtxUsdm));
+}

@@ -175,6 +175,9 @@ pub struct SimConfig {
     pub depth_interval: Option<Duration>,
     /// Book digests kept per symbol for `book_at`.
     pub history_len: usize,
+    /// Venue candles (Bybit `kline`) close after this long instead of their
+    /// interval, so a test sees confirmed candles within seconds; `None`: the interval.
+    pub candle_period: Option<Duration>,
     /// Levels per side the synthetic book holds.
     pub book_depth: usize,
     /// Events queued per connection before a slow one is dropped.
@@ -206,6 +209,7 @@ impl Default for SimConfig {
             rules: HashMap::new(),
             depth_interval: None,
             history_len: 4096,
+            candle_period: None,
             book_depth: 50,
             queue_len: 65_536,
             trade_record_cap: 1_000_000,

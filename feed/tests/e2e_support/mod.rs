@@ -239,6 +239,13 @@ pub struct Checker {
     /// Books without update ids (Kraken), kept this many levels a side: the truth is
     /// found by the record's `ts_event` (the stamp the simulator recorded).
     pub stamped_depth: Option<usize>,
+    /// The market update id of a book record's `update_id`, for venues whose
+    /// records carry another id than the one the simulator's market numbers (Bybit
+    /// `seq`); `None`: the same.
+    pub update_ids: Option<fn(u64) -> Option<u64>>,
+    /// Records of these types are kept whole in `kept`, for a test's own checks.
+    pub keep: Vec<RecordType>,
+    pub kept: Vec<RecordBuf>,
 }
 
 impl Checker {
@@ -270,6 +277,9 @@ impl Checker {
         self.venue = Some(venue);
         if let Some(rtype) = header.record_type() {
             *self.by_type.entry(rtype).or_default() += 1;
+            if self.keep.contains(&rtype) {
+                self.kept.push(*record);
+            }
         }
         // The feed's streams: the derived best bid/offer is numbered apart (`top`).
         let key = (
@@ -366,7 +376,9 @@ impl Checker {
             .map(|i| i.spec.raw_symbol.clone())
             .expect("instrument in the registry");
         let update_id = match self.stamped_depth {
-            None => Some(d.update_id),
+            None => self
+                .update_ids
+                .map_or(Some(d.update_id), |f| f(d.update_id)),
             Some(_) => sim.book_update_at_stamp(&raw, d.hd.ts_event),
         };
         let Some(mut truth) = update_id.and_then(|u| sim.book_at(venue, &raw, u)) else {

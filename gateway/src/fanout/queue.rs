@@ -155,9 +155,27 @@ impl SubQueue {
         Arc::as_ptr(&self.notify) as usize
     }
 
-    /// Queues a record; `image` rebuilds the stream's book image when a conflated
-    /// book needs one (`None` if the book is not valid right now).
+    /// Queues a record and wakes the writer; `image` rebuilds the stream's book image
+    /// when a conflated book needs one (`None` if the book is not valid right now).
     pub fn push(
+        &self,
+        stream: &Arc<StreamInfo>,
+        record: RecordBuf,
+        image: &mut dyn FnMut() -> Option<Vec<RecordBuf>>,
+    ) -> PushOutcome {
+        let outcome = self.push_unwoken(stream, record, image);
+        self.wake();
+        outcome
+    }
+
+    /// Wakes the writer that drains this queue.
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+
+    /// As [`Self::push`] without waking the writer: the router queues a whole batch of
+    /// records, then wakes each writer once ([`Self::wake`]).
+    pub fn push_unwoken(
         &self,
         stream: &Arc<StreamInfo>,
         record: RecordBuf,
@@ -217,7 +235,6 @@ impl SubQueue {
                 self.capacity, stream.name
             ));
         }
-        self.notify.notify_one();
         outcome
     }
 

@@ -59,6 +59,9 @@ struct Scratch {
     subs: Vec<(u64, Arc<SubQueue>)>,
     /// Writers (connections or QUIC streams) already given the record.
     writers: std::collections::HashSet<usize>,
+    /// Writers given records since the last [`Router::wake_writers`], by writer id:
+    /// each is woken once per batch of records, not once per record.
+    to_wake: HashMap<usize, Arc<SubQueue>>,
 }
 
 #[derive(Default)]
@@ -152,6 +155,7 @@ impl Router {
                         other => router.handle(&mut state, other),
                     }
                 }
+                Router::wake_writers(&mut state.scratch);
                 // Histograms are recorded outside the routing lock.
                 let ts = std::mem::take(&mut state.batch_ts);
                 drop(state);
@@ -232,7 +236,11 @@ impl Router {
         if entry.subs.is_empty() {
             return;
         }
-        let Scratch { subs, writers } = scratch;
+        let Scratch {
+            subs,
+            writers,
+            to_wake,
+        } = scratch;
         subs.clear();
         subs.extend(entry.subs.iter().cloned());
         // A record reaches each writer once, however many of a connection's patterns
@@ -244,9 +252,12 @@ impl Router {
         let mut closed = false;
         for (_, queue) in subs.iter() {
             let mut image = || book_image(entry);
-            let outcome = queue.push(&entry.info, record, &mut image);
+            let outcome = queue.push_unwoken(&entry.info, record, &mut image);
             self.metrics.pushed(outcome);
             closed |= queue.is_closed();
+            to_wake
+                .entry(queue.writer_id())
+                .or_insert_with(|| Arc::clone(queue));
         }
         if closed {
             entry.subs.retain(|(_, queue)| !queue.is_closed());
@@ -326,6 +337,14 @@ impl Router {
         }
         state.closed_bars = closed;
         state.closed_bars.clear();
+        Router::wake_writers(&mut state.scratch);
+    }
+
+    /// Wakes every writer given records since the last call.
+    fn wake_writers(scratch: &mut Scratch) {
+        for (_, queue) in scratch.to_wake.drain() {
+            queue.wake();
+        }
     }
 
     /// First record of a stream: name it and match it against every subscription.

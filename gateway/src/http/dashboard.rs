@@ -1,7 +1,8 @@
 //! The dashboard page (`GET /` and `/dashboard`): one self-contained HTML file with
 //! inline CSS and JS, compiled into the binary so the page works with no internet and
-//! no files next to the binary. It reads `/v1/status`, `/v1/instruments`, `/v1/bars`
-//! and the WebSocket protocol (`trades.*.*`, `bbo.*.*`, `status.*.*`) like any client.
+//! no files next to the binary. It reads `/v1/status`, `/v1/instruments`, `/v1/bars`,
+//! `/v1/book` and the WebSocket protocol (`trades.*.*`, `bbo.*.*`, `status.*.*`) like
+//! any client.
 
 use std::sync::atomic::Ordering::Relaxed;
 

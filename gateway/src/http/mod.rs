@@ -81,7 +81,12 @@ async fn status(State(shared): State<Shared>) -> Response {
         .into_iter()
         .map(|(name, seq, subs)| json!({"stream": name, "last_seq": seq, "subscriptions": subs}))
         .collect();
-    let (p50, p99, p999, max, count) = m.percentiles(crate::metrics::Hop::Send);
+    // Each hop from the record's `ts_recv` (the feed read the frame): to the router,
+    // and to the subscriber's socket.
+    let hop = |hop| {
+        let (p50, p99, p999, max, count) = m.percentiles(hop);
+        json!({"p50": p50, "p99": p99, "p999": p999, "max": max, "count": count})
+    };
     let mut body = json!({
         "uptime_s": shared.started.elapsed().as_secs(),
         "connections": m.connections.load(Relaxed),
@@ -91,7 +96,7 @@ async fn status(State(shared): State<Shared>) -> Response {
         "drops": m.drops.load(Relaxed),
         "journal_damaged": m.journal_damaged.load(Relaxed),
         "streams": streams,
-        "lag_ns": {"send": {"p50": p50, "p99": p99, "p999": p999, "max": max, "count": count}},
+        "lag_ns": {"router": hop(crate::metrics::Hop::Router), "send": hop(crate::metrics::Hop::Send)},
     });
     if let Value::Object(fields) = &mut body {
         fields.extend(m.source_status());

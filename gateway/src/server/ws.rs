@@ -32,6 +32,11 @@ const DRAIN: usize = 256;
 /// Initial read buffer per connection (client messages are small control requests).
 const READ_BUFFER: usize = 4096;
 
+/// Bytes of frames collected before a write: a writer's batch (up to [`DRAIN`]
+/// records) leaves in one or a few syscalls, then `flush`, instead of one write per
+/// frame. Grown only by connections that receive data; idle ones keep none.
+const WRITE_BUFFER: usize = 16 * 1024;
+
 pub async fn upgrade(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
@@ -61,7 +66,7 @@ pub async fn upgrade(
     ws.max_message_size(hard_max)
         .max_frame_size(hard_max)
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| serve(socket, shared, admission, encoding))
 }
 

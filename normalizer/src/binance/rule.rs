@@ -83,6 +83,7 @@ impl<'a> DepthDiff<'a> {
             last: self.final_update_id,
             prev: self.prev_final_update_id,
             checksum: None,
+            record_id: None,
             ts_event: self.ts_event,
             bids: self.bids,
             asks: self.asks,

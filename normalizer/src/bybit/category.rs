@@ -52,6 +52,28 @@ impl Category {
         Category::from_name(path.trim_end_matches('/').rsplit('/').next()?)
     }
 
+    /// The `orderbook.{depth}` depths the category offers (`bybit.md` §6.1): 1
+    /// (the BBO) and the books, fewest levels first. Spot and the futures push the
+    /// same depths (at different cadences); options' 25 and 100 are not fed.
+    /// `orderbook.full` (spot only, seeded over REST) is not fed either.
+    pub const fn book_depths(self) -> &'static [u32] {
+        match self {
+            Category::Spot => &[1, 50, 200, 1000],
+            Category::Linear | Category::Inverse => &[1, 50, 200, 1000],
+        }
+    }
+
+    /// The book depth to subscribe for a configured depth: the smallest the
+    /// category offers beyond level 1 that holds `depth` levels, else its deepest.
+    pub fn book_depth(self, depth: u32) -> u32 {
+        let books = &self.book_depths()[1..];
+        books
+            .iter()
+            .copied()
+            .find(|d| *d >= depth)
+            .unwrap_or(books[books.len() - 1])
+    }
+
     /// `spot/BTCUSDT`: tickd's raw symbol for a Bybit symbol of this category.
     pub fn raw_symbol(self, symbol: &str) -> String {
         format!("{}/{symbol}", self.as_str())
@@ -98,5 +120,17 @@ mod tests {
         assert_eq!(Category::of_url("ws://127.0.0.1:9/v5/public/option"), None);
         assert_eq!(Category::split_raw("BTCUSDT"), None);
         assert_eq!(Category::split_raw("option:BTC"), None);
+    }
+
+    #[test]
+    fn configured_depths_map_to_offered_ones() {
+        for c in Category::ALL {
+            assert_eq!(
+                [0, 1, 50, 51, 200, 500, 1000, 5000].map(|d| c.book_depth(d)),
+                [50, 50, 50, 200, 200, 1000, 1000, 1000],
+                "{c:?}"
+            );
+            assert!(c.book_depths().contains(&1), "orderbook.1 is the bbo");
+        }
     }
 }

@@ -113,6 +113,54 @@ pub fn encode_trades(
     out.extend_from_slice(b"]}");
 }
 
+/// One candle of a `kline.{interval}.{symbol}` message.
+#[derive(Debug, Clone, Copy)]
+pub struct Kline {
+    pub start_ms: u64,
+    /// The interval, ms (`end` is the candle's last millisecond).
+    pub length_ms: u64,
+    pub open: Price,
+    pub high: Price,
+    pub low: Price,
+    pub close: Price,
+    pub volume: Size,
+    /// The quote volume on spot and linear, the base coin on inverse.
+    pub turnover: tickd_bus::decimal::Notional,
+    pub confirm: bool,
+}
+
+/// A `kline.{interval}.{symbol}` message with one candle (`interval` as in the
+/// topic: `1`, `60`, `D`).
+pub fn encode_kline(out: &mut Vec<u8>, interval: &str, symbol: &str, k: &Kline, ts_ms: u64) {
+    data_begin(out, &["kline", interval, symbol], true, ts_ms);
+    out.extend_from_slice(b"[{\"start\":");
+    push_u64(out, k.start_ms);
+    out.extend_from_slice(b",\"end\":");
+    push_u64(out, k.start_ms + k.length_ms.saturating_sub(1));
+    out.extend_from_slice(b",\"interval\":");
+    push_str(out, interval);
+    for (key, value) in [
+        (&b",\"open\":"[..], k.open),
+        (b",\"close\":", k.close),
+        (b",\"high\":", k.high),
+        (b",\"low\":", k.low),
+    ] {
+        out.extend_from_slice(key);
+        push_fixed(out, value);
+    }
+    out.extend_from_slice(b",\"volume\":");
+    push_fixed(out, k.volume);
+    // Writing to a Vec cannot fail.
+    let _ = write!(
+        out,
+        ",\"turnover\":\"{}\",\"confirm\":{}",
+        k.turnover, k.confirm
+    );
+    out.extend_from_slice(b",\"timestamp\":");
+    push_u64(out, ts_ms);
+    out.extend_from_slice(b"}]}");
+}
+
 fn push_levels(out: &mut Vec<u8>, levels: &[Level]) {
     out.push(b'[');
     for (i, level) in levels.iter().enumerate() {

@@ -31,6 +31,8 @@ pub mod rule;
 pub mod ticker;
 
 pub use category::Category;
-pub use decode::{BybitDecoder, MAX_FRAME_BYTES};
+pub use decode::{
+    kline_interval_name, kline_interval_secs, BybitDecoder, KLINE_INTERVALS, MAX_FRAME_BYTES,
+};
 pub use instruments::{decode_instruments, decode_rest_book, next_page_cursor};
 pub use rule::{BybitBookSync, BybitRule};

@@ -64,6 +64,7 @@ mod tests {
             last: u,
             prev: None,
             checksum: None,
+            record_id: None,
             ts_event: 0,
             bids: &[],
             asks: &[],

@@ -74,7 +74,8 @@ pub enum Notice {
 /// `first..=last` are the venue's update ids the message covers (`first == last`
 /// for venues with one id per message); `prev` links it to the previous message
 /// where the venue says so (Binance USD-M `pu`, OKX `prevSeqId`). `checksum` is the
-/// venue's checksum of the book after this message, when it sends one.
+/// venue's checksum of the book after this message, when it sends one. The records
+/// the message becomes carry `record_id` as their venue update id, or `last`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BookEvent<'a> {
     pub instrument_id: u32,
@@ -83,10 +84,21 @@ pub struct BookEvent<'a> {
     pub last: u64,
     pub prev: Option<u64>,
     pub checksum: Option<u32>,
+    /// The venue's id for the message when it is not the one that links messages
+    /// (Bybit: `seq`, the matching engine's cross sequence, while `u` links them and
+    /// restarts at 1); `None`: `last`.
+    pub record_id: Option<u64>,
     /// ns.
     pub ts_event: u64,
     pub bids: &'a [Level],
     pub asks: &'a [Level],
+}
+
+impl BookEvent<'_> {
+    /// The venue update id the message's records carry (`BookDeltaMsg::update_id`).
+    pub fn record_id(&self) -> u64 {
+        self.record_id.unwrap_or(self.last)
+    }
 }
 
 /// A full book image fetched over REST (or copied out of a pushed snapshot).

@@ -74,6 +74,7 @@ mod tests {
             last,
             prev,
             checksum: None,
+            record_id: None,
             ts_event: 0,
             bids: &[],
             asks: &[],

@@ -85,6 +85,7 @@ mod tests {
             last: seq,
             prev: Some(prev),
             checksum: None,
+            record_id: None,
             ts_event: 0,
             bids: &[],
             asks: &[],

@@ -92,6 +92,8 @@ pub struct Book {
     pub instrument_id: u32,
     pub snapshot: bool,
     pub u: u64,
+    /// `seq`, the id the records carry.
+    pub seq: Option<u64>,
     pub ts_event: u64,
     pub bids: Vec<Level>,
     pub asks: Vec<Level>,
@@ -111,6 +113,7 @@ pub fn owned_book(b: &BookEvent<'_>) -> Book {
         instrument_id: b.instrument_id,
         snapshot: b.snapshot,
         u: b.last,
+        seq: b.record_id,
         ts_event: b.ts_event,
         bids: b.bids.to_vec(),
         asks: b.asks.to_vec(),

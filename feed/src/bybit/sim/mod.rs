@@ -7,14 +7,17 @@
 //! rising `seq`; the whole simulated book, no depth window), `tickers` (snapshot then
 //! the changed fields) and `allLiquidation` on linear and inverse, and REST
 //! `/v5/market/instruments-info` (cursor pages) and `/v5/market/orderbook`. Raw
-//! symbols are tickd's (`linear/BTCUSDT`, `spot/BTCUSDT`, `inverse/BTCUSD`). Not
-//! simulated: `kline`, `orderbook.full`, dated futures, the level-1 re-send after 3 s.
+//! symbols are tickd's (`linear/BTCUSDT`, `spot/BTCUSDT`, `inverse/BTCUSD`); a
+//! `-DDMMMYY` suffix makes a dated future (`linear/BTCUSDT-25DEC26`, listed as
+//! `LinearFutures` delivering that day). Not simulated: `orderbook.full`, the
+//! level-1 re-send after 3 s.
 
 mod rest;
 mod session;
 
 use std::time::Duration;
 
+use tickd_bus::instrument::Date;
 use tickd_bus::Venue;
 use tickd_normalizer::bybit::Category;
 
@@ -24,11 +27,48 @@ use crate::sim::{ConnectionRules, MarketTraits, Response, SimProtocol, SimSessio
 /// The Bybit protocol of the simulator.
 pub struct BybitSim;
 
+/// Where the simulated cross sequence starts, and its step per book update.
+const SEQ_BASE: u64 = 50_000_000_000;
+const SEQ_STEP: u64 = 7;
+
+impl BybitSim {
+    /// `seq` of the book at market update id `id`: Bybit's cross sequence, the same
+    /// on every connection and after a `u == 1` restart, rising but not contiguous.
+    pub fn cross_seq(id: u64) -> u64 {
+        SEQ_BASE.saturating_add(id.saturating_mul(SEQ_STEP))
+    }
+
+    /// The market update id of a `seq` [`Self::cross_seq`] wrote (the e2e checker
+    /// finds the true book by it).
+    pub fn market_id_of_seq(seq: u64) -> Option<u64> {
+        seq.checked_sub(SEQ_BASE)
+            .filter(|d| d % SEQ_STEP == 0)
+            .map(|d| d / SEQ_STEP)
+    }
+}
+
 /// Bybit cuts a connection without pings or data after about 10 minutes (`bybit.md` §2).
 pub const IDLE_CLOSE: Duration = Duration::from_secs(600);
 
 /// Bybit states no inbound rate for public connections; a flood is cut.
 const MAX_INBOUND_PER_SEC: u32 = 100;
+
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+
+/// A dated future's symbol without its `-DDMMMYY` suffix, and its delivery day
+/// (`BTCUSDT-25DEC26` → `BTCUSDT`, 2026-12-25).
+pub(crate) fn delivery(symbol: &str) -> Option<(&str, Date)> {
+    let (stem, suffix) = symbol.rsplit_once('-')?;
+    if suffix.len() != 7 || !suffix.is_ascii() {
+        return None;
+    }
+    let day: u8 = suffix[0..2].parse().ok()?;
+    let month = MONTHS.iter().position(|m| *m == &suffix[2..5])? as u8 + 1;
+    let year: u16 = suffix[5..7].parse().ok()?;
+    Some((stem, Date::new(2000 + year, month, day).ok()?))
+}
 
 /// `category/SYMBOL` in any case → the category and the upper-case symbol.
 pub(crate) fn split(raw: &str) -> Option<(Category, String)> {
@@ -52,9 +92,15 @@ impl SimProtocol for BybitSim {
         category.raw_symbol(&format!("{base}{quote}"))
     }
 
-    /// `spot/BTCUSDT`, `linear/BTCUSDT`, `inverse/BTCUSD` (quotes USDT, USDC, USD).
+    /// `spot/BTCUSDT`, `linear/BTCUSDT`, `inverse/BTCUSD` (quotes USDT, USDC, USD),
+    /// futures `linear/BTCUSDT-25DEC26`.
     fn split_symbol(&self, _venue: Venue, raw: &str) -> Option<(String, String)> {
         let (category, symbol) = split(raw)?;
+        let symbol = match delivery(&symbol) {
+            Some((stem, _)) if category != Category::Spot => stem.to_string(),
+            Some(_) => return None,
+            None => symbol,
+        };
         let quote = ["USDT", "USDC", "USD"]
             .into_iter()
             .find(|q| symbol.ends_with(q))?;

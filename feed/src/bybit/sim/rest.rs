@@ -31,8 +31,8 @@ fn error(code: u32, msg: &str) -> Response {
     Response::ok(body)
 }
 
-/// A simulated instrument as Bybit lists it: spot, or a perpetual (linear: 1 base
-/// coin a contract; inverse: 1 USD, settled in the base coin).
+/// A simulated instrument as Bybit lists it: spot, or a perpetual or dated future
+/// (linear: 1 base coin a contract; inverse: 1 USD, settled in the base coin).
 fn spec_of(category: Category, s: &SimSymbol, symbol: &str) -> InstrumentSpec {
     let contract = match category {
         Category::Spot => None,
@@ -54,10 +54,10 @@ fn spec_of(category: Category, s: &SimSymbol, symbol: &str) -> InstrumentSpec {
         raw_symbol: category.raw_symbol(symbol),
         base: s.base.clone(),
         quote: s.quote.clone(),
-        kind: if category == Category::Spot {
-            InstrumentKind::Spot
-        } else {
-            InstrumentKind::Perpetual
+        kind: match (category, super::delivery(symbol)) {
+            (Category::Spot, _) => InstrumentKind::Spot,
+            (_, Some((_, expiry))) => InstrumentKind::Future { expiry },
+            (_, None) => InstrumentKind::Perpetual,
         },
         tick_size: s.tick_size,
         step_size: s.lot_size,

@@ -5,21 +5,31 @@
 //! the connection carries.
 //!
 //! `orderbook.N` is a snapshot then deltas whose `u` is the market's update id (the
-//! market numbers Bybit books one id per depth event, so `u` is contiguous and the
-//! checker finds the true book at it); a skipped update leaves a hole in `u`. The
+//! market numbers Bybit books one id per depth event, so `u` is contiguous) and whose
+//! `seq` is [`BybitSim::cross_seq`] of it (tickd's records carry `seq`; the checker
+//! finds the true book by it); a skipped update leaves a hole in `u`. The
 //! restart fault sends a fresh image with `u == 1`, and later deltas of that book
 //! count on from there (the connection's own offset), as after a Bybit restart.
+//!
+//! `kline.{interval}` candles are built from the trades this connection is sent:
+//! the open candle after each trade (`confirm: false`), the closed one
+//! (`confirm: true`) when the first trade of the next arrives. A candle lasts its
+//! interval, or `SimConfig::candle_period` in tests; the candle under way when the
+//! topic was subscribed is not sent (it would miss the trades before).
 
 use std::sync::atomic::Ordering::Relaxed;
 
+use tickd_bus::decimal::Notional;
 use tickd_bus::record::Side;
-use tickd_bus::{Size, Venue};
-use tickd_normalizer::bybit::encode::{self as enc, Book, Liquidation, Trade};
+use tickd_bus::{Price, Size, Venue};
+use tickd_normalizer::bybit::encode::{self as enc, Book, Kline, Liquidation, Trade};
 use tickd_normalizer::bybit::request::{decode_client_frame, Op, SPOT_MAX_ARGS_PER_REQUEST};
 use tickd_normalizer::bybit::ticker::TickerUpdate;
 use tickd_normalizer::bybit::Category;
+use tickd_normalizer::bybit::{kline_interval_name, kline_interval_secs};
 use tickd_normalizer::Level;
 
+use super::BybitSim;
 use crate::sim::{EventKind, Frames, Inbound, SessionCx, SimEvent, SimSession, SimView};
 
 /// Topic bits of a subscription.
@@ -28,6 +38,19 @@ const BBO: u8 = 2;
 const BOOK: u8 = 4;
 const TICKERS: u8 = 8;
 const LIQUIDATIONS: u8 = 16;
+const KLINE: u8 = 32;
+
+/// A symbol's `kline` subscription and the candle it builds.
+struct KlineSub {
+    /// The topic's interval name (`1`, `D`).
+    interval: &'static str,
+    length_ms: u64,
+    /// How long a candle lasts here (the interval unless the config shortens it).
+    period_ms: u64,
+    /// The first candle start after subscribing: earlier trades build nothing.
+    from_ms: u64,
+    candle: Option<Kline>,
+}
 
 /// One subscribed book on this connection.
 #[derive(Clone, Copy)]
@@ -47,12 +70,11 @@ pub(crate) struct BybitSession {
     books: Vec<Option<ClientBook>>,
     /// The last ticker fields sent, per symbol (a delta carries what changed).
     tickers: Vec<Option<TickerUpdate>>,
+    klines: Vec<Option<KlineSub>>,
     args: usize,
     max_args: usize,
     /// Book deltas of this connection, for the restart fault.
     book_updates: u64,
-    /// The cross sequence: rises with every book message, never contiguous per topic.
-    seq: u64,
     /// Tickers' `cs`.
     cs: u64,
 }
@@ -76,15 +98,16 @@ impl BybitSession {
             masks: vec![0; n],
             books: (0..n).map(|_| None).collect(),
             tickers: vec![None; n],
+            klines: (0..n).map(|_| None).collect(),
             args: 0,
             max_args: sim.config().rules(Venue::Bybit).max_streams,
             book_updates: 0,
-            seq: 1_000_000,
             cs: 1_000,
         }
     }
 
-    /// The topic's bit, book depth and symbol index, or Bybit's error text.
+    /// The topic's bit, book depth (kline: minutes) and symbol index, or Bybit's
+    /// error text.
     fn topic(&self, topic: &str, sim: &SimView<'_>) -> Result<(u8, u32, usize), String> {
         let wrong = || format!("error:handler not found,topic:{topic}");
         let derivative = self.category != Category::Spot;
@@ -92,11 +115,16 @@ impl BybitSession {
         let (bit, depth, symbol) = match parts.as_slice() {
             ["publicTrade", s] => (TRADES, 0, *s),
             ["orderbook", "1", s] => (BBO, 1, *s),
-            ["orderbook", d @ ("50" | "200" | "1000"), s] => {
-                (BOOK, d.parse().map_err(|_| wrong())?, *s)
-            }
+            ["orderbook", d, s] => match d.parse::<u32>() {
+                Ok(d) if d > 1 && self.category.book_depths().contains(&d) => (BOOK, d, *s),
+                _ => return Err(wrong()),
+            },
             ["tickers", s] if derivative => (TICKERS, 0, *s),
             ["allLiquidation", s] if derivative => (LIQUIDATIONS, 0, *s),
+            ["kline", interval, s] => match kline_interval_secs(interval) {
+                Some(secs) => (KLINE, secs / 60, *s),
+                None => return Err(wrong()),
+            },
             _ => return Err(wrong()),
         };
         let raw = self.category.raw_symbol(symbol);
@@ -163,6 +191,7 @@ impl BybitSession {
                     match bit {
                         BOOK => images.push((idx, depth)),
                         TICKERS => self.tickers[idx] = None,
+                        KLINE => self.klines[idx] = kline_sub(depth, cx),
                         _ => {}
                     }
                 }
@@ -171,8 +200,10 @@ impl BybitSession {
                         self.args -= 1;
                         self.masks[idx] = mask & !bit;
                     }
-                    if bit == BOOK {
-                        self.books[idx] = None;
+                    match bit {
+                        BOOK => self.books[idx] = None,
+                        KLINE => self.klines[idx] = None,
+                        _ => {}
                     }
                 }
             }
@@ -219,7 +250,6 @@ impl BybitSession {
         cx: &SessionCx<'_>,
         out: &mut Frames,
     ) {
-        self.seq += 1;
         let symbol = self.symbol(idx, cx);
         enc::encode_book(
             out.data(),
@@ -230,7 +260,7 @@ impl BybitSession {
                 bids,
                 asks,
                 u: book.market_id - book.offset,
-                seq: self.seq,
+                seq: BybitSim::cross_seq(book.market_id),
                 ts_ms: ms(crate::sim::now_ns()),
             },
         );
@@ -287,7 +317,6 @@ impl BybitSession {
         if restart_every.is_some_and(|n| n > 0 && self.book_updates.is_multiple_of(u64::from(n))) {
             return self.restart(idx, last, cx, out);
         }
-        self.seq += 1;
         let symbol = self.symbol(idx, cx);
         enc::encode_book(
             out.data(),
@@ -298,10 +327,66 @@ impl BybitSession {
                 bids,
                 asks,
                 u,
-                seq: self.seq,
+                seq: BybitSim::cross_seq(last),
                 ts_ms: ms(ev.time_ns),
             },
         );
+    }
+
+    /// A trade moves the symbol's candle: the closed one goes out first, then the
+    /// open one.
+    fn kline(
+        &mut self,
+        idx: usize,
+        t_ms: u64,
+        price: Price,
+        qty: Size,
+        cx: &SessionCx<'_>,
+        out: &mut Frames,
+    ) {
+        let symbol = self.symbol(idx, cx);
+        // Inverse turnover is the base coin (`qty` USD at `price`); tickd does not
+        // read it (the quote volume is the contract count), so a rounded value does.
+        let turnover = match self.category {
+            Category::Inverse => {
+                Notional::parse_str(&format!("{:.8}", qty.to_f64_lossy() / price.to_f64_lossy()))
+                    .unwrap_or(Notional::ZERO)
+            }
+            Category::Spot | Category::Linear => Notional::product(price, qty),
+        };
+        let Some(Some(sub)) = self.klines.get_mut(idx) else {
+            return;
+        };
+        if t_ms < sub.from_ms {
+            return;
+        }
+        let start_ms = t_ms / sub.period_ms * sub.period_ms;
+        if let Some(closed) = sub.candle.filter(|c| c.start_ms != start_ms) {
+            let closed = Kline {
+                confirm: true,
+                ..closed
+            };
+            enc::encode_kline(out.data(), sub.interval, &symbol, &closed, t_ms);
+            sub.candle = None;
+        }
+        let c = sub.candle.get_or_insert(Kline {
+            start_ms,
+            length_ms: sub.length_ms,
+            open: price,
+            high: price,
+            low: price,
+            close: price,
+            volume: Size::ZERO,
+            turnover: Notional::ZERO,
+            confirm: false,
+        });
+        c.high = c.high.max(price);
+        c.low = c.low.min(price);
+        c.close = price;
+        c.volume = c.volume.checked_add(qty).unwrap_or(c.volume);
+        c.turnover = c.turnover.saturating_add(turnover);
+        let open = *c;
+        enc::encode_kline(out.data(), sub.interval, &symbol, &open, t_ms);
     }
 
     /// A full ticker the first time after subscribing, then the fields that changed.
@@ -381,6 +466,9 @@ impl SimSession for BybitSession {
             return;
         }
         match &ev.kind {
+            EventKind::Trade { price, qty, .. } if mask & TRADES == 0 && mask & KLINE != 0 => {
+                self.kline(idx, ms(ev.time_ns), *price, *qty, cx, out);
+            }
             EventKind::Trade {
                 trade_id,
                 price,
@@ -403,13 +491,15 @@ impl SimSession for BybitSession {
                 let symbol = self.symbol(idx, cx);
                 enc::encode_trades(out.data(), self.category, &symbol, &[trade], ms(ev.time_ns));
                 cx.record_trade(ev.sym, *trade_id);
+                if mask & KLINE != 0 {
+                    self.kline(idx, ms(ev.time_ns), *price, *qty, cx, out);
+                }
             }
             EventKind::BookTicker {
                 update_id,
                 bid,
                 ask,
             } if mask & BBO != 0 => {
-                self.seq += 1;
                 let symbol = self.symbol(idx, cx);
                 enc::encode_book(
                     out.data(),
@@ -420,7 +510,7 @@ impl SimSession for BybitSession {
                         bids: std::slice::from_ref(bid),
                         asks: std::slice::from_ref(ask),
                         u: *update_id,
-                        seq: self.seq,
+                        seq: BybitSim::cross_seq(*update_id),
                         ts_ms: ms(ev.time_ns),
                     },
                 );
@@ -472,4 +562,23 @@ impl SimSession for BybitSession {
             _ => {}
         }
     }
+}
+
+/// A `kline` subscription of `minutes` candles, starting with the next whole one.
+fn kline_sub(minutes: u32, cx: &SessionCx<'_>) -> Option<KlineSub> {
+    let length_ms = u64::from(minutes) * 60_000;
+    let period_ms = cx
+        .view
+        .config()
+        .candle_period
+        .map_or(length_ms, |p| p.as_millis() as u64)
+        .max(1);
+    let now_ms = ms(crate::sim::now_ns());
+    Some(KlineSub {
+        interval: kline_interval_name(minutes)?,
+        length_ms,
+        period_ms,
+        from_ms: (now_ms / period_ms + 1) * period_ms,
+        candle: None,
+    })
 }

@@ -24,6 +24,8 @@ use crate::backoff::Backoff;
 use crate::connection::{spawn_connection, ConnCommand, ConnEvent, ConnHandle, ConnSpec};
 use crate::engine::adapter::{PlannedConn, StreamSub, VenueAdapter};
 use crate::engine::core::{Books, Step, VenueCore};
+use crate::events::{event_queue, EventReceiver, EventSender};
+use crate::connect_rate::ConnectRate;
 use crate::host_pacer::HostPacer;
 use crate::merge::{Merge, Role};
 use crate::publisher::Publisher;
@@ -36,6 +38,12 @@ use crate::venue::VenueSettings;
 use crate::watchdog::Watchdog;
 
 const TICK: Duration = Duration::from_millis(100);
+
+/// Events the connections may queue before they wait for the core.
+const EVENT_QUEUE: usize = 8192;
+
+/// Events handled per wake before shutdown, REST replies and the tick get a look.
+const EVENT_BATCH: usize = 256;
 
 struct Slot {
     spec: ConnSpec,
@@ -97,8 +105,8 @@ pub struct Core<A: VenueAdapter> {
     /// `(raw symbol, REST path)` of instruments whose open interest is polled.
     oi_polls: Vec<(String, String)>,
     next_oi: Instant,
-    events_tx: mpsc::Sender<ConnEvent>,
-    events_rx: mpsc::Receiver<ConnEvent>,
+    events_tx: EventSender,
+    events_rx: EventReceiver,
     rest_tx: mpsc::UnboundedSender<RestDone>,
     rest_rx: mpsc::UnboundedReceiver<RestDone>,
     shutdown: Shutdown,
@@ -127,7 +135,7 @@ impl<A: VenueAdapter> Core<A> {
             .max(1)
             .saturating_mul(snapshot_weight);
         let budget = RestBudget::new(per_minute.min(limits.rest_weight_per_minute));
-        let (events_tx, events_rx) = mpsc::channel(8192);
+        let (events_tx, events_rx) = event_queue(EVENT_QUEUE);
         let (rest_tx, rest_rx) = mpsc::unbounded_channel();
         let channels = &settings.channels;
         let mut core = VenueCore::new(
@@ -171,6 +179,9 @@ impl<A: VenueAdapter> Core<A> {
         } else {
             Vec::new()
         };
+        let connect_rate = adapter
+            .connect_rate(venue)
+            .map(|(max, window)| ConnectRate::new(max, window));
         let slots = adapter
             .plan(venue, instruments, &settings)
             .into_iter()
@@ -188,6 +199,7 @@ impl<A: VenueAdapter> Core<A> {
                         .subscribe_ops_per_hour
                         .or(adapter.subscribe_ops_per_hour(venue)),
                     pacer: HostPacer::for_url(&plan.url, adapter.ip_limits(venue)),
+                    connect_rate: connect_rate.clone(),
                 },
                 market: adapter.market_of_url(venue, &plan.url),
                 streams: plan.streams.clone(),
@@ -238,7 +250,14 @@ impl<A: VenueAdapter> Core<A> {
             tokio::select! {
                 biased;
                 _ = shutdown.wait() => break,
-                Some(event) = self.events_rx.recv() => self.on_event(event),
+                event = self.events_rx.recv() => {
+                    self.on_event(event);
+                    // The rest of what the connections queued, in the same wake.
+                    for _ in 1..EVENT_BATCH {
+                        let Some(event) = self.events_rx.try_recv() else { break };
+                        self.on_event(event);
+                    }
+                }
                 Some(done) = self.rest_rx.recv() => self.on_rest(done),
                 _ = tick.tick() => self.on_tick(),
             }

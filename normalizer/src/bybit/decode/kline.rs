@@ -5,10 +5,11 @@
 //! "low":..,"volume":..,"turnover":..,"confirm":bool,"timestamp":ms}]`. Bybit
 //! pushes the open candle repeatedly; only a confirmed one becomes a record, stamped
 //! with its close time (start + interval). `volume` is in the venue's unit (base
-//! coin for spot and linear, USD contracts for inverse); `turnover` is the quote
-//! volume for spot and linear (the exact notional) but the base coin for inverse,
-//! whose notional is left 0 (unknown). Bybit sends no trade count (0). Month
-//! candles (`M`) have no fixed length and are refused.
+//! coin for spot and linear, USD contracts for inverse). The notional is the quote
+//! volume, as for the other venues' candles: `turnover` on spot and linear; on
+//! inverse `turnover` is in the base coin, and the quote volume is `volume` itself
+//! (each contract is worth 1 USD, `instruments.rs`), exact. Bybit sends no trade
+//! count (0). Month candles (`M`) have no fixed length and are refused.
 
 use serde::Deserialize;
 use tickd_bus::decimal::{Notional, NOTIONAL_SCALE};
@@ -22,19 +23,38 @@ use crate::error::DecodeError;
 use crate::okx::decode::fields::for_each;
 use crate::sink::RecordSink;
 
+/// The candle lengths `kline` offers, in minutes, with each one's name in the
+/// topic (`kline.5.BTCUSDT`, `kline.D.BTCUSDT`).
+pub const KLINE_INTERVALS: [(u32, &str); 12] = [
+    (1, "1"),
+    (3, "3"),
+    (5, "5"),
+    (15, "15"),
+    (30, "30"),
+    (60, "60"),
+    (120, "120"),
+    (240, "240"),
+    (360, "360"),
+    (720, "720"),
+    (1440, "D"),
+    (10_080, "W"),
+];
+
 /// The candle length in seconds of a topic's interval (`1`..`720` minutes, `D`,
 /// `W`), `None` for anything else.
-pub(crate) fn interval_secs(interval: &str) -> Option<u32> {
-    match interval {
-        "D" => Some(86_400),
-        "W" => Some(7 * 86_400),
-        minutes => {
-            let minutes: u32 = minutes.parse().ok()?;
-            [1, 3, 5, 15, 30, 60, 120, 240, 360, 720]
-                .contains(&minutes)
-                .then_some(minutes * 60)
-        }
-    }
+pub fn interval_secs(interval: &str) -> Option<u32> {
+    KLINE_INTERVALS
+        .iter()
+        .find(|(_, name)| *name == interval)
+        .map(|(minutes, _)| minutes * 60)
+}
+
+/// The topic's name for a candle of `minutes`, `None` if Bybit has none that long.
+pub fn interval_name(minutes: u32) -> Option<&'static str> {
+    KLINE_INTERVALS
+        .iter()
+        .find(|(m, _)| *m == minutes)
+        .map(|(_, name)| *name)
 }
 
 #[derive(Deserialize)]
@@ -72,13 +92,13 @@ pub(super) fn klines(
         let close_ms = start_ms
             .checked_add(u64::from(interval_s) * 1000)
             .ok_or(DecodeError::OutOfRange { field: "start" })?;
-        let notional = match category {
-            Category::Inverse => Notional::ZERO,
-            Category::Spot | Category::Linear => {
-                let quote: Size = size(req(k.turnover, "turnover")?, "turnover")?;
-                Notional::from_i128_scaled(quote.raw(), NOTIONAL_SCALE - Size::SCALE)
-            }
+        let volume: Size = size(req(k.volume, "volume")?, "volume")?;
+        let quote: Size = match category {
+            // 1-USD contracts: the USD traded is the contract count.
+            Category::Inverse => volume,
+            Category::Spot | Category::Linear => size(req(k.turnover, "turnover")?, "turnover")?,
         };
+        let notional = Notional::from_i128_scaled(quote.raw(), NOTIONAL_SCALE - Size::SCALE);
         let mut hd = RecordHeader::new::<BarMsg>(
             Venue::Bybit,
             instrument_id,
@@ -94,7 +114,7 @@ pub(super) fn klines(
             high: price(req(k.high, "high")?, "high")?,
             low: price(req(k.low, "low")?, "low")?,
             close: price(req(k.close, "close")?, "close")?,
-            volume: size(req(k.volume, "volume")?, "volume")?,
+            volume,
             notional,
         });
         pushed += 1;

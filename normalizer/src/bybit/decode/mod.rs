@@ -29,6 +29,8 @@ use crate::sink::RecordSink;
 use crate::symbols::SymbolMap;
 
 pub(crate) use book::parse_book;
+pub use kline::KLINE_INTERVALS;
+pub use kline::{interval_name as kline_interval_name, interval_secs as kline_interval_secs};
 
 /// Frames above this size are rejected before parsing. Bybit's largest frames are
 /// 1000-level book snapshots, about 60 kB.
@@ -249,6 +251,7 @@ impl BybitDecoder {
             last: head.u,
             prev: None,
             checksum: None,
+            record_id: head.seq,
             ts_event,
             bids: &self.bids,
             asks: &self.asks,

@@ -249,6 +249,7 @@ impl CoinbaseDecoder {
             last: id,
             prev: Some(id - 1),
             checksum: None,
+            record_id: None,
             ts_event: self.book_ts,
             bids: &self.bids[group.bids],
             asks: &self.asks[group.asks],

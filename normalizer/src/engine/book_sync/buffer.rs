@@ -15,6 +15,7 @@ pub(super) struct OwnedEvent {
     pub last: u64,
     pub prev: Option<u64>,
     pub checksum: Option<u32>,
+    pub record_id: Option<u64>,
     pub bids: Vec<Level>,
     pub asks: Vec<Level>,
 }
@@ -28,6 +29,7 @@ impl OwnedEvent {
             last: ev.last,
             prev: ev.prev,
             checksum: ev.checksum,
+            record_id: ev.record_id,
             bids: ev.bids.to_vec(),
             asks: ev.asks.to_vec(),
         }
@@ -41,6 +43,7 @@ impl OwnedEvent {
             last: self.last,
             prev: self.prev,
             checksum: self.checksum,
+            record_id: self.record_id,
             ts_event: self.ts_event,
             bids: &self.bids,
             asks: &self.asks,

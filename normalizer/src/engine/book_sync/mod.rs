@@ -235,7 +235,7 @@ impl<R: SequenceRule> BookSync<R> {
             self.book.clear();
             return self.refetch();
         }
-        self.install(snapshot_id, snapshot.ts_event, ts_recv, out)
+        self.install(snapshot_id, snapshot_id, snapshot.ts_event, ts_recv, out)
     }
 
     /// The snapshot request failed: ask again (the feed applies its backoff and budget).
@@ -344,7 +344,7 @@ impl<R: SequenceRule> BookSync<R> {
             events.pop_front();
             self.stats.buffered_events_skipped += 1;
         }
-        self.install(ev.last, ev.ts_event, ts_recv, out)
+        self.install(ev.last, ev.record_id(), ev.ts_event, ts_recv, out)
     }
 
     /// A pushed image that cannot be used: the book resyncs (and is not published).
@@ -367,11 +367,12 @@ impl<R: SequenceRule> BookSync<R> {
         self.request_snapshot()
     }
 
-    /// The book holds the image at `snapshot_id`: publish it, then the buffered
-    /// events on top of it.
+    /// The book holds the image at `snapshot_id`: publish it (its records carry
+    /// `record_id`), then the buffered events on top of it.
     fn install(
         &mut self,
         snapshot_id: u64,
+        record_id: u64,
         ts_event: u64,
         ts_recv: u64,
         out: &mut impl RecordSink,
@@ -381,7 +382,7 @@ impl<R: SequenceRule> BookSync<R> {
         self.bridge_from = Some(snapshot_id);
         self.stats.snapshots_applied += 1;
         let stamp = self.stamp(ts_event, ts_recv);
-        emit_image(&self.book, &stamp, snapshot_id, out);
+        emit_image(&self.book, &stamp, record_id, out);
         self.published_top = None;
         self.publish_top_if_changed(&stamp, out);
 
@@ -483,7 +484,7 @@ impl<R: SequenceRule> BookSync<R> {
             } else {
                 Flags::NONE
             };
-            out.push_record(&set_delta(&stamp, side, level, ev.last, flags));
+            out.push_record(&set_delta(&stamp, side, level, ev.record_id(), flags));
         }
         self.publish_top_if_changed(&stamp, out);
         SyncAction::None

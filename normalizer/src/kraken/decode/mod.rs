@@ -243,6 +243,7 @@ impl KrakenDecoder {
             last: id,
             prev: Some(id - 1),
             checksum: Some(checksum),
+            record_id: None,
             ts_event,
             bids: &self.bids,
             asks: &self.asks,

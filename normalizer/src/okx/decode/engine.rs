@@ -35,6 +35,7 @@ impl FrameDecoder for OkxDecoder {
                     last: id,
                     prev: b.prev_seq_id,
                     checksum: b.checksum.map(|c| c as u32),
+                    record_id: None,
                     ts_event: b.ts_event,
                     bids: b.bids,
                     asks: b.asks,
