@@ -23,7 +23,6 @@ use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::capture::CaptureKind;
-use crate::connect_rate::ConnectRate;
 use crate::engine::adapter::{Keepalive, Outbound};
 use crate::events::EventSender;
 use crate::host_pacer::HostPacer;
@@ -49,12 +48,10 @@ pub struct ConnSpec {
     /// Queued messages (subscribe, resubscribe) one socket may send an hour; the
     /// socket is replaced rather than exceed it (OKX: 480 ops an hour a connection).
     pub ops_per_hour: Option<u32>,
-    /// The host's per-IP connect and message budget, shared with the venue's other
-    /// connections (`None`: the venue states none).
+    /// The venue's per-host connect and message budget, shared with every other
+    /// connection to the host: each attempt, after its backoff, waits for a connect
+    /// slot (`None`: the venue declares none).
     pub pacer: Option<Arc<HostPacer>>,
-    /// The venue's connect budget, shared with its other connections: every
-    /// attempt waits for a slot after its backoff (Bybit: 500 per 5 minutes).
-    pub connect_rate: Option<ConnectRate>,
 }
 
 /// Reported to the venue core, tagged with the connection's id.
@@ -151,18 +148,12 @@ async fn run_connection(
         if shutdown.is_triggered() {
             break;
         }
-        // Per-IP pacing: wait for this host's connect slot (its subscribe messages'
-        // slots are reserved with it).
+        // The host's budget: wait for a connect slot (the subscribe messages' slots
+        // are reserved with it).
         let mut slots = VecDeque::new();
         if let Some(pacer) = &spec.pacer {
             let (at, reserved) = pacer.reserve_connect(spec.subscribe.len());
             slots = reserved;
-            if wait_for_slot(at, &mut commands, &mut shutdown).await {
-                break;
-            }
-        }
-        if let Some(rate) = &spec.connect_rate {
-            let at = rate.reserve(Instant::now());
             if wait_for_slot(at, &mut commands, &mut shutdown).await {
                 break;
             }
@@ -473,7 +464,6 @@ mod tests {
             backoff_base: Duration::from_millis(10),
             backoff_cap: Duration::from_millis(50),
             tap: None,
-            connect_rate: None,
         }
     }
 

@@ -1,7 +1,10 @@
-//! Per-IP limits a venue declares (new connections a second, control messages a
-//! second across all of the IP's connections: Coinbase allows 8 of each), shared by
-//! every connection to the same host in this process, so a reconnect storm of many
-//! connections stays within them.
+//! The one per-host budget mechanism: what a venue counts per client host (IP) over
+//! all of its connections, as it declares it ([`HostBudget`], from
+//! `VenueAdapter::host_budget`): connect attempts per window (Bybit: 500 per
+//! 5 minutes; Coinbase: 8 a second) and control messages per window across every
+//! connection (Coinbase: 8 a second). One [`HostPacer`] is shared by every
+//! connection of this process to the same host, so a reconnect storm of many
+//! connections waits instead of getting the host's IP refused.
 //!
 //! A connection reserves its connect slot together with slots for its subscribe
 //! messages, so it opens only when its subscription can follow at once (a venue that
@@ -14,34 +17,40 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::engine::adapter::IpLimits;
+use crate::engine::adapter::{HostBudget, RateLimit};
 
-/// The window a per-second limit is counted over: a quarter longer than a second,
-/// so the venue's own count (at arrival, after network and scheduling jitter) never
-/// sees more than the limit in one second.
-const WINDOW: Duration = Duration::from_millis(1250);
+/// Added to every window: the venue counts at arrival, after network and scheduling
+/// jitter, so grants spaced by exactly the window could land inside one of its
+/// windows.
+const ARRIVAL_MARGIN: Duration = Duration::from_millis(250);
 
-/// At most `limit` grants in any [`WINDOW`]; grants are handed out in time order.
+/// At most `max` grants in any `per` + [`ARRIVAL_MARGIN`]; grants are handed out in
+/// time order (some may lie ahead).
 #[derive(Debug)]
 struct RateWindow {
-    limit: usize,
-    /// The last `limit` grants, oldest first.
+    max: usize,
+    window: Duration,
+    /// The last `max` grants, oldest first.
     granted: VecDeque<Instant>,
 }
 
 impl RateWindow {
-    fn new(limit: u32) -> Option<Self> {
-        (limit > 0).then(|| Self {
-            limit: limit as usize,
-            granted: VecDeque::with_capacity(limit as usize),
+    fn new(limit: Option<RateLimit>) -> Option<Self> {
+        let limit = limit.filter(|l| l.max > 0)?;
+        Some(Self {
+            max: limit.max as usize,
+            window: limit.per + ARRIVAL_MARGIN,
+            granted: VecDeque::with_capacity(limit.max as usize + 1),
         })
     }
 
-    /// The earliest time at or after `at` a grant is free.
+    /// The earliest time at or after `at` (and after every earlier grant) that
+    /// leaves at most `max` grants in any window.
     fn next_free(&self, at: Instant) -> Instant {
         let mut t = at.max(self.granted.back().copied().unwrap_or(at));
-        if self.granted.len() >= self.limit {
-            t = t.max(self.granted[self.granted.len() - self.limit] + WINDOW);
+        if self.granted.len() >= self.max {
+            // The grant `max` back must have left the window.
+            t = t.max(self.granted[self.granted.len() - self.max] + self.window);
         }
         t
     }
@@ -49,47 +58,48 @@ impl RateWindow {
     fn reserve(&mut self, at: Instant) -> Instant {
         let t = self.next_free(at);
         self.granted.push_back(t);
-        while self.granted.len() > self.limit {
+        while self.granted.len() > self.max {
             self.granted.pop_front();
         }
         t
     }
 }
 
-/// One host's per-IP budget.
+/// One host's budget: its connect and message windows.
 #[derive(Debug)]
 pub struct HostPacer {
-    state: Mutex<(Option<RateWindow>, Option<RateWindow>)>,
+    // A panic elsewhere while holding the lock leaves valid windows.
+    windows: Mutex<(Option<RateWindow>, Option<RateWindow>)>,
 }
 
 impl HostPacer {
-    /// `None` when neither limit is stated (0).
-    pub fn new(connects_per_second: u32, messages_per_second: u32) -> Option<Self> {
-        let connects = RateWindow::new(connects_per_second);
-        let messages = RateWindow::new(messages_per_second);
+    /// `None` when the budget counts nothing.
+    pub fn new(budget: HostBudget) -> Option<Self> {
+        let connects = RateWindow::new(budget.connects);
+        let messages = RateWindow::new(budget.messages);
         (connects.is_some() || messages.is_some()).then(|| Self {
-            state: Mutex::new((connects, messages)),
+            windows: Mutex::new((connects, messages)),
         })
     }
 
-    /// The pacer every connection of this process to `url`'s host with these limits
-    /// shares (venues on one host, as Bybit's markets, declare the same limits; the
-    /// demo's simulator serves venues with different ones on one port).
-    pub fn for_url(url: &str, limits: IpLimits) -> Option<Arc<HostPacer>> {
-        let IpLimits {
-            connections_per_second: connects_per_second,
-            messages_per_second,
-        } = limits;
-        type Key = (String, u32, u32);
-        static HOSTS: OnceLock<Mutex<HashMap<Key, Arc<HostPacer>>>> = OnceLock::new();
-        let pacer = Self::new(connects_per_second, messages_per_second)?;
+    /// The pacer every connection of this process to `url`'s host with this budget
+    /// shares (Bybit's category URLs share one host; the demo's simulator serves
+    /// venues with different budgets on one port, each paced by its own).
+    pub fn for_url(url: &str, budget: HostBudget) -> Option<Arc<HostPacer>> {
+        static HOSTS: OnceLock<Mutex<HashMap<(String, HostBudget), Arc<HostPacer>>>> =
+            OnceLock::new();
+        let pacer = Self::new(budget)?;
         let host = authority(url).to_ascii_lowercase();
         let mut hosts = HOSTS
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let key = (host, connects_per_second, messages_per_second);
-        Some(hosts.entry(key).or_insert_with(|| Arc::new(pacer)).clone())
+        Some(
+            hosts
+                .entry((host, budget))
+                .or_insert_with(|| Arc::new(pacer))
+                .clone(),
+        )
     }
 
     /// When to connect, and when each of the `messages` subscribe messages that
@@ -99,8 +109,8 @@ impl HostPacer {
     }
 
     fn reserve_connect_at(&self, now: Instant, messages: usize) -> (Instant, VecDeque<Instant>) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (connects, budget) = &mut *state;
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let (connects, budget) = &mut *windows;
         // Not before the message budget can take the first subscribe message.
         let earliest = budget.as_ref().map_or(now, |b| b.next_free(now));
         let at = connects.as_mut().map_or(earliest, |c| c.reserve(earliest));
@@ -111,14 +121,14 @@ impl HostPacer {
         (at, slots)
     }
 
-    /// When one more control message may go out (now if no message limit).
+    /// When one more control message may go out (now if no message budget).
     pub fn reserve_message(&self) -> Instant {
         self.reserve_message_at(Instant::now())
     }
 
     fn reserve_message_at(&self, now: Instant) -> Instant {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.1.as_mut().map_or(now, |b| b.reserve(now))
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        windows.1.as_mut().map_or(now, |b| b.reserve(now))
     }
 }
 
@@ -131,6 +141,17 @@ fn authority(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn connects(max: u32, per: Duration) -> HostBudget {
+        HostBudget {
+            connects: Some(RateLimit { max, per }),
+            messages: None,
+        }
+    }
+
+    fn connect_at(pacer: &HostPacer, now: Instant) -> Instant {
+        pacer.reserve_connect_at(now, 2).0
+    }
 
     /// No window of one second (the venue's count) holds more than `limit` of `times`.
     fn max_in_a_second(times: &[Instant]) -> usize {
@@ -147,8 +168,54 @@ mod tests {
     }
 
     #[test]
+    fn no_window_holds_more_than_max_connects() {
+        let pacer = HostPacer::new(connects(3, Duration::from_secs(10))).expect("budget");
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let w = s(10) + ARRIVAL_MARGIN;
+        // A burst of 3 goes at once; the 4th to 6th wait for the first ones to age out.
+        let burst: Vec<Instant> = (0..7).map(|_| connect_at(&pacer, t0)).collect();
+        assert_eq!(burst, [t0, t0, t0, t0 + w, t0 + w, t0 + w, t0 + w + w]);
+        // Late enough, a connect goes when asked; no message budget, no slots.
+        assert_eq!(
+            pacer.reserve_connect_at(t0 + s(100), 2),
+            (t0 + s(100), VecDeque::new())
+        );
+        assert_eq!(connect_at(&pacer, t0 + s(101)), t0 + s(101));
+        assert_eq!(connect_at(&pacer, t0 + s(102)), t0 + s(102));
+        assert_eq!(connect_at(&pacer, t0 + s(103)), t0 + s(100) + w);
+        assert_eq!(pacer.reserve_message_at(t0), t0, "no message budget");
+    }
+
+    #[test]
+    fn bybit_scale_500_in_5_minutes() {
+        let pacer = HostPacer::new(connects(500, Duration::from_secs(300))).expect("budget");
+        let t0 = Instant::now();
+        let times: Vec<Instant> = (0..1200)
+            .map(|i| connect_at(&pacer, t0 + Duration::from_millis(i * 10)))
+            .collect();
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[..=i]
+                .iter()
+                .filter(|e| **e + Duration::from_secs(300) > *t)
+                .count();
+            assert!(
+                in_window <= 500,
+                "{in_window} connects in the window at {i}"
+            );
+        }
+        assert!(times[499] < t0 + Duration::from_secs(5));
+        assert!(times[500] >= t0 + Duration::from_secs(300));
+        assert!(times[1000] >= t0 + Duration::from_secs(600));
+    }
+
+    #[test]
     fn a_storm_of_connects_keeps_both_per_second_limits() {
-        let pacer = HostPacer::new(8, 8).expect("limits");
+        let budget = HostBudget {
+            connects: Some(RateLimit::per_second(8)),
+            messages: Some(RateLimit::per_second(8)),
+        };
+        let pacer = HostPacer::new(budget).expect("budget");
         let now = Instant::now();
         let mut connects = Vec::new();
         let mut messages = Vec::new();
@@ -174,22 +241,20 @@ mod tests {
     }
 
     #[test]
-    fn connects_alone_are_paced_and_hosts_are_shared() {
+    fn hosts_share_one_pacer_per_budget() {
         let now = Instant::now();
-        let ip = |connections_per_second, messages_per_second| IpLimits {
-            connections_per_second,
-            messages_per_second,
-        };
-        let a = HostPacer::for_url("ws://127.0.0.1:9/x", ip(1, 0)).expect("limit");
-        let b = HostPacer::for_url("ws://127.0.0.1:9?y", ip(1, 0)).expect("limit");
+        let one = connects(1, Duration::from_secs(1));
+        let a = HostPacer::for_url("ws://127.0.0.1:9/x", one).expect("budget");
+        let b = HostPacer::for_url("WS://127.0.0.1:9?y", one).expect("budget");
         assert!(Arc::ptr_eq(&a, &b));
-        let other = HostPacer::for_url("ws://127.0.0.1:9", ip(8, 8)).expect("limits");
-        assert!(!Arc::ptr_eq(&a, &other));
-        assert!(HostPacer::for_url("ws://127.0.0.1:10", IpLimits::NONE).is_none());
+        let other = HostPacer::for_url("ws://127.0.0.1:9", connects(8, Duration::from_secs(1)));
+        assert!(!Arc::ptr_eq(&a, &other.expect("budget")));
+        let elsewhere = HostPacer::for_url("ws://127.0.0.1:10/x", one).expect("budget");
+        assert!(!Arc::ptr_eq(&a, &elsewhere));
+        assert!(HostPacer::for_url("ws://127.0.0.1:10", HostBudget::NONE).is_none());
         let (first, none) = a.reserve_connect_at(now, 3);
         assert!(none.is_empty());
         let (second, _) = b.reserve_connect_at(now, 3);
-        assert_eq!(second - first, WINDOW);
-        assert_eq!(a.reserve_message_at(now), now);
+        assert_eq!(second - first, Duration::from_secs(1) + ARRIVAL_MARGIN);
     }
 }

@@ -16,7 +16,6 @@ pub mod binance;
 pub mod bybit;
 pub mod capture;
 pub mod coinbase;
-pub mod connect_rate;
 pub mod connection;
 pub mod endpoint;
 pub mod engine;

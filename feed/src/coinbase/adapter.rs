@@ -22,8 +22,8 @@ use tickd_normalizer::SymbolMap;
 
 use crate::capture::request_target;
 use crate::engine::adapter::{
-    IpLimits, Keepalive, Outbound, PlannedConn, RestPath, RestTarget, StreamSub, VenueAdapter,
-    VenueLimits,
+    HostBudget, Keepalive, Outbound, PlannedConn, RateLimit, RestPath, RestTarget, StreamSub,
+    VenueAdapter, VenueLimits,
 };
 use crate::venue::VenueSettings;
 
@@ -103,11 +103,11 @@ impl VenueAdapter for CoinbaseAdapter {
 
     /// §2: the 8 connects and 8 messages a second are per IP, over all
     /// connections.
-    fn ip_limits(&self, venue: Venue) -> IpLimits {
+    fn host_budget(&self, venue: Venue) -> HostBudget {
         let limits = self.limits(venue);
-        IpLimits {
-            connections_per_second: limits.connections_per_second,
-            messages_per_second: limits.messages_per_second,
+        HostBudget {
+            connects: Some(RateLimit::per_second(limits.connections_per_second)),
+            messages: Some(RateLimit::per_second(limits.messages_per_second)),
         }
     }
 

@@ -35,7 +35,6 @@ pub use faults::FaultCounters;
 pub use faults::{FaultConfig, FaultCounts, RestError, SkipDepth, Stall};
 pub(crate) use market::apply as apply_levels;
 pub use market::{EventKind, RecentTrade, SimEvent};
-pub use per_ip::IpRules;
 pub use protocol::{
     now_ns, protocol_for, protocols, FrameKind, Frames, Inbound, MarketTraits, Response, SessionCx,
     SimProtocol, SimSession, SimView,

@@ -261,8 +261,8 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<S
             let session = shared
                 .protocols
                 .iter()
-                .find_map(|p| Some((p.open(&head.target, &view)?, p.ip_rules(p.venues()[0]))));
-            let Some((session, ip_rules)) = session else {
+                .find_map(|p| Some((p.open(&head.target, &view)?, p.host_budget(p.venues()[0]))));
+            let Some((session, budget)) = session else {
                 let _ = stream
                     .write_all(
                         b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -270,8 +270,8 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<S
                     .await;
                 return;
             };
-            let ip = (peer.ip(), session.venue(), ip_rules);
-            if !shared.per_ip.admit_connect(ip.0, ip.1, ip_rules) {
+            let ip = (peer.ip(), session.venue(), budget);
+            if !shared.per_ip.admit_connect(ip.0, ip.1, budget) {
                 shared.counters.ip_connects_refused.fetch_add(1, Relaxed);
                 let _ = stream
                     .write_all(

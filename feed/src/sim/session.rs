@@ -21,9 +21,9 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::faults::corrupt;
 use super::gaps::GapInjector;
-use super::per_ip::IpRules;
 use super::protocol::{FrameKind, Frames, Inbound, SessionCx, SimSession, SimView};
 use super::state::{ConnTrades, Outbound, Shared};
+use crate::engine::adapter::HostBudget;
 
 /// Connection records kept for `SimMarketHandle::trades_sent`; a long `tickd sim`
 /// run must not grow without bound.
@@ -45,8 +45,8 @@ struct Conn<S> {
     record: Arc<Mutex<ConnTrades>>,
     /// When anything was last written (the idle cut-off).
     last_sent: Instant,
-    /// The client's IP, its venue and that venue's per-IP limits.
-    ip: (IpAddr, Venue, IpRules),
+    /// The client's IP, its venue and that venue's per-host budget.
+    ip: (IpAddr, Venue, HostBudget),
 }
 
 enum Flow {
@@ -63,7 +63,7 @@ pub(crate) async fn run<S>(
     shared: Arc<Shared>,
     conn: u64,
     session: Box<dyn SimSession>,
-    ip: (IpAddr, Venue, IpRules),
+    ip: (IpAddr, Venue, HostBudget),
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {

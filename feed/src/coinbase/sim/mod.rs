@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use tickd_bus::Venue;
 
-use crate::engine::adapter::{VenueAdapter, VenueLimits};
-use crate::sim::{ConnectionRules, IpRules, Response, SimProtocol, SimSession, SimView};
+use crate::engine::adapter::{HostBudget, VenueAdapter, VenueLimits};
+use crate::sim::{ConnectionRules, Response, SimProtocol, SimSession, SimView};
 
 /// The Coinbase protocol of the simulator.
 pub struct CoinbaseSim;
@@ -41,7 +41,7 @@ impl SimProtocol for CoinbaseSim {
     }
 
     /// No server ping and no idle cut-off (`heartbeats` keeps a connection busy);
-    /// 8 client messages a second on one connection (and per IP: [`Self::ip_rules`]).
+    /// 8 client messages a second on one connection (and per IP: [`Self::host_budget`]).
     fn rules(&self, _venue: Venue, limits: &VenueLimits) -> ConnectionRules {
         ConnectionRules {
             ping_interval: None,
@@ -53,13 +53,9 @@ impl SimProtocol for CoinbaseSim {
     }
 
     /// §2: 8 new connections and 8 client messages a second per IP, over all of
-    /// its connections.
-    fn ip_rules(&self, venue: Venue) -> IpRules {
-        let ip = crate::coinbase::CoinbaseAdapter.ip_limits(venue);
-        IpRules {
-            connects_per_sec: ip.connections_per_second,
-            messages_per_sec: ip.messages_per_second,
-        }
+    /// its connections: the adapter's budget, enforced.
+    fn host_budget(&self, venue: Venue) -> HostBudget {
+        crate::coinbase::CoinbaseAdapter.host_budget(venue)
     }
 
     /// The bare root only: Coinbase's endpoint has no path.
