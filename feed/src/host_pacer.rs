@@ -86,8 +86,9 @@ impl HostPacer {
     /// shares (Bybit's category URLs share one host; the demo's simulator serves
     /// venues with different budgets on one port, each paced by its own).
     pub fn for_url(url: &str, budget: HostBudget) -> Option<Arc<HostPacer>> {
-        static HOSTS: OnceLock<Mutex<HashMap<(String, HostBudget), Arc<HostPacer>>>> =
-            OnceLock::new();
+        /// By host (`host[:port]`, lower case) and budget.
+        type Hosts = Mutex<HashMap<(String, HostBudget), Arc<HostPacer>>>;
+        static HOSTS: OnceLock<Hosts> = OnceLock::new();
         let pacer = Self::new(budget)?;
         let host = authority(url).to_ascii_lowercase();
         let mut hosts = HOSTS
