@@ -224,3 +224,78 @@ async fn okx_feed_that_stops_pinging_is_cut_and_reconnects_flagged() {
     checker.assert_clean();
     sim.shutdown().await;
 }
+
+/// Eight spot books on eight connections, dropped all at once, twice: OKX takes 3
+/// new connections a second per IP (the simulator refuses a connect over it with
+/// HTTP 429), so the reconnects are paced over about 3 s without one refusal, and
+/// every book comes back true. Unpaced, 5 of each storm's 8 connects would be
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_reconnect_storm_keeps_to_three_connects_a_second() {
+    init_logs();
+    const BASES: [&str; 8] = ["BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "LTC", "DOT"];
+    let config = SimConfig {
+        symbols: BASES
+            .iter()
+            .enumerate()
+            .map(|(i, base)| {
+                SimSymbol::from_raw(Venue::Okx, &format!("{base}-USDT"), i).expect("okx symbol")
+            })
+            .collect(),
+        rate_per_sec: 200,
+        ..SimConfig::default()
+    };
+    let sim = SimServer::start(config.clone()).await.expect("sim starts");
+    let market = sim.market();
+    let mut venue_settings = settings(Venue::Okx, &sim, &config);
+    venue_settings.channels = vec![tickd_bus::Channel::Book];
+    venue_settings.streams_per_connection = 1;
+    let mut feed = start_feed(venue_settings);
+    let mut checker = Checker::monotonic_trades();
+    let all_synced = |feed: &FeedRun| {
+        let c = feed.counters();
+        c.books_total == 8 && c.books_synced == 8 && c.connections_up == 8
+    };
+    for _ in 0..40 {
+        feed.consume(&mut checker, &market, Duration::from_millis(250))
+            .await;
+        if all_synced(&feed) {
+            break;
+        }
+    }
+    assert!(all_synced(&feed), "{:?}", feed.counters());
+    let mut storms = Vec::new();
+    for _ in 0..2 {
+        sim.drop_connections();
+        let storm = std::time::Instant::now();
+        feed.consume(&mut checker, &market, Duration::from_millis(300))
+            .await;
+        for _ in 0..40 {
+            if all_synced(&feed) {
+                break;
+            }
+            feed.consume(&mut checker, &market, Duration::from_millis(250))
+                .await;
+        }
+        assert!(all_synced(&feed), "{:?}", feed.counters());
+        storms.push(storm.elapsed());
+    }
+    checker.assert_clean();
+    let stats = sim.stats();
+    let counters = feed.stop();
+    eprintln!(
+        "okx storm: recovered in {storms:?}; sim accepted {} drops {} ip_refused {}; {counters:?}",
+        stats.connections_accepted, stats.faults.drops, stats.ip_connects_refused
+    );
+    assert!(stats.faults.drops >= 16, "{} drops", stats.faults.drops);
+    assert!(counters.reconnects >= 16, "{counters:?}");
+    assert_eq!(stats.ip_connects_refused, 0, "a connect over 3 a second");
+    assert_eq!(counters.connect_failures, 0, "{counters:?}");
+    // Eight connects at 3 a second cannot all land within the first second.
+    assert!(
+        storms.iter().all(|s| *s >= Duration::from_millis(1_500)),
+        "{storms:?}"
+    );
+    assert!(checker.book_checks > 50, "{} checks", checker.book_checks);
+    sim.shutdown().await;
+}

@@ -14,7 +14,8 @@ use super::streams::{self, max_streams_per_connection};
 use super::{default_urls, market_of};
 use crate::capture::request_target;
 use crate::engine::adapter::{
-    Keepalive, Outbound, PlannedConn, RestPath, RestTarget, StreamSub, VenueAdapter, VenueLimits,
+    HostBudget, Keepalive, Outbound, PlannedConn, RateLimit, RestPath, RestTarget, StreamSub,
+    VenueAdapter, VenueLimits,
 };
 use crate::venue::VenueSettings;
 
@@ -50,8 +51,21 @@ impl VenueAdapter for BinanceAdapter {
             },
             connection_lifetime: Duration::from_secs(24 * 3600),
             rest_weight_per_minute: weight_limit_per_minute(market),
-            // 300 connection attempts per 5 minutes per IP: no per-second figure.
-            connections_per_second: 0,
+        }
+    }
+
+    /// Spot: 300 connection attempts per 5 minutes per IP (`binance_spot.md`);
+    /// USD-M states none.
+    fn host_budget(&self, venue: Venue) -> HostBudget {
+        match market(venue) {
+            BinanceMarket::Spot => HostBudget {
+                connects: Some(RateLimit {
+                    max: 300,
+                    per: Duration::from_secs(300),
+                }),
+                messages: None,
+            },
+            BinanceMarket::UsdmFutures => HostBudget::NONE,
         }
     }
 

@@ -158,7 +158,6 @@ impl VenueAdapter for BybitAdapter {
             messages_per_second: 10,
             connection_lifetime: Duration::from_secs(24 * 3600),
             rest_weight_per_minute: 1200,
-            connections_per_second: 1,
         }
     }
 

@@ -97,17 +97,17 @@ impl VenueAdapter for CoinbaseAdapter {
             messages_per_second: 8,
             connection_lifetime: Duration::from_secs(24 * 3600),
             rest_weight_per_minute: 600,
-            connections_per_second: 8,
         }
     }
 
     /// §2: the 8 connects and 8 messages a second are per IP, over all
     /// connections.
     fn host_budget(&self, venue: Venue) -> HostBudget {
-        let limits = self.limits(venue);
         HostBudget {
-            connects: Some(RateLimit::per_second(limits.connections_per_second)),
-            messages: Some(RateLimit::per_second(limits.messages_per_second)),
+            connects: Some(RateLimit::per_second(8)),
+            messages: Some(RateLimit::per_second(
+                self.limits(venue).messages_per_second,
+            )),
         }
     }
 

@@ -4,7 +4,9 @@ use tickd_bus::{Channel, Venue};
 use tickd_normalizer::engine::TradeIds;
 
 use super::adapter::{CoinbaseAdapter, PRODUCTS_PATH};
-use crate::engine::adapter::{Keepalive, Outbound, RestTarget, VenueAdapter};
+use crate::engine::adapter::{
+    HostBudget, Keepalive, Outbound, RateLimit, RestTarget, VenueAdapter,
+};
 use crate::venue::VenueSettings;
 
 fn settings(channels: &[Channel]) -> VenueSettings {
@@ -129,10 +131,13 @@ fn rest_paths_keepalive_trade_ids_and_peek() {
     assert_eq!(a.classify_rest(v, "https://api.coinbase.com/other"), None);
     assert_eq!(a.keepalive(v), Keepalive::None);
     assert_eq!(a.trade_ids(v), TradeIds::Opaque);
-    let limits = a.limits(v);
+    assert_eq!(a.limits(v).messages_per_second, 8);
     assert_eq!(
-        (limits.messages_per_second, limits.connections_per_second),
-        (8, 8)
+        a.host_budget(v),
+        HostBudget {
+            connects: Some(RateLimit::per_second(8)),
+            messages: Some(RateLimit::per_second(8)),
+        }
     );
     for (frame, symbol) in [
         (

@@ -26,8 +26,6 @@ pub struct VenueLimits {
     pub connection_lifetime: Duration,
     /// REST request weight allowed per minute (per IP).
     pub rest_weight_per_minute: u32,
-    /// Connections the venue lets one IP open per second (0: no stated limit).
-    pub connections_per_second: u32,
 }
 
 impl VenueLimits {
@@ -241,9 +239,8 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     /// this process to the same host: each connect attempt, the first and every one
     /// after the reconnect backoff, waits for a connect slot and reserves slots for
     /// its subscribe messages with it ([`crate::host_pacer::HostPacer`]). None by
-    /// default. The `connections_per_second` of [`VenueLimits`] paces nothing by
-    /// itself (Bybit, Kraken and OKX state one; their end-to-end timings assume
-    /// unpaced reconnects, and Bybit declares only its 500 per 5 minutes here).
+    /// default: for a venue whose reference states no figure (Kraken, HTX, Binance
+    /// USD-M), the reconnect backoff alone spaces connects.
     fn host_budget(&self, _venue: Venue) -> HostBudget {
         HostBudget::NONE
     }

@@ -201,7 +201,6 @@ impl VenueAdapter for HtxAdapter {
             messages_per_second: if spot { 10 } else { 40 },
             connection_lifetime: Duration::from_secs(24 * 3600),
             rest_weight_per_minute: if spot { 600 } else { 4800 },
-            connections_per_second: 0,
         }
     }
 

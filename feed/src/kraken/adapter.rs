@@ -102,7 +102,6 @@ impl VenueAdapter for KrakenAdapter {
             messages_per_second: 5,
             connection_lifetime: Duration::from_secs(24 * 3600),
             rest_weight_per_minute: 60,
-            connections_per_second: 1,
         }
     }
 

@@ -20,7 +20,8 @@ use tickd_normalizer::SymbolMap;
 
 use crate::capture::request_target;
 use crate::engine::adapter::{
-    Keepalive, Outbound, PlannedConn, RestPath, RestTarget, StreamSub, VenueAdapter, VenueLimits,
+    HostBudget, Keepalive, Outbound, PlannedConn, RateLimit, RestPath, RestTarget, StreamSub,
+    VenueAdapter, VenueLimits,
 };
 use crate::venue::VenueSettings;
 
@@ -141,16 +142,23 @@ impl VenueAdapter for OkxAdapter {
     }
 
     /// `okx.md` §2: 480 subscribe/unsubscribe ops per connection per hour (tickd
-    /// sends one request per connection, and two per book resync), 3 new
-    /// connections per second per IP, no connection lifetime; REST `market/books`
-    /// 40 requests per 2 s.
+    /// sends one request per connection, and two per book resync), no connection
+    /// lifetime; REST `market/books` 40 requests per 2 s. The 3 new connections a
+    /// second per IP are [`Self::host_budget`].
     fn limits(&self, _venue: Venue) -> VenueLimits {
         VenueLimits {
             streams_per_connection: 8 * BOOKS_PER_CONNECTION,
             messages_per_second: 1,
             connection_lifetime: Duration::from_secs(24 * 3600),
             rest_weight_per_minute: 1200,
-            connections_per_second: 3,
+        }
+    }
+
+    /// `okx.md` §2: 3 new connections a second per IP, over all OKX connections.
+    fn host_budget(&self, _venue: Venue) -> HostBudget {
+        HostBudget {
+            connects: Some(RateLimit::per_second(3)),
+            messages: None,
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tickd_bus::Venue;
 
-use crate::engine::adapter::VenueLimits;
+use crate::engine::adapter::{VenueAdapter, VenueLimits};
 use crate::sim::{ConnectionRules, Response, SimProtocol, SimSession, SimView};
 
 /// The OKX protocol of the simulator.
@@ -45,6 +45,12 @@ impl SimProtocol for OkxSim {
             Some(kind) => kind == "SWAP" && parts.next().is_none(),
         };
         (ok(base) && ok(quote) && kind_ok).then(|| (base.to_string(), quote.to_string()))
+    }
+
+    /// `okx.md` §2: 3 new connections a second per IP, the adapter's budget,
+    /// enforced (a connect over it is refused with HTTP 429).
+    fn host_budget(&self, venue: Venue) -> crate::engine::adapter::HostBudget {
+        crate::okx::OkxAdapter.host_budget(venue)
     }
 
     fn rules(&self, _venue: Venue, limits: &VenueLimits) -> ConnectionRules {
