@@ -45,6 +45,13 @@ fn a_kraken_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
     round_trip(Venue::Kraken, 25, 1);
 }
 
+/// Coinbase: one products list, level2 images on the stream, heartbeats and the
+/// connection's `sequence_num` on every frame, string trade ids.
+#[test]
+fn a_coinbase_sim_capture_replays_identically_with_every_trade_the_sim_sent() {
+    round_trip(Venue::Coinbase, 50, 1);
+}
+
 fn round_trip(venue: Venue, book_depth: u32, min_rest_bodies: u64) {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("sim.jsonl.zst");

@@ -13,6 +13,7 @@
 //! keep-alive dialect; WebSocket pings are answered by tungstenite.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,9 +23,9 @@ use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::capture::CaptureKind;
-use crate::connect_rate::ConnectRate;
 use crate::engine::adapter::{Keepalive, Outbound};
 use crate::events::EventSender;
+use crate::host_pacer::HostPacer;
 use crate::runtime::{now_ns, Shutdown};
 use crate::ws::{self, Message};
 
@@ -47,9 +48,10 @@ pub struct ConnSpec {
     /// Queued messages (subscribe, resubscribe) one socket may send an hour; the
     /// socket is replaced rather than exceed it (OKX: 480 ops an hour a connection).
     pub ops_per_hour: Option<u32>,
-    /// The venue's connect budget, shared with its other connections: every
-    /// attempt waits for a slot after its backoff (Bybit: 500 per 5 minutes).
-    pub connect_rate: Option<ConnectRate>,
+    /// The venue's per-host connect and message budget, shared with every other
+    /// connection to the host: each attempt, after its backoff, waits for a connect
+    /// slot (`None`: the venue declares none).
+    pub pacer: Option<Arc<HostPacer>>,
 }
 
 /// Reported to the venue core, tagged with the connection's id.
@@ -146,13 +148,14 @@ async fn run_connection(
         if shutdown.is_triggered() {
             break;
         }
-        if let Some(rate) = &spec.connect_rate {
-            let at = rate.reserve(Instant::now());
-            while Instant::now() < at {
-                let left = at.saturating_duration_since(Instant::now());
-                if wait_or_stop(left, &mut commands, &mut shutdown).await {
-                    break 'connect;
-                }
+        // The host's budget: wait for a connect slot (the subscribe messages' slots
+        // are reserved with it).
+        let mut slots = VecDeque::new();
+        if let Some(pacer) = &spec.pacer {
+            let (at, reserved) = pacer.reserve_connect(spec.subscribe.len());
+            slots = reserved;
+            if wait_for_slot(at, &mut commands, &mut shutdown).await {
+                break;
             }
         }
         let connect = ws::connect(&spec.url, spec.connect_timeout);
@@ -205,6 +208,7 @@ async fn run_connection(
             &mut commands,
             &mut shutdown,
             &mut backoff,
+            slots,
         )
         .await;
         attempt = attempt.saturating_add(1);
@@ -231,6 +235,24 @@ async fn run_connection(
     let _ = events.send(ConnEvent::Stopped { conn }).await;
 }
 
+/// Sleep until a paced slot; true when told to stop meanwhile (a `Reconnect` or a
+/// `Send` does not cut the wait short).
+async fn wait_for_slot(
+    at: Instant,
+    commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
+    shutdown: &mut Shutdown,
+) -> bool {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => return false,
+            _ = shutdown.wait() => return true,
+            cmd = commands.recv() => if matches!(cmd, Some(ConnCommand::Stop) | None) {
+                return true;
+            },
+        }
+    }
+}
+
 /// Sleep `delay`; true when told to stop meanwhile. A `Reconnect` cuts the wait short.
 async fn wait_or_stop(
     delay: Duration,
@@ -254,6 +276,8 @@ async fn serve_socket(
     commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
     shutdown: &mut Shutdown,
     backoff: &mut Backoff,
+    // Paced slots reserved for the subscribe messages (per-IP budget).
+    mut slots: VecDeque<Instant>,
 ) -> Ended {
     let mut pending: VecDeque<Outbound> = spec.subscribe.iter().cloned().collect();
     let total = pending.len();
@@ -268,6 +292,8 @@ async fn serve_socket(
             .await;
     }
     let mut next_send = Instant::now();
+    // The per-IP slot the next message waits for.
+    let mut slot: Option<Instant> = None;
     let mut ops_sent: VecDeque<Instant> = VecDeque::new();
     let mut got_data = false;
     let mut last_read = Instant::now();
@@ -342,6 +368,16 @@ async fn serve_socket(
                 }
             }
             _ = tokio::time::sleep_until(next_send), if !pending.is_empty() => {
+                if let Some(pacer) = &spec.pacer {
+                    let at = *slot.get_or_insert_with(|| {
+                        slots.pop_front().unwrap_or_else(|| pacer.reserve_message())
+                    });
+                    if at > Instant::now() {
+                        next_send = at;
+                        continue;
+                    }
+                    slot = None;
+                }
                 if let Some(limit) = spec.ops_per_hour {
                     let hour_ago = Instant::now().checked_sub(Duration::from_secs(3600));
                     while ops_sent.front().is_some_and(|t| hour_ago.is_some_and(|h| *t <= h)) {
@@ -416,6 +452,7 @@ mod tests {
     pub(super) fn spec(url: String) -> ConnSpec {
         ConnSpec {
             ops_per_hour: None,
+            pacer: None,
             url,
             subscribe: vec![
                 Outbound::Text("sub-1".into()),
@@ -427,7 +464,6 @@ mod tests {
             backoff_base: Duration::from_millis(10),
             backoff_cap: Duration::from_millis(50),
             tap: None,
-            connect_rate: None,
         }
     }
 

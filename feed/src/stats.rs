@@ -62,6 +62,9 @@ counters! {
     duplicates,
     /// Subscriptions the venue rejected.
     rejected_subscriptions,
+    /// Heartbeats the venue skipped by its own counter (Coinbase
+    /// `heartbeat_counter` jumps), all connections.
+    heartbeats_missed,
     /// Book image requests the venue throttled, sent again after a backoff.
     book_requests_retried,
     /// Stale-stream watchdog trips.

@@ -62,7 +62,8 @@ pub struct VenueSettings {
     /// the venue's own limit (OKX 480); `None`: the venue's.
     pub subscribe_ops_per_hour: Option<u32>,
     /// Exchange candles of this many minutes, subscribed as their own channel and
-    /// published as venue bars (Kraken `ohlc`); `None`: not subscribed.
+    /// published as venue bars (Kraken `ohlc`, Coinbase `candles` at 5); `None`: not
+    /// subscribed.
     pub venue_bars_minutes: Option<u32>,
     /// Subscribe the venue's whole-image book channel instead of its incremental
     /// stream, where it has one (HTX `depth.step0`): every push a SNAPSHOT.

@@ -454,6 +454,69 @@ fn a_book_follows_snapshot_then_absolute_updates_and_resyncs_on_a_connection_gap
     );
 }
 
+fn lv(price: &str, size: &str) -> Level {
+    Level::new(p(price), s(size))
+}
+
+/// `(instrument, snapshot, bids, asks)` of a book event.
+fn book_of(ev: VenueEvent<'_>) -> (u32, bool, Vec<Level>, Vec<Level>) {
+    let VenueEvent::Book(b) = ev else {
+        panic!("not a book event: {ev:?}")
+    };
+    (
+        b.instrument_id,
+        b.snapshot,
+        b.bids.to_vec(),
+        b.asks.to_vec(),
+    )
+}
+
+#[test]
+fn an_l2_frame_with_several_products_is_one_book_message_each() {
+    // BTC's snapshot in two events (joined), ETH's snapshot, an unknown product, then
+    // a BTC update: four messages, in frame order, the frame's one sequence number.
+    let frame = r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50.5Z","sequence_num":4,"events":[
+        {"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"100","new_quantity":"1"}]},
+        {"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"offer","event_time":"1970-01-01T00:00:00Z","price_level":"101","new_quantity":"2"}]},
+        {"type":"snapshot","product_id":"ETH-USD","updates":[{"side":"offer","event_time":"1970-01-01T00:00:00Z","price_level":"11","new_quantity":"3"},{"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"10","new_quantity":"4"}]},
+        {"type":"update","product_id":"DOGE-USD","updates":[{"side":"bid","event_time":"2023-02-09T20:32:50Z","price_level":"0.1","new_quantity":"5"}]},
+        {"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"2023-02-09T20:32:50Z","price_level":"100","new_quantity":"0"}]}
+    ]}"#;
+    let mut d = decoder();
+    let mut sink = Sink::default();
+    let first = book_of(
+        d.decode(Frame::Text(frame.as_bytes()), 7, &mut sink)
+            .unwrap(),
+    );
+    assert_eq!(sink.counters, [(ConnCounter::Sequence, 4)]);
+    assert_eq!(
+        first,
+        (BTC, true, vec![lv("100", "1")], vec![lv("101", "2")])
+    );
+    let eth = d.next_event().map(book_of);
+    assert_eq!(
+        eth,
+        Some((ETH, true, vec![lv("10", "4")], vec![lv("11", "3")]))
+    );
+    assert!(matches!(d.next_event(), Some(VenueEvent::UnknownSymbol)));
+    let VenueEvent::Book(update) = d.next_event().expect("the BTC update") else {
+        panic!("not a book")
+    };
+    assert_eq!((update.instrument_id, update.snapshot), (BTC, false));
+    // BTC's second message of the frame: its ids follow on.
+    assert_eq!((update.first, update.prev), (2, Some(1)));
+    assert_eq!(update.bids, [lv("100", "0")]);
+    assert_eq!(update.ts_event, 1_675_974_770_500_000_000);
+    assert!(d.next_event().is_none());
+    // A later frame of another channel hands out nothing of this one.
+    d.decode(Frame::Text(frame.as_bytes()), 7, &mut sink)
+        .unwrap();
+    let beat = r#"{"channel":"heartbeats","timestamp":"2023-02-09T20:32:51Z","sequence_num":5,"events":[{"current_time":"x","heartbeat_counter":9}]}"#;
+    d.decode(Frame::Text(beat.as_bytes()), 7, &mut sink)
+        .unwrap();
+    assert!(d.next_event().is_none());
+}
+
 #[test]
 fn hostile_frames_give_typed_errors() {
     let mut d = decoder();
@@ -481,8 +544,10 @@ fn hostile_frames_give_typed_errors() {
             DecodeError::OutOfRange { field: "side" },
         ),
         (
-            r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[]},{"type":"snapshot","product_id":"ETH-USD","updates":[]}]}"#,
-            DecodeError::OutOfRange { field: "events" },
+            r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[]},{"type":"snapshot","updates":[]}]}"#,
+            DecodeError::MissingField {
+                field: "product_id",
+            },
         ),
         (
             r#"{"channel":"l2_data","timestamp":"2023-02-09T20:32:50Z","sequence_num":1,"events":[{"type":"delta","product_id":"BTC-USD","updates":[]}]}"#,

@@ -171,6 +171,10 @@ pub struct Args {
     #[arg(long, value_name = "N", help_heading = "Faults")]
     pub restart_snapshot_every: Option<u32>,
 
+    /// Fault (Coinbase): every Nth heartbeat of a connection skips one
+    /// `heartbeat_counter` value (its message numbers stay continuous)
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub skip_heartbeat_every: Option<u32>,
     /// Fault: from its Nth server ping on, a connection's pings are lost on the
     /// way, so it is cut at the pong deadline (venues whose server pings: HTX)
     #[arg(long, value_name = "N", help_heading = "Faults")]
@@ -359,6 +363,7 @@ fn build(args: &Args) -> Result<SimConfig, Failure> {
             bad_checksum_every: args.bad_checksum_every,
             no_initial_snapshot: args.no_snapshot,
             restart_snapshot_every: args.restart_snapshot_every,
+            skip_heartbeat_every: args.skip_heartbeat_every,
             lose_pings_from: args.lose_pings_from,
         },
         // A long-running server keeps no per-connection trade-id lists (tests do).

@@ -150,17 +150,34 @@ listen = "nowhere"
     assert_eq!(paths(text), ["gateway.listen", "venues.binance.ws_url"]);
 }
 
-#[test]
-fn bybit_venue_bars_are_a_kline_interval() {
-    let bybit = |minutes: u32| {
-        format!(
-            r#"
-[venues.bybit]
-ws_url = "wss://stream.bybit.com/v5/public"
-rest_url = "https://api.bybit.com"
-symbols = ["BTC-USDT-PERP"]
+/// A venue section with `venue_bars_minutes = minutes`.
+fn with_venue_bars(
+    venue: &str,
+    ws_url: &str,
+    rest_url: &str,
+    symbol: &str,
+    minutes: u32,
+) -> String {
+    format!(
+        r#"
+[venues.{venue}]
+ws_url = "{ws_url}"
+rest_url = "{rest_url}"
+symbols = ["{symbol}"]
 venue_bars_minutes = {minutes}
 "#
+    )
+}
+
+#[test]
+fn bybit_venue_bars_are_a_kline_interval() {
+    let bybit = |minutes| {
+        with_venue_bars(
+            "bybit",
+            "wss://stream.bybit.com/v5/public",
+            "https://api.bybit.com",
+            "BTC-USDT-PERP",
+            minutes,
         )
     };
     for minutes in [1, 60, 1440, 10080] {
@@ -186,4 +203,25 @@ venue_bars_minutes = 5
     assert!(problems(kraken, 2).is_empty(), "{:?}", problems(kraken, 2));
     let config = parse_config_with_cores(kraken, 2).expect("valid");
     assert_eq!(config.venues[&Venue::Kraken].venue_bars_minutes, Some(5));
+}
+
+#[test]
+fn coinbase_venue_bars_are_its_5_minute_candles() {
+    let coinbase = |minutes| {
+        with_venue_bars(
+            "coinbase",
+            "wss://advanced-trade-ws.coinbase.com",
+            "https://api.coinbase.com",
+            "BTC-USD",
+            minutes,
+        )
+    };
+    assert!(
+        problems(&coinbase(5), 2).is_empty(),
+        "{:?}",
+        problems(&coinbase(5), 2)
+    );
+    let config = parse_config_with_cores(&coinbase(5), 2).expect("valid");
+    assert_eq!(config.venues[&Venue::Coinbase].venue_bars_minutes, Some(5));
+    assert_eq!(paths(&coinbase(1)), ["venues.coinbase.venue_bars_minutes"]);
 }

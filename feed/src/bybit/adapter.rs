@@ -35,7 +35,8 @@ use tickd_normalizer::SymbolMap;
 
 use crate::capture::request_target;
 use crate::engine::adapter::{
-    Keepalive, Outbound, PlannedConn, RestPath, RestTarget, StreamSub, VenueAdapter, VenueLimits,
+    HostBudget, Keepalive, Outbound, PlannedConn, RateLimit, RestPath, RestTarget, StreamSub,
+    VenueAdapter, VenueLimits,
 };
 use crate::venue::VenueSettings;
 
@@ -55,7 +56,10 @@ pub const REST_URL: &str = "https://api.bybit.com";
 pub const PING_EVERY: Duration = Duration::from_secs(20);
 
 /// Bybit lets one host open at most 500 connections per 5 minutes (`bybit.md` §2).
-pub const CONNECTS_PER_WINDOW: (u32, Duration) = (500, Duration::from_secs(300));
+pub const CONNECTS_PER_WINDOW: RateLimit = RateLimit {
+    max: 500,
+    per: Duration::from_secs(300),
+};
 
 /// The `kline` candle lengths in minutes ([`KLINE_INTERVALS`]' first column).
 const KLINE_MINUTES: [u32; KLINE_INTERVALS.len()] = {
@@ -154,7 +158,7 @@ impl VenueAdapter for BybitAdapter {
 
     /// `bybit.md` §2: args under 21,000 characters per connection; no stated
     /// connection lifetime or message rate (10 control messages a second is
-    /// modest). The 500 connections per 5 minutes are [`Self::connect_rate`].
+    /// modest). The 500 connections per 5 minutes are [`Self::host_budget`].
     fn limits(&self, _venue: Venue) -> VenueLimits {
         VenueLimits {
             streams_per_connection: STREAMS_PER_CONNECTION,
@@ -171,9 +175,13 @@ impl VenueAdapter for BybitAdapter {
     }
 
     /// Every connect, first or after the reconnect backoff, takes one of 500 slots
-    /// per 5 minutes shared by all Bybit connections.
-    fn connect_rate(&self, _venue: Venue) -> Option<(u32, Duration)> {
-        Some(CONNECTS_PER_WINDOW)
+    /// per 5 minutes shared by all Bybit connections to the host (no per-IP message
+    /// budget is stated).
+    fn host_budget(&self, _venue: Venue) -> HostBudget {
+        HostBudget {
+            connects: Some(CONNECTS_PER_WINDOW),
+            messages: None,
+        }
     }
 
     fn default_urls(&self, _venue: Venue) -> (&'static str, &'static str) {

@@ -176,11 +176,16 @@ fn depths_keepalive_limits_and_ids() {
     );
     assert!(BybitAdapter.snapshot_weight(Venue::Bybit, 1000).is_ok());
     assert!(BybitAdapter.snapshot_weight(Venue::Bybit, 5000).is_err());
+    let budget = BybitAdapter.host_budget(Venue::Bybit);
     assert_eq!(
-        BybitAdapter.connect_rate(Venue::Bybit),
-        Some((500, std::time::Duration::from_secs(300))),
+        budget.connects,
+        Some(crate::engine::adapter::RateLimit {
+            max: 500,
+            per: std::time::Duration::from_secs(300),
+        }),
         "500 connections per 5 minutes"
     );
+    assert_eq!(budget.messages, None);
 }
 
 #[test]

@@ -9,7 +9,8 @@
 //!
 //! Channels: trades → `market_trades` (opaque trade ids: deduplicated by recent
 //! ids, so the snapshot batch a resubscription or reconnect brings is not published
-//! twice), bbo → `ticker`, book → `level2`. A configured `XXX-USDC` is subscribed
+//! twice), bbo → `ticker`, book → `level2`; with `venue_bars_minutes = 5`, `candles`
+//! (Coinbase's own 5-minute candles, published as venue bars; no watched stream). A configured `XXX-USDC` is subscribed
 //! under the `XXX-USD` id the public channels serve it as (§2).
 
 use std::time::Duration;
@@ -21,7 +22,8 @@ use tickd_normalizer::SymbolMap;
 
 use crate::capture::request_target;
 use crate::engine::adapter::{
-    Keepalive, Outbound, PlannedConn, RestPath, RestTarget, StreamSub, VenueAdapter, VenueLimits,
+    HostBudget, Keepalive, Outbound, PlannedConn, RateLimit, RestPath, RestTarget, StreamSub,
+    VenueAdapter, VenueLimits,
 };
 use crate::venue::VenueSettings;
 
@@ -42,6 +44,9 @@ pub const PRODUCTS_PATH: &str = "/api/v3/brokerage/market/products";
 /// the venue; the plan's few messages go out well within it (the simulator
 /// enforces it).
 pub const SUBSCRIBE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The only candle length of the `candles` channel (`venue_bars_minutes`).
+pub const CANDLE_MINUTES: [u32; 1] = [tickd_normalizer::coinbase::CANDLE_INTERVAL_S / 60];
 
 /// Products a connection carries at most: the common sizing in practice (§2: a
 /// liquid product's level2 snapshot is several MB, one frame).
@@ -94,6 +99,21 @@ impl VenueAdapter for CoinbaseAdapter {
             rest_weight_per_minute: 600,
             connections_per_second: 8,
         }
+    }
+
+    /// §2: the 8 connects and 8 messages a second are per IP, over all
+    /// connections.
+    fn host_budget(&self, venue: Venue) -> HostBudget {
+        let limits = self.limits(venue);
+        HostBudget {
+            connects: Some(RateLimit::per_second(limits.connections_per_second)),
+            messages: Some(RateLimit::per_second(limits.messages_per_second)),
+        }
+    }
+
+    /// `candles`: Coinbase's 5-minute candles only.
+    fn venue_bar_minutes(&self, _venue: Venue) -> &'static [u32] {
+        &CANDLE_MINUTES
     }
 
     fn default_urls(&self, _venue: Venue) -> (&'static str, &'static str) {
@@ -188,7 +208,9 @@ impl VenueAdapter for CoinbaseAdapter {
             .filter_map(|&c| Some((c, coinbase_channel(c)?)))
             .collect();
         let limit = self.limits(Venue::Coinbase).streams_per_connection;
-        let per_conn = (settings.streams_per_connection.min(limit) / channels.len().max(1))
+        let candles = settings.venue_bars_minutes.is_some();
+        let per_product = channels.len() + usize::from(candles);
+        let per_conn = (settings.streams_per_connection.min(limit) / per_product.max(1))
             .clamp(1, PRODUCTS_PER_CONNECTION);
         instruments
             .chunks(per_conn)
@@ -205,6 +227,9 @@ impl VenueAdapter for CoinbaseAdapter {
                             channel,
                         });
                     }
+                }
+                if candles {
+                    subscribe.push(text("subscribe", "candles", &products));
                 }
                 PlannedConn {
                     url: settings.ws_url.clone(),

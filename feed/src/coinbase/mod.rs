@@ -9,5 +9,7 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
-pub use adapter::{CoinbaseAdapter, PRODUCTS_PATH, REST_URL, SUBSCRIBE_DEADLINE, WS_URL};
+pub use adapter::{
+    CoinbaseAdapter, CANDLE_MINUTES, PRODUCTS_PATH, REST_URL, SUBSCRIBE_DEADLINE, WS_URL,
+};
 pub use sim::CoinbaseSim;

@@ -164,3 +164,34 @@ fn rest_paths_keepalive_trade_ids_and_peek() {
         );
     }
 }
+
+#[test]
+fn venue_bars_subscribe_candles_last_without_a_watched_stream() {
+    let mut s = settings(&[Channel::Trades, Channel::Book]);
+    s.venue_bars_minutes = Some(5);
+    let plan = CoinbaseAdapter.plan(Venue::Coinbase, &instruments(), &s);
+    let last = json(plan[0].subscribe.last().expect("messages"));
+    assert_eq!(
+        last,
+        serde_json::json!({"type":"subscribe","product_ids":["BTC-USD","ETH-USD"],"channel":"candles"})
+    );
+    assert_eq!(plan[0].subscribe.len(), 4);
+    assert!(plan[0]
+        .streams
+        .iter()
+        .all(|st| !st.name.starts_with("candles")));
+    // Candles take a share of the streams a connection carries.
+    s.streams_per_connection = 3;
+    assert_eq!(
+        CoinbaseAdapter
+            .plan(Venue::Coinbase, &instruments(), &s)
+            .len(),
+        2
+    );
+    s.venue_bars_minutes = None;
+    let plan = CoinbaseAdapter.plan(Venue::Coinbase, &instruments(), &s);
+    assert!(plan[0]
+        .subscribe
+        .iter()
+        .all(|m| json(m)["channel"] != "candles"));
+}

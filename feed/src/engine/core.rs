@@ -82,7 +82,6 @@ struct ConnSeqs {
     /// What the books of a connection that lost messages asked for, for the
     /// driver to carry out ([`VenueCore::take_conn_resyncs`]).
     resyncs: Vec<(u32, SyncAction)>,
-    heartbeats_missed: u64,
 }
 
 /// The next value expected of each per-connection counter.
@@ -111,7 +110,7 @@ impl ConnSeqs {
             if let Some(lost) = counter_jump(state.heartbeat, heartbeat) {
                 // Backwards (a restarted counter) counts as one.
                 let lost = if lost == LOST_UNKNOWN { 1 } else { lost };
-                self.heartbeats_missed = self.heartbeats_missed.saturating_add(lost);
+                VenueStats::add(&publisher.stats().counters.heartbeats_missed, lost);
                 tracing::warn!(venue = %venue, conn, heartbeat, expected = ?state.heartbeat, "heartbeat counter jumped");
             }
             state.heartbeat = heartbeat.checked_add(1);
@@ -206,14 +205,10 @@ impl<A: VenueAdapter> VenueCore<A> {
     }
 
     /// Books of a connection whose sequence jumped, with what each asked for
-    /// (normally [`SyncAction::Resubscribe`]); empty after the call.
+    /// (normally [`SyncAction::Resubscribe`]), and what the books of a frame's
+    /// further events asked for ([`Self::on_frame`]); empty after the call.
     pub fn take_conn_resyncs(&mut self) -> Vec<(u32, SyncAction)> {
         std::mem::take(&mut self.conn_seq.resyncs)
-    }
-
-    /// Heartbeats the venue skipped by its own counter (all connections).
-    pub fn heartbeats_missed(&self) -> u64 {
-        self.conn_seq.heartbeats_missed
     }
 
     /// The connection closed (or reconnects): its counters start afresh.
@@ -295,6 +290,10 @@ impl<A: VenueAdapter> VenueCore<A> {
 
     /// One data frame from connection `conn` (whose streams `merge` tracks, in the
     /// connection's `role`), serving the adapter's `market` (`market_of_url`).
+    ///
+    /// A frame carrying several events (Coinbase: several products' books) is
+    /// handled event by event; the first one's step is returned, the book actions
+    /// of the others are queued with [`Self::take_conn_resyncs`]'s.
     #[inline]
     pub fn on_frame(
         &mut self,
@@ -305,6 +304,38 @@ impl<A: VenueAdapter> VenueCore<A> {
         ts_recv: u64,
         frame: Frame<'_>,
     ) -> Result<Step, DecodeError> {
+        self.touched.clear();
+        self.heartbeat = false;
+        self.decoder.set_market(market);
+        let step = self
+            .on_event(conn, role, merge, ts_recv, Some(frame))?
+            .unwrap_or(Step::None);
+        // An unknown symbol first: the caller may learn it and decode the frame again.
+        if step != Step::UnknownSymbol {
+            while let Some(more) = self.on_event(conn, role, merge, ts_recv, None)? {
+                if let Step::Book {
+                    instrument_id,
+                    action,
+                } = more
+                {
+                    self.conn_seq.resyncs.push((instrument_id, action));
+                }
+            }
+        }
+        Ok(step)
+    }
+
+    /// Decode `frame` (`None`: the last frame's next event) and handle its event;
+    /// `None` when the frame has no more.
+    #[inline]
+    fn on_event(
+        &mut self,
+        conn: u32,
+        role: Role,
+        merge: &mut Merge,
+        ts_recv: u64,
+        frame: Option<Frame<'_>>,
+    ) -> Result<Option<Step>, DecodeError> {
         let Self {
             venue,
             adapter,
@@ -319,7 +350,6 @@ impl<A: VenueAdapter> VenueCore<A> {
             heartbeat,
             conn_seq,
         } = self;
-        touched.clear();
         let mut gate = Gate {
             venue: *venue,
             out: publisher,
@@ -330,15 +360,25 @@ impl<A: VenueAdapter> VenueCore<A> {
             touched,
             counters: FrameCounters::default(),
         };
-        decoder.set_market(market);
-        *heartbeat = false;
-        let event = decoder.decode(frame, ts_recv, &mut gate)?;
+        let event = match frame {
+            Some(frame) => decoder.decode(frame, ts_recv, &mut gate)?,
+            None => match decoder.next_event() {
+                Some(event) => event,
+                None => return Ok(None),
+            },
+        };
         let counters = gate.counters;
         if counters != FrameCounters::default() {
             // Before the frame's own event: a book it updates may be resynced.
             conn_seq.check(*venue, conn, counters, ts_recv, books, publisher);
         }
-        Ok(match event {
+        // The connection numbers its messages (the frame's number came with its
+        // first event).
+        let sequenced = conn_seq
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.sequence.is_some());
+        Ok(Some(match event {
             VenueEvent::Records(_) | VenueEvent::Pong => Step::None,
             VenueEvent::Heartbeat => {
                 *heartbeat = true;
@@ -347,7 +387,7 @@ impl<A: VenueAdapter> VenueCore<A> {
             VenueEvent::Book(ev) => {
                 let key = (ev.instrument_id, RecordType::BookDelta as u8);
                 touched.push(key);
-                if counters.sequence.is_some() {
+                if sequenced {
                     conn_seq.book_conn.insert(ev.instrument_id, conn);
                 }
                 if ev.snapshot && role == Role::Primary {
@@ -372,7 +412,7 @@ impl<A: VenueAdapter> VenueCore<A> {
                 );
                 if !pass {
                     VenueStats::add(&publisher.stats().counters.duplicates, 1);
-                    return Ok(Step::None);
+                    return Ok(Some(Step::None));
                 }
                 let book = match books.entry(ev.instrument_id) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -401,9 +441,9 @@ impl<A: VenueAdapter> VenueCore<A> {
                             rule,
                             *max_buffered_events,
                         ));
-                        return Ok(book_step(book.on_event(&ev, ts_recv, publisher), &ev));
+                        return Ok(Some(book_step(book.on_event(&ev, ts_recv, publisher), &ev)));
                     }
-                    std::collections::hash_map::Entry::Vacant(_) => return Ok(Step::None),
+                    std::collections::hash_map::Entry::Vacant(_) => return Ok(Some(Step::None)),
                 };
                 book_step(book.on_event(&ev, ts_recv, publisher), &ev)
             }
@@ -411,7 +451,7 @@ impl<A: VenueAdapter> VenueCore<A> {
                 if let Some(instrument_id) = adapter.throttled_book_request(*venue, id, code, &msg)
                 {
                     tracing::info!(venue = %venue, conn, instrument_id, "book request throttled by the venue: {msg}");
-                    return Ok(Step::RetryBookRequest { instrument_id });
+                    return Ok(Some(Step::RetryBookRequest { instrument_id }));
                 }
                 VenueStats::add(&publisher.stats().counters.rejected_subscriptions, 1);
                 tracing::warn!(venue = %venue, conn, ?id, code, "venue rejected a request: {msg}");
@@ -431,7 +471,7 @@ impl<A: VenueAdapter> VenueCore<A> {
                 Step::None
             }
             VenueEvent::UnknownSymbol => Step::UnknownSymbol,
-        })
+        }))
     }
 
     /// A REST book snapshot body (the answer to [`SyncAction::FetchSnapshot`]).

@@ -69,6 +69,10 @@ pub struct FaultConfig {
     /// Venues whose pushed book ids restart after a service restart (Bybit `u == 1`):
     /// every Nth book update of a connection is replaced by a fresh image numbered 1.
     pub restart_snapshot_every: Option<u32>,
+    /// Venues whose heartbeats carry a counter (Coinbase `heartbeat_counter`): every
+    /// Nth heartbeat of a connection skips one value (the venue missed a beat; the
+    /// connection's message numbers stay continuous).
+    pub skip_heartbeat_every: Option<u32>,
     /// From its Nth server ping on (the venue's own or a WebSocket ping), a
     /// connection's pings are lost on the way (a client that stopped hearing
     /// them): none is sent, no pong comes, and the connection is cut at the pong
@@ -95,6 +99,7 @@ impl Default for FaultConfig {
             bad_checksum_every: None,
             no_initial_snapshot: false,
             restart_snapshot_every: None,
+            skip_heartbeat_every: None,
             lose_pings_from: None,
         }
     }
@@ -119,6 +124,8 @@ pub struct FaultCounts {
     pub snapshots_withheld: u64,
     /// Restart images sent (`restart_snapshot_every`).
     pub restart_snapshots: u64,
+    /// Heartbeat counter values skipped (`skip_heartbeat_every`).
+    pub heartbeats_skipped: u64,
     /// Server pings not sent (`lose_pings_from`).
     pub lost_pings: u64,
 }
@@ -140,6 +147,7 @@ pub struct FaultCounters {
     pub bad_checksums: AtomicU64,
     pub snapshots_withheld: AtomicU64,
     pub restart_snapshots: AtomicU64,
+    pub heartbeats_skipped: AtomicU64,
     pub lost_pings: AtomicU64,
 }
 
@@ -160,6 +168,7 @@ impl FaultCounters {
             bad_checksums: self.bad_checksums.load(Relaxed),
             snapshots_withheld: self.snapshots_withheld.load(Relaxed),
             restart_snapshots: self.restart_snapshots.load(Relaxed),
+            heartbeats_skipped: self.heartbeats_skipped.load(Relaxed),
             lost_pings: self.lost_pings.load(Relaxed),
         }
     }

@@ -22,6 +22,7 @@ mod faults;
 mod gaps;
 mod generator;
 mod market;
+mod per_ip;
 mod protocol;
 mod replay;
 mod rest;

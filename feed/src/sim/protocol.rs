@@ -88,6 +88,12 @@ pub trait SimProtocol: Send + Sync + 'static {
     /// Default connection rules of `venue`: the adapter's `limits` (streams per
     /// connection, inbound messages per second) and the venue's keep-alive.
     fn rules(&self, venue: Venue, limits: &VenueLimits) -> ConnectionRules;
+    /// The per-host budget `venue` enforces per client IP over all connections (as
+    /// its adapter declares it: Coinbase's connects and messages a second); none by
+    /// default.
+    fn host_budget(&self, _venue: Venue) -> crate::engine::adapter::HostBudget {
+        crate::engine::adapter::HostBudget::NONE
+    }
     /// The session for a WebSocket upgrade to `target` (path and query), or `None`
     /// when the path is not one of this protocol's (another protocol may claim it; so
     /// claim only paths that are unmistakably yours).

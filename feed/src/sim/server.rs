@@ -85,6 +85,7 @@ impl SimServer {
             faults: RwLock::new(config.faults.clone()),
             tx,
             counters: Counters::default(),
+            per_ip: Default::default(),
             fault_counters: FaultCounters::default(),
             gaps: Mutex::new(Vec::new()),
             conns: Mutex::new(Vec::new()),
@@ -130,6 +131,12 @@ impl SimServer {
         let _ = self.shared.tx.send(Arc::new(Outbound::ShutdownNotice));
     }
 
+    /// Drop every open connection at once, without a close frame (counted as
+    /// drops): the clients' reconnect storm.
+    pub fn drop_connections(&self) {
+        let _ = self.shared.tx.send(Arc::new(Outbound::Drop));
+    }
+
     /// Send `serverShutdown`, close every connection, stop generating.
     pub async fn shutdown(self) {
         let _ = self.shared.shutdown.send(true);
@@ -158,7 +165,7 @@ impl Drop for SimServer {
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let attempts = AtomicU64::new(0);
     loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             // Out of file descriptors and the like: back off instead of spinning.
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
@@ -170,7 +177,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             continue;
         }
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_connection(stream, shared.clone()));
+        tokio::spawn(serve_connection(stream, peer, shared.clone()));
     }
 }
 
@@ -242,7 +249,7 @@ fn status_text(status: u16) -> &'static str {
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
+async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let mut buf = Vec::with_capacity(1024);
     loop {
         let Some(head) = read_head(&mut stream, &mut buf).await else {
@@ -254,8 +261,8 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
             let session = shared
                 .protocols
                 .iter()
-                .find_map(|p| p.open(&head.target, &view));
-            let Some(session) = session else {
+                .find_map(|p| Some((p.open(&head.target, &view)?, p.host_budget(p.venues()[0]))));
+            let Some((session, budget)) = session else {
                 let _ = stream
                     .write_all(
                         b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -263,6 +270,16 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
                     .await;
                 return;
             };
+            let ip = (peer.ip(), session.venue(), budget);
+            if !shared.per_ip.admit_connect(ip.0, ip.1, budget) {
+                shared.counters.ip_connects_refused.fetch_add(1, Relaxed);
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    )
+                    .await;
+                return;
+            }
             let accept = derive_accept_key(key.as_bytes());
             let response = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
@@ -276,7 +293,7 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 .max_message_size(Some(64 << 10))
                 .max_frame_size(Some(64 << 10));
             let ws = WebSocketStream::from_raw_socket(stream, Role::Server, Some(ws_config)).await;
-            session::run(ws, shared, conn, session).await;
+            session::run(ws, shared, conn, session, ip).await;
             return;
         }
         let response = rest::handle(&shared, &head.method, &head.target);

@@ -3,12 +3,14 @@
 //! delivering events. What goes on the wire is the venue's [`SimSession`]'s.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use parking_lot::Mutex;
+use tickd_bus::Venue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{sleep_until, Instant};
@@ -21,6 +23,7 @@ use super::faults::corrupt;
 use super::gaps::GapInjector;
 use super::protocol::{FrameKind, Frames, Inbound, SessionCx, SimSession, SimView};
 use super::state::{ConnTrades, Outbound, Shared};
+use crate::engine::adapter::HostBudget;
 
 /// Connection records kept for `SimMarketHandle::trades_sent`; a long `tickd sim`
 /// run must not grow without bound.
@@ -42,6 +45,8 @@ struct Conn<S> {
     record: Arc<Mutex<ConnTrades>>,
     /// When anything was last written (the idle cut-off).
     last_sent: Instant,
+    /// The client's IP, its venue and that venue's per-host budget.
+    ip: (IpAddr, Venue, HostBudget),
 }
 
 enum Flow {
@@ -58,6 +63,7 @@ pub(crate) async fn run<S>(
     shared: Arc<Shared>,
     conn: u64,
     session: Box<dyn SimSession>,
+    ip: (IpAddr, Venue, HostBudget),
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -86,6 +92,7 @@ pub(crate) async fn run<S>(
         gaps: GapInjector::new(conn, n_symbols),
         record: record.clone(),
         last_sent: Instant::now(),
+        ip,
     };
     // Receive before subscribing, so nothing published after the subscription is missed.
     let rx = shared.tx.subscribe();
@@ -262,7 +269,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         match answer {
                             Inbound::Continue => Flow::Continue,
                             Inbound::Pong => Flow::Pong,
-                            Inbound::Close(code, reason) => Flow::Close(CloseCode::from(code), reason),
+                            Inbound::Close(code, reason) => {
+                                shared.counters.session_closes.fetch_add(1, Relaxed);
+                                Flow::Close(CloseCode::from(code), reason)
+                            }
                         }
                     }
                 }
@@ -272,6 +282,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         if self.over_limit(rules.max_inbound_per_sec) {
                             shared.counters.rate_limit_closes.fetch_add(1, Relaxed);
                             Flow::Close(CloseCode::Policy, "too many messages")
+                        } else if !shared.per_ip.admit_message(self.ip.0, self.ip.1, self.ip.2) {
+                            shared.counters.ip_rate_limit_closes.fetch_add(1, Relaxed);
+                            Flow::Close(CloseCode::Policy, "too many messages from this IP")
                         } else {
                             match msg {
                                 Message::Pong(p) => {
@@ -367,6 +380,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             Outbound::Market(ev) => self.with_session(|s, cx, out| s.on_market(ev, cx, out)),
             Outbound::Replay(f) => self.with_session(|s, cx, out| s.on_replay(f, cx, out)),
             Outbound::ShutdownNotice => self.with_session(|s, cx, out| s.shutdown_notice(cx, out)),
+            Outbound::Drop => {
+                self.shared.fault_counters.drops.fetch_add(1, Relaxed);
+                return Flow::Abort;
+            }
         }
         if self.send_out(flush).await {
             Flow::Continue

@@ -21,6 +21,8 @@ pub(crate) enum Outbound {
     Replay(ReplayFrame),
     /// Send `serverShutdown` (the connection stays open).
     ShutdownNotice,
+    /// Drop the connection without a close frame (every one at once: a storm).
+    Drop,
 }
 
 /// Depth events the sim dropped on purpose on one connection.
@@ -57,6 +59,13 @@ pub struct SimStats {
     /// with `wait_for_slowest`, held back for a lagging connection).
     pub events_behind: u64,
     pub rate_limit_closes: u64,
+    /// Upgrades refused (429) over the venue's per-IP connection limit.
+    pub ip_connects_refused: u64,
+    /// Connections closed for a message over the venue's per-IP message limit.
+    pub ip_rate_limit_closes: u64,
+    /// Connections the venue session closed on its own clock (Coinbase: not
+    /// subscribed within 5 s).
+    pub session_closes: u64,
     pub pong_timeout_closes: u64,
     /// Connections closed because nothing was sent on them for the idle limit (a
     /// client that stopped its keep-alive).
@@ -79,6 +88,9 @@ pub(crate) struct Counters {
     pub events_generated: AtomicU64,
     pub events_behind: AtomicU64,
     pub rate_limit_closes: AtomicU64,
+    pub ip_connects_refused: AtomicU64,
+    pub ip_rate_limit_closes: AtomicU64,
+    pub session_closes: AtomicU64,
     pub pong_timeout_closes: AtomicU64,
     pub idle_closes: AtomicU64,
     pub lifetime_closes: AtomicU64,
@@ -102,6 +114,8 @@ pub struct Shared {
     pub(crate) protocols: Vec<&'static dyn super::protocol::SimProtocol>,
     pub(crate) tx: broadcast::Sender<Arc<Outbound>>,
     pub(crate) counters: Counters,
+    /// Per-IP connect and message counts (venues that limit per IP).
+    pub(crate) per_ip: super::per_ip::IpLimiter,
     pub(crate) fault_counters: FaultCounters,
     pub(crate) gaps: Mutex<Vec<GapRecord>>,
     pub(crate) conns: Mutex<Vec<Arc<Mutex<ConnTrades>>>>,
@@ -122,6 +136,9 @@ impl Shared {
             events_generated: c.events_generated.load(Relaxed),
             events_behind: c.events_behind.load(Relaxed),
             rate_limit_closes: c.rate_limit_closes.load(Relaxed),
+            ip_connects_refused: c.ip_connects_refused.load(Relaxed),
+            ip_rate_limit_closes: c.ip_rate_limit_closes.load(Relaxed),
+            session_closes: c.session_closes.load(Relaxed),
             pong_timeout_closes: c.pong_timeout_closes.load(Relaxed),
             idle_closes: c.idle_closes.load(Relaxed),
             lifetime_closes: c.lifetime_closes.load(Relaxed),

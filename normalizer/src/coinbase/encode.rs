@@ -27,6 +27,14 @@ pub fn envelope(channel: &str, ts_ns: u64, seq: u64, events: &str) -> String {
     )
 }
 
+/// One product's book in an `l2_data` frame: its whole book (snapshot) or changes.
+#[derive(Debug, Clone, Copy)]
+pub struct L2<'a> {
+    pub product: &'a str,
+    pub bids: &'a [Level],
+    pub asks: &'a [Level],
+}
+
 /// One `l2_data` frame: a snapshot (whole book, bids then offers) or an update.
 pub fn l2(
     product: &str,
@@ -36,29 +44,54 @@ pub fn l2(
     ts_ns: u64,
     seq: u64,
 ) -> String {
+    l2_products(
+        &[L2 {
+            product,
+            bids,
+            asks,
+        }],
+        snapshot,
+        ts_ns,
+        seq,
+    )
+}
+
+/// One `l2_data` frame with one event per product (§4: a frame may carry events of
+/// several products).
+pub fn l2_products(books: &[L2<'_>], snapshot: bool, ts_ns: u64, seq: u64) -> String {
     let kind = if snapshot { "snapshot" } else { "update" };
     let time = if snapshot {
         rfc3339_nanos(0)
     } else {
         rfc3339_nanos(ts_ns)
     };
-    let mut events = format!(r#"[{{"type":"{kind}","product_id":"{product}","updates":["#);
-    let sides = [("bid", bids), ("offer", asks)];
-    let mut first = true;
-    for (side, levels) in sides {
-        for l in levels {
-            if !first {
-                events.push(',');
-            }
-            first = false;
-            let _ = write!(
-                events,
-                r#"{{"side":"{side}","event_time":"{time}","price_level":"{}","new_quantity":"{}"}}"#,
-                l.price, l.size
-            );
+    let mut events = String::from("[");
+    for (i, book) in books.iter().enumerate() {
+        if i > 0 {
+            events.push(',');
         }
+        let _ = write!(
+            events,
+            r#"{{"type":"{kind}","product_id":"{}","updates":["#,
+            book.product
+        );
+        let mut first = true;
+        for (side, levels) in [("bid", book.bids), ("offer", book.asks)] {
+            for l in levels {
+                if !first {
+                    events.push(',');
+                }
+                first = false;
+                let _ = write!(
+                    events,
+                    r#"{{"side":"{side}","event_time":"{time}","price_level":"{}","new_quantity":"{}"}}"#,
+                    l.price, l.size
+                );
+            }
+        }
+        events.push_str("]}");
     }
-    events.push_str("]}]");
+    events.push(']');
     envelope("l2_data", ts_ns, seq, &events)
 }
 

@@ -24,6 +24,6 @@ pub mod encode;
 pub mod products;
 pub mod rule;
 
-pub use decode::{CoinbaseDecoder, TradeSide, MAX_FRAME_BYTES};
+pub use decode::{CoinbaseDecoder, TradeSide, CANDLE_INTERVAL_S, MAX_FRAME_BYTES};
 pub use products::{decode_products, wire_product};
 pub use rule::{CoinbaseBookSync, CoinbaseRule};

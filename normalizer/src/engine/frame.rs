@@ -69,6 +69,15 @@ pub trait FrameDecoder {
     /// learns symbols as the capture lists them).
     fn symbols_mut(&mut self) -> &mut SymbolMap;
 
+    /// The next event of the frame last decoded, for a frame that carries several
+    /// (Coinbase: several products' books in one `l2_data` frame); the engine asks
+    /// after handling the first until `None`. Per-connection counters are reported
+    /// with the first.
+    #[inline]
+    fn next_event(&mut self) -> Option<VenueEvent<'_>> {
+        None
+    }
+
     /// Which of the venue's markets the next frames come from, for a venue whose
     /// frames do not say and whose symbols repeat across markets served on
     /// different URLs (Bybit's `BTCUSDT` is the spot pair on `/v5/public/spot` and

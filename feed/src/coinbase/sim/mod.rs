@@ -1,12 +1,15 @@
 //! Coinbase Advanced Trade in the simulator ([`CoinbaseSim`], `coinbase.md` §9): the
 //! WebSocket at the bare root (as `wss://advanced-trade-ws.coinbase.com`), one
-//! subscribe message per channel (`heartbeats`, `level2`, `market_trades`, `ticker`),
-//! the `subscriptions` reply listing all of the connection's subscriptions, one
+//! subscribe message per channel (`heartbeats`, `level2`, `market_trades`, `ticker`,
+//! `candles`: each product's open 5-minute candle from the trades, every second),
+//! the `subscriptions` reply listing all of the connection's subscriptions, the
+//! level2 images of one subscribe in one frame (an event per product), one
 //! `sequence_num` per connection on every frame it sends (a skipped-sequence fault
 //! consumes a number without sending the frame: a lost message), `heartbeats` every
-//! second, the close of a connection that has not subscribed within 5 s, and REST
-//! `/api/v3/brokerage/market/products`. Spot products (`BTC-USD`) only; `candles`
-//! and `ticker_batch` are not simulated.
+//! second, the close of a connection that has not subscribed within 5 s, the per-IP
+//! limits of 8 new connections and 8 client messages a second, and REST
+//! `/api/v3/brokerage/market/products`. Spot products (`BTC-USD`) only;
+//! `ticker_batch` is not simulated.
 
 mod rest;
 mod session;
@@ -15,7 +18,7 @@ use std::time::Duration;
 
 use tickd_bus::Venue;
 
-use crate::engine::adapter::VenueLimits;
+use crate::engine::adapter::{HostBudget, VenueAdapter, VenueLimits};
 use crate::sim::{ConnectionRules, Response, SimProtocol, SimSession, SimView};
 
 /// The Coinbase protocol of the simulator.
@@ -38,7 +41,7 @@ impl SimProtocol for CoinbaseSim {
     }
 
     /// No server ping and no idle cut-off (`heartbeats` keeps a connection busy);
-    /// 8 client messages a second (§2: per IP, here per connection).
+    /// 8 client messages a second on one connection (and per IP: [`Self::host_budget`]).
     fn rules(&self, _venue: Venue, limits: &VenueLimits) -> ConnectionRules {
         ConnectionRules {
             ping_interval: None,
@@ -47,6 +50,12 @@ impl SimProtocol for CoinbaseSim {
             max_inbound_per_sec: limits.messages_per_second,
             max_streams: limits.streams_per_connection,
         }
+    }
+
+    /// §2: 8 new connections and 8 client messages a second per IP, over all of
+    /// its connections: the adapter's budget, enforced.
+    fn host_budget(&self, venue: Venue) -> HostBudget {
+        crate::coinbase::CoinbaseAdapter.host_budget(venue)
     }
 
     /// The bare root only: Coinbase's endpoint has no path.

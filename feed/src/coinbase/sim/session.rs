@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tickd_bus::record::Side;
-use tickd_bus::{Price, Venue};
+use tickd_bus::{Price, Size, Venue};
 use tickd_normalizer::coinbase::encode;
 use tickd_normalizer::Level;
 
@@ -21,6 +21,19 @@ use crate::sim::{EventKind, Frames, Inbound, SessionCx, SimEvent, SimSession, Si
 const LEVEL2: u8 = 1;
 const TRADES: u8 = 2;
 const TICKER: u8 = 4;
+const CANDLES: u8 = 8;
+
+/// The candle length of `candles`, ns.
+const CANDLE_NS: u64 = tickd_normalizer::coinbase::CANDLE_INTERVAL_S as u64 * 1_000_000_000;
+
+/// A product's open 5-minute candle, built from the trades of the market.
+#[derive(Debug, Clone, Copy)]
+struct Candle {
+    start_s: u64,
+    /// Open, high, low, close.
+    ohlc: [Price; 4],
+    volume: Size,
+}
 
 /// Recent trades sent as the `market_trades` snapshot of a subscription.
 const TRADE_SNAPSHOT: usize = 10;
@@ -39,6 +52,7 @@ fn bit(channel: &str) -> Option<u8> {
         "level2" => Some(LEVEL2),
         "market_trades" => Some(TRADES),
         "ticker" => Some(TICKER),
+        "candles" => Some(CANDLES),
         _ => None,
     }
 }
@@ -48,8 +62,11 @@ pub(crate) struct CoinbaseSession {
     seq: u64,
     heartbeats: bool,
     heartbeat_counter: u64,
+    heartbeats_sent: u64,
     /// Channel bits per symbol index.
     masks: Vec<u8>,
+    /// Per symbol index, the open candle while `candles` is subscribed.
+    candles: Vec<Option<Candle>>,
     /// Per symbol index, while `level2` is subscribed: the update id of the image
     /// sent (later depth events are sent as updates).
     books: Vec<Option<u64>>,
@@ -67,7 +84,9 @@ impl CoinbaseSession {
             seq: 0,
             heartbeats: false,
             heartbeat_counter: 1_000,
+            heartbeats_sent: 0,
             masks: vec![0; n],
+            candles: vec![None; n],
             books: vec![None; n],
             stamps: vec![0; n],
             opened: Instant::now(),
@@ -125,16 +144,21 @@ impl CoinbaseSession {
                     if bit == LEVEL2 {
                         self.books[idx] = None;
                     }
+                    if bit == CANDLES {
+                        self.candles[idx] = None;
+                    }
                 }
             }
             self.reply_subscriptions(cx, out);
             if subscribe {
-                for idx in products {
-                    match bit {
-                        LEVEL2 => self.snapshot(idx, cx, out),
-                        TRADES => self.trade_snapshot(idx, cx, out),
-                        _ => {}
+                match bit {
+                    LEVEL2 => self.snapshots(&products, cx, out),
+                    TRADES => {
+                        for idx in products {
+                            self.trade_snapshot(idx, cx, out);
+                        }
                     }
+                    _ => {}
                 }
             }
         } else {
@@ -160,6 +184,7 @@ impl CoinbaseSession {
             ("level2", LEVEL2),
             ("market_trades", TRADES),
             ("ticker", TICKER),
+            ("candles", CANDLES),
         ] {
             let products: Vec<String> = (0..self.masks.len())
                 .filter(|i| self.masks[*i] & bit != 0)
@@ -174,29 +199,45 @@ impl CoinbaseSession {
         out.reply().extend_from_slice(frame.as_bytes());
     }
 
-    /// The whole book now, as one `snapshot` event.
-    fn snapshot(&mut self, idx: usize, cx: &mut SessionCx<'_>, out: &mut Frames) {
-        let image = {
+    /// The whole books now, one `snapshot` event per product, all in one frame
+    /// (§4: a frame may carry several products' events). The frame's time is the
+    /// stamp of every book in it (after each one's previous stamp).
+    fn snapshots(&mut self, products: &[usize], cx: &mut SessionCx<'_>, out: &mut Frames) {
+        let images: Vec<_> = {
             let market = cx.view.market();
-            market
-                .books
-                .get(idx)
-                .and_then(|b| b.book_at(b.published_id()))
+            products
+                .iter()
+                .filter_map(|&idx| {
+                    let book = market.books.get(idx)?;
+                    Some((idx, book.book_at(book.published_id())?))
+                })
+                .collect()
         };
-        let Some(image) = image else { return };
-        self.books[idx] = Some(image.last_update_id);
+        if images.is_empty() {
+            return;
+        }
+        let stamp = images
+            .iter()
+            .map(|(idx, _)| self.stamps[*idx] + 1)
+            .fold(crate::sim::now_ns(), u64::max);
+        for (idx, image) in &images {
+            self.books[*idx] = Some(image.last_update_id);
+            self.stamps[*idx] = stamp;
+        }
         let seq = self.next_seq();
-        let stamp = self.stamp(idx, crate::sim::now_ns());
-        let frame = encode::l2(
-            Self::raw(cx, idx),
-            true,
-            &image.bids,
-            &image.asks,
-            stamp,
-            seq,
-        );
+        let books: Vec<encode::L2<'_>> = images
+            .iter()
+            .map(|(idx, image)| encode::L2 {
+                product: Self::raw(cx, *idx),
+                bids: &image.bids,
+                asks: &image.asks,
+            })
+            .collect();
+        let frame = encode::l2_products(&books, true, stamp, seq);
         out.data().extend_from_slice(frame.as_bytes());
-        cx.record_book_stamp(idx as u32, stamp, image.last_update_id);
+        for (idx, image) in &images {
+            cx.record_book_stamp(*idx as u32, stamp, image.last_update_id);
+        }
     }
 
     /// The recent trades, oldest first, as the `market_trades` snapshot.
@@ -270,15 +311,39 @@ impl SimSession for CoinbaseSession {
 
     /// `heartbeats` once a second; a connection that has not subscribed within
     /// 5 s of opening is closed.
-    fn on_tick(&mut self, _cx: &mut SessionCx<'_>, out: &mut Frames) -> Inbound {
+    fn on_tick(&mut self, cx: &mut SessionCx<'_>, out: &mut Frames) -> Inbound {
         if !self.subscribed && self.opened.elapsed() >= SUBSCRIBE_DEADLINE {
             return Inbound::Close(1008, "no subscription within 5 s");
         }
         if self.heartbeats {
             self.heartbeat_counter += 1;
+            self.heartbeats_sent += 1;
+            let skip = cx.view.faults().skip_heartbeat_every;
+            if skip.is_some_and(|n| n > 0 && self.heartbeats_sent.is_multiple_of(u64::from(n))) {
+                // The venue missed a beat: one counter value is never sent.
+                self.heartbeat_counter += 1;
+                cx.view
+                    .fault_counters()
+                    .heartbeats_skipped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             let seq = self.next_seq();
             let frame = encode::heartbeat(self.heartbeat_counter, crate::sim::now_ns(), seq);
             out.reply().extend_from_slice(frame.as_bytes());
+        }
+        // `candles`: the open candle of each product again, every second (§7.5).
+        for idx in 0..self.candles.len() {
+            let Some(c) = self.candles[idx] else { continue };
+            let seq = self.next_seq();
+            let frame = encode::candle(
+                Self::raw(cx, idx),
+                c.start_s,
+                c.ohlc,
+                c.volume,
+                crate::sim::now_ns(),
+                seq,
+            );
+            out.data().extend_from_slice(frame.as_bytes());
         }
         Inbound::Continue
     }
@@ -288,6 +353,11 @@ impl SimSession for CoinbaseSession {
         let mask = self.masks.get(idx).copied().unwrap_or(0);
         if mask == 0 {
             return;
+        }
+        if let EventKind::Trade { price, qty, .. } = &ev.kind {
+            if mask & CANDLES != 0 {
+                self.candle_trade(idx, *price, *qty, ev.time_ns);
+            }
         }
         match &ev.kind {
             EventKind::Trade {
@@ -326,6 +396,30 @@ impl SimSession for CoinbaseSession {
 }
 
 impl CoinbaseSession {
+    /// A trade moves its product's open candle (a new one begins at the next
+    /// 5-minute boundary).
+    fn candle_trade(&mut self, idx: usize, price: Price, qty: Size, time_ns: u64) {
+        let start_s = time_ns / CANDLE_NS * CANDLE_NS / 1_000_000_000;
+        let Some(slot) = self.candles.get_mut(idx) else {
+            return;
+        };
+        match slot {
+            Some(c) if c.start_s == start_s => {
+                c.ohlc[1] = c.ohlc[1].max(price);
+                c.ohlc[2] = c.ohlc[2].min(price);
+                c.ohlc[3] = price;
+                c.volume = c.volume.checked_add(qty).unwrap_or(c.volume);
+            }
+            _ => {
+                *slot = Some(Candle {
+                    start_s,
+                    ohlc: [price; 4],
+                    volume: qty,
+                })
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn book_update(
         &mut self,

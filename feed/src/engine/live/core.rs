@@ -21,11 +21,11 @@ use tickd_normalizer::SymbolMap;
 
 use self::rest::RestDone;
 use crate::backoff::Backoff;
-use crate::connect_rate::ConnectRate;
 use crate::connection::{spawn_connection, ConnCommand, ConnEvent, ConnHandle, ConnSpec};
 use crate::engine::adapter::{PlannedConn, StreamSub, VenueAdapter};
 use crate::engine::core::{Books, Step, VenueCore};
 use crate::events::{event_queue, EventReceiver, EventSender};
+use crate::host_pacer::HostPacer;
 use crate::merge::{Merge, Role};
 use crate::publisher::Publisher;
 use crate::rest::RestClient;
@@ -178,9 +178,6 @@ impl<A: VenueAdapter> Core<A> {
         } else {
             Vec::new()
         };
-        let connect_rate = adapter
-            .connect_rate(venue)
-            .map(|(max, window)| ConnectRate::new(max, window));
         let slots = adapter
             .plan(venue, instruments, &settings)
             .into_iter()
@@ -197,7 +194,7 @@ impl<A: VenueAdapter> Core<A> {
                     ops_per_hour: settings
                         .subscribe_ops_per_hour
                         .or(adapter.subscribe_ops_per_hour(venue)),
-                    connect_rate: connect_rate.clone(),
+                    pacer: HostPacer::for_url(&plan.url, adapter.host_budget(venue)),
                 },
                 market: adapter.market_of_url(venue, &plan.url),
                 streams: plan.streams.clone(),

@@ -5,9 +5,11 @@
 //! `event_time` is not read (the epoch in snapshots): the frame's `timestamp` is
 //! the event time.
 //!
-//! One frame normally carries one event; several events for the same product and
-//! type are joined in order (later levels win). A frame mixing products or
-//! snapshot and update is refused: the engine takes one book message a frame.
+//! One frame may carry events of several products (§4): each run of events of one
+//! product and type is one book message, in frame order (later levels win within
+//! it), its levels one contiguous range of `bids` and of `asks`.
+
+use std::ops::Range;
 
 use serde::Deserialize;
 use sonic_rs::LazyValue;
@@ -16,6 +18,7 @@ use crate::binance::decode::json::{price, req, size};
 use crate::book::Level;
 use crate::error::{DecodeError, ShortText};
 use crate::okx::decode::fields::for_each;
+use crate::symbols::SymbolMap;
 
 #[derive(Deserialize)]
 struct Event<'a> {
@@ -37,21 +40,29 @@ struct Update<'a> {
     new_quantity: Option<&'a str>,
 }
 
-/// What the frame's events were about.
-pub(super) struct Head<'a> {
-    pub product: Option<&'a str>,
+/// One book message of a frame: a product's run of events of one type.
+#[derive(Debug, Clone)]
+pub(super) struct Group {
+    /// `None`: a product the symbol map does not hold.
+    pub instrument_id: Option<u32>,
     pub snapshot: bool,
+    pub bids: Range<usize>,
+    pub asks: Range<usize>,
 }
 
-/// Reads the events into `bids` and `asks` (cleared first).
+/// Reads the events into `bids` and `asks` (cleared first) and their book
+/// messages into `groups` (in frame order; at least one).
 pub(super) fn parse<'a>(
     events: &'a [u8],
+    symbols: &SymbolMap,
     bids: &mut Vec<Level>,
     asks: &mut Vec<Level>,
-) -> Result<Head<'a>, DecodeError> {
+    groups: &mut Vec<Group>,
+) -> Result<(), DecodeError> {
     bids.clear();
     asks.clear();
-    let mut head: Option<Head<'a>> = None;
+    groups.clear();
+    let mut last: Option<(&'a str, bool)> = None;
     for_each(events, |ev: Event<'a>| {
         let snapshot = match req(ev.kind, "type")? {
             "snapshot" => true,
@@ -63,15 +74,14 @@ pub(super) fn parse<'a>(
             }
         };
         let product = req(ev.product_id, "product_id")?;
-        match &head {
-            None => {
-                head = Some(Head {
-                    product: Some(product),
-                    snapshot,
-                })
-            }
-            Some(h) if h.product == Some(product) && h.snapshot == snapshot => {}
-            Some(_) => return Err(DecodeError::OutOfRange { field: "events" }),
+        if last != Some((product, snapshot)) {
+            last = Some((product, snapshot));
+            groups.push(Group {
+                instrument_id: symbols.get(product),
+                snapshot,
+                bids: bids.len()..bids.len(),
+                asks: asks.len()..asks.len(),
+            });
         }
         let updates = req(ev.updates, "updates")?;
         for_each(updates.as_raw_str().as_bytes(), |u: Update<'_>| {
@@ -87,7 +97,14 @@ pub(super) fn parse<'a>(
             }
             Ok(())
         })?;
+        if let Some(g) = groups.last_mut() {
+            g.bids.end = bids.len();
+            g.asks.end = asks.len();
+        }
         Ok(())
     })?;
-    head.ok_or(DecodeError::MissingField { field: "events" })
+    if groups.is_empty() {
+        return Err(DecodeError::MissingField { field: "events" });
+    }
+    Ok(())
 }

@@ -41,4 +41,8 @@ impl FrameDecoder for CoinbaseDecoder {
     fn symbols_mut(&mut self) -> &mut SymbolMap {
         CoinbaseDecoder::symbols_mut(self)
     }
+
+    fn next_event(&mut self) -> Option<VenueEvent<'_>> {
+        self.next_book()
+    }
 }

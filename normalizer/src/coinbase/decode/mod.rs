@@ -28,6 +28,7 @@ use crate::okx::decode::fields::for_each;
 use crate::sink::RecordSink;
 use crate::symbols::SymbolMap;
 
+pub use candles::INTERVAL_S as CANDLE_INTERVAL_S;
 pub use market::TradeSide;
 
 /// Frames above this size are rejected before parsing. A liquid product's level2
@@ -72,6 +73,11 @@ pub struct CoinbaseDecoder {
     asks: Vec<Level>,
     /// Book messages seen per instrument: the ids of its [`BookEvent`]s.
     book_messages: HashMap<u32, u64>,
+    /// The last `l2_data` frame's book messages (one per product run) and the
+    /// next one to hand out ([`Self::next_book`]), with the frame's time.
+    book_groups: Vec<book::Group>,
+    next_group: usize,
+    book_ts: u64,
     candles: candles::OpenCandles,
     last_trades: market::LastTrades,
 }
@@ -134,6 +140,8 @@ impl CoinbaseDecoder {
         ts_recv: u64,
         sink: &mut impl RecordSink,
     ) -> Result<VenueEvent<'a>, DecodeError> {
+        // The previous frame's book messages are never handed out after this one.
+        self.book_groups.clear();
         if frame.len() > MAX_FRAME_BYTES {
             return Err(DecodeError::FrameTooLarge {
                 len: frame.len(),
@@ -167,26 +175,22 @@ impl CoinbaseDecoder {
         // resync (one of them may have missed an update).
         let event = match channel {
             "l2_data" => {
-                let head = book::parse(events, &mut self.bids, &mut self.asks)?;
+                self.next_group = 0;
+                let parsed = book::parse(
+                    events,
+                    &self.symbols,
+                    &mut self.bids,
+                    &mut self.asks,
+                    &mut self.book_groups,
+                );
+                if let Err(err) = parsed {
+                    // Nothing of a broken frame is applied.
+                    self.book_groups.clear();
+                    return Err(err);
+                }
                 sink.conn_counter(ConnCounter::Sequence, seq);
-                let Some(instrument_id) = head.product.and_then(|p| self.symbols.get(p)) else {
-                    return Ok(VenueEvent::UnknownSymbol);
-                };
-                let count = self.book_messages.entry(instrument_id).or_insert(0);
-                *count += 1;
-                let id = *count;
-                return Ok(VenueEvent::Book(BookEvent {
-                    instrument_id,
-                    snapshot: head.snapshot,
-                    first: id,
-                    last: id,
-                    prev: Some(id - 1),
-                    checksum: None,
-                    record_id: None,
-                    ts_event,
-                    bids: &self.bids,
-                    asks: &self.asks,
-                }));
+                self.book_ts = ts_event;
+                return Ok(self.next_book().unwrap_or(VenueEvent::UnknownSymbol));
             }
             "market_trades" => {
                 let pushed = market::trades(
@@ -222,6 +226,34 @@ impl CoinbaseDecoder {
         };
         sink.conn_counter(ConnCounter::Sequence, seq);
         Ok(event)
+    }
+}
+
+impl CoinbaseDecoder {
+    /// The next book message of the last `l2_data` frame (a frame may carry
+    /// several products' events, §4): a [`VenueEvent::Book`], or
+    /// [`VenueEvent::UnknownSymbol`] for a product the map does not hold.
+    pub fn next_book(&mut self) -> Option<VenueEvent<'_>> {
+        let group = self.book_groups.get(self.next_group)?.clone();
+        self.next_group += 1;
+        let Some(instrument_id) = group.instrument_id else {
+            return Some(VenueEvent::UnknownSymbol);
+        };
+        let count = self.book_messages.entry(instrument_id).or_insert(0);
+        *count += 1;
+        let id = *count;
+        Some(VenueEvent::Book(BookEvent {
+            instrument_id,
+            snapshot: group.snapshot,
+            first: id,
+            last: id,
+            prev: Some(id - 1),
+            checksum: None,
+            record_id: None,
+            ts_event: self.book_ts,
+            bids: &self.bids[group.bids],
+            asks: &self.asks[group.asks],
+        }))
     }
 }
 
