@@ -28,7 +28,7 @@ fn shipped_configs_are_valid() {
     for (file, venues) in [
         (
             "configs/demo.toml",
-            "8 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken, htx, htx-usdm",
+            "9 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken, htx, htx-usdm, htx-coinm",
         ),
         (
             "configs/tickd.toml",
