@@ -199,6 +199,10 @@ fn venue_rules_are_all_reported() {
                 "venues.binance-usdm.inflate_limit_bytes",
                 "uncompressed frames",
             ),
+            (
+                "venues.bybit.full_book",
+                "no full-depth book for BTC-USDT-PERP (bybit's orderbook.full",
+            ),
             ("venues.kraken.symbols", "no symbols"),
             ("venues.kraken.oi_poll_secs", "only binance-usdm"),
             (

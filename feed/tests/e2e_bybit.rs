@@ -4,27 +4,37 @@
 //! simulator's truth by the checker: every trade once and in order, the book equal
 //! to the true book after every event. Baseline, every fault, gap isolation, the
 //! `u == 1` restart image, the derivative channels, a dated future with `kline`
-//! venue bars, and the keep-alive cut-off.
+//! venue bars, the keep-alive cut-off, and spot `orderbook.full` books spliced onto
+//! REST `full_orderbook` images (baseline, gap isolation, REST 429, images older
+//! than the stream).
 
 mod e2e_support;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use e2e_support::runs::{assert_cut_without_pings, assert_fault_run};
 use e2e_support::*;
 use tickd_bus::decimal::{Notional, NOTIONAL_SCALE};
 use tickd_bus::instrument::{Date, InstrumentKind};
 use tickd_bus::record::{BarMsg, StatusKind, TradeMsg};
 use tickd_bus::{Channel, Flags, RecordType, Size, Venue};
 use tickd_feed::bybit::BybitSim;
-use tickd_feed::sim::{FaultConfig, SimConfig, SimServer, SimSymbol, SkipDepth};
+use tickd_feed::sim::{FaultConfig, RestError, SimConfig, SimServer, SimSymbol, SkipDepth};
 use tickd_feed::venue::VenueSettings;
 
 const SYMBOLS: [&str; 3] = ["spot/BTCUSDT", "linear/BTCUSDT", "inverse/ETHUSD"];
 
+/// `orderbook.full` is spot only.
+const FULL_BOOK_SYMBOLS: [&str; 2] = ["spot/BTCUSDT", "spot/ETHUSDT"];
+
 fn bybit_config(rate: u32, faults: FaultConfig) -> SimConfig {
+    config_of(&SYMBOLS, rate, faults)
+}
+
+fn config_of(symbols: &[&str], rate: u32, faults: FaultConfig) -> SimConfig {
     SimConfig {
-        symbols: SYMBOLS
+        symbols: symbols
             .iter()
             .enumerate()
             .map(|(i, raw)| SimSymbol::from_raw(Venue::Bybit, raw, i).expect("bybit symbol"))
@@ -101,24 +111,8 @@ async fn bybit_every_fault_keeps_the_properties() {
         ..every_fault()
     };
     let (sim, feed, checker) = run(faults, 6).await;
-    let market = sim.market();
-    let (received, _lost) = checker.check_trades(&market, &feed.registry, Venue::Bybit);
-    checker.assert_clean();
-    let stats = sim.stats();
-    let counters = feed.stop();
-    eprintln!(
-        "bybit faults: {received} trades, {counters:?}, sim {:?}",
-        stats.faults
-    );
-    assert!(stats.faults.drops >= 1 && stats.faults.malformed >= 1);
-    assert!(stats.faults.rest_errors >= 1 && stats.faults.refused >= 1);
-    assert!(stats.faults.restart_snapshots >= 1);
-    assert!(counters.reconnects >= 1);
-    assert!(counters.decode_errors >= 1, "corrupt frames are counted");
-    assert!(received > 50);
-    assert!(checker.status_count(StatusKind::Gap) >= 1);
-    assert_eq!(counters.books_synced, counters.books_total, "{counters:?}");
-    sim.shutdown().await;
+    let run = assert_fault_run(Venue::Bybit, sim, feed, &checker, 50, StatusKind::Gap).await;
+    assert!(run.stats.faults.restart_snapshots >= 1);
 }
 
 /// A `u == 1` image replaces the book (a Bybit restart), it is not a gap.
@@ -223,27 +217,8 @@ async fn bybit_derivative_channels_from_tickers_and_all_liquidation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bybit_feed_that_stops_pinging_is_cut_and_reconnects_flagged() {
-    init_logs();
-    let mut config = bybit_config(0, FaultConfig::default());
-    // Nothing is generated: only pings could keep the connections up, and the feed
-    // pings every 20 s, far beyond this cut-off.
-    config.rules_mut(Venue::Bybit).idle_close = Some(Duration::from_millis(800));
-    let sim = SimServer::start(config.clone()).await.expect("sim starts");
-    let market = sim.market();
-    let mut feed = start_feed(settings(Venue::Bybit, &sim, &config));
-    let mut checker = Checker::default();
-    feed.consume(&mut checker, &market, Duration::from_secs(4))
-        .await;
-    let closes = sim.stats().idle_closes;
-    let counters = feed.stop();
-    assert!(closes >= 2, "{closes} idle closes");
-    assert!(counters.reconnects >= 2, "{counters:?}");
-    assert!(
-        checker.status_count(StatusKind::Disconnected) >= 2,
-        "each cut is a status record"
-    );
-    checker.assert_clean();
-    sim.shutdown().await;
+    // The feed pings every 20 s, far beyond the 800 ms cut-off.
+    assert_cut_without_pings(Venue::Bybit, bybit_config(0, FaultConfig::default())).await;
 }
 
 /// A dated future listed by instruments-info (`BTCUSDT-25DEC26` → `BTC-USDT-20261225`)
@@ -382,5 +357,139 @@ async fn bybit_refused_subscription_is_a_status_record() {
             > 0
     );
     checker.assert_clean();
+    sim.shutdown().await;
+}
+
+/// Spot books from `orderbook.full` (`full_book`) against a simulator with `faults`.
+async fn run_full_book(faults: FaultConfig, secs: u64) -> (SimServer, FeedRun, Checker) {
+    init_logs();
+    let config = config_of(&FULL_BOOK_SYMBOLS, 400, faults);
+    let sim = SimServer::start(config.clone()).await.expect("sim starts");
+    let mut s = settings(Venue::Bybit, &sim, &config);
+    s.full_book = true;
+    let (feed, checker) = run_until_synced(&sim, s, checker(), secs).await;
+    (sim, feed, checker)
+}
+
+/// `orderbook.full` deltas spliced onto one REST image per book: the book equals
+/// the true book after every event (the image's records carry its `seq`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_full_book_spliced_onto_rest_matches_the_true_book() {
+    let (sim, feed, checker) = run_full_book(FaultConfig::default(), 3).await;
+    checker.assert_clean();
+    let counters = feed.stop();
+    eprintln!(
+        "bybit full book: {} book checks, {counters:?}",
+        checker.book_checks
+    );
+    assert!(checker.book_checks > 100, "{} checks", checker.book_checks);
+    assert_eq!((counters.books_total, counters.books_synced), (2, 2));
+    // Pushed books fetch nothing: these images came from full_orderbook.
+    assert_eq!(counters.rest_requests, 2 + counters.snapshots_refetched);
+    assert_eq!(checker.status_count(StatusKind::Gap), 0);
+    assert_eq!(checker.status_count(StatusKind::BookResync), 0);
+    assert_eq!(counters.decode_errors, 0);
+    sim.shutdown().await;
+}
+
+/// A skipped `u` on one `orderbook.full` book: a gap and a resync record for that
+/// book alone, which fetches its image again; the other book never notices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_full_book_gap_resyncs_only_that_book_over_rest() {
+    let faults = FaultConfig {
+        skip_depth: Some(SkipDepth {
+            every: 120,
+            count: 2,
+            symbol: Some("spot/BTCUSDT".into()),
+            max_per_connection: 3,
+        }),
+        ..FaultConfig::default()
+    };
+    let (sim, feed, checker) = run_full_book(faults, 4).await;
+    checker.assert_clean();
+    let gapped = feed.instrument_id("spot/BTCUSDT");
+    let injected = sim.stats().gaps.len();
+    let flagged = checker.status_count_for(gapped, StatusKind::Gap);
+    let resyncs = checker.status_count_for(gapped, StatusKind::BookResync);
+    eprintln!(
+        "bybit full book gaps: {injected} injected, {flagged} gap and {resyncs} resync records"
+    );
+    assert!(injected >= 1, "{injected} gaps injected");
+    assert!((1..=injected).contains(&flagged), "{flagged} of {injected}");
+    assert!(resyncs >= flagged);
+    let other = feed.instrument_id("spot/ETHUSDT");
+    assert_eq!(checker.status_count_for(other, StatusKind::Gap), 0);
+    assert_eq!(checker.status_count_for(other, StatusKind::BookResync), 0);
+    let counters = feed.stop();
+    assert_eq!(
+        counters.reconnects, 0,
+        "a gap fetches an image, no reconnect"
+    );
+    assert!(counters.rest_requests >= 2 + flagged as u64, "{counters:?}");
+    assert_eq!(counters.books_synced, 2);
+    sim.shutdown().await;
+}
+
+/// Once synced, a gap sends the book back to `full_orderbook` while that answers
+/// 429: the feed waits out `Retry-After` and fetches again until an image comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_full_book_rest_429_is_retried() {
+    let (sim, mut feed, mut checker) = run_full_book(FaultConfig::default(), 1).await;
+    assert_eq!(feed.counters().books_synced, 2);
+    let market = sim.market();
+    // Only image fetches use REST now (the instrument lists are done).
+    market.set_faults(FaultConfig {
+        skip_depth: Some(SkipDepth {
+            every: 20,
+            count: 1,
+            symbol: Some("spot/BTCUSDT".into()),
+            max_per_connection: 1,
+        }),
+        rest_error: Some(RestError {
+            status: 429,
+            first: 0,
+            retry_after_secs: 1,
+        }),
+        ..FaultConfig::default()
+    });
+    feed.consume(&mut checker, &market, Duration::from_millis(1500))
+        .await;
+    let limited = feed.counters().rest_rate_limited;
+    assert!(limited >= 1, "{:?}", feed.counters());
+    assert!(feed.counters().books_synced < 2, "the gapped book waits");
+    market.set_faults(FaultConfig::default());
+    for _ in 0..6 {
+        if feed.counters().books_synced == 2 {
+            break;
+        }
+        feed.consume(&mut checker, &market, Duration::from_millis(500))
+            .await;
+    }
+    checker.assert_clean();
+    let rest_errors = sim.stats().faults.rest_errors;
+    let counters = feed.stop();
+    eprintln!("bybit full book 429: {rest_errors} refused, {counters:?}");
+    assert!(rest_errors >= 1);
+    assert_eq!(counters.books_synced, 2, "{counters:?}");
+    assert_eq!(checker.status_count(StatusKind::Gap), 1);
+    sim.shutdown().await;
+}
+
+/// `full_orderbook` images 150 updates behind the stream: the first ones are older than the
+/// first buffered delta, so the image is fetched again until one is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_full_book_image_older_than_the_stream_is_fetched_again() {
+    let faults = FaultConfig {
+        stale_snapshot_events: Some(150),
+        ..FaultConfig::default()
+    };
+    let (sim, feed, checker) = run_full_book(faults, 3).await;
+    checker.assert_clean();
+    let counters = feed.stop();
+    eprintln!("bybit full book, stale images: {counters:?}");
+    assert!(counters.snapshots_refetched >= 1, "{counters:?}");
+    assert_eq!(counters.books_synced, 2);
+    assert_eq!(checker.status_count(StatusKind::Gap), 0);
+    assert!(checker.book_checks > 100, "{} checks", checker.book_checks);
     sim.shutdown().await;
 }
