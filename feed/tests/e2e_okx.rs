@@ -2,9 +2,12 @@
 //! protocol (spot and a linear swap), held to the simulator's truth by the checker:
 //! every trade once and in order, the book equal to the true book after every event.
 //! Baseline, every fault, gap isolation, checksum failures, the mode without the
-//! initial snapshot (REST splice), and the keep-alive cut-off.
+//! initial snapshot (REST splice), the keep-alive cut-off, and a reconnect storm
+//! kept to 3 connects a second.
 
 mod e2e_support;
+
+use std::time::Duration;
 
 use e2e_support::runs::{assert_cut_without_pings, assert_fault_run};
 use e2e_support::*;
