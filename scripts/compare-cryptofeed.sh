@@ -2,7 +2,7 @@
 # tickd vs cryptofeed on the same simulator stream (Binance trades, then depth with REST
 # snapshots), measured in one run: normalized messages per CPU-second and
 # receive → output latency, with ratios.
-#   scripts/compare-cryptofeed.sh [--quick] [--out FILE.json]
+#   scripts/compare-cryptofeed.sh [--quick] [--rate N] [--out FILE.json]
 # Makes a venv under target/cryptofeed-venv and installs cryptofeed from PyPI (once).
 # Exit 3 when PyPI cannot be reached (the smoke run turns that into a skip).
 set -euo pipefail

@@ -205,6 +205,14 @@ impl Metrics {
         }
     }
 
+    /// Forget the latencies recorded so far (a benchmark's warm-up, which
+    /// includes the router catching up on the ring from its oldest record).
+    pub fn reset_latencies(&self) {
+        if let Some(hops) = self.hops.lock().as_mut() {
+            hops.iter_mut().for_each(Histogram::reset);
+        }
+    }
+
     /// (p50, p99, p999, max, count) of a hop in nanoseconds.
     pub fn percentiles(&self, hop: Hop) -> (u64, u64, u64, u64, u64) {
         let guard = self.hops.lock();

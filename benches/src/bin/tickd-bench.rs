@@ -15,10 +15,11 @@ use tickd_benches::e2e::compare::{self, CompareConfig};
 use tickd_benches::e2e::sweep::run_all;
 
 const USAGE: &str = "usage: tickd-bench [--quick] [--out FILE.json]
-       tickd-bench compare --python PY --script cf_bench.py [--quick] [--out FILE.json]
+       tickd-bench compare --python PY --script cf_bench.py [--quick] [--rate N] [--out FILE.json]
        tickd-bench nats [--quick | --smoke] [--out FILE.json]
   --quick   a short run (~30 s)
   --smoke   nats only: the smallest run through every part (CI)
+  --rate    compare only: simulator events a second (default 10000, --quick 2000)
   --out     where the JSON report goes (default: target/bench/e2e.json, compare.json, nats.json)";
 
 struct Args {
@@ -29,6 +30,7 @@ struct Args {
     out: Option<PathBuf>,
     python: Option<PathBuf>,
     script: Option<PathBuf>,
+    rate: Option<u32>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -40,6 +42,7 @@ fn parse() -> Result<Args, String> {
         out: None,
         python: None,
         script: None,
+        rate: None,
     };
     let mut args = std::env::args().skip(1).peekable();
     if args.peek().map(String::as_str) == Some("compare") {
@@ -61,6 +64,15 @@ fn parse() -> Result<Args, String> {
             "--out" => a.out = Some(value("--out")?),
             "--python" => a.python = Some(value("--python")?),
             "--script" => a.script = Some(value("--script")?),
+            "--rate" if a.compare => {
+                let text = value("--rate")?;
+                let rate = text
+                    .to_str()
+                    .and_then(|t| t.parse::<u32>().ok())
+                    .filter(|r| *r > 0)
+                    .ok_or(format!("--rate wants events a second, got {text:?}"))?;
+                a.rate = Some(rate);
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -160,7 +172,7 @@ fn run_compare(args: &Args) -> Result<(), String> {
     let cfg = CompareConfig {
         python,
         script,
-        rate: if args.quick { 2_000 } else { 10_000 },
+        rate: args.rate.unwrap_or(if args.quick { 2_000 } else { 10_000 }),
         symbols: 10,
         warmup: Duration::from_secs(if args.quick { 2 } else { 3 }),
         secs: Duration::from_secs(if args.quick { 3 } else { 10 }),

@@ -221,6 +221,9 @@ pub fn run(s: &Scenario) -> anyhow::Result<Outcome> {
     let feed0 = counters();
     let cpu0 = thread_cpu_secs(&SERVER_THREADS);
     let delivered0 = gateway.as_ref().map_or(0, |g| g.delivered());
+    if let Some(g) = &gateway {
+        g.start_measuring();
+    }
     let t0 = Instant::now();
     measuring.store(true, Relaxed);
     std::thread::sleep(s.duration);

@@ -76,7 +76,7 @@ pub struct Running {
 pub struct SubscriberResult {
     pub send_to_client: Summary,
     pub read_to_client: Summary,
-    /// From the gateway's own histograms (whole run, warm-up included).
+    /// From the gateway's own histograms, over the measurement window.
     pub router: Summary,
     pub socket_write: Summary,
     pub drops: u64,
@@ -212,6 +212,12 @@ fn percentiles(g: &GatewayHandle, hop: Hop) -> Summary {
 }
 
 impl Running {
+    /// The measurement starts: the gateway's hop histograms drop the warm-up, when
+    /// the router caught up on the records published before it started.
+    pub fn start_measuring(&self) {
+        self.gateway.metrics().reset_latencies();
+    }
+
     /// Records delivered to subscribers while measuring, so far.
     pub fn delivered(&self) -> u64 {
         self.delivered.load(Relaxed)
