@@ -1,5 +1,5 @@
 //! The prologue of a JSON text frame, the same for every venue whose frames are one
-//! JSON object with its payload left for later (Coinbase, Kraken): a size limit,
+//! JSON object with its payload left for later (Coinbase, Kraken, Bybit): a size limit,
 //! surrounding whitespace trimmed, UTF-8 checked, the envelope parsed; and the debug
 //! log of a rejected frame with its kind.
 
