@@ -28,7 +28,7 @@ fn shipped_configs_are_valid() {
     for (file, venues) in [
         (
             "configs/demo.toml",
-            "8 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken, htx, htx-usdm",
+            "9 venues enabled: binance, binance-usdm, okx, bybit, coinbase, kraken, htx, htx-usdm, htx-coinm",
         ),
         (
             "configs/tickd.toml",
@@ -198,6 +198,10 @@ fn venue_rules_are_all_reported() {
             (
                 "venues.binance-usdm.inflate_limit_bytes",
                 "uncompressed frames",
+            ),
+            (
+                "venues.bybit.full_book",
+                "no full-depth book for BTC-USDT-PERP (bybit's orderbook.full",
             ),
             ("venues.kraken.symbols", "no symbols"),
             ("venues.kraken.oi_poll_secs", "only binance-usdm"),

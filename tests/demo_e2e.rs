@@ -229,11 +229,11 @@ fn demo_serves_live_subscribers_and_journals_history() {
         .count();
     assert_eq!(htx, 5, "tail htx printed:\n{stdout}");
 
-    // HTX USDT-margined swaps in binary records: `tail --binary` names each stream by
+    // HTX coin-margined swaps in binary records: `tail --binary` names each stream by
     // its symbol (from /v1/instruments), not by the instrument id the records carry.
     let (ok, stdout, stderr) = run(&[
         "tail",
-        "trades.htx-usdm.*",
+        "trades.htx-coinm.*",
         "--binary",
         "--count",
         "3",
@@ -242,16 +242,15 @@ fn demo_serves_live_subscribers_and_journals_history() {
         "--url",
         &url,
     ]);
-    assert!(ok, "tail htx-usdm failed: {stderr}");
+    assert!(ok, "tail htx-coinm failed: {stderr}");
     let named = stdout
         .lines()
         .filter(|l| {
-            ["BTC", "ETH", "SOL", "BNB"]
-                .iter()
-                .any(|base| l.contains(&format!(" trades.htx-usdm.{base}-USDT-PERP ")))
+            l.contains(" trades.htx-coinm.BTC-USD-PERP ")
+                || l.contains(" trades.htx-coinm.ETH-USD-PERP ")
         })
         .count();
-    assert_eq!(named, 3, "tail htx-usdm --binary printed:\n{stdout}");
+    assert_eq!(named, 3, "tail htx-coinm --binary printed:\n{stdout}");
 
     let status = demo.wait().expect("demo exits");
     while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {

@@ -191,6 +191,7 @@ fn bench_sync(c: &mut Criterion) {
         let _ = sync.on_diff(&first, 0, &mut out);
         let snapshot = DepthSnapshot {
             last_update_id: 10,
+            record_id: None,
             ts_event: 0,
             bids: initial_levels(BookSide::Bid),
             asks: initial_levels(BookSide::Ask),

@@ -68,6 +68,9 @@ pub struct VenueSettings {
     /// Subscribe the venue's whole-image book channel instead of its incremental
     /// stream, where it has one (HTX `depth.step0`): every push a SNAPSHOT.
     pub book_images: bool,
+    /// Books from the venue's full-depth channel seeded over REST, where it has one
+    /// for the symbol (Bybit spot `orderbook.full`); the others keep their book.
+    pub full_book: bool,
     /// The most bytes a compressed frame may inflate to (HTX); `None`: the decoder's
     /// default.
     pub inflate_limit: Option<usize>,
@@ -99,6 +102,7 @@ impl VenueSettings {
             subscribe_ops_per_hour: None,
             venue_bars_minutes: None,
             book_images: false,
+            full_book: false,
             inflate_limit: None,
         }
     }

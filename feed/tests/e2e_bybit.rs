@@ -4,7 +4,8 @@
 //! simulator's truth by the checker: every trade once and in order, the book equal
 //! to the true book after every event. Baseline, every fault, gap isolation, the
 //! `u == 1` restart image, the derivative channels, a dated future with `kline`
-//! venue bars, and the keep-alive cut-off.
+//! venue bars, the keep-alive cut-off, and spot `orderbook.full` books spliced onto
+//! REST `full_orderbook` images (baseline, gap isolation, REST 429).
 
 mod e2e_support;
 
@@ -17,14 +18,21 @@ use tickd_bus::instrument::{Date, InstrumentKind};
 use tickd_bus::record::{BarMsg, StatusKind, TradeMsg};
 use tickd_bus::{Channel, Flags, RecordType, Size, Venue};
 use tickd_feed::bybit::BybitSim;
-use tickd_feed::sim::{FaultConfig, SimConfig, SimServer, SimSymbol, SkipDepth};
+use tickd_feed::sim::{FaultConfig, RestError, SimConfig, SimServer, SimSymbol, SkipDepth};
 use tickd_feed::venue::VenueSettings;
 
 const SYMBOLS: [&str; 3] = ["spot/BTCUSDT", "linear/BTCUSDT", "inverse/ETHUSD"];
 
+/// `orderbook.full` is spot only.
+const FULL_BOOK_SYMBOLS: [&str; 2] = ["spot/BTCUSDT", "spot/ETHUSDT"];
+
 fn bybit_config(rate: u32, faults: FaultConfig) -> SimConfig {
+    config_of(&SYMBOLS, rate, faults)
+}
+
+fn config_of(symbols: &[&str], rate: u32, faults: FaultConfig) -> SimConfig {
     SimConfig {
-        symbols: SYMBOLS
+        symbols: symbols
             .iter()
             .enumerate()
             .map(|(i, raw)| SimSymbol::from_raw(Venue::Bybit, raw, i).expect("bybit symbol"))
@@ -382,5 +390,120 @@ async fn bybit_refused_subscription_is_a_status_record() {
             > 0
     );
     checker.assert_clean();
+    sim.shutdown().await;
+}
+
+/// Spot books from `orderbook.full` (`full_book`) against a simulator with `faults`.
+async fn run_full_book(faults: FaultConfig, secs: u64) -> (SimServer, FeedRun, Checker) {
+    init_logs();
+    let config = config_of(&FULL_BOOK_SYMBOLS, 400, faults);
+    let sim = SimServer::start(config.clone()).await.expect("sim starts");
+    let mut s = settings(Venue::Bybit, &sim, &config);
+    s.full_book = true;
+    let (feed, checker) = run_until_synced(&sim, s, checker(), secs).await;
+    (sim, feed, checker)
+}
+
+/// `orderbook.full` deltas spliced onto one REST image per book: the book equals
+/// the true book after every event (the image's records carry its `seq`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_full_book_spliced_onto_rest_matches_the_true_book() {
+    let (sim, feed, checker) = run_full_book(FaultConfig::default(), 3).await;
+    checker.assert_clean();
+    let counters = feed.stop();
+    eprintln!(
+        "bybit full book: {} book checks, {counters:?}",
+        checker.book_checks
+    );
+    assert!(checker.book_checks > 100, "{} checks", checker.book_checks);
+    assert_eq!((counters.books_total, counters.books_synced), (2, 2));
+    // Pushed books fetch nothing: these images came from full_orderbook.
+    assert_eq!(counters.rest_requests, 2 + counters.snapshots_refetched);
+    assert_eq!(checker.status_count(StatusKind::Gap), 0);
+    assert_eq!(checker.status_count(StatusKind::BookResync), 0);
+    assert_eq!(counters.decode_errors, 0);
+    sim.shutdown().await;
+}
+
+/// A skipped `u` on one `orderbook.full` book: a gap and a resync record for that
+/// book alone, which fetches its image again; the other book never notices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_full_book_gap_resyncs_only_that_book_over_rest() {
+    let faults = FaultConfig {
+        skip_depth: Some(SkipDepth {
+            every: 120,
+            count: 2,
+            symbol: Some("spot/BTCUSDT".into()),
+            max_per_connection: 3,
+        }),
+        ..FaultConfig::default()
+    };
+    let (sim, feed, checker) = run_full_book(faults, 4).await;
+    checker.assert_clean();
+    let gapped = feed.instrument_id("spot/BTCUSDT");
+    let injected = sim.stats().gaps.len();
+    let flagged = checker.status_count_for(gapped, StatusKind::Gap);
+    let resyncs = checker.status_count_for(gapped, StatusKind::BookResync);
+    eprintln!(
+        "bybit full book gaps: {injected} injected, {flagged} gap and {resyncs} resync records"
+    );
+    assert!(injected >= 1, "{injected} gaps injected");
+    assert!((1..=injected).contains(&flagged), "{flagged} of {injected}");
+    assert!(resyncs >= flagged);
+    let other = feed.instrument_id("spot/ETHUSDT");
+    assert_eq!(checker.status_count_for(other, StatusKind::Gap), 0);
+    assert_eq!(checker.status_count_for(other, StatusKind::BookResync), 0);
+    let counters = feed.stop();
+    assert_eq!(
+        counters.reconnects, 0,
+        "a gap fetches an image, no reconnect"
+    );
+    assert!(counters.rest_requests >= 2 + flagged as u64, "{counters:?}");
+    assert_eq!(counters.books_synced, 2);
+    sim.shutdown().await;
+}
+
+/// Once synced, a gap sends the book back to `full_orderbook` while that answers
+/// 429: the feed waits out `Retry-After` and fetches again until an image comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_full_book_rest_429_is_retried() {
+    let (sim, mut feed, mut checker) = run_full_book(FaultConfig::default(), 1).await;
+    assert_eq!(feed.counters().books_synced, 2);
+    let market = sim.market();
+    // Only image fetches use REST now (the instrument lists are done).
+    market.set_faults(FaultConfig {
+        skip_depth: Some(SkipDepth {
+            every: 20,
+            count: 1,
+            symbol: Some("spot/BTCUSDT".into()),
+            max_per_connection: 1,
+        }),
+        rest_error: Some(RestError {
+            status: 429,
+            first: 0,
+            retry_after_secs: 1,
+        }),
+        ..FaultConfig::default()
+    });
+    feed.consume(&mut checker, &market, Duration::from_millis(1500))
+        .await;
+    let limited = feed.counters().rest_rate_limited;
+    assert!(limited >= 1, "{:?}", feed.counters());
+    assert!(feed.counters().books_synced < 2, "the gapped book waits");
+    market.set_faults(FaultConfig::default());
+    for _ in 0..6 {
+        if feed.counters().books_synced == 2 {
+            break;
+        }
+        feed.consume(&mut checker, &market, Duration::from_millis(500))
+            .await;
+    }
+    checker.assert_clean();
+    let rest_errors = sim.stats().faults.rest_errors;
+    let counters = feed.stop();
+    eprintln!("bybit full book 429: {rest_errors} refused, {counters:?}");
+    assert!(rest_errors >= 1);
+    assert_eq!(counters.books_synced, 2, "{counters:?}");
+    assert_eq!(checker.status_count(StatusKind::Gap), 1);
     sim.shutdown().await;
 }

@@ -178,6 +178,67 @@ async fn a_journal_behind_the_live_position_is_re_read_until_it_catches_up() {
     f.gateway.shutdown().await;
 }
 
+/// Publishes BTC trades 1 and 2, the second received (`ts_recv`) a millisecond before
+/// the first, as Kraken's venue status comes after its `connected` record; waits until
+/// the router routed both.
+async fn publish_stepping_back(f: &mut Fixture) -> Vec<RecordBuf> {
+    let mut probe = subscribed(ws_client(f, &["trades.binance.BTC-USDT"], Encoding::Json)).await;
+    let first = f.publish(f.trade(BTC.0, BTC.1, 1));
+    let earlier = first.header().ts_recv - 1_000_000;
+    let second = f.publish_received_at(f.trade(BTC.0, BTC.1, 2), earlier);
+    collect(&mut probe, 2).await;
+    vec![first, second]
+}
+
+/// The seam within [`WAIT`] (a record the replay lost would keep `collect` waiting
+/// through the heartbeats), with no gap.
+async fn seam_without_gap(client: &mut Client, replayed: &[RecordBuf], live: &[RecordBuf]) {
+    let other = tokio::time::timeout(WAIT, expect_seam(client, replayed, live))
+        .await
+        .expect("the replay never delivered every record");
+    no_gap(&other);
+}
+
+fn no_gap(other: &[Event]) {
+    assert!(
+        other.iter().all(|e| !matches!(e, Event::Gap { .. })),
+        "{other:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_ts_recv_steps_back_is_replayed_without_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = start_with_journal(test_config(), Some(dir.path().to_path_buf())).await;
+    let history = publish_stepping_back(&mut f).await;
+    write_journal(dir.path(), &history);
+    let config = ws_client(&f, &["trades.binance.BTC-USDT"], Encoding::Json).from("2020-01-01");
+    let mut client = subscribed(config).await;
+    let live: Vec<RecordBuf> = (3..=5)
+        .map(|i| f.publish(f.trade(BTC.0, BTC.1, i)))
+        .collect();
+    seam_without_gap(&mut client, &history, &live).await;
+    f.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_read_of_the_tail_finds_a_record_received_before_the_last_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = start_with_journal(test_config(), Some(dir.path().to_path_buf())).await;
+    let history = publish_stepping_back(&mut f).await;
+    write_journal(dir.path(), &history[..1]);
+    let config = ws_client(&f, &["trades.binance.BTC-USDT"], Encoding::Json).from("2020-01-01");
+    let mut client = subscribed(config).await;
+    // The journal gets the second trade only after the replay sent the first.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    write_journal(dir.path(), &history[1..]);
+    let live: Vec<RecordBuf> = (3..=5)
+        .map(|i| f.publish(f.trade(BTC.0, BTC.1, i)))
+        .collect();
+    seam_without_gap(&mut client, &history, &live).await;
+    f.gateway.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quic_replay_then_live_on_the_subscription_stream() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,8 +6,7 @@
 
 mod bybit_common;
 
-use std::collections::BTreeMap;
-
+use bybit_common::reference::Reference;
 use bybit_common::*;
 use tickd_bus::instrument::{ContractType, Date, InstrumentKind};
 use tickd_bus::record::BookDeltaMsg;
@@ -15,58 +14,13 @@ use tickd_bus::{RecordBuf, Venue};
 use tickd_normalizer::bybit::{decode_instruments, decode_rest_book, next_page_cursor, BybitRule};
 use tickd_normalizer::engine::{BookSync, Frame, FrameDecoder, SyncAction, SyncState, VenueEvent};
 
-/// A decimal string as an integer count of 1e-8 (every sample value fits).
-fn fixed(text: &str) -> i128 {
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    assert!(frac.len() <= 8, "{text}");
-    let frac = format!("{frac:0<8}");
-    int.parse::<i128>().unwrap() * 100_000_000 + frac.parse::<i128>().unwrap()
-}
-
-/// price → size, per side, by the rules in `bybit.md` §7 (size 0 deletes).
-#[derive(Default)]
-struct Reference {
-    bids: BTreeMap<i128, i128>,
-    asks: BTreeMap<i128, i128>,
-}
-
-impl Reference {
-    fn apply(&mut self, line: &str) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        if v["type"] == "snapshot" {
-            *self = Reference::default();
-        }
-        for (key, side) in [("b", &mut self.bids), ("a", &mut self.asks)] {
-            for level in v["data"][key].as_array().unwrap() {
-                let (price, size) = (
-                    fixed(level[0].as_str().unwrap()),
-                    fixed(level[1].as_str().unwrap()),
-                );
-                if size == 0 {
-                    side.remove(&price);
-                } else {
-                    side.insert(price, size);
-                }
-            }
-        }
-    }
-}
-
-fn as_fixed(level: tickd_normalizer::Level) -> (i128, i128) {
-    let scale = |raw: i128, one: i128| raw * 100_000_000 / one;
-    (
-        scale(level.price.raw(), tickd_bus::Price::ONE_RAW),
-        scale(level.size.raw(), tickd_bus::Size::ONE_RAW),
-    )
-}
-
 #[test]
 fn the_real_session_rebuilds_the_reference_book_after_every_event() {
     let lines = sample("book.jsonl");
     assert_eq!(lines.len(), 50);
     let mut decoder = decoder();
     let id = id("XRPUSDT");
-    let mut sync = BookSync::new(Venue::Bybit, id, BybitRule, 64);
+    let mut sync = BookSync::new(Venue::Bybit, id, BybitRule::Pushed, 64);
     let mut reference = Reference::default();
     let mut out: Vec<RecordBuf> = Vec::new();
     let mut seq_records = 0;
@@ -98,14 +52,7 @@ fn the_real_session_rebuilds_the_reference_book_after_every_event() {
         assert_eq!(sync.last_update_id(), Some(20254869 + i as u64));
         reference.apply(line);
         let book = sync.book();
-        assert!(!book.is_crossed(), "line {i}");
-        let bids: Vec<(i128, i128)> = book.bids().map(as_fixed).collect();
-        let asks: Vec<(i128, i128)> = book.asks().map(as_fixed).collect();
-        let want_bids: Vec<(i128, i128)> =
-            reference.bids.iter().rev().map(|(p, s)| (*p, *s)).collect();
-        let want_asks: Vec<(i128, i128)> = reference.asks.iter().map(|(p, s)| (*p, *s)).collect();
-        assert_eq!(bids, want_bids, "bids after line {i}");
-        assert_eq!(asks, want_asks, "asks after line {i}");
+        reference.assert_equals(book, &format!("after line {i}"));
         assert_eq!((book.bid_len(), book.ask_len()), (500, 500), "line {i}");
     }
     assert_eq!(sync.stats().gaps, 0);
@@ -123,7 +70,7 @@ fn frame(kind: &str, u: u64, bid: &str) -> String {
 fn a_skipped_u_resyncs_and_a_u_1_snapshot_replaces_the_book() {
     let mut decoder = decoder();
     let id = id("XRPUSDT");
-    let mut sync = BookSync::new(Venue::Bybit, id, BybitRule, 64);
+    let mut sync = BookSync::new(Venue::Bybit, id, BybitRule::Pushed, 64);
     let mut out: Vec<RecordBuf> = Vec::new();
     let mut feed = |line: String, sync: &mut BookSync<BybitRule>| {
         let VenueEvent::Book(ev) = decoder

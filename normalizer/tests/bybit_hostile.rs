@@ -42,7 +42,7 @@ fn typed_errors() {
         (br#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1}"#.to_vec(), MissingField),
         (BOOK.replace(r#""type":"delta","#, "").into_bytes(), MissingField),
         (BOOK.replace("delta", "partial").into_bytes(), UnknownEvent),
-        (BOOK.replace("orderbook.50.", "orderbook.full.").into_bytes(), UnknownEvent),
+        (BOOK.replace("orderbook.50.", "orderbook.deep.").into_bytes(), UnknownEvent),
         (BOOK.replace("orderbook.50.", "orderbook.").into_bytes(), UnknownEvent),
         (BOOK.replace("orderbook", "spread").into_bytes(), UnknownEvent),
         (BOOK.replace(r#""u":5,"#, "").into_bytes(), MissingField),

@@ -213,6 +213,7 @@ fn updates_without_an_image_splice_onto_a_rest_snapshot_when_the_rule_says_so() 
     );
     let snapshot = BookSnapshot {
         last_update_id: 11,
+        record_id: None,
         ts_event: 0,
         bids: vec![lvl(99, 1)],
         asks: vec![lvl(101, 1)],

@@ -384,6 +384,7 @@ pub(crate) fn venue_settings(venue: Venue, cfg: &VenueConfig) -> VenueSettings {
     s.time_unit_micros = cfg.time_unit == TimeUnit::Us;
     s.venue_bars_minutes = cfg.venue_bars_minutes;
     s.book_images = cfg.book_images;
+    s.full_book = cfg.full_book;
     s.inflate_limit = cfg
         .inflate_limit_bytes
         .and_then(|bytes| usize::try_from(bytes).ok());

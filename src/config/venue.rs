@@ -71,6 +71,12 @@ pub struct VenueConfig {
     /// 150 levels a side every 100 ms at most; default false).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub book_images: bool,
+    /// Books from the venue's full-depth channel, a delta stream spliced onto a REST
+    /// image (bybit: `orderbook.full` from `/v5/market/full_orderbook`, up to 10,000
+    /// levels a side; spot symbols only, so every symbol listed must be spot; default
+    /// false). `book_depth` is then unused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full_book: bool,
     /// Where frames are compressed (htx, htx-usdm, htx-coinm: gzip), the most bytes one
     /// frame may inflate to; past it the frame is a counted decode error
     /// (`inflate_limit`), not an unbounded allocation. Default 1048576 (1 MiB).
@@ -123,6 +129,7 @@ impl Default for VenueConfig {
             time_unit: TimeUnit::Ms,
             venue_bars_minutes: None,
             book_images: false,
+            full_book: false,
             inflate_limit_bytes: None,
         }
     }
@@ -352,6 +359,24 @@ impl VenueConfig {
                 format!("{venue} has no whole-image book channel (htx's depth.step0 is one)"),
                 "remove book_images",
             );
+        }
+        if self.full_book {
+            let without: Vec<&str> = self
+                .symbols
+                .iter()
+                .filter(|s| !adapter.is_some_and(|a| a.offers_full_book(venue, s)))
+                .map(String::as_str)
+                .collect();
+            if !without.is_empty() {
+                errs.push(
+                    join(path, "full_book"),
+                    format!(
+                        "{venue} has no full-depth book for {} (bybit's orderbook.full is spot only)",
+                        without.join(", ")
+                    ),
+                    "remove full_book, or list only symbols that have one",
+                );
+            }
         }
         match (venue, self.oi_poll_secs) {
             // The venues whose open interest is polled over REST.

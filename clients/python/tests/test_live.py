@@ -15,7 +15,11 @@ from conftest import API_KEY
 STREAMS = ["trades.binance.BTC-USDT", "bbo.binance.ETH-USDT", "trades.binance-usdm.SOL-USDT-PERP"]
 
 
-async def collect(sub, count, timeout=20.0):
+async def collect_for(sub, count, seconds):
+    """Up to `count` records (a batch counts by its records), or what arrived within
+    `seconds`, without a timeout error: the simulator splits its rate over every symbol
+    of every venue, so a count due by a fixed time fails as venues are added; the
+    caller asserts what it needs."""
     items = []
 
     async def run():
@@ -24,7 +28,10 @@ async def collect(sub, count, timeout=20.0):
             if sum(len(i) if isinstance(i, tickd.RecordBatch) else 1 for i in items) >= count:
                 break
 
-    await asyncio.wait_for(run(), timeout)
+    try:
+        await asyncio.wait_for(run(), seconds)
+    except asyncio.TimeoutError:
+        pass
     return items
 
 
@@ -47,10 +54,11 @@ def test_json_and_binary_give_the_same_records(demo):
         as_json = tickd.subscribe(STREAMS, url=demo.url, from_=start)
         as_binary = tickd.subscribe(STREAMS, url=demo.url, encoding="binary", from_=start)
         as_batches = tickd.subscribe(STREAMS, url=demo.url, encoding="binary", batches=True, from_=start)
-        # About 25 records/s over these streams at the fixture's rate (the venue's bbo
-        # only: tickd's derived one is the `top` stream).
-        return await asyncio.gather(collect(as_json, 400, 30.0), collect(as_binary, 400, 30.0),
-                                    collect(as_batches, 400, 30.0))
+        # About 13-15 records/s over these streams at the fixture's rate (the venue's bbo
+        # only: tickd's derived one is the `top` stream; 14.5/s with eight demo venues,
+        # 12.7/s with nine): 20 s give each connection some 270 records.
+        return await asyncio.gather(collect_for(as_json, 400, 20.0), collect_for(as_binary, 400, 20.0),
+                                    collect_for(as_batches, 400, 20.0))
 
     json_items, binary_items, batch_items = asyncio.run(main())
     assert not [i for i in json_items + binary_items if isinstance(i, tickd.Gap)]
@@ -65,7 +73,7 @@ def test_json_and_binary_give_the_same_records(demo):
         assert a[stream][:n] == b[stream][:n], stream
         assert a[stream][:n] == c[stream][:n], stream
         compared += n
-    assert compared > 250
+    assert compared > 200, compared  # a connection that fell silent has far fewer
     trade = next(r for r in json_items if r.kind == "trade" and r.instrument_id == 1)
     assert isinstance(trade.price, Decimal) and trade.symbol == "BTC-USDT"
     assert "replay" in json_items[0].flags and "replay" in binary_items[0].flags
@@ -163,9 +171,11 @@ def test_api_key_and_reconnect_across_a_server_restart(keyed_demo):
         async for item in sub:
             if isinstance(item, tickd.Gap):
                 gaps.append(item)
-            elif restarted is None:
+            elif sub.connections < 2:
+                # Until the server stops, the first connection may still bring records
+                # after the restart began: they belong before it.
                 before.append(item)
-                if len(before) == 20:
+                if len(before) == 20 and restarted is None:
                     restarted = asyncio.get_running_loop().run_in_executor(None, demo.restart)
             else:
                 after.append(item)

@@ -12,10 +12,11 @@
 //! `venue_bars_minutes`, `kline.{interval}` too (confirmed candles become venue
 //! bars; no stream is watched for them).
 //!
-//! `orderbook.full` is not fed: Bybit offers it on spot only (linear and inverse:
-//! testnet only, `bybit.md` §6.2), as a delta-only stream seeded from REST
-//! `/v5/market/full_orderbook` (up to 10,000 levels), while every other Bybit
-//! book is pushed; tickd's books stop at 1000 levels on all three categories.
+//! With `full_book` (spot only: linear and inverse have it on testnet only,
+//! `bybit.md` §6.2), spot books are `orderbook.full`: a delta-only stream spliced
+//! onto REST `/v5/market/full_orderbook` (up to 10,000 levels, its `u` and `seq`),
+//! the engine's REST path with [`BybitRule::FullBook`]; a gap or `u == 1` fetches
+//! that one book's image again.
 //!
 //! Raw symbols are `category/SYMBOL` (`linear/BTCUSDT`): each category has its own
 //! URL (`<ws_url>/spot`, `/linear`, `/inverse`) and its own connections.
@@ -71,6 +72,9 @@ const KLINE_MINUTES: [u32; KLINE_INTERVALS.len()] = {
     minutes
 };
 
+/// The REST image `orderbook.full` is spliced onto (`bybit.md` §6.2).
+pub const FULL_ORDERBOOK_PATH: &str = "/v5/market/full_orderbook";
+
 /// Streams one connection carries at most (the 21,000-character args bound is
 /// checked as well: about 800 topics).
 const STREAMS_PER_CONNECTION: usize = 400;
@@ -89,6 +93,9 @@ fn instrument_topics(
         let topic = match channel {
             Channel::Trades => format!("publicTrade.{symbol}"),
             Channel::Bbo => format!("orderbook.1.{symbol}"),
+            Channel::Book if settings.full_book && category == Category::Spot => {
+                format!("orderbook.full.{symbol}")
+            }
             Channel::Book => format!(
                 "orderbook.{}.{symbol}",
                 category.book_depth(settings.book_depth)
@@ -193,13 +200,8 @@ impl VenueAdapter for BybitAdapter {
         }
     }
 
-    fn decoder(
-        &self,
-        _venue: Venue,
-        symbols: SymbolMap,
-        _settings: &VenueSettings,
-    ) -> BybitDecoder {
-        BybitDecoder::new(symbols)
+    fn decoder(&self, _venue: Venue, symbols: SymbolMap, settings: &VenueSettings) -> BybitDecoder {
+        BybitDecoder::new(symbols).with_full_book(settings.full_book)
     }
 
     fn market_of_url(&self, _venue: Venue, url: &str) -> u8 {
@@ -207,7 +209,21 @@ impl VenueAdapter for BybitAdapter {
     }
 
     fn rule(&self, _venue: Venue, _instrument_id: u32) -> BybitRule {
-        BybitRule
+        BybitRule::Pushed
+    }
+
+    /// `orderbook.full` books (spot, with `full_book`) splice REST images.
+    fn book_rule(&self, _venue: Venue, instrument_id: u32, decoder: &BybitDecoder) -> BybitRule {
+        decoder.book_rule(instrument_id)
+    }
+
+    /// Spot symbols (`BTC-USDT`, `spot/BTCUSDT`): `orderbook.full` (§6.2).
+    fn offers_full_book(&self, _venue: Venue, symbol: &str) -> bool {
+        match Category::split_raw(symbol) {
+            Some((category, _)) => category == Category::Spot,
+            // A normalized spot pair is `BASE-QUOTE`; contracts have a suffix.
+            None => symbol.split('-').count() == 2,
+        }
     }
 
     fn instruments_path(&self, _venue: Venue) -> RestPath {
@@ -225,9 +241,14 @@ impl VenueAdapter for BybitAdapter {
         Some(format!("{base}&cursor={}", query_escape(&cursor)))
     }
 
+    /// Spot: the `orderbook.full` image (`/v5/market/full_orderbook`, §6.2), the
+    /// only book the feed fetches; the others are pushed.
     fn snapshot_path(&self, _venue: Venue, raw_symbol: &str, depth: u32) -> RestPath {
         let (category, symbol) =
             Category::split_raw(raw_symbol).unwrap_or((Category::Linear, raw_symbol));
+        if category == Category::Spot {
+            return format!("{FULL_ORDERBOOK_PATH}?category=spot&symbol={symbol}");
+        }
         format!(
             "/v5/market/orderbook?category={}&symbol={symbol}&limit={}",
             category.as_str(),
@@ -235,8 +256,8 @@ impl VenueAdapter for BybitAdapter {
         )
     }
 
-    /// Books come pushed on the stream; the REST book is only for `check-config`'s
-    /// depth check.
+    /// The depth-limited books come pushed on the stream; `orderbook.full` images
+    /// are fetched (weight 1 each, within `snapshot_requests_per_minute`).
     fn snapshot_weight(&self, _venue: Venue, depth: u32) -> Result<u32, String> {
         if (1..=1000).contains(&depth) {
             Ok(1)
@@ -253,7 +274,7 @@ impl VenueAdapter for BybitAdapter {
             .and_then(Category::from_name);
         if path.ends_with("/market/instruments-info") {
             Some(RestTarget::Instruments)
-        } else if path.ends_with("/market/orderbook") {
+        } else if path.ends_with("/market/orderbook") || path.ends_with(FULL_ORDERBOOK_PATH) {
             Some(RestTarget::BookSnapshot(category?.raw_symbol(&symbol)))
         } else {
             None

@@ -257,3 +257,66 @@ fn category_urls_from_a_bare_host_a_base_or_a_category_url() {
         assert_eq!(plan[0].url, expected, "{configured}");
     }
 }
+
+/// `full_book`: spot books subscribe `orderbook.full` and take the REST rule with
+/// images from `full_orderbook`; linear and inverse books stay pushed.
+#[test]
+fn full_book_is_spot_orderbook_full_spliced_onto_full_orderbook() {
+    use tickd_bus::instrument::{InstrumentKind, InstrumentSpec};
+    use tickd_normalizer::bybit::BybitRule;
+    use tickd_normalizer::engine::FrameDecoder;
+
+    let (a, v) = (BybitAdapter, Venue::Bybit);
+    let instruments = vec![
+        (1, "spot/BTCUSDT".to_string()),
+        (2, "linear/BTCUSDT".to_string()),
+    ];
+    let mut s = settings(&[Channel::Book]);
+    s.full_book = true;
+    let plan = a.plan(v, &instruments, &s);
+    assert_eq!(topics(&plan[0].subscribe), ["orderbook.full.BTCUSDT"]);
+    assert_eq!(topics(&plan[1].subscribe), ["orderbook.200.BTCUSDT"]);
+    let mut decoder = a.decoder(v, tickd_normalizer::SymbolMap::new(), &s);
+    for (id, raw) in &instruments {
+        let spec = InstrumentSpec {
+            venue: v,
+            raw_symbol: raw.clone(),
+            base: "BTC".into(),
+            quote: "USDT".into(),
+            kind: if raw.starts_with("spot/") {
+                InstrumentKind::Spot
+            } else {
+                InstrumentKind::Perpetual
+            },
+            tick_size: tickd_bus::Price::from_raw(1),
+            step_size: tickd_bus::Size::from_raw(1),
+            contract: None,
+        };
+        decoder.learn_instrument(*id, &spec);
+    }
+    assert_eq!(a.book_rule(v, 1, &decoder), BybitRule::FullBook);
+    assert_eq!(a.book_rule(v, 2, &decoder), BybitRule::Pushed);
+    let off = a.decoder(v, tickd_normalizer::SymbolMap::new(), &settings(&ALL));
+    assert_eq!(a.book_rule(v, 1, &off), BybitRule::Pushed, "not configured");
+    assert_eq!(
+        a.snapshot_path(v, "spot/BTCUSDT", 200),
+        "/v5/market/full_orderbook?category=spot&symbol=BTCUSDT"
+    );
+    assert_eq!(
+        a.classify_rest(
+            v,
+            "http://h/v5/market/full_orderbook?category=spot&symbol=BTCUSDT"
+        ),
+        Some(RestTarget::BookSnapshot("spot/BTCUSDT".into()))
+    );
+    for (symbol, offered) in [
+        ("BTC-USDT", true),
+        ("spot/BTCUSDT", true),
+        ("BTC-USDT-PERP", false),
+        ("BTC-USDT-20261225", false),
+        ("linear/BTCUSDT", false),
+        ("inverse/BTCUSD", false),
+    ] {
+        assert_eq!(a.offers_full_book(v, symbol), offered, "{symbol}");
+    }
+}

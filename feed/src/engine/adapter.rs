@@ -198,6 +198,14 @@ pub trait VenueAdapter: Copy + Send + Sync + 'static {
     fn offers_book_images(&self, _venue: Venue) -> bool {
         false
     }
+    /// The venue has a full-depth book channel for this configured symbol whose
+    /// stream carries no image (Bybit spot `orderbook.full`, seeded from REST
+    /// `full_orderbook`): with `full_book` set, [`Self::plan`] subscribes it in
+    /// place of the depth-limited book, [`Self::book_rule`] splices it onto
+    /// [`Self::snapshot_path`]'s image. A config error for any other symbol.
+    fn offers_full_book(&self, _venue: Venue, _symbol: &str) -> bool {
+        false
+    }
     /// The venue compresses its frames (HTX: gzip), so `inflate_limit_bytes` applies:
     /// a frame that inflates past it is rejected (a gzip bomb), memory stays bounded.
     fn compressed_frames(&self, _venue: Venue) -> bool {

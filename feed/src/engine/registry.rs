@@ -25,6 +25,8 @@ pub trait Adapter: Send + Sync {
     fn simulator(&self) -> Option<&'static dyn SimProtocol>;
     /// Whether `book_images` can be set ([`VenueAdapter::offers_book_images`]).
     fn offers_book_images(&self, venue: Venue) -> bool;
+    /// Whether `full_book` can be set for `symbol` ([`VenueAdapter::offers_full_book`]).
+    fn offers_full_book(&self, venue: Venue, symbol: &str) -> bool;
     /// Whether `inflate_limit_bytes` can be set ([`VenueAdapter::compressed_frames`]).
     fn compressed_frames(&self, venue: Venue) -> bool;
     /// The `venue_bars_minutes` values ([`VenueAdapter::venue_bar_minutes`]).
@@ -61,6 +63,9 @@ impl<A: VenueAdapter> Adapter for A {
 
     fn offers_book_images(&self, venue: Venue) -> bool {
         VenueAdapter::offers_book_images(self, venue)
+    }
+    fn offers_full_book(&self, venue: Venue, symbol: &str) -> bool {
+        VenueAdapter::offers_full_book(self, venue, symbol)
     }
     fn compressed_frames(&self, venue: Venue) -> bool {
         VenueAdapter::compressed_frames(self, venue)

@@ -113,6 +113,7 @@ pub(crate) fn apply(side: &mut Side, levels: &[Level]) {
 fn image(bids: &Side, asks: &Side, id: u64, limit: usize) -> DepthSnapshot {
     DepthSnapshot {
         last_update_id: id,
+        record_id: None,
         ts_event: 0,
         bids: bids
             .iter()

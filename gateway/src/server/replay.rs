@@ -5,10 +5,14 @@
 //! (bounded by its capacity and policy). The router reports where each stream stood at
 //! that instant: the last sequence number routed before the subscription, and the
 //! `ts_recv` of the first record it routed in this server run. Sequence numbers restart
-//! at 1 in each run, so they are only compared within this run: a journal record whose
-//! `ts_recv` is before the stream's first routed record (an earlier run, or before the
-//! gateway started reading) is always replayed; one from this run is replayed up to the
-//! live position, the queue has the rest.
+//! at 1 in each run, so they are only compared within this run. A stream's records
+//! are journaled in sequence order, one run after the other, but their `ts_recv` need
+//! not rise with the sequence (Kraken's venue status is stamped when its frame arrived,
+//! before the `connected` record published ahead of it). So a stream's records of this
+//! run are those from its first one with `ts_recv` at or after the first routed record
+//! on, in journal order: the records before that (an earlier run, or before the gateway
+//! started reading) are always replayed; this run's up to the live position, the queue
+//! has the rest.
 //!
 //! Records are read in batches on the blocking pool and pushed into the queue only as
 //! fast as the connection drains it ([`SubQueue::replay_room`]), so a replay holds at
@@ -45,6 +49,9 @@ use crate::protocol::{ErrorCode, Pattern, ServerMessage, StreamChannel, StreamKe
 const CATCH_UP: Duration = Duration::from_secs(1);
 /// Pause between re-reads of the journal's tail, and between checks for queue room.
 const RETRY: Duration = Duration::from_millis(50);
+/// How far a re-read of the tail starts before the last `ts_recv` sent: a stream's
+/// later records may carry an earlier `ts_recv` (see above) by up to this much.
+const REORDER_NS: u64 = 1_000_000_000;
 
 /// Sends a control reply on the subscription's connection.
 pub type Replies = Arc<dyn Fn(ServerMessage) + Send + Sync>;
@@ -105,6 +112,9 @@ struct Sent {
     last_live: u64,
     /// `ts_recv` of the last record replayed, where a re-read of the tail starts.
     last_ts_recv: u64,
+    /// The current pass over the journal has reached this run's records of the stream:
+    /// every later one (journal order) is this run's, whatever its `ts_recv`.
+    in_run: bool,
 }
 
 /// The replay's view of the journal: which streams its records belong to, and the
@@ -196,12 +206,12 @@ impl Seam {
         let position = self.positions.get(&info.key);
         // This run's records: sequence numbers comparable with the live position.
         let run_start = position.map_or(self.replay.run_start_ns, |p| p.first_ts_recv);
-        let this_run = run_start != 0 && hd.ts_recv >= run_start;
         let (_, sent) = self
             .sent
             .entry(info.key.clone())
             .or_insert_with(|| (Arc::clone(&info), Sent::default()));
-        if this_run {
+        sent.in_run |= run_start != 0 && hd.ts_recv >= run_start;
+        if sent.in_run {
             // Past the live position: the queue has these. At or below what was
             // sent: a re-read's overlap.
             if position.is_some_and(|p| hd.sequence > p.last_sequence)
@@ -274,7 +284,16 @@ impl Seam {
             })
             .min()
             .unwrap_or(self.replay.from)
+            .saturating_sub(REORDER_NS)
             .max(self.replay.from)
+    }
+
+    /// A new pass reads from its own start: which records are this run's is found
+    /// again in its journal order.
+    fn new_pass(&mut self) {
+        for (_, sent) in self.sent.values_mut() {
+            sent.in_run = false;
+        }
     }
 }
 
@@ -405,6 +424,7 @@ async fn run(replay: Replay) -> Result<(), ReplayError> {
         let since = seam.tail_start(&streams);
         let job = Arc::clone(&replay);
         let pass = blocking(move || Pass::open(&job, since, Some(streams))).await??;
+        seam.new_pass();
         seam = send_pass(pass, seam).await?;
     }
     let holes = seam.holes();

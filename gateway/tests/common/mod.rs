@@ -114,10 +114,16 @@ impl Fixture {
     }
 
     /// Publishes with the stream's next sequence number; returns the record as sent.
-    pub fn publish(&mut self, mut record: RecordBuf) -> RecordBuf {
+    pub fn publish(&mut self, record: RecordBuf) -> RecordBuf {
+        self.publish_received_at(record, tickd_gateway::metrics::now_ns())
+    }
+
+    /// As [`Fixture::publish`], received at `ts_recv` (which need not rise along a
+    /// stream: a venue's frame may be stamped before a record published ahead of it).
+    pub fn publish_received_at(&mut self, mut record: RecordBuf, ts_recv: u64) -> RecordBuf {
         let seq = self.next_seq(&record);
         record.header_mut().sequence = seq;
-        record.header_mut().ts_recv = tickd_gateway::metrics::now_ns();
+        record.header_mut().ts_recv = ts_recv;
         self.producer.publish(&record);
         record
     }

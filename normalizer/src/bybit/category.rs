@@ -55,7 +55,8 @@ impl Category {
     /// The `orderbook.{depth}` depths the category offers (`bybit.md` §6.1): 1
     /// (the BBO) and the books, fewest levels first. Spot and the futures push the
     /// same depths (at different cadences); options' 25 and 100 are not fed.
-    /// `orderbook.full` (spot only, seeded over REST) is not fed either.
+    /// `orderbook.full` (spot only, seeded over REST) is chosen by `full_book`, not
+    /// by depth.
     pub const fn book_depths(self) -> &'static [u32] {
         match self {
             Category::Spot => &[1, 50, 200, 1000],

@@ -179,6 +179,7 @@ fn push_levels(out: &mut Vec<u8>, levels: &[Level]) {
 /// An `orderbook.{depth}.{symbol}` message (size 0 deletes, in a delta).
 #[derive(Debug, Clone, Copy)]
 pub struct Book<'a> {
+    /// `orderbook.{depth}`; [`FULL_DEPTH`]: `orderbook.full`.
     pub depth: u32,
     pub symbol: &'a str,
     pub snapshot: bool,
@@ -190,8 +191,14 @@ pub struct Book<'a> {
     pub ts_ms: u64,
 }
 
+/// [`Book::depth`] of the `orderbook.full` topic (§6.2).
+pub const FULL_DEPTH: u32 = 0;
+
 pub fn encode_book(out: &mut Vec<u8>, b: &Book<'_>) {
-    let depth = b.depth.to_string();
+    let depth = match b.depth {
+        FULL_DEPTH => "full".to_string(),
+        d => d.to_string(),
+    };
     data_begin(out, &["orderbook", &depth, b.symbol], b.snapshot, b.ts_ms);
     out.extend_from_slice(b"{\"s\":");
     push_str(out, b.symbol);
@@ -423,13 +430,15 @@ fn days_ms(date: tickd_bus::instrument::Date) -> u64 {
     u64::try_from(days).unwrap_or(0) * 86_400_000
 }
 
-/// A `/v5/market/orderbook` reply: the book best first, at update id `u`.
+/// A `/v5/market/orderbook` or `/v5/market/full_orderbook` reply: the book best
+/// first, at update id `u` and cross sequence `seq`.
 pub fn encode_rest_book(
     out: &mut Vec<u8>,
     symbol: &str,
     bids: &[Level],
     asks: &[Level],
     u: u64,
+    seq: u64,
     ts_ms: u64,
 ) {
     out.extend_from_slice(b"{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"s\":");
@@ -442,6 +451,8 @@ pub fn encode_rest_book(
     push_u64(out, ts_ms);
     out.extend_from_slice(b",\"u\":");
     push_u64(out, u);
+    out.extend_from_slice(b",\"seq\":");
+    push_u64(out, seq);
     out.extend_from_slice(b"},\"retExtInfo\":{},\"time\":");
     push_u64(out, ts_ms);
     out.push(b'}');

@@ -203,7 +203,8 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
 }
 
-/// Parse a `/v5/market/orderbook` body: levels best first, at its `u`.
+/// Parse a `/v5/market/orderbook` or `/v5/market/full_orderbook` body: levels
+/// best first, at its `u` (and `seq`, the image's record id).
 pub fn decode_rest_book(body: &[u8]) -> Result<BookSnapshot, DecodeError> {
     let result = result_of(body)?;
     let (mut bids, mut asks) = (Vec::new(), Vec::new());
@@ -212,6 +213,7 @@ pub fn decode_rest_book(body: &[u8]) -> Result<BookSnapshot, DecodeError> {
     asks.sort_by_key(|l| l.price);
     Ok(BookSnapshot {
         last_update_id: head.u,
+        record_id: head.seq,
         ts_event: super::decode::ms_ns(head.ts, "ts")?,
         bids,
         asks,

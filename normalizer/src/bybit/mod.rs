@@ -15,10 +15,11 @@
 //!   merged into full state before mark/index/funding and open-interest records),
 //!   `allLiquidation` (and the older `liquidation`), `kline` (venue bars), pongs,
 //!   subscribe acks and failures;
-//! - [`rule`]: the engine's sequencing rule (`u` contiguous, pushed snapshots,
-//!   `u == 1` after a service restart replaces the book);
+//! - [`rule`]: the engine's sequencing rules (`u` contiguous, pushed snapshots,
+//!   `u == 1` after a service restart replaces the book; spot `orderbook.full`
+//!   deltas spliced onto a REST image by `seq`);
 //! - [`instruments`]: `/v5/market/instruments-info` pages (cursor) and
-//!   `/v5/market/orderbook` bodies;
+//!   `/v5/market/orderbook` / `full_orderbook` bodies;
 //! - [`request`]: what a client sends (`ping`, subscribe/unsubscribe), both ways;
 //! - [`ticker`]: the merged ticker state.
 

@@ -12,23 +12,40 @@
 //!   restarted below theirs).
 //! - `seq` (the cross sequence) orders across topics only; Bybit books carry no
 //!   checksum.
+//!
+//! `orderbook.full` (spot, §6.2) is [`BybitRule::FullBook`]: deltas only, seeded
+//! from REST `/v5/market/full_orderbook` (its `u` and `seq`), see [`full`].
 
-use crate::engine::{BookEvent, BookSync, Link, SequenceRule, SnapshotSource};
+use crate::engine::{BookEvent, BookSync, ImageIds, Link, SequenceRule, SnapshotSource, Splice};
 
-/// The Bybit sequencing rule.
+mod full;
+
+/// The Bybit sequencing rules.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BybitRule;
+pub enum BybitRule {
+    /// `orderbook.{50,200,1000}`: images pushed on the stream.
+    #[default]
+    Pushed,
+    /// `orderbook.full`: a delta-only stream spliced onto a REST image.
+    FullBook,
+}
 
 /// One Bybit instrument's book.
 pub type BybitBookSync = BookSync<BybitRule>;
 
 impl SequenceRule for BybitRule {
     fn snapshot_source(&self) -> SnapshotSource {
-        SnapshotSource::Pushed
+        match self {
+            BybitRule::Pushed => SnapshotSource::Pushed,
+            BybitRule::FullBook => SnapshotSource::Rest,
+        }
     }
 
-    fn covered_by_snapshot(&self, _snapshot_id: u64, _ev: &BookEvent<'_>) -> bool {
-        true
+    fn covered_by_snapshot(&self, snapshot_id: u64, ev: &BookEvent<'_>) -> bool {
+        match self {
+            BybitRule::Pushed => true,
+            BybitRule::FullBook => ev.last <= snapshot_id,
+        }
     }
 
     fn bridges(&self, snapshot_id: u64, ev: &BookEvent<'_>) -> Link {
@@ -36,6 +53,9 @@ impl SequenceRule for BybitRule {
     }
 
     fn links(&self, last: u64, ev: &BookEvent<'_>) -> Link {
+        if *self == BybitRule::FullBook {
+            return full::links(last, ev);
+        }
         let expected = last.saturating_add(1);
         if ev.first == expected {
             Link::Continues
@@ -50,13 +70,29 @@ impl SequenceRule for BybitRule {
             Link::gap_unknown(expected)
         }
     }
+
+    fn splice(&self, image: ImageIds, ev: &BookEvent<'_>, oldest: bool) -> Splice {
+        match self {
+            // Pushed books never take a REST image (no fetch is ever asked for).
+            BybitRule::Pushed => Splice::Refetch,
+            BybitRule::FullBook => full::splice(image, ev, oldest),
+        }
+    }
+
+    fn chains(&self, back: &BookEvent<'_>, ev: &BookEvent<'_>) -> Link {
+        match self {
+            BybitRule::Pushed => self.links(back.last, ev),
+            BybitRule::FullBook => full::chains(back, ev),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn delta(u: u64) -> BookEvent<'static> {
+    /// A delta at `u` and `seq` (shared with `full`'s tests).
+    pub(super) fn delta(u: u64, seq: u64) -> BookEvent<'static> {
         BookEvent {
             instrument_id: 1,
             snapshot: false,
@@ -64,7 +100,7 @@ mod tests {
             last: u,
             prev: None,
             checksum: None,
-            record_id: None,
+            record_id: Some(seq),
             ts_event: 0,
             bids: &[],
             asks: &[],
@@ -73,26 +109,26 @@ mod tests {
 
     #[test]
     fn u_must_be_contiguous() {
-        let rule = BybitRule;
+        let rule = BybitRule::Pushed;
         assert_eq!(rule.snapshot_source(), SnapshotSource::Pushed);
         assert!(!rule.rest_splice_fallback());
-        assert_eq!(rule.links(177400506, &delta(177400507)), Link::Continues);
-        assert_eq!(rule.links(177400507, &delta(177400507)), Link::Stale);
+        assert_eq!(rule.links(177400506, &delta(177400507, 0)), Link::Continues);
+        assert_eq!(rule.links(177400507, &delta(177400507, 0)), Link::Stale);
         assert_eq!(
-            rule.links(100, &delta(104)),
+            rule.links(100, &delta(104, 0)),
             Link::Gap {
                 lost: 3,
                 expected: 101
             }
         );
-        assert_eq!(rule.links(100, &delta(7)), Link::gap_unknown(101));
-        assert_eq!(rule.bridges(20254869, &delta(20254870)), Link::Continues);
+        assert_eq!(rule.links(100, &delta(7, 0)), Link::gap_unknown(101));
+        assert_eq!(rule.bridges(20254869, &delta(20254870, 0)), Link::Continues);
         assert_eq!(
-            rule.bridges(1, &delta(2)),
+            rule.bridges(1, &delta(2, 0)),
             Link::Continues,
             "after a restart"
         );
-        assert!(rule.covered_by_snapshot(1, &delta(5_000)));
+        assert!(rule.covered_by_snapshot(1, &delta(5_000, 0)));
         assert_eq!(rule.checksum(&crate::book::L2Book::new()), None);
     }
 }

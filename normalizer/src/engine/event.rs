@@ -106,6 +106,10 @@ impl BookEvent<'_> {
 pub struct BookSnapshot {
     /// The update id the image is at (Binance `lastUpdateId`, OKX `seqId`).
     pub last_update_id: u64,
+    /// The venue's second id for the image, as [`BookEvent::record_id`] (Bybit
+    /// `orderbook.full`'s `seq` beside `u`): the image's records carry it, and the
+    /// rule's [`super::SequenceRule::splice`] sees it. `None`: `last_update_id`.
+    pub record_id: Option<u64>,
     /// ns; 0 when the venue does not say.
     pub ts_event: u64,
     /// Best first.

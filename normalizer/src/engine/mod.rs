@@ -22,4 +22,4 @@ pub(crate) mod text_frame;
 pub use book_sync::{BookSync, BookSyncStats, SyncAction, SyncState};
 pub use event::{BookEvent, BookSnapshot, ConnCounter, ControlReply, Notice, VenueEvent};
 pub use frame::{Frame, FrameDecoder, RestEvent, RestKind};
-pub use rule::{Link, SequenceRule, SnapshotSource, TradeIds};
+pub use rule::{ImageIds, Link, SequenceRule, SnapshotSource, Splice, TradeIds};

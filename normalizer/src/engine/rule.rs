@@ -40,6 +40,28 @@ impl Link {
     }
 }
 
+/// A REST image's ids, as the splice sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageIds {
+    /// The id that links it to the stream (Binance `lastUpdateId`, Bybit `u`): the
+    /// book's last id once installed.
+    pub update_id: u64,
+    /// The venue's second id where the image carries one
+    /// ([`super::BookSnapshot::record_id`]: Bybit `orderbook.full`'s `seq`).
+    pub record_id: Option<u64>,
+}
+
+/// Where a buffered event stands against a REST image, at the splice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Splice {
+    /// The image already holds it: dropped.
+    Covered,
+    /// The first event on top of the image: the splice is done.
+    Bridges,
+    /// The image does not fit the buffered stream: fetch another.
+    Refetch,
+}
+
 /// How one venue's book events link to each other and to snapshots. One value per
 /// book ([`super::BookSync`] owns it), so it may carry per-instrument facts (price
 /// formats for a checksum).
@@ -68,6 +90,31 @@ pub trait SequenceRule {
 
     /// Steady state: the event after `last` (the last id applied or buffered).
     fn links(&self, last: u64, ev: &BookEvent<'_>) -> Link;
+
+    /// The REST splice, event by event from the oldest buffered one (`oldest` set for
+    /// it) until one [`Splice::Bridges`]. The default reads the image's update id
+    /// alone: [`Self::snapshot_too_old`] on the oldest, [`Self::covered_by_snapshot`],
+    /// then [`Self::bridges`]. A venue whose images carry a second id overrides it
+    /// (Bybit `orderbook.full`: ordered by `seq`, linked by `u`).
+    fn splice(&self, image: ImageIds, ev: &BookEvent<'_>, oldest: bool) -> Splice {
+        if oldest && self.snapshot_too_old(image.update_id, ev) {
+            Splice::Refetch
+        } else if self.covered_by_snapshot(image.update_id, ev) {
+            Splice::Covered
+        } else if self.bridges(image.update_id, ev) == Link::Continues {
+            Splice::Bridges
+        } else {
+            Splice::Refetch
+        }
+    }
+
+    /// While buffering for an image: how `ev` follows `back`, the last event
+    /// buffered ([`Link::Stale`] drops it, [`Link::Gap`] restarts the buffer with
+    /// it). Defaults to [`Self::links`] from `back`'s last id; Bybit
+    /// `orderbook.full` also drops an event whose `seq` went backwards.
+    fn chains(&self, back: &BookEvent<'_>, ev: &BookEvent<'_>) -> Link {
+        self.links(back.last, ev)
+    }
 
     /// Levels a side the venue keeps for this book (Kraken: the subscribed depth).
     /// When set, each side is truncated to it after every image and event, before

@@ -199,6 +199,7 @@ pub fn decode_rest_books(body: &[u8]) -> Result<BookSnapshot, DecodeError> {
     asks.sort_by_key(|l| l.price);
     Ok(BookSnapshot {
         last_update_id: seq_id.unwrap_or(0),
+        record_id: None,
         ts_event: ms_ns(head.ts, "ts")?,
         bids,
         asks,

@@ -76,6 +76,7 @@ fn snapshot_of(id: u64, book: &RefBook) -> DepthSnapshot {
     };
     DepthSnapshot {
         last_update_id: id,
+        record_id: None,
         ts_event: 0,
         bids: side(0),
         asks: side(1),

@@ -69,6 +69,7 @@ impl Event {
 pub fn snapshot(id: u64, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> DepthSnapshot {
     DepthSnapshot {
         last_update_id: id,
+        record_id: None,
         ts_event: 0,
         bids: levels(bids),
         asks: levels(asks),
@@ -194,6 +195,7 @@ pub fn load_book_sync_sample() -> (Vec<Event>, DepthSnapshot) {
         } else {
             snap = Some(DepthSnapshot {
                 last_update_id: v["lastUpdateId"].as_u64().expect("lastUpdateId"),
+                record_id: None,
                 ts_event: 0,
                 bids: parse_levels(&v["bids"]),
                 asks: parse_levels(&v["asks"]),

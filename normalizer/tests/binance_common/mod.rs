@@ -231,6 +231,7 @@ pub fn snapshot(
 ) -> DepthSnapshot {
     DepthSnapshot {
         last_update_id: last,
+        record_id: None,
         ts_event: ms(e_ms),
         bids: bids.iter().map(|(a, b)| lv(a, b)).collect(),
         asks: asks.iter().map(|(a, b)| lv(a, b)).collect(),

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod reference;
+
 use tickd_bus::record::{LiquidationMsg, MarkFundingMsg, OpenInterestMsg, Side, TradeMsg};
 use tickd_bus::{Price, Rate, RecordBuf, RecordHeader, Size, Venue};
 use tickd_normalizer::bybit::{BybitDecoder, Category};

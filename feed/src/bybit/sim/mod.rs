@@ -6,11 +6,12 @@
 //! of book), `orderbook.50/200/1000` (snapshot then deltas with contiguous `u` and a
 //! rising `seq`; the whole simulated book, no depth window), `tickers` (snapshot then
 //! the changed fields) and `allLiquidation` on linear and inverse, and REST
-//! `/v5/market/instruments-info` (cursor pages) and `/v5/market/orderbook`. Raw
+//! `/v5/market/instruments-info` (cursor pages) and `/v5/market/orderbook`;
+//! `orderbook.full` on spot (the deltas alone) with REST `/v5/market/full_orderbook`. Raw
 //! symbols are tickd's (`linear/BTCUSDT`, `spot/BTCUSDT`, `inverse/BTCUSD`); a
 //! `-DDMMMYY` suffix makes a dated future (`linear/BTCUSDT-25DEC26`, listed as
-//! `LinearFutures` delivering that day). Not simulated: `orderbook.full`, the
-//! level-1 re-send after 3 s.
+//! `LinearFutures` delivering that day). Not simulated: the level-1 re-send after
+//! 3 s, a `u == 1` restart on `orderbook.full`.
 
 mod rest;
 mod session;

@@ -1,21 +1,27 @@
 //! Bybit REST in the simulator: `GET /v5/market/instruments-info?category=..&limit=..
 //! [&cursor=..]` (pages of `limit`, the cursor the next row's index) and
 //! `GET /v5/market/orderbook?category=..&symbol=..&limit=..` (the true book at its
-//! update id, `limit` levels a side).
+//! update id, `limit` levels a side) and `GET /v5/market/full_orderbook?category=
+//! spot&symbol=..` (spot only: the whole true book, at the `u` and `seq` the
+//! `orderbook.full` stream numbers it by; `stale_snapshot_events` makes it older).
 
 use tickd_bus::instrument::{ContractSpec, ContractType, InstrumentKind, InstrumentSpec};
 use tickd_bus::{Size, Venue};
 use tickd_normalizer::bybit::encode as enc;
 use tickd_normalizer::bybit::Category;
 
-use super::split;
+use super::{split, BybitSim};
 use crate::sim::{query_param, Response, SimSymbol, SimView};
 
 const INSTRUMENTS: &str = "/v5/market/instruments-info";
 const ORDERBOOK: &str = "/v5/market/orderbook";
+const FULL_ORDERBOOK: &str = "/v5/market/full_orderbook";
+
+/// Levels a side `full_orderbook` returns at most (`bybit.md` §6.2).
+const FULL_LEVELS: usize = 10_000;
 
 pub(crate) fn owns(path: &str) -> bool {
-    path == INSTRUMENTS || path == ORDERBOOK
+    path == INSTRUMENTS || path == ORDERBOOK || path == FULL_ORDERBOOK
 }
 
 /// `10006`, Bybit's "too many visits" (sent with HTTP 429).
@@ -101,21 +107,36 @@ pub(crate) fn handle(path: &str, query: &str, sim: &SimView<'_>) -> Response {
         return Response::ok(body);
     }
     let symbol = query_param(query, "symbol").unwrap_or_default();
+    let full = path == FULL_ORDERBOOK;
+    if full && category != Category::Spot {
+        return error(10001, "params error: category only support spot");
+    }
     // The depths the adapter asks for (`snapshot_path`); none: the top 25.
     let depth = match query_param(query, "limit").map(str::parse::<usize>) {
+        None if full => FULL_LEVELS,
         None => 25,
-        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(Ok(n)) if (1..=1000).contains(&n) && !full => n,
         Some(_) => return error(10001, "params error: limit invalid"),
     };
     let Some(idx) = sim.symbol_index(Venue::Bybit, &category.raw_symbol(symbol)) else {
         return error(10001, "params error: symbol invalid");
+    };
+    // The stale-snapshot fault: an image this many updates old.
+    let behind = if full {
+        sim.faults().stale_snapshot_events.map_or(0, u64::from)
+    } else {
+        0
     };
     let image = {
         let market = sim.market();
         market
             .books
             .get(idx as usize)
-            .and_then(|b| b.book_at(b.published_id()))
+            .and_then(|b| {
+                let at = b.published_id();
+                b.book_at(at.saturating_sub(behind))
+                    .or_else(|| b.book_at(at))
+            })
             .map(|mut image| {
                 image.bids.truncate(depth);
                 image.asks.truncate(depth);
@@ -131,6 +152,7 @@ pub(crate) fn handle(path: &str, query: &str, sim: &SimView<'_>) -> Response {
         &image.bids,
         &image.asks,
         image.last_update_id,
+        BybitSim::cross_seq(image.last_update_id),
         crate::sim::now_ns() / 1_000_000,
     );
     Response::ok(body)

@@ -11,6 +11,11 @@
 //! restart fault sends a fresh image with `u == 1`, and later deltas of that book
 //! count on from there (the connection's own offset), as after a Bybit restart.
 //!
+//! `orderbook.full` (spot) is the same deltas with no image: the subscription
+//! starts at the book as published then, and the client splices REST
+//! `full_orderbook` (the true book at its `u`, `seq` the same function of it).
+//! The restart fault leaves it alone (its REST image would have to restart too).
+//!
 //! `kline.{interval}` candles are built from the trades this connection is sent:
 //! the open candle after each trade (`confirm: false`), the closed one
 //! (`confirm: true`) when the first trade of the next arrives. A candle lasts its
@@ -115,6 +120,7 @@ impl BybitSession {
         let (bit, depth, symbol) = match parts.as_slice() {
             ["publicTrade", s] => (TRADES, 0, *s),
             ["orderbook", "1", s] => (BBO, 1, *s),
+            ["orderbook", "full", s] if !derivative => (BOOK, enc::FULL_DEPTH, *s),
             ["orderbook", d, s] => match d.parse::<u32>() {
                 Ok(d) if d > 1 && self.category.book_depths().contains(&d) => (BOOK, d, *s),
                 _ => return Err(wrong()),
@@ -222,7 +228,8 @@ impl BybitSession {
         super::split(raw).map(|(_, s)| s).unwrap_or_default()
     }
 
-    /// The book's image as published now, at its update id.
+    /// The book's image as published now, at its update id (`orderbook.full`:
+    /// none, deltas follow from there).
     fn image(&mut self, idx: usize, depth: u32, cx: &mut SessionCx<'_>, out: &mut Frames) {
         let image = {
             let market = cx.view.market();
@@ -237,7 +244,9 @@ impl BybitSession {
             market_id: image.last_update_id,
             offset: 0,
         };
-        self.send_image(idx, &book, &image.bids, &image.asks, cx, out);
+        if depth != enc::FULL_DEPTH {
+            self.send_image(idx, &book, &image.bids, &image.asks, cx, out);
+        }
         self.books[idx] = Some(book);
     }
 
@@ -314,7 +323,10 @@ impl BybitSession {
         }
         self.book_updates += 1;
         let restart_every = cx.view.faults().restart_snapshot_every;
-        if restart_every.is_some_and(|n| n > 0 && self.book_updates.is_multiple_of(u64::from(n))) {
+        if depth != enc::FULL_DEPTH
+            && restart_every
+                .is_some_and(|n| n > 0 && self.book_updates.is_multiple_of(u64::from(n)))
+        {
             return self.restart(idx, last, cx, out);
         }
         let symbol = self.symbol(idx, cx);

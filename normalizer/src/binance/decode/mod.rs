@@ -447,6 +447,7 @@ fn snapshot_from(last_update_id: u64, ts_event: u64, levels: &mut LevelScratch) 
     depth::sort_best_first(levels);
     DepthSnapshot {
         last_update_id,
+        record_id: None,
         ts_event,
         bids: levels.bids.clone(),
         asks: levels.asks.clone(),

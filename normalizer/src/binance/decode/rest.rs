@@ -29,6 +29,7 @@ pub fn decode_rest_depth(body: &[u8]) -> Result<DepthSnapshot, DecodeError> {
     depth::sort_best_first(&mut levels);
     Ok(DepthSnapshot {
         last_update_id,
+        record_id: None,
         ts_event,
         bids: levels.bids,
         asks: levels.asks,

@@ -1,5 +1,7 @@
 //! [`BybitDecoder`] as the engine's [`FrameDecoder`].
 
+use tickd_bus::instrument::InstrumentSpec;
+
 use super::BybitDecoder;
 use crate::bybit::instruments::{decode_instruments, decode_rest_book};
 use crate::bybit::Category;
@@ -39,6 +41,13 @@ impl FrameDecoder for BybitDecoder {
 
     fn symbols_mut(&mut self) -> &mut SymbolMap {
         BybitDecoder::symbols_mut(self)
+    }
+
+    /// Spot instruments take `orderbook.full` books when the config says so.
+    fn learn_instrument(&mut self, instrument_id: u32, spec: &InstrumentSpec) {
+        if Category::split_raw(&spec.raw_symbol).is_some_and(|(c, _)| c == Category::Spot) {
+            self.learn_spot(instrument_id);
+        }
     }
 
     /// The category of the connection (`Category::market`).

@@ -13,13 +13,13 @@ mod engine;
 mod kline;
 mod market;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use sonic_rs::LazyValue;
 
 use super::ticker::TickerState;
-use super::Category;
+use super::{BybitRule, Category};
 use crate::book::Level;
 use crate::engine::{text_frame, BookEvent, VenueEvent};
 use crate::error::{DecodeError, ShortText};
@@ -75,6 +75,10 @@ pub struct BybitDecoder {
     tops: HashMap<u32, Top>,
     tickers: HashMap<u32, TickerState>,
     dropped_deltas: u64,
+    /// Spot books fed from `orderbook.full` (`full_book` in the config).
+    full_book: bool,
+    /// The instruments whose book is `orderbook.full` ([`BybitRule::FullBook`]).
+    full_books: HashSet<u32>,
 }
 
 impl BybitDecoder {
@@ -111,6 +115,34 @@ impl BybitDecoder {
     /// The merged ticker state of an instrument, once a snapshot came.
     pub fn ticker(&self, instrument_id: u32) -> Option<&TickerState> {
         self.tickers.get(&instrument_id)
+    }
+
+    /// Spot books from `orderbook.full` (deltas on a REST image, §6.2) instead of
+    /// `orderbook.N`; linear and inverse books are unchanged.
+    pub fn with_full_book(mut self, on: bool) -> Self {
+        self.full_book = on;
+        self
+    }
+
+    pub fn full_book(&self) -> bool {
+        self.full_book
+    }
+
+    /// The instrument's book rule: [`BybitRule::FullBook`] for a spot book the
+    /// config feeds from `orderbook.full` (or a replayed capture did).
+    pub fn book_rule(&self, instrument_id: u32) -> BybitRule {
+        if self.full_books.contains(&instrument_id) {
+            BybitRule::FullBook
+        } else {
+            BybitRule::Pushed
+        }
+    }
+
+    /// With `full_book`, spot instruments' books are `orderbook.full` ones.
+    pub(crate) fn learn_spot(&mut self, instrument_id: u32) {
+        if self.full_book {
+            self.full_books.insert(instrument_id);
+        }
     }
 
     /// The id of a Bybit symbol on the current category's connection.
@@ -174,13 +206,18 @@ impl BybitDecoder {
         let pushed = match channel {
             "orderbook" => {
                 let (depth, symbol) = rest.split_once('.').ok_or_else(|| unknown(topic))?;
+                // `orderbook.full` (§6.2): deltas spliced onto a REST image.
+                let full = depth == "full";
                 match depth.parse::<u32>() {
                     Ok(1) => self.bbo(symbol, data, &head, sink)?,
                     Ok(d) if d > 1 => {
                         let ts_event = ms_ns(ts_ms, "cts")?;
-                        return self.book(symbol, data, snapshot, ts_event);
+                        return self.book(symbol, data, snapshot, ts_event, false);
                     }
-                    // `orderbook.full` (no pushed image: a REST splice) is not fed.
+                    Err(_) if full => {
+                        let ts_event = ms_ns(ts_ms, "cts")?;
+                        return self.book(symbol, data, snapshot, ts_event, true);
+                    }
                     _ => return Err(unknown(topic)),
                 }
             }
@@ -224,11 +261,16 @@ impl BybitDecoder {
         data: &[u8],
         snapshot: bool,
         ts_event: u64,
+        full: bool,
     ) -> Result<VenueEvent<'a>, DecodeError> {
         let head = parse_book(data, &mut self.bids, &mut self.asks)?;
         let Some(instrument_id) = self.resolve(symbol) else {
             return Ok(VenueEvent::UnknownSymbol);
         };
+        if full {
+            // Also a capture replayed without the config: its books are full ones.
+            self.full_books.insert(instrument_id);
+        }
         Ok(VenueEvent::Book(BookEvent {
             instrument_id,
             snapshot,

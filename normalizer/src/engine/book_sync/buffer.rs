@@ -76,7 +76,7 @@ impl EventBuffer {
     ) -> Buffered {
         let mut outcome = Buffered::default();
         if let Some(back) = self.events.back() {
-            match rule.links(back.last, ev) {
+            match rule.chains(&back.as_event(ev.instrument_id), ev) {
                 Link::Stale => {
                     outcome.stale = true;
                     return outcome;

@@ -10,10 +10,12 @@
 //!    fetch ([`SyncAction::FetchSnapshot`], then [`BookSync::on_snapshot`]), a
 //!    snapshot pushed on the stream (a [`BookEvent`] with `snapshot` set), or one
 //!    a resubscription or a request on the stream brings.
-//! 2. At a REST splice, a snapshot older than the stream is fetched again
+//! 2. At a REST splice, the rule's [`SequenceRule::splice`] walks the buffer from
+//!    the oldest event: a snapshot older than the stream is fetched again
 //!    ([`SequenceRule::snapshot_too_old`]); buffered events it covers are dropped
 //!    ([`SequenceRule::covered_by_snapshot`]); the first remaining one must bridge it
-//!    ([`SequenceRule::bridges`]), otherwise fetch again.
+//!    ([`SequenceRule::bridges`]), otherwise fetch again. (A rule whose images carry
+//!    a second id, [`BookSnapshot::record_id`], decides all three itself.)
 //! 3. The image is published as a SNAPSHOT (`update_id` = the snapshot's id), then the
 //!    buffered events on top of it → [`SyncState::Synced`].
 //! 4. Every live event: [`Link::Stale`] is dropped, [`Link::Gap`] publishes `Gap` +
@@ -42,7 +44,7 @@ use tickd_bus::record::{BookSide, StatusKind, StatusMsg, StatusReason};
 use tickd_bus::{Flags, RecordHeader, Venue, LOST_UNKNOWN};
 
 use self::buffer::EventBuffer;
-use super::{BookEvent, BookSnapshot, Link, SequenceRule, SnapshotSource};
+use super::{BookEvent, BookSnapshot, ImageIds, Link, SequenceRule, SnapshotSource, Splice};
 use crate::book::image::{bbo_from_top, emit_image, set_delta, top_of, Stamp, Top};
 use crate::book::{L2Book, Level};
 use crate::sink::RecordSink;
@@ -197,30 +199,25 @@ impl<R: SequenceRule> BookSync<R> {
             return self.request_snapshot();
         }
         self.snapshot_requested = false;
-        let snapshot_id = snapshot.last_update_id;
-        let events = &mut self.buffer.events;
-        if events
-            .front()
-            .is_some_and(|e| self.rule.snapshot_too_old(snapshot_id, &e.as_event(0)))
-        {
-            return self.refetch();
-        }
-        // Drop what the snapshot covers; the first remaining event must bridge it.
-        while events.front().is_some_and(|e| {
-            self.rule
-                .covered_by_snapshot(snapshot_id, &e.as_event(self.instrument_id))
-        }) {
-            events.pop_front();
-            self.stats.buffered_events_skipped += 1;
-        }
-        if let Some(first) = events.front() {
-            if self
+        let image = ImageIds {
+            update_id: snapshot.last_update_id,
+            record_id: snapshot.record_id,
+        };
+        // Drop what the image covers, up to the first event on top of it.
+        let mut oldest = true;
+        while let Some(event) = self.buffer.events.front() {
+            match self
                 .rule
-                .bridges(snapshot_id, &first.as_event(self.instrument_id))
-                != Link::Continues
+                .splice(image, &event.as_event(self.instrument_id), oldest)
             {
-                return self.refetch();
+                Splice::Covered => {
+                    self.buffer.events.pop_front();
+                    self.stats.buffered_events_skipped += 1;
+                }
+                Splice::Bridges => break,
+                Splice::Refetch => return self.refetch(),
             }
+            oldest = false;
         }
         if !snapshot.bids.iter().chain(&snapshot.asks).all(valid_level) {
             self.stats.malformed_snapshots += 1;
@@ -235,7 +232,8 @@ impl<R: SequenceRule> BookSync<R> {
             self.book.clear();
             return self.refetch();
         }
-        self.install(snapshot_id, snapshot_id, snapshot.ts_event, ts_recv, out)
+        let record_id = snapshot.record_id.unwrap_or(image.update_id);
+        self.install(image.update_id, record_id, snapshot.ts_event, ts_recv, out)
     }
 
     /// The snapshot request failed: ask again (the feed applies its backoff and budget).
