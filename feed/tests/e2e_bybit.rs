@@ -12,6 +12,7 @@ mod e2e_support;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use e2e_support::runs::{assert_cut_without_pings, assert_fault_run};
 use e2e_support::*;
 use tickd_bus::decimal::{Notional, NOTIONAL_SCALE};
 use tickd_bus::instrument::{Date, InstrumentKind};
@@ -109,24 +110,8 @@ async fn bybit_every_fault_keeps_the_properties() {
         ..every_fault()
     };
     let (sim, feed, checker) = run(faults, 6).await;
-    let market = sim.market();
-    let (received, _lost) = checker.check_trades(&market, &feed.registry, Venue::Bybit);
-    checker.assert_clean();
-    let stats = sim.stats();
-    let counters = feed.stop();
-    eprintln!(
-        "bybit faults: {received} trades, {counters:?}, sim {:?}",
-        stats.faults
-    );
-    assert!(stats.faults.drops >= 1 && stats.faults.malformed >= 1);
-    assert!(stats.faults.rest_errors >= 1 && stats.faults.refused >= 1);
-    assert!(stats.faults.restart_snapshots >= 1);
-    assert!(counters.reconnects >= 1);
-    assert!(counters.decode_errors >= 1, "corrupt frames are counted");
-    assert!(received > 50);
-    assert!(checker.status_count(StatusKind::Gap) >= 1);
-    assert_eq!(counters.books_synced, counters.books_total, "{counters:?}");
-    sim.shutdown().await;
+    let run = assert_fault_run(Venue::Bybit, sim, feed, &checker, 50, StatusKind::Gap).await;
+    assert!(run.stats.faults.restart_snapshots >= 1);
 }
 
 /// A `u == 1` image replaces the book (a Bybit restart), it is not a gap.
@@ -231,27 +216,8 @@ async fn bybit_derivative_channels_from_tickers_and_all_liquidation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bybit_feed_that_stops_pinging_is_cut_and_reconnects_flagged() {
-    init_logs();
-    let mut config = bybit_config(0, FaultConfig::default());
-    // Nothing is generated: only pings could keep the connections up, and the feed
-    // pings every 20 s, far beyond this cut-off.
-    config.rules_mut(Venue::Bybit).idle_close = Some(Duration::from_millis(800));
-    let sim = SimServer::start(config.clone()).await.expect("sim starts");
-    let market = sim.market();
-    let mut feed = start_feed(settings(Venue::Bybit, &sim, &config));
-    let mut checker = Checker::default();
-    feed.consume(&mut checker, &market, Duration::from_secs(4))
-        .await;
-    let closes = sim.stats().idle_closes;
-    let counters = feed.stop();
-    assert!(closes >= 2, "{closes} idle closes");
-    assert!(counters.reconnects >= 2, "{counters:?}");
-    assert!(
-        checker.status_count(StatusKind::Disconnected) >= 2,
-        "each cut is a status record"
-    );
-    checker.assert_clean();
-    sim.shutdown().await;
+    // The feed pings every 20 s, far beyond the 800 ms cut-off.
+    assert_cut_without_pings(Venue::Bybit, bybit_config(0, FaultConfig::default())).await;
 }
 
 /// A dated future listed by instruments-info (`BTCUSDT-25DEC26` → `BTC-USDT-20261225`)

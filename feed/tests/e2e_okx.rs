@@ -6,8 +6,7 @@
 
 mod e2e_support;
 
-use std::time::Duration;
-
+use e2e_support::runs::{assert_cut_without_pings, assert_fault_run};
 use e2e_support::*;
 use tickd_bus::record::StatusKind;
 use tickd_bus::{RecordType, Venue};
@@ -78,23 +77,7 @@ async fn okx_every_fault_keeps_the_properties() {
         ..every_fault()
     };
     let (sim, feed, checker) = run(faults, 6).await;
-    let market = sim.market();
-    let (received, _lost) = checker.check_trades(&market, &feed.registry, Venue::Okx);
-    checker.assert_clean();
-    let stats = sim.stats();
-    let counters = feed.stop();
-    eprintln!(
-        "okx faults: {received} trades, {counters:?}, sim {:?}",
-        stats.faults
-    );
-    assert!(stats.faults.drops >= 1 && stats.faults.malformed >= 1);
-    assert!(stats.faults.rest_errors >= 1 && stats.faults.refused >= 1);
-    assert!(counters.reconnects >= 1);
-    assert!(counters.decode_errors >= 1, "corrupt frames are counted");
-    assert!(received > 50);
-    assert!(checker.status_count(StatusKind::Gap) >= 1);
-    assert_eq!(counters.books_synced, counters.books_total, "{counters:?}");
-    sim.shutdown().await;
+    assert_fault_run(Venue::Okx, sim, feed, &checker, 50, StatusKind::Gap).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,25 +185,6 @@ async fn okx_without_the_initial_snapshot_splices_rest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okx_feed_that_stops_pinging_is_cut_and_reconnects_flagged() {
-    init_logs();
-    let mut config = okx_config(0, FaultConfig::default());
-    // Nothing is generated: only the client's pings could keep the connections up,
-    // and the feed pings after 20 s idle, far beyond this cut-off.
-    config.rules_mut(Venue::Okx).idle_close = Some(Duration::from_millis(800));
-    let sim = SimServer::start(config.clone()).await.expect("sim starts");
-    let market = sim.market();
-    let mut feed = start_feed(settings(Venue::Okx, &sim, &config));
-    let mut checker = Checker::default();
-    feed.consume(&mut checker, &market, Duration::from_secs(4))
-        .await;
-    let closes = sim.stats().idle_closes;
-    let counters = feed.stop();
-    assert!(closes >= 2, "{closes} idle closes");
-    assert!(counters.reconnects >= 2, "{counters:?}");
-    assert!(
-        checker.status_count(StatusKind::Disconnected) >= 2,
-        "each cut is a status record"
-    );
-    checker.assert_clean();
-    sim.shutdown().await;
+    // The feed pings after 20 s idle, far beyond the 800 ms cut-off.
+    assert_cut_without_pings(Venue::Okx, okx_config(0, FaultConfig::default())).await;
 }

@@ -14,6 +14,8 @@ use tickd_feed::sim::{SimConfig, SimMarketHandle, SimServer, SimSymbol};
 use tickd_feed::stats::CounterSnapshot;
 use tickd_feed::venue::{spawn_venue, VenueHandle, VenueSettings};
 
+pub mod runs;
+
 pub const RING: usize = 1 << 18;
 
 /// Logs to the test output with `RUST_LOG` (e.g. `RUST_LOG=tickd_feed=info`).

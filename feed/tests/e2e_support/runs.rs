@@ -1,0 +1,84 @@
+//! The e2e assertions several venues share word for word: the keep-alive cut-off
+//! and the properties of a run under every fault.
+
+use std::time::Duration;
+
+use tickd_bus::record::StatusKind;
+use tickd_bus::Venue;
+use tickd_feed::sim::{SimConfig, SimServer, SimStats};
+use tickd_feed::stats::CounterSnapshot;
+
+use super::{init_logs, settings, start_feed, Checker, FeedRun};
+
+/// A feed whose keep-alive comes far later than the simulator's 800 ms idle
+/// cut-off, with nothing generated (`config` at rate 0, so only pings could keep
+/// the connections up): in 4 s it is cut at least twice, reconnects each time,
+/// and each cut is a `Disconnected` status record.
+pub async fn assert_cut_without_pings(venue: Venue, mut config: SimConfig) {
+    init_logs();
+    config.rules_mut(venue).idle_close = Some(Duration::from_millis(800));
+    let sim = SimServer::start(config.clone()).await.expect("sim starts");
+    let market = sim.market();
+    let mut feed = start_feed(settings(venue, &sim, &config));
+    let mut checker = Checker::default();
+    feed.consume(&mut checker, &market, Duration::from_secs(4))
+        .await;
+    let closes = sim.stats().idle_closes;
+    let counters = feed.stop();
+    assert!(closes >= 2, "{closes} idle closes");
+    assert!(counters.reconnects >= 2, "{counters:?}");
+    assert!(
+        checker.status_count(StatusKind::Disconnected) >= 2,
+        "each cut is a status record"
+    );
+    checker.assert_clean();
+    sim.shutdown().await;
+}
+
+/// How a run under every fault ended, for a venue's own assertions after
+/// [`assert_fault_run`]'s.
+pub struct FaultRun {
+    pub received: u64,
+    pub lost: u64,
+    pub stats: SimStats,
+    pub counters: CounterSnapshot,
+}
+
+/// A run under every fault (drops, malformed frames, REST 429, refused connects):
+/// the checker is clean (every trade once and in order, books true), each of those
+/// faults happened, the feed reconnected and counted the corrupt frames, more than
+/// `min_trades` trades came, at least one `flagged` status record (a `Gap`, or a
+/// `BookResync` where a checksum finds the loss) was published, and every book is
+/// synced again. Stops the feed and the simulator.
+pub async fn assert_fault_run(
+    venue: Venue,
+    sim: SimServer,
+    feed: FeedRun,
+    checker: &Checker,
+    min_trades: u64,
+    flagged: StatusKind,
+) -> FaultRun {
+    let market = sim.market();
+    let (received, lost) = checker.check_trades(&market, &feed.registry, venue);
+    checker.assert_clean();
+    let stats = sim.stats();
+    let counters = feed.stop();
+    eprintln!(
+        "{venue} faults: {received} trades ({lost} lost, flagged), {} book checks, {counters:?}, sim {:?}",
+        checker.book_checks, stats.faults
+    );
+    assert!(stats.faults.drops >= 1 && stats.faults.malformed >= 1);
+    assert!(stats.faults.rest_errors >= 1 && stats.faults.refused >= 1);
+    assert!(counters.reconnects >= 1);
+    assert!(counters.decode_errors >= 1, "corrupt frames are counted");
+    assert!(received > min_trades);
+    assert!(checker.status_count(flagged) >= 1);
+    assert_eq!(counters.books_synced, counters.books_total, "{counters:?}");
+    sim.shutdown().await;
+    FaultRun {
+        received,
+        lost,
+        stats,
+        counters,
+    }
+}
