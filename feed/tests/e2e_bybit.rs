@@ -5,7 +5,8 @@
 //! to the true book after every event. Baseline, every fault, gap isolation, the
 //! `u == 1` restart image, the derivative channels, a dated future with `kline`
 //! venue bars, the keep-alive cut-off, and spot `orderbook.full` books spliced onto
-//! REST `full_orderbook` images (baseline, gap isolation, REST 429).
+//! REST `full_orderbook` images (baseline, gap isolation, REST 429, images older
+//! than the stream).
 
 mod e2e_support;
 
@@ -471,5 +472,24 @@ async fn bybit_full_book_rest_429_is_retried() {
     assert!(rest_errors >= 1);
     assert_eq!(counters.books_synced, 2, "{counters:?}");
     assert_eq!(checker.status_count(StatusKind::Gap), 1);
+    sim.shutdown().await;
+}
+
+/// `full_orderbook` images 150 updates behind the stream: the first ones are older than the
+/// first buffered delta, so the image is fetched again until one is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_full_book_image_older_than_the_stream_is_fetched_again() {
+    let faults = FaultConfig {
+        stale_snapshot_events: Some(150),
+        ..FaultConfig::default()
+    };
+    let (sim, feed, checker) = run_full_book(faults, 3).await;
+    checker.assert_clean();
+    let counters = feed.stop();
+    eprintln!("bybit full book, stale images: {counters:?}");
+    assert!(counters.snapshots_refetched >= 1, "{counters:?}");
+    assert_eq!(counters.books_synced, 2);
+    assert_eq!(checker.status_count(StatusKind::Gap), 0);
+    assert!(checker.book_checks > 100, "{} checks", checker.book_checks);
     sim.shutdown().await;
 }

@@ -134,8 +134,13 @@ pub(crate) fn handle(path: &str, query: &str, sim: &SimView<'_>) -> Response {
             .get(idx as usize)
             .and_then(|b| {
                 let at = b.published_id();
-                b.book_at(at.saturating_sub(behind))
-                    .or_else(|| b.book_at(at))
+                match behind {
+                    0 => b.book_at(at),
+                    // As far back as the history goes.
+                    n => b
+                        .book_at(at.saturating_sub(n))
+                        .or_else(|| Some(b.snapshot_events_ago(n as usize, usize::MAX))),
+                }
             })
             .map(|mut image| {
                 image.bids.truncate(depth);
