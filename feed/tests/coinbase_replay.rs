@@ -8,19 +8,15 @@
 
 use std::collections::BTreeMap;
 
-use tickd_bus::instrument::InstrumentRegistry;
+mod replay_common;
+
+use replay_common::{capture_line, replay, statuses, testdata};
 use tickd_bus::record::{BarMsg, BboMsg, StatusKind, StatusMsg, StatusReason, TradeMsg};
-use tickd_bus::{Flags, Price, RecordBuf, RecordType, Size, Venue};
+use tickd_bus::{Flags, Price, RecordType, Size, Venue};
 use tickd_feed::capture::{CaptureKind, CaptureLine};
-use tickd_feed::replay::Replayer;
 use tickd_normalizer::book::BookReplay;
 use tickd_normalizer::coinbase::encode;
 use tickd_normalizer::Level;
-
-fn testdata(path: &str) -> String {
-    let path = format!("{}/../testdata/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn sample(name: &str) -> Vec<String> {
     testdata(&format!("exchanges/samples/coinbase/{name}"))
@@ -43,19 +39,12 @@ fn with_seq(frame: &str, seq: u64) -> String {
 const WS: &str = "wss://advanced-trade-ws.coinbase.com";
 
 fn line(ts: u64, conn: u64, kind: CaptureKind, data: &str) -> CaptureLine {
-    CaptureLine {
-        ts_recv: ts,
-        venue: "coinbase".into(),
-        conn,
-        kind,
-        url: if kind == CaptureKind::Rest {
-            "https://api.coinbase.com/api/v3/brokerage/market/products".into()
-        } else {
-            WS.into()
-        },
-        data: data.into(),
-        data_b64: None,
-    }
+    let url = if kind == CaptureKind::Rest {
+        "https://api.coinbase.com/api/v3/brokerage/market/products"
+    } else {
+        WS
+    };
+    capture_line("coinbase", ts, conn, kind, url, data)
 }
 
 fn p(text: &str) -> Price {
@@ -280,40 +269,6 @@ fn capture() -> Vec<CaptureLine> {
         ),
     );
     out
-}
-
-struct Replayed {
-    records: Vec<RecordBuf>,
-    registry: InstrumentRegistry,
-    stats: tickd_feed::replay::ReplayStats,
-}
-
-fn replay(lines: &[CaptureLine]) -> Replayed {
-    let mut replayer = Replayer::new(InstrumentRegistry::new());
-    let mut records = Vec::new();
-    for l in lines {
-        replayer.push(l, &mut |r| records.push(*r));
-    }
-    let (registry, stats) = replayer.finish();
-    Replayed {
-        records,
-        registry,
-        stats,
-    }
-}
-
-fn statuses(records: &[RecordBuf], instrument: u32) -> Vec<(StatusKind, StatusReason)> {
-    records
-        .iter()
-        .filter_map(|r| r.get::<StatusMsg>())
-        .filter(|s| s.hd.instrument_id == instrument)
-        .map(|s| {
-            (
-                s.kind().unwrap(),
-                StatusReason::from_repr(s.reason).unwrap(),
-            )
-        })
-        .collect()
 }
 
 #[test]

@@ -3,29 +3,17 @@
 //! the 510 real book messages of `samples/kraken/book.jsonl`, verified by checksum;
 //! a changed digit resyncs that one pair (gap and resync statuses) and nothing else.
 
-use tickd_bus::instrument::InstrumentRegistry;
-use tickd_bus::record::{StatusKind, StatusMsg, StatusReason, TradeMsg};
+mod replay_common;
+
+use replay_common::{capture_line, replay, statuses, testdata};
+use tickd_bus::record::{StatusKind, StatusReason, TradeMsg};
 use tickd_bus::{RecordBuf, RecordType};
 use tickd_feed::capture::{CaptureKind, CaptureLine};
-use tickd_feed::replay::Replayer;
 use tickd_normalizer::book::BookReplay;
 use tickd_normalizer::kraken::{checksum, Precision};
 
-fn testdata(path: &str) -> String {
-    let path = format!("{}/../testdata/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 fn line(ts: u64, conn: u64, kind: CaptureKind, url: &str, data: &str) -> CaptureLine {
-    CaptureLine {
-        ts_recv: ts,
-        venue: "kraken".into(),
-        conn,
-        kind,
-        url: url.into(),
-        data: data.into(),
-        data_b64: None,
-    }
+    capture_line("kraken", ts, conn, kind, url, data)
 }
 
 const WS: &str = "wss://ws.kraken.com/v2";
@@ -85,40 +73,6 @@ fn capture(book_lines: &[String]) -> Vec<CaptureLine> {
 
 fn heartbeat() -> &'static str {
     r#"{"channel":"heartbeat"}"#
-}
-
-struct Replayed {
-    records: Vec<RecordBuf>,
-    registry: InstrumentRegistry,
-    stats: tickd_feed::replay::ReplayStats,
-}
-
-fn replay(lines: &[CaptureLine]) -> Replayed {
-    let mut replayer = Replayer::new(InstrumentRegistry::new());
-    let mut records = Vec::new();
-    for l in lines {
-        replayer.push(l, &mut |r| records.push(*r));
-    }
-    let (registry, stats) = replayer.finish();
-    Replayed {
-        records,
-        registry,
-        stats,
-    }
-}
-
-fn statuses(records: &[RecordBuf], instrument: u32) -> Vec<(StatusKind, StatusReason)> {
-    records
-        .iter()
-        .filter_map(|r| r.get::<StatusMsg>())
-        .filter(|s| s.hd.instrument_id == instrument)
-        .map(|s| {
-            (
-                s.kind().unwrap(),
-                StatusReason::from_repr(s.reason).unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn book_of(records: &[RecordBuf], instrument: u32) -> BookReplay {

@@ -17,6 +17,7 @@ mod book_sync;
 mod event;
 mod frame;
 mod rule;
+pub(crate) mod text_frame;
 
 pub use book_sync::{BookSync, BookSyncStats, SyncAction, SyncState};
 pub use event::{BookEvent, BookSnapshot, ConnCounter, ControlReply, Notice, VenueEvent};

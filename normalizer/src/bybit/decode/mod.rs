@@ -20,10 +20,8 @@ use sonic_rs::LazyValue;
 
 use super::ticker::TickerState;
 use super::{BybitRule, Category};
-use crate::binance::decode::json;
-use crate::binance::decode::route::trim;
 use crate::book::Level;
-use crate::engine::{BookEvent, VenueEvent};
+use crate::engine::{text_frame, BookEvent, VenueEvent};
 use crate::error::{DecodeError, ShortText};
 use crate::sink::RecordSink;
 use crate::symbols::SymbolMap;
@@ -162,11 +160,7 @@ impl BybitDecoder {
         ts_recv: u64,
         sink: &mut impl RecordSink,
     ) -> Result<VenueEvent<'a>, DecodeError> {
-        let result = self.decode_inner(frame, ts_recv, sink);
-        if let Err(err) = &result {
-            tracing::debug!(kind = err.kind().as_str(), error = %err, "bybit frame rejected");
-        }
-        result
+        text_frame::logged("bybit", self.decode_inner(frame, ts_recv, sink))
     }
 
     fn decode_inner<'a>(
@@ -175,16 +169,7 @@ impl BybitDecoder {
         ts_recv: u64,
         sink: &mut impl RecordSink,
     ) -> Result<VenueEvent<'a>, DecodeError> {
-        if frame.len() > MAX_FRAME_BYTES {
-            return Err(DecodeError::FrameTooLarge {
-                len: frame.len(),
-                max: MAX_FRAME_BYTES,
-            });
-        }
-        let frame = trim(frame);
-        // sonic-rs builds `LazyValue` text from skipped bytes unchecked: validate first.
-        std::str::from_utf8(frame).map_err(DecodeError::json)?;
-        let envelope: Envelope<'a> = json::sonic(frame)?;
+        let (_, envelope): (_, Envelope<'a>) = text_frame::envelope(frame, MAX_FRAME_BYTES)?;
         let Some(topic) = envelope.topic else {
             return control::decode(control::Reply {
                 op: envelope

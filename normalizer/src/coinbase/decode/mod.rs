@@ -18,10 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use sonic_rs::LazyValue;
 
-use crate::binance::decode::json;
-use crate::binance::decode::route::trim;
 use crate::book::Level;
-use crate::engine::{BookEvent, ConnCounter, ControlReply, VenueEvent};
+use crate::engine::{text_frame, BookEvent, ConnCounter, ControlReply, VenueEvent};
 use crate::error::{DecodeError, ShortText};
 use crate::kraken::decode::time::rfc3339_ns;
 use crate::okx::decode::fields::for_each;
@@ -127,11 +125,7 @@ impl CoinbaseDecoder {
         ts_recv: u64,
         sink: &mut impl RecordSink,
     ) -> Result<VenueEvent<'a>, DecodeError> {
-        let result = self.decode_inner(frame, ts_recv, sink);
-        if let Err(err) = &result {
-            tracing::debug!(kind = err.kind().as_str(), error = %err, "coinbase frame rejected");
-        }
-        result
+        text_frame::logged("coinbase", self.decode_inner(frame, ts_recv, sink))
     }
 
     fn decode_inner<'a>(
@@ -142,16 +136,7 @@ impl CoinbaseDecoder {
     ) -> Result<VenueEvent<'a>, DecodeError> {
         // The previous frame's book messages are never handed out after this one.
         self.book_groups.clear();
-        if frame.len() > MAX_FRAME_BYTES {
-            return Err(DecodeError::FrameTooLarge {
-                len: frame.len(),
-                max: MAX_FRAME_BYTES,
-            });
-        }
-        let frame = trim(frame);
-        // sonic-rs builds `LazyValue` text from skipped bytes unchecked: validate first.
-        std::str::from_utf8(frame).map_err(DecodeError::json)?;
-        let envelope: Envelope<'a> = json::sonic(frame)?;
+        let (_, envelope): (_, Envelope<'a>) = text_frame::envelope(frame, MAX_FRAME_BYTES)?;
         let Some(channel) = envelope.channel else {
             return match envelope.kind {
                 Some("error") => Ok(VenueEvent::Reply(ControlReply::Rejected {

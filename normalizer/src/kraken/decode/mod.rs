@@ -22,12 +22,11 @@ use tickd_bus::instrument::InstrumentSpec;
 use super::checksum::Precision;
 use super::instruments::precision_of;
 use crate::binance::decode::json;
-use crate::binance::decode::route::trim;
 use crate::book::Level;
 use tickd_bus::record::{StatusKind, StatusMsg, StatusReason};
 use tickd_bus::{Flags, RecordHeader, Venue};
 
-use crate::engine::{BookEvent, ControlReply, VenueEvent};
+use crate::engine::{text_frame, BookEvent, ControlReply, VenueEvent};
 use crate::error::{DecodeError, ShortText};
 use crate::okx::decode::fields::for_each;
 use crate::sink::RecordSink;
@@ -149,11 +148,7 @@ impl KrakenDecoder {
         ts_recv: u64,
         sink: &mut impl RecordSink,
     ) -> Result<VenueEvent<'a>, DecodeError> {
-        let result = self.decode_inner(frame, ts_recv, sink);
-        if let Err(err) = &result {
-            tracing::debug!(kind = err.kind().as_str(), error = %err, "kraken frame rejected");
-        }
-        result
+        text_frame::logged("kraken", self.decode_inner(frame, ts_recv, sink))
     }
 
     fn decode_inner<'a>(
@@ -162,16 +157,7 @@ impl KrakenDecoder {
         ts_recv: u64,
         sink: &mut impl RecordSink,
     ) -> Result<VenueEvent<'a>, DecodeError> {
-        if frame.len() > MAX_FRAME_BYTES {
-            return Err(DecodeError::FrameTooLarge {
-                len: frame.len(),
-                max: MAX_FRAME_BYTES,
-            });
-        }
-        let frame = trim(frame);
-        // sonic-rs builds `LazyValue` text from skipped bytes unchecked: validate first.
-        std::str::from_utf8(frame).map_err(DecodeError::json)?;
-        let envelope: Envelope<'a> = json::sonic(frame)?;
+        let (frame, envelope): (_, Envelope<'a>) = text_frame::envelope(frame, MAX_FRAME_BYTES)?;
         if let Some(method) = envelope.method {
             return self.control(method, envelope);
         }
