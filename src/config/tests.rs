@@ -225,3 +225,26 @@ fn coinbase_venue_bars_are_its_5_minute_candles() {
     assert_eq!(config.venues[&Venue::Coinbase].venue_bars_minutes, Some(5));
     assert_eq!(paths(&coinbase(1)), ["venues.coinbase.venue_bars_minutes"]);
 }
+
+/// `full_book` serves the symbols that have a full-depth book (Bybit spot) and
+/// leaves the others on their depth-limited book; with none of them, it is refused.
+#[test]
+fn bybit_full_book_needs_a_spot_symbol_and_leaves_contracts_alone() {
+    let bybit = |symbols: &str| {
+        format!(
+            r#"
+[venues.bybit]
+ws_url = "wss://stream.bybit.com/v5/public"
+rest_url = "https://api.bybit.com"
+symbols = [{symbols}]
+full_book = true
+"#
+        )
+    };
+    assert!(problems(&bybit(r#""BTC-USDT""#), 2).is_empty());
+    assert!(problems(&bybit(r#""BTC-USDT", "BTC-USDT-PERP""#), 2).is_empty());
+    assert_eq!(
+        paths(&bybit(r#""BTC-USDT-PERP""#)),
+        ["venues.bybit.full_book"]
+    );
+}

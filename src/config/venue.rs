@@ -367,14 +367,16 @@ impl VenueConfig {
                 .filter(|s| !adapter.is_some_and(|a| a.offers_full_book(venue, s)))
                 .map(String::as_str)
                 .collect();
-            if !without.is_empty() {
+            // The symbols that have one get it; the others keep their depth-limited
+            // book. Set where no symbol can use it, it is a mistake.
+            if without.len() == self.symbols.len() {
                 errs.push(
                     join(path, "full_book"),
                     format!(
                         "{venue} has no full-depth book for {} (bybit's orderbook.full is spot only)",
                         without.join(", ")
                     ),
-                    "remove full_book, or list only symbols that have one",
+                    "remove full_book, or list a symbol that has one (a bybit spot pair)",
                 );
             }
         }
