@@ -14,7 +14,9 @@ mod e2e_support;
 
 use std::time::Duration;
 
-use e2e_support::runs::assert_fault_run;
+use e2e_support::runs::{
+    all_synced_one_per_connection, assert_fault_run, consume_until, reconnect_storms,
+};
 use e2e_support::*;
 use futures_util::StreamExt;
 use tickd_bus::record::{StatusKind, StatusReason};
@@ -327,43 +329,23 @@ async fn coinbase_reconnect_storm_stays_within_the_per_ip_limits() {
     init_logs();
     let config = products_config(&MANY, 200, FaultConfig::default());
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
-    let market = sim.market();
     let mut venue_settings = settings(Venue::Coinbase, &sim, &config);
     venue_settings.channels = vec![tickd_bus::Channel::Book];
     venue_settings.streams_per_connection = 1;
     let mut feed = start_feed(venue_settings);
     let mut checker = Checker::stamped_books(usize::MAX);
-    let all_synced = |feed: &FeedRun| {
-        let c = feed.counters();
-        c.books_total == 12 && c.books_synced == 12 && c.connections_up == 12
-    };
+    let all_synced = |feed: &FeedRun| all_synced_one_per_connection(feed, 12);
     let started = std::time::Instant::now();
-    for _ in 0..20 {
-        feed.consume(&mut checker, &market, Duration::from_millis(500))
-            .await;
-        if all_synced(&feed) {
-            break;
-        }
-    }
-    assert!(all_synced(&feed), "{:?}", feed.counters());
+    consume_until(
+        &sim,
+        &mut feed,
+        &mut checker,
+        Duration::from_secs(10),
+        all_synced,
+    )
+    .await;
     let first_sync = started.elapsed();
-    let mut storms = Vec::new();
-    for _ in 0..2 {
-        sim.drop_connections();
-        let storm = std::time::Instant::now();
-        // Let the drops land before waiting for the books to come back.
-        feed.consume(&mut checker, &market, Duration::from_millis(300))
-            .await;
-        for _ in 0..30 {
-            if all_synced(&feed) {
-                break;
-            }
-            feed.consume(&mut checker, &market, Duration::from_millis(250))
-                .await;
-        }
-        assert!(all_synced(&feed), "{:?}", feed.counters());
-        storms.push(storm.elapsed());
-    }
+    let storms = reconnect_storms(&sim, &mut feed, &mut checker, 2, all_synced).await;
     checker.assert_clean();
     let stats = sim.stats();
     let counters = feed.stop();

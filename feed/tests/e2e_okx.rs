@@ -9,7 +9,10 @@ mod e2e_support;
 
 use std::time::Duration;
 
-use e2e_support::runs::{assert_cut_without_pings, assert_fault_run};
+use e2e_support::runs::{
+    all_synced_one_per_connection, assert_cut_without_pings, assert_fault_run, consume_until,
+    reconnect_storms,
+};
 use e2e_support::*;
 use tickd_bus::record::StatusKind;
 use tickd_bus::{RecordType, Venue};
@@ -213,40 +216,21 @@ async fn okx_reconnect_storm_keeps_to_three_connects_a_second() {
         ..SimConfig::default()
     };
     let sim = SimServer::start(config.clone()).await.expect("sim starts");
-    let market = sim.market();
     let mut venue_settings = settings(Venue::Okx, &sim, &config);
     venue_settings.channels = vec![tickd_bus::Channel::Book];
     venue_settings.streams_per_connection = 1;
     let mut feed = start_feed(venue_settings);
     let mut checker = Checker::monotonic_trades();
-    let all_synced = |feed: &FeedRun| {
-        let c = feed.counters();
-        c.books_total == 8 && c.books_synced == 8 && c.connections_up == 8
-    };
-    for _ in 0..40 {
-        feed.consume(&mut checker, &market, Duration::from_millis(250))
-            .await;
-        if all_synced(&feed) {
-            break;
-        }
-    }
-    assert!(all_synced(&feed), "{:?}", feed.counters());
-    let mut storms = Vec::new();
-    for _ in 0..2 {
-        sim.drop_connections();
-        let storm = std::time::Instant::now();
-        feed.consume(&mut checker, &market, Duration::from_millis(300))
-            .await;
-        for _ in 0..40 {
-            if all_synced(&feed) {
-                break;
-            }
-            feed.consume(&mut checker, &market, Duration::from_millis(250))
-                .await;
-        }
-        assert!(all_synced(&feed), "{:?}", feed.counters());
-        storms.push(storm.elapsed());
-    }
+    let all_synced = |feed: &FeedRun| all_synced_one_per_connection(feed, 8);
+    consume_until(
+        &sim,
+        &mut feed,
+        &mut checker,
+        Duration::from_secs(10),
+        all_synced,
+    )
+    .await;
+    let storms = reconnect_storms(&sim, &mut feed, &mut checker, 2, all_synced).await;
     checker.assert_clean();
     let stats = sim.stats();
     let counters = feed.stop();

@@ -82,3 +82,49 @@ pub async fn assert_fault_run(
         counters,
     }
 }
+
+/// Every book of `books`, on one connection each, synced and connected.
+pub fn all_synced_one_per_connection(feed: &FeedRun, books: u64) -> bool {
+    let c = feed.counters();
+    c.books_total == books && c.books_synced == books && c.connections_up == books
+}
+
+/// Consume in 250 ms steps until `ready` holds (asserted, within `within`).
+pub async fn consume_until(
+    sim: &SimServer,
+    feed: &mut FeedRun,
+    checker: &mut Checker,
+    within: Duration,
+    ready: impl Fn(&FeedRun) -> bool,
+) {
+    let market = sim.market();
+    let deadline = std::time::Instant::now() + within;
+    while !ready(feed) && std::time::Instant::now() < deadline {
+        feed.consume(checker, &market, Duration::from_millis(250))
+            .await;
+    }
+    assert!(ready(feed), "{:?}", feed.counters());
+}
+
+/// Drop every simulator connection at once, `storms` times; after each, consume
+/// until `ready` holds again (within 10 s). How long each recovery took.
+pub async fn reconnect_storms(
+    sim: &SimServer,
+    feed: &mut FeedRun,
+    checker: &mut Checker,
+    storms: usize,
+    ready: impl Fn(&FeedRun) -> bool,
+) -> Vec<Duration> {
+    let market = sim.market();
+    let mut took = Vec::with_capacity(storms);
+    for _ in 0..storms {
+        sim.drop_connections();
+        let storm = std::time::Instant::now();
+        // Let the drops land before waiting for the books to come back.
+        feed.consume(checker, &market, Duration::from_millis(300))
+            .await;
+        consume_until(sim, feed, checker, Duration::from_secs(10), &ready).await;
+        took.push(storm.elapsed());
+    }
+    took
+}
