@@ -315,3 +315,22 @@ async fn a_connection_without_pings_is_cut_when_idle() {
     assert!(sim.stats().idle_closes >= 1);
     sim.shutdown().await;
 }
+
+/// Bybit allows 500 connects per 5 minutes per IP, over every category URL: the
+/// simulator accepts exactly 500 of 510 quick upgrades (each closed at once) and
+/// refuses the other 10 with HTTP 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sim_refuses_connects_past_500_in_5_minutes() {
+    let sim = SimServer::start(config()).await.expect("start");
+    let addr = sim.local_addr();
+    let paths = ["/v5/public/spot", "/v5/public/linear", "/v5/public/inverse"];
+    let mut accepted = 0;
+    for i in 0..510 {
+        if !connect_fails(addr, paths[i % paths.len()]).await {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 500);
+    assert_eq!(sim.stats().ip_connects_refused, 10);
+    sim.shutdown().await;
+}

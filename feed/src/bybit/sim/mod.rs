@@ -22,7 +22,7 @@ use tickd_bus::instrument::Date;
 use tickd_bus::Venue;
 use tickd_normalizer::bybit::Category;
 
-use crate::engine::adapter::VenueLimits;
+use crate::engine::adapter::{HostBudget, VenueAdapter, VenueLimits};
 use crate::sim::{ConnectionRules, MarketTraits, Response, SimProtocol, SimSession, SimView};
 
 /// The Bybit protocol of the simulator.
@@ -128,6 +128,12 @@ impl SimProtocol for BybitSim {
             id_per_event: true,
             derivative: split(raw).is_some_and(|(c, _)| c != Category::Spot),
         }
+    }
+
+    /// `bybit.md` §2: 500 connects per 5 minutes per IP, the adapter's budget,
+    /// enforced (a connect over it is refused with HTTP 429).
+    fn host_budget(&self, venue: Venue) -> HostBudget {
+        crate::bybit::BybitAdapter.host_budget(venue)
     }
 
     fn rules(&self, _venue: Venue, limits: &VenueLimits) -> ConnectionRules {
